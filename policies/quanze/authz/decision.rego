@@ -1,0 +1,135 @@
+# METADATA
+# title: The decision document
+# description: |
+#   Entry points: `decision` answers the one action of a Check request;
+#   `decisions` answers every action of the catalog (ListAllowedActions) with
+#   the same function, so both always agree. Default deny: an action is
+#   allowed only when some rule grants it and no denial, prohibition or
+#   escalation applies. Every reason and obligation cites its article.
+package quanze.authz
+
+import rego.v1
+
+import data.quanze.catalog
+import data.quanze.lib.scope
+import data.quanze.messages
+import data.quanze.rules.auxiliary
+import data.quanze.rules.common
+import data.quanze.rules.internal_checks
+
+# Each concern package contributes action-tagged entries; add a package here to add its rules.
+_grants := auxiliary.grants | internal_checks.grants
+
+_denials := (common.denials | auxiliary.denials) | internal_checks.denials
+
+_prohibitions := internal_checks.prohibitions
+
+_obligations := auxiliary.obligations | internal_checks.obligations
+
+_accountable := auxiliary.accountable | internal_checks.accountable
+
+# Escalations of reserved matters (十一, 十三, 二十四) join here: {"action", "to"}.
+_escalations := set()
+
+# METADATA
+# title: Decision for the requested action
+decision := _decide(input.action.name)
+
+# METADATA
+# title: Decisions for every action in scope
+decisions := {act: _decide(act) | some act in scope.actions}
+
+_granted(act) if {
+	some g in _grants
+	g.action == act
+}
+
+_denied(act) if {
+	some d in _denials
+	d.action == act
+}
+
+_prohibited(act) if {
+	some p in _prohibitions
+	p.action == act
+}
+
+_escalated(act) if {
+	some e in _escalations
+	e.action == act
+}
+
+_allowed(act) if {
+	_granted(act)
+	not _denied(act)
+	not _prohibited(act)
+	not _escalated(act)
+}
+
+_decide(act) := {
+	"decision": true,
+	"reasons": {_reason(g) | some g in _grants; g.action == act},
+	"obligations": {_reason(o) | some o in _obligations; o.action == act},
+	"escalate_to": "",
+	"accountable": {_without_action(a) | some a in _accountable; a.action == act},
+} if {
+	_allowed(act)
+}
+
+_decide(act) := {
+	"decision": false,
+	"reasons": _deny_reasons(act),
+	"obligations": set(),
+	"escalate_to": _escalate_to(act),
+	"accountable": set(),
+} if {
+	not _allowed(act)
+}
+
+_deny_reasons(act) := ({_reason(d) | some d in _denials | _prohibitions; d.action == act} | _not_granted(act)) | _escalation_reasons(act)
+
+# A missing grant is a reason of its own, unless the text expressly prohibits the act.
+_not_granted(act) := {_reason(r)} if {
+	not _granted(act)
+	not _prohibited(act)
+	governing := catalog.actions[act].articles[0]
+	r := {"code": "action_not_granted", "article": governing.article, "item": governing.item}
+}
+
+_not_granted(act) := set() if _granted(act)
+
+_not_granted(act) := set() if _prohibited(act)
+
+_escalation_reasons(act) := {_reason(e) | some e in _escalations; e.action == act}
+
+_escalate_to(act) := "committee" if {
+	some e in _escalations
+	e.action == act
+	e.to == "committee"
+}
+
+_escalate_to(act) := "chief" if {
+	not _escalate_to_committee(act)
+	some e in _escalations
+	e.action == act
+	e.to == "chief"
+}
+
+_escalate_to(act) := "" if not _escalated(act)
+
+_escalate_to_committee(act) if {
+	some e in _escalations
+	e.action == act
+	e.to == "committee"
+}
+
+# Messages live in data keyed by code; a code without a message still keeps its reason.
+_reason(r) := {
+	"code": r.code,
+	"article": object.get(r, "article", object.get(messages, [r.code, "article"], "")),
+	"item": object.get(r, "item", object.get(messages, [r.code, "item"], 0)),
+	"message_zh": object.get(messages, [r.code, "zh"], r.code),
+	"message_en": object.get(messages, [r.code, "en"], r.code),
+}
+
+_without_action(a) := {k: v | some k, v in a; k != "action"}

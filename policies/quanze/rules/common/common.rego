@@ -1,0 +1,28 @@
+# METADATA
+# title: Conditions common to every act on a case
+# description: |
+#   Unless a rule says otherwise, a subject acting on a case must act in a role
+#   they hold (四十五) and belong to the procuratorate that holds the case (四:
+#   the chief leads the case work of 本院, this procuratorate).
+package quanze.rules.common
+
+import rego.v1
+
+import data.quanze.catalog
+import data.quanze.lib.capacity
+import data.quanze.lib.scope
+
+denials contains {"action": act, "code": "role_not_held"} if {
+	some act in scope.actions
+	not capacity.role_held
+	capacity.subject_props.role
+}
+
+denials contains {"action": act, "code": "procuratorate_mismatch"} if {
+	some act in scope.actions
+	capacity.is_case
+	not capacity.same_procuratorate
+
+	# 二十一: a higher procuratorate acts on a lower one's cases by directive.
+	catalog.actions[act].group != "inter_procuratorate"
+}

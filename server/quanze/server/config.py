@@ -1,0 +1,283 @@
+"""Configuration: a tree of frozen dataclasses with documented defaults.
+
+Sources, later ones winning: defaults, the YAML file (`--config`), environment variables
+(`QUANZE_<SECTION>_<KEY>`, e.g. `QUANZE_SERVER_WORKERS=2`) and `--set section.key=value`.
+Every problem across all sources is reported in one `ConfigError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+
+from quanze.server.errors import ConfigError
+
+ENV_PREFIX = "QUANZE_"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Where and how the sidecar listens."""
+
+    address: str = "127.0.0.1:8600"
+    """`HOST:PORT` (port 0 picks a free port) or `unix:PATH`."""
+    workers: int = 0
+    """Worker processes sharing the TCP port; 0 means one per CPU. A Unix socket uses one."""
+    max_request_bytes: int = 1_048_576
+    """Largest request message accepted; larger ones get RESOURCE_EXHAUSTED."""
+    max_batch_items: int = 100
+    """Most items one CheckBatch may carry."""
+    shutdown_grace_seconds: float = 10.0
+    """How long in-flight calls may run after a shutdown signal."""
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """Which policies decide."""
+
+    path: str = ""
+    """A policy directory; empty means the policies bundled with Quanze."""
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How policies are evaluated."""
+
+    kind: str = "regorus"
+    """The engine; `regorus` evaluates in-process."""
+    fast_path: bool = True
+    """Serve from the compiled RVM, falling back to the tree-walking engine on any failure."""
+    timeout_ms: float = 250.0
+    """An evaluation slower than this answers deny (`evaluation_error`)."""
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    """Application log (JSON lines on stderr)."""
+
+    level: str = "info"
+    """One of debug, info, warning, error."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration."""
+
+    server: ServerConfig = field(default_factory=ServerConfig)
+    policies: PolicyConfig = field(default_factory=PolicyConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+    def resolved_workers(self) -> int:
+        """The number of worker processes to start."""
+        if self.server.address.startswith("unix:"):
+            return 1
+        return self.server.workers or os.cpu_count() or 1
+
+
+def keys() -> dict[str, type]:
+    """Every setting as `section.key` with its type."""
+    out: dict[str, type] = {}
+    for section in dataclasses.fields(Config):
+        section_type = get_type_hints(Config)[section.name]
+        for key, key_type in get_type_hints(section_type).items():
+            out[f"{section.name}.{key}"] = key_type
+    return out
+
+
+def env_name(key: str) -> str:
+    """The environment variable that sets `key`, e.g. QUANZE_SERVER_WORKERS."""
+    return ENV_PREFIX + key.replace(".", "_").upper()
+
+
+def load(
+    path: str | Path | None = None,
+    *,
+    overrides: Iterable[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Build the configuration from all sources, or raise `ConfigError` listing every problem."""
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    if path is not None:
+        values.update(_from_file(Path(path), problems))
+    values.update(_from_env(os.environ if environ is None else environ, problems))
+    values.update(_from_overrides(overrides, problems))
+    config = _build(values, problems)
+    problems.extend(_check(config))
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _from_file(path: Path, problems: list[str]) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        problems.append(f"{path}: cannot read the configuration file ({exc.strerror})")
+        return {}
+    except yaml.YAMLError as exc:
+        problems.append(f"{path}: invalid YAML: {exc}")
+        return {}
+    if not isinstance(document, dict):
+        problems.append(f"{path}: the configuration must be a mapping of sections")
+        return {}
+    flat: dict[str, Any] = {}
+    for section, body in document.items():
+        if not isinstance(body, dict):
+            problems.append(f"{path}: section {section!r} must be a mapping")
+            continue
+        for key, value in body.items():
+            flat[f"{section}.{key}"] = (value, f"{path}: {section}.{key}")
+    return flat
+
+
+def _from_env(environ: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
+    names = {env_name(k): k for k in keys()}
+    flat: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        if name not in names:
+            problems.append(f"environment variable {name} is not a Quanze setting{_suggest(name, names)}")
+            continue
+        flat[names[name]] = (_scalar(raw), f"environment {name}")
+    return flat
+
+
+def _from_overrides(overrides: Iterable[str], problems: list[str]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            problems.append(f"--set {item!r}: expected section.key=value")
+            continue
+        flat[key.strip()] = (_scalar(raw), f"--set {key.strip()}")
+    return flat
+
+
+def _scalar(raw: str) -> Any:
+    """Read a string setting the way YAML reads a scalar: '2' is 2, 'true' is True."""
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+    return raw if value is None or isinstance(value, (dict, list)) else value
+
+
+def _build(values: Mapping[str, tuple[Any, str]], problems: list[str]) -> Config:
+    known = keys()
+    sections: dict[str, dict[str, Any]] = {f.name: {} for f in dataclasses.fields(Config)}
+    for key, (value, origin) in values.items():
+        if key not in known:
+            problems.append(f"{origin}: unknown setting {key!r}{_suggest(key, known)}")
+            continue
+        coerced = _coerce(value, known[key])
+        if coerced is None:
+            problems.append(f"{origin}: must be {known[key].__name__}, got {value!r}")
+            continue
+        section, name = key.split(".", 1)
+        sections[section][name] = coerced
+    hints = get_type_hints(Config)
+    return Config(**{name: hints[name](**body) for name, body in sections.items()})
+
+
+def _coerce(value: Any, wanted: type) -> Any:
+    if wanted is bool:
+        return value if isinstance(value, bool) else None
+    if wanted is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if wanted is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return float(value) if ok else None
+    if wanted is str:
+        return value if isinstance(value, str) else str(value) if isinstance(value, (int, float)) else None
+    return None
+
+
+def _check(config: Config) -> list[str]:
+    problems = []
+    address_problem = address_error(config.server.address)
+    if address_problem:
+        problems.append(f"server.address: {address_problem}")
+    if config.server.workers < 0:
+        problems.append("server.workers: must be 0 (one per CPU) or more")
+    if config.server.max_request_bytes < 1024:
+        problems.append("server.max_request_bytes: must be at least 1024")
+    if config.server.max_batch_items < 1:
+        problems.append("server.max_batch_items: must be at least 1")
+    if config.server.shutdown_grace_seconds < 0:
+        problems.append("server.shutdown_grace_seconds: must not be negative")
+    if config.policies.path and not Path(config.policies.path).is_dir():
+        problems.append(f"policies.path: {config.policies.path!r} is not a directory")
+    if config.engine.kind != "regorus":
+        problems.append(f"engine.kind: {config.engine.kind!r} is not supported; use 'regorus'")
+    if config.engine.timeout_ms <= 0:
+        problems.append("engine.timeout_ms: must be greater than 0")
+    if config.log.level not in LOG_LEVELS:
+        problems.append(f"log.level: {config.log.level!r} is not one of {', '.join(LOG_LEVELS)}")
+    return problems
+
+
+_HOST_PORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:.]+\]|[^:\s]+):(?P<port>\d+)$")
+
+
+def address_error(address: str) -> str:
+    """Why `address` is not `HOST:PORT` or `unix:PATH`, or "" when it is fine."""
+    if address.startswith("unix:"):
+        return "" if address[len("unix:") :] else "unix: needs a socket path, e.g. unix:/run/quanze.sock"
+    match = _HOST_PORT.match(address)
+    if not match:
+        return f"{address!r} is not HOST:PORT or unix:PATH (e.g. 127.0.0.1:8600)"
+    if int(match["port"]) > 65535:
+        return f"port {match['port']} is out of range 0-65535"
+    return ""
+
+
+def _suggest(name: str, candidates: Iterable[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(candidates), n=1)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def reference() -> list[tuple[str, str, Any, str]]:
+    """(key, env var, default, description) for every setting, for docs and `--help`."""
+    rows = []
+    defaults = Config()
+    for section in dataclasses.fields(Config):
+        section_value = getattr(defaults, section.name)
+        docs = _attribute_docs(type(section_value))
+        for f in dataclasses.fields(section_value):
+            key = f"{section.name}.{f.name}"
+            rows.append((key, env_name(key), getattr(section_value, f.name), docs.get(f.name, "")))
+    return rows
+
+
+def _attribute_docs(cls: type) -> dict[str, str]:
+    """Attribute docstrings (the string literal under each field) of a dataclass."""
+    import ast
+    import inspect
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    docs: dict[str, str] = {}
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    for node, following in zip(body, body[1:], strict=False):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            docs[node.target.id] = following.value.value
+    return docs

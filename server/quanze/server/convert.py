@@ -1,0 +1,64 @@
+"""The one place where protobuf messages and contract JSON dicts meet.
+
+The proto's JSON mapping is the contract, so requests convert with the standard mapping
+(preserving snake_case names); answers are built field by field because that is faster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from google.protobuf import json_format
+
+from quanze.server.decisions import Answer, BatchItemResult
+from quanze.v1 import decision_service_pb2 as pb
+
+
+def request_dict(message: Any) -> dict[str, Any]:
+    """A request message as contract JSON; unset fields are absent (so they read as missing)."""
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def batch_parts(message: pb.CheckBatchRequest) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """(shared defaults, items, evaluations_semantic) of a CheckBatch request."""
+    defaults = {
+        name: request_dict(getattr(message, name))
+        for name in ("subject", "action", "resource", "context")
+        if message.HasField(name)
+    }
+    items = [request_dict(item) for item in message.evaluations]
+    return defaults, items, message.options.evaluations_semantic
+
+
+def answer_message(answer: Mapping[str, Any]) -> pb.CheckResponse:
+    """A contract answer as a CheckResponse."""
+    return pb.CheckResponse(
+        decision_id=answer["decision_id"],
+        decision=answer["decision"],
+        reasons=[pb.Reason(**r) for r in answer["reasons"]],
+        obligations=[pb.Obligation(**o) for o in answer["obligations"]],
+        escalate_to=answer["escalate_to"],
+        accountable=[pb.Accountable(**a) for a in answer["accountable"]],
+        policy_revision=answer["policy_revision"],
+    )
+
+
+def batch_message(results: Iterable[BatchItemResult]) -> pb.CheckBatchResponse:
+    """Batch results, in order, as a CheckBatchResponse."""
+    items = []
+    for result in results:
+        item = pb.BatchItemResult(answer=answer_message(result.answer))
+        if result.error is not None:
+            item.error.field = result.error.field
+            item.error.message = result.error.message
+        items.append(item)
+    return pb.CheckBatchResponse(evaluations=items)
+
+
+def actions_message(actions: Iterable[tuple[str, Answer]], revision: str) -> pb.ListAllowedActionsResponse:
+    """Per-action answers as a ListAllowedActionsResponse."""
+    return pb.ListAllowedActionsResponse(
+        actions=[pb.ActionDecision(action=name, answer=answer_message(a)) for name, a in actions],
+        policy_revision=revision,
+    )

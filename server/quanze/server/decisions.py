@@ -1,0 +1,200 @@
+"""The decision service: request in, contract answer out, fail closed on every error path.
+
+Shared by the gRPC servicer and `quanze check`; knows nothing of gRPC or protobuf.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from quanze.server.engine.base import DecisionEngine
+from quanze.server.errors import EvaluationError, InvalidRequestError
+from quanze.server.policy.bundle import PolicyBundle
+from quanze.server.validation import RequestValidator
+
+Answer = dict[str, Any]
+SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")
+ESCALATION_TARGETS = ("", "chief", "committee")
+_REQUEST_PARTS = ("subject", "action", "resource", "context")
+
+log = structlog.get_logger("quanze.decisions")
+
+
+@dataclass(frozen=True)
+class BatchItemResult:
+    """One batch item's answer; `error` is set when the item itself was invalid."""
+
+    answer: Answer
+    error: InvalidRequestError | None = None
+
+
+class Decider:
+    """Answers requests from one revision of the policies with one engine."""
+
+    def __init__(
+        self,
+        bundle: PolicyBundle,
+        engine: DecisionEngine,
+        *,
+        timeout_ms: float = 250.0,
+        max_batch_items: int = 100,
+    ) -> None:
+        self.bundle = bundle
+        self.revision = bundle.revision
+        self._engine = engine
+        self._validator = RequestValidator(bundle.schema, bundle.actions)
+        self._messages: Mapping[str, Any] = bundle.data["quanze"].get("messages", {})
+        self._timeout_s = timeout_ms / 1000.0
+        self._max_batch_items = max_batch_items
+
+    # ------------------------------------------------------------------ requests
+
+    def check(self, request: Any) -> Answer:
+        """Answer one request. Raises `InvalidRequestError` for malformed input."""
+        self._validator.check_request(request)
+        decision_id = str(uuid.uuid4())
+        raw = self._timed(self._engine.decide, request, decision_id)
+        return self._finish(raw, decision_id)
+
+    def check_batch(
+        self,
+        defaults: Mapping[str, Any],
+        items: Sequence[Mapping[str, Any]],
+        semantic: str = "",
+    ) -> list[BatchItemResult]:
+        """Answer items in order; each item's parts replace the defaults' (AuthZEN)."""
+        semantic = semantic or "execute_all"
+        if semantic not in SEMANTICS:
+            raise InvalidRequestError(
+                "options.evaluations_semantic",
+                f"{semantic!r} is not one of {', '.join(SEMANTICS)}",
+            )
+        if len(items) > self._max_batch_items:
+            raise InvalidRequestError(
+                "evaluations",
+                f"has {len(items)} items; the limit is {self._max_batch_items} "
+                "(server.max_batch_items); split the batch",
+            )
+        results: list[BatchItemResult] = []
+        for item in items or [{}]:
+            merged = {k: item.get(k) or defaults.get(k) for k in _REQUEST_PARTS}
+            request = {k: v for k, v in merged.items() if v is not None}
+            try:
+                result = BatchItemResult(self.check(request))
+            except InvalidRequestError as exc:
+                index = len(results)
+                error = InvalidRequestError(f"evaluations[{index}].{exc.field}", exc.message)
+                result = BatchItemResult(self.deny("invalid_request"), error)
+            results.append(result)
+            decided = result.answer["decision"]
+            if (semantic == "deny_on_first_deny" and not decided) or (
+                semantic == "permit_on_first_permit" and decided
+            ):
+                break
+        return results
+
+    def allowed_actions(self, request: Any) -> list[tuple[str, Answer]]:
+        """Every catalog action with the answer Check would give, from one evaluation."""
+        self._validator.list_request(request)
+        call_id = str(uuid.uuid4())
+        try:
+            raw = self._timed(self._engine.decide_all, request, call_id)
+            if not isinstance(raw, dict):
+                raise EvaluationError("the decisions document is not an object")
+        except EvaluationError:
+            raw = {}
+        return [(a, self._finish(raw.get(a), f"{call_id}#{a}")) for a in self.bundle.actions]
+
+    # ------------------------------------------------------------------ answers
+
+    def deny(self, code: str, decision_id: str | None = None) -> Answer:
+        """A fail-closed deny whose single reason is `code`."""
+        return {
+            "decision_id": decision_id or str(uuid.uuid4()),
+            "decision": False,
+            "reasons": [self._system_reason(code)],
+            "obligations": [],
+            "escalate_to": "",
+            "accountable": [],
+            "policy_revision": self.revision,
+        }
+
+    def _timed(self, evaluate: Any, request: Any, decision_id: str) -> Any:
+        started = time.perf_counter()
+        try:
+            raw = evaluate(request)
+        except EvaluationError as exc:
+            log.error("evaluation_error", decision_id=decision_id, error=str(exc))
+            return None
+        elapsed = time.perf_counter() - started
+        if elapsed > self._timeout_s:
+            # regorus cannot be pre-empted; a late answer is discarded rather than trusted.
+            log.error(
+                "evaluation_timeout",
+                decision_id=decision_id,
+                elapsed_ms=round(elapsed * 1000, 3),
+                timeout_ms=self._timeout_s * 1000,
+            )
+            return None
+        return raw
+
+    def _finish(self, raw: Any, decision_id: str) -> Answer:
+        problem = _shape_problem(raw)
+        if problem:
+            if raw is not None:
+                log.error("evaluation_error", decision_id=decision_id, error=problem)
+            return self.deny("evaluation_error", decision_id)
+        return {
+            "decision_id": decision_id,
+            "decision": raw["decision"],
+            "reasons": raw["reasons"],
+            "obligations": raw["obligations"],
+            "escalate_to": raw["escalate_to"],
+            "accountable": raw["accountable"],
+            "policy_revision": self.revision,
+        }
+
+    def _system_reason(self, code: str) -> dict[str, Any]:
+        message = self._messages.get(code, {})
+        return {
+            "code": code,
+            "article": message.get("article", ""),
+            "item": message.get("item", 0),
+            "message_zh": message.get("zh", code),
+            "message_en": message.get("en", code),
+        }
+
+
+_CITATION_FIELDS = {"code": str, "article": str, "item": int, "message_zh": str, "message_en": str}
+_ACCOUNTABLE_FIELDS = {"subject_id": str, "capacity": str, "responsibility": str, "article": str}
+
+
+def _shape_problem(raw: Any) -> str:
+    """Why `raw` is not a well-formed decision document, or "" when it is."""
+    if raw is None:
+        return "no decision"
+    if not isinstance(raw, dict):
+        return f"the decision is {type(raw).__name__}, not an object"
+    if not isinstance(raw.get("decision"), bool):
+        return "the decision has no boolean 'decision'"
+    reasons = raw.get("reasons")
+    if not isinstance(reasons, list) or not reasons:
+        return "the decision has no reasons"
+    for key, fields in (("reasons", _CITATION_FIELDS), ("obligations", _CITATION_FIELDS), ("accountable", _ACCOUNTABLE_FIELDS)):
+        entries = raw.get(key)
+        if not isinstance(entries, list):
+            return f"'{key}' is not a list"
+        for entry in entries:
+            if not isinstance(entry, dict) or any(
+                not isinstance(entry.get(f), t) or isinstance(entry.get(f), bool) for f, t in fields.items()
+            ):
+                return f"a malformed entry in '{key}': {entry!r}"
+    if raw.get("escalate_to") not in ESCALATION_TARGETS:
+        return f"'escalate_to' is {raw.get('escalate_to')!r}"
+    return ""

@@ -1,0 +1,33 @@
+"""The one family of errors the sidecar raises; every one names what to fix."""
+
+from __future__ import annotations
+
+
+class QuanzeError(Exception):
+    """Base class of every error Quanze raises on purpose."""
+
+
+class ConfigError(QuanzeError):
+    """The configuration has one or more problems; all are listed at once."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        listing = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid configuration ({len(problems)} problem(s)):\n{listing}")
+
+
+class PolicyError(QuanzeError):
+    """The policies cannot be loaded or compiled."""
+
+
+class InvalidRequestError(QuanzeError):
+    """A request is malformed; `field` is the dotted path of the offending field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+class EvaluationError(QuanzeError):
+    """The engine failed to produce a well-formed decision."""

@@ -1,0 +1,131 @@
+"""Load a policy directory laid out as an OPA bundle: Rego modules, data.json files, schema.
+
+Data files follow OPA's bundle convention: `a/b/data.json` becomes `data.a.b`.
+Test modules (`*_test.rego`) are kept apart so serving never loads them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from quanze.server.errors import PolicyError
+
+SCHEMA_PATH = Path("quanze/schema/input.schema.json")
+CATALOG_KEY = ("quanze", "catalog")
+DECISION_ENTRYPOINT = "data.quanze.authz.decision"
+DECISIONS_ENTRYPOINT = "data.quanze.authz.decisions"
+_HASHED_SUFFIXES = {".rego", ".json", ".yaml", ".yml"}
+
+
+@dataclass(frozen=True)
+class PolicyBundle:
+    """Everything one revision of the policies consists of, read once from disk."""
+
+    root: Path
+    modules: tuple[tuple[str, str], ...]
+    test_modules: tuple[tuple[str, str], ...]
+    data: dict[str, Any]
+    data_json: str
+    schema: dict[str, Any]
+    revision: str
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """Action ids of the catalog, sorted."""
+        return tuple(sorted(self.data["quanze"]["catalog"]["actions"]))
+
+
+def bundled_policy_dir() -> Path:
+    """The policies shipped inside the installed package."""
+    return Path(str(resources.files("quanze.policies")))
+
+
+def load_bundle(root: Path | None = None) -> PolicyBundle:
+    """Read the policy directory `root` (the bundled policies by default)."""
+    root = (root or bundled_policy_dir()).resolve()
+    if not root.is_dir():
+        raise PolicyError(f"policy directory {root} does not exist")
+    modules: list[tuple[str, str]] = []
+    tests: list[tuple[str, str]] = []
+    for path in sorted(root.rglob("*.rego")):
+        name = path.relative_to(root).as_posix()
+        (tests if path.name.endswith("_test.rego") else modules).append((name, path.read_text()))
+    if not modules:
+        raise PolicyError(f"no .rego files under {root}")
+    data = _load_data(root)
+    schema = _load_schema(root)
+    _check_schema_matches_catalog(schema, data)
+    return PolicyBundle(
+        root=root,
+        modules=tuple(modules),
+        test_modules=tuple(tests),
+        data=data,
+        data_json=json.dumps(data, ensure_ascii=False),
+        schema=schema,
+        revision=content_revision(root),
+    )
+
+
+def content_revision(root: Path) -> str:
+    """A hash of every policy, data and schema file: the revision of a plain directory."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in _HASHED_SUFFIXES:
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:40]
+
+
+def _load_data(root: Path) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for path in sorted(root.rglob("data.json")):
+        try:
+            document = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise PolicyError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from exc
+        if not isinstance(document, dict):
+            raise PolicyError(f"{path}: a data.json file must hold a JSON object")
+        node = data
+        for part in path.parent.relative_to(root).parts:
+            node = node.setdefault(part, {})
+        node.update(document)
+    try:
+        data["quanze"]["catalog"]["actions"]
+    except KeyError:
+        raise PolicyError(f"{root}: no action catalog at quanze/catalog/data.json") from None
+    return data
+
+
+def _load_schema(root: Path) -> dict[str, Any]:
+    path = root / SCHEMA_PATH
+    try:
+        schema = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise PolicyError(f"input schema {path} is missing") from None
+    except json.JSONDecodeError as exc:
+        raise PolicyError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from exc
+    if not isinstance(schema, dict):
+        raise PolicyError(f"{path}: the schema must be a JSON object")
+    return schema
+
+
+def _check_schema_matches_catalog(schema: dict[str, Any], data: dict[str, Any]) -> None:
+    """The schema's role and action enums must be exactly the catalogs' ids."""
+    catalog = data["quanze"]["catalog"]
+    expected = {
+        "action": set(catalog["actions"]),
+        "role": {k for k, v in catalog.get("roles", {}).items() if v.get("kind") != "case_relative"},
+    }
+    problems = []
+    for name, ids in expected.items():
+        declared = set(schema.get("$defs", {}).get(name, {}).get("enum", []))
+        if declared != ids:
+            missing, extra = sorted(ids - declared), sorted(declared - ids)
+            problems.append(f"$defs.{name}.enum differs from the catalog: missing {missing}, extra {extra}")
+    if problems:
+        raise PolicyError(f"{SCHEMA_PATH}: " + "; ".join(problems))

@@ -1,0 +1,85 @@
+"""The gRPC face of the decision service: the servicer, health and reflection.
+
+Errors map to status codes here and only here: invalid input is INVALID_ARGUMENT naming the
+field; no loaded policies is UNAVAILABLE. Neither is ever an allow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from quanze.server import convert
+from quanze.server.decisions import Decider
+from quanze.server.errors import InvalidRequestError
+from quanze.v1 import decision_service_pb2 as pb
+from quanze.v1 import decision_service_pb2_grpc as pb_grpc
+
+SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["DecisionService"].full_name
+
+
+class DecisionServicer(pb_grpc.DecisionServiceServicer):
+    """Answers Check, CheckBatch and ListAllowedActions from the current `Decider`."""
+
+    def __init__(self) -> None:
+        self.decider: Decider | None = None
+
+    async def Check(self, request: pb.CheckRequest, context: Any) -> pb.CheckResponse:  # noqa: N802
+        decider = await self._ready(context)
+        try:
+            answer = decider.check(convert.request_dict(request))
+        except InvalidRequestError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        return convert.answer_message(answer)
+
+    async def CheckBatch(self, request: pb.CheckBatchRequest, context: Any) -> pb.CheckBatchResponse:  # noqa: N802
+        decider = await self._ready(context)
+        defaults, items, semantic = convert.batch_parts(request)
+        try:
+            results = decider.check_batch(defaults, items, semantic)
+        except InvalidRequestError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        return convert.batch_message(results)
+
+    async def ListAllowedActions(  # noqa: N802
+        self, request: pb.ListAllowedActionsRequest, context: Any
+    ) -> pb.ListAllowedActionsResponse:
+        decider = await self._ready(context)
+        try:
+            actions = decider.allowed_actions(convert.request_dict(request))
+        except InvalidRequestError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        return convert.actions_message(actions, decider.revision)
+
+    async def _ready(self, context: Any) -> Decider:
+        if self.decider is None:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "policies are not loaded yet; retry shortly")
+        assert self.decider is not None  # abort raises; this narrows the type
+        return self.decider
+
+
+class Health:
+    """Standard grpc.health.v1: NOT_SERVING until policies are loaded."""
+
+    def __init__(self) -> None:
+        self.servicer = health.aio.HealthServicer()
+
+    async def set_serving(self, serving: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", SERVICE_NAME):
+            await self.servicer.set(name, status)
+
+
+def register(server: Any, decisions: DecisionServicer, health_service: Health) -> None:
+    """Add the decision, health and reflection services to `server`."""
+    pb_grpc.add_DecisionServiceServicer_to_server(decisions, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_service.servicer, server)
+    names = (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)
+    reflection.enable_server_reflection(names, server)

@@ -1,0 +1,118 @@
+"""Validate requests against the input schema that lives with the policies.
+
+Valid requests take a compiled fast path; an invalid one is re-checked with `jsonschema`
+to name the offending field and say how to fix it.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import fastjsonschema
+import jsonschema
+
+from quanze.server.errors import InvalidRequestError
+
+_TYPE_NAMES = {
+    "boolean": "true or false",
+    "string": "a string",
+    "object": "a JSON object",
+    "array": "a JSON array",
+    "number": "a number",
+    "integer": "an integer",
+    "null": "null",
+}
+
+
+class RequestValidator:
+    """Checks Check requests and ListAllowedActions requests (which carry no action)."""
+
+    def __init__(self, schema: Mapping[str, Any], actions: Iterable[str]) -> None:
+        self._actions = sorted(actions)
+        list_schema = copy.deepcopy(dict(schema))
+        list_schema["required"] = [r for r in list_schema["required"] if r != "action"]
+        list_schema["properties"].pop("action", None)
+        self._check = _Compiled(schema)
+        self._list = _Compiled(list_schema)
+
+    def check_request(self, request: Any) -> None:
+        """Raise `InvalidRequestError` naming the field when `request` breaks the schema."""
+        self._check.validate(request, self._actions)
+
+    def list_request(self, request: Any) -> None:
+        """The same for a ListAllowedActions request."""
+        self._list.validate(request, self._actions)
+
+
+class _Compiled:
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self._fast = fastjsonschema.compile(dict(schema))
+        self._full = jsonschema.Draft202012Validator(schema)
+
+    def validate(self, request: Any, actions: list[str]) -> None:
+        try:
+            self._fast(request)
+        except fastjsonschema.JsonSchemaException:
+            pass
+        else:
+            return
+        errors = sorted(self._full.iter_errors(request), key=_error_rank)
+        if not errors:  # the two validators disagree; refuse rather than guess
+            raise InvalidRequestError("", "the request does not match the input schema")
+        raise _describe(errors[0], actions)
+
+
+def _error_rank(error: jsonschema.ValidationError) -> tuple[int, str]:
+    # Report a missing or unknown top-level field before problems deep inside it.
+    return (len(error.absolute_path), ".".join(str(p) for p in error.absolute_path))
+
+
+def _describe(error: jsonschema.ValidationError, actions: list[str]) -> InvalidRequestError:
+    path = [str(p) for p in error.absolute_path]
+    field = ".".join(path)
+    if error.validator == "required":
+        missing = next(iter(r for r in error.validator_value if r not in (error.instance or {})), "")
+        name = ".".join([*path, missing])
+        return InvalidRequestError(name, "is required")
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        name = ".".join([*path, extra[0]]) if extra else field
+        return InvalidRequestError(name, f"is not a known field; expected one of: {allowed}")
+    if field == "action.name" and error.validator == "enum":
+        return InvalidRequestError(field, _unknown_action(error.instance, actions))
+    if error.validator == "enum":
+        choices = ", ".join(repr(c) for c in error.validator_value)
+        return InvalidRequestError(field, f"{error.instance!r} is not one of {choices}")
+    if error.validator == "type":
+        expected = error.validator_value
+        wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in ([expected] if isinstance(expected, str) else expected))
+        return InvalidRequestError(field or "request", f"must be {wanted}, got {_json_type(error.instance)}")
+    if error.validator == "minLength":
+        return InvalidRequestError(field, "must not be empty")
+    return InvalidRequestError(field or "request", error.message)
+
+
+def _unknown_action(name: Any, actions: list[str]) -> str:
+    if not isinstance(name, str):
+        return f"must be an action id string, got {_json_type(name)}"
+    close = difflib.get_close_matches(name, actions, n=3)
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return f"unknown action {name!r}{hint} (the catalog has {len(actions)} actions, e.g. {actions[0]!r})"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
