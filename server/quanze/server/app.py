@@ -52,11 +52,14 @@ async def run_worker(
     config: Config,
     *,
     stop: asyncio.Event | None = None,
-    on_listening: Callable[[str], None] | None = None,
+    on_serving: Callable[[str], None] | None = None,
     engine_factory: EngineFactory | None = None,
     reuse_port: bool = False,
 ) -> None:
-    """Serve until `stop` is set (or SIGTERM/SIGINT), then drain in-flight calls."""
+    """Serve until `stop` is set (or SIGTERM/SIGINT), then drain in-flight calls.
+
+    `on_serving` is called with the bound address once policies are loaded and health is SERVING.
+    """
     stop = stop or _signal_event()
     address = config.server.address
     _clear_stale_socket(address)
@@ -80,12 +83,12 @@ async def run_worker(
     await server.start()
     await health.set_serving(False)
     log.info("listening", address=bound, pid=os.getpid())
-    if on_listening:
-        on_listening(bound)
     try:
         decisions.decider = build_decider(config, engine_factory)
         await health.set_serving(True)
         log.info("policies_loaded", revision=decisions.decider.revision, path=str(decisions.decider.bundle.root))
+        if on_serving:
+            on_serving(bound)
         await stop.wait()
     finally:
         await health.set_serving(False)
