@@ -94,6 +94,8 @@ async def run_worker(
         await health.set_serving(False)
         log.info("draining", grace_seconds=config.server.shutdown_grace_seconds)
         await server.stop(config.server.shutdown_grace_seconds)
+        # regorus objects must also be dropped on the thread that built them.
+        decisions.decider = None
         if address.startswith("unix:"):
             with contextlib.suppress(FileNotFoundError):
                 Path(address[len("unix:") :]).unlink()
