@@ -1,0 +1,220 @@
+"""Run the policies' own tests on regorus: Rego `test_*` rules and the decision table.
+
+Rego tests run on the tree-walking `Engine` (it supports `with`, print capture and line
+coverage). Decision-table cases are plain requests with expected answers; callers check them
+through every path that serves answers (Engine, RVM, gRPC).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import regorus
+import yaml
+
+from quanze.server.errors import PolicyError
+from quanze.server.policy.bundle import PolicyBundle
+
+DECISION_TABLE = Path("quanze/authz/decision_cases.yaml")
+_PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
+_PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+@dataclass(frozen=True)
+class RegoTest:
+    """One `test_*` rule."""
+
+    package: str
+    name: str
+    file: str
+    line: int
+
+    @property
+    def rule(self) -> str:
+        return f"data.{self.package}.{self.name}"
+
+    @property
+    def id(self) -> str:
+        return f"{self.file}::{self.name}"
+
+
+@dataclass(frozen=True)
+class RegoTestResult:
+    """The outcome of one Rego test: "pass", "fail" or "error"."""
+
+    test: RegoTest
+    status: str
+    message: str = ""
+    prints: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    def report(self) -> str:
+        """A readable account of a failure, like `opa test -v`."""
+        lines = [f"{self.status.upper()} {self.test.file}:{self.test.line} {self.test.name}"]
+        if self.message:
+            lines.append(f"  {self.message}")
+        lines.extend(f"  print: {p}" for p in self.prints)
+        return "\n".join(lines)
+
+
+class RegoTestRunner:
+    """Loads policies and test modules into one `Engine`; must be used on the creating thread."""
+
+    def __init__(self, bundle: PolicyBundle, *, coverage: bool = False) -> None:
+        self._engine = regorus.Engine()
+        try:
+            for name, source in (*bundle.modules, *bundle.test_modules):
+                self._engine.add_policy(name, source)
+        except Exception as exc:
+            raise PolicyError(f"policies at {bundle.root} do not parse:\n{exc}") from exc
+        self._engine.add_data_json(bundle.data_json)
+        self._engine.set_gather_prints(True)
+        self._engine.set_enable_coverage(coverage)
+        self._test_files = {name for name, _ in bundle.test_modules}
+
+    def discover(self, pattern: str = "") -> list[RegoTest]:
+        """Every `test_*` rule of the test modules, in file order, filtered by regex `pattern`."""
+        wanted = re.compile(pattern) if pattern else None
+        tests: dict[str, RegoTest] = {}
+        for module in json.loads(self._engine.get_ast_as_json()):
+            source = module["source"]
+            if source["file"] not in self._test_files:
+                continue
+            package = _PACKAGE.search(source["contents"])
+            if package is None:
+                continue
+            for rule in module["ast"]["rules"]:
+                head = next(iter(rule.get("Spec", {}).get("head", {}).values()), {})
+                name = head.get("refr", {}).get("Var", {}).get("value", "")
+                if not name.startswith("test_"):
+                    continue
+                test = RegoTest(package.group(1), name, source["file"], head.get("span", {}).get("line", 0))
+                if (wanted is None or wanted.search(test.id)) and test.id not in tests:
+                    tests[test.id] = test
+        return list(tests.values())
+
+    def run(self, test: RegoTest) -> RegoTestResult:
+        """Evaluate one test rule: true passes; false or undefined fails; an exception errors."""
+        started = time.perf_counter()
+        try:
+            value = self._engine.eval_rule(test.rule)
+        except _PASS_THROUGH:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - engine errors are test errors, reported
+            status, message = "error", str(exc)
+        else:
+            status = "pass" if value is True else "fail"
+            message = "" if value is True else _failure_message(value)
+        prints = tuple(self._engine.take_prints())
+        return RegoTestResult(test, status, message, prints, time.perf_counter() - started)
+
+    def coverage(self) -> dict[str, tuple[list[int], list[int]]]:
+        """Per policy file (tests excluded): (covered lines, not-covered lines)."""
+        report = json.loads(self._engine.get_coverage_report_as_json())
+        return {
+            f["path"]: (sorted(f.get("covered", [])), sorted(f.get("not_covered", [])))
+            for f in report.get("files", [])
+            if f["path"] not in self._test_files
+        }
+
+
+def _failure_message(value: Any) -> str:
+    if value is None:
+        return "the test is undefined: some expression in its body was false or undefined"
+    return f"the test evaluated to {json.dumps(value, ensure_ascii=False)}, not true"
+
+
+# ---------------------------------------------------------------------- decision table
+
+
+@dataclass(frozen=True)
+class DecisionCase:
+    """A named request with the answer the Opinion requires."""
+
+    name: str
+    article: str
+    request: dict[str, Any]
+    decision: bool
+    reasons: frozenset[str]
+    escalate_to: str = ""
+    obligations: frozenset[str] | None = None
+
+    def mismatches(self, answer: Mapping[str, Any]) -> list[str]:
+        """How `answer` differs from the expectation; empty when it matches."""
+        problems = []
+        if answer.get("decision") is not self.decision:
+            problems.append(f"decision is {answer.get('decision')!r}, expected {self.decision!r}")
+        codes = {r.get("code") for r in answer.get("reasons", [])}
+        if codes != self.reasons:
+            problems.append(f"reason codes are {sorted(codes)}, expected {sorted(self.reasons)}")
+        articles = {r.get("article") for r in answer.get("reasons", [])}
+        if self.article not in articles:
+            problems.append(f"no reason cites article {self.article}; cited {sorted(articles)}")
+        if answer.get("escalate_to", "") != self.escalate_to:
+            problems.append(f"escalate_to is {answer.get('escalate_to')!r}, expected {self.escalate_to!r}")
+        if self.obligations is not None:
+            got = {o.get("code") for o in answer.get("obligations", [])}
+            if got != self.obligations:
+                problems.append(f"obligations are {sorted(got)}, expected {sorted(self.obligations)}")
+        return problems
+
+
+@dataclass(frozen=True)
+class _Fixtures:
+    subjects: Mapping[str, Any] = field(default_factory=dict)
+    resources: Mapping[str, Any] = field(default_factory=dict)
+
+
+def load_decision_table(root: Path) -> list[DecisionCase]:
+    """Read `quanze/authz/decision_cases.yaml` under the policy directory `root`."""
+    path = root / DECISION_TABLE
+    try:
+        document = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise PolicyError(f"{path}: cannot read the decision table: {exc}") from exc
+    fixtures = _Fixtures(**document.get("fixtures", {}))
+    cases = [_case(entry, fixtures, path) for entry in document.get("cases", [])]
+    names = [c.name for c in cases]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise PolicyError(f"{path}: duplicate case names {duplicates}")
+    return cases
+
+
+def _case(entry: Mapping[str, Any], fixtures: _Fixtures, path: Path) -> DecisionCase:
+    name = entry.get("name", "?")
+    try:
+        request = {
+            "subject": _part(entry["subject"], fixtures.subjects, entry.get("subject_properties")),
+            "action": {"name": entry["action"]},
+            "resource": _part(entry["resource"], fixtures.resources, entry.get("resource_properties")),
+            "context": dict(entry.get("context") or {}),
+        }
+        expect = entry["expect"]
+        obligations = expect.get("obligations")
+        return DecisionCase(
+            name=entry["name"],
+            article=str(entry["article"]),
+            request=request,
+            decision=bool(expect["decision"]),
+            reasons=frozenset(expect["reasons"]),
+            escalate_to=expect.get("escalate_to", ""),
+            obligations=None if obligations is None else frozenset(obligations),
+        )
+    except (KeyError, TypeError) as exc:
+        raise PolicyError(f"{path}: case {name!r} lacks or misshapes {exc}") from exc
+
+
+def _part(value: Any, named: Mapping[str, Any], extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    base = json.loads(json.dumps(named[value] if isinstance(value, str) else value))
+    if extra:
+        base.setdefault("properties", {}).update(extra)
+        base["properties"] = {k: v for k, v in base["properties"].items() if v is not None}
+    return dict(base)
+
