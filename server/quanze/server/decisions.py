@@ -83,7 +83,8 @@ class Decider:
             )
         results: list[BatchItemResult] = []
         for item in items or [{}]:
-            merged = {k: item.get(k) or defaults.get(k) for k in _REQUEST_PARTS}
+            # A part the item sets (even to an empty object) replaces the default's.
+            merged = {k: item[k] if k in item else defaults.get(k) for k in _REQUEST_PARTS}
             request = {k: v for k, v in merged.items() if v is not None}
             try:
                 result = BatchItemResult(self.check(request))

@@ -1,0 +1,77 @@
+"""Configuration layering (defaults < file < environment < --set) and one error listing every problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from quanze.server import config
+from quanze.server.errors import ConfigError
+
+
+def test_defaults_need_no_configuration() -> None:
+    loaded = config.load(environ={})
+    assert loaded.server.address == "127.0.0.1:8600"
+    assert loaded.server.workers == 0 and loaded.resolved_workers() >= 1
+    assert loaded.policies.path == "" and loaded.engine.fast_path is True
+
+
+def test_layers_override_in_order(tmp_path: Path) -> None:
+    file = tmp_path / "quanze.yaml"
+    file.write_text("server:\n  workers: 3\n  max_batch_items: 10\nlog:\n  level: debug\n")
+    environ = {"QUANZE_SERVER_WORKERS": "4", "QUANZE_ENGINE_FAST_PATH": "false", "HOME": "/root"}
+    loaded = config.load(file, environ=environ, overrides=["server.workers=5"])
+    assert loaded.server.workers == 5
+    assert loaded.server.max_batch_items == 10
+    assert loaded.engine.fast_path is False
+    assert loaded.log.level == "debug"
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    file = tmp_path / "quanze.yaml"
+    file.write_text("server:\n  workers: many\n  adress: x\nengine:\n  kind: opa\n")
+    with pytest.raises(ConfigError) as caught:
+        config.load(
+            file,
+            environ={"QUANZE_SERVER_WORKER": "2"},
+            overrides=["log.level=loud", "server.address=localhost", "nonsense"],
+        )
+    text = "\n".join(caught.value.problems)
+    assert len(caught.value.problems) == 7, text
+    assert "server.workers: must be int, got 'many'" in text
+    assert "unknown setting 'server.adress'; did you mean server.address?" in text
+    assert "QUANZE_SERVER_WORKER is not a Quanze setting; did you mean QUANZE_SERVER_WORKERS?" in text
+    assert "engine.kind: 'opa' is not supported" in text
+    assert "log.level: 'loud' is not one of" in text
+    assert "server.address: 'localhost' is not HOST:PORT or unix:PATH" in text
+    assert "--set 'nonsense': expected section.key=value" in text
+
+
+@pytest.mark.parametrize(
+    ("address", "ok"),
+    [("127.0.0.1:0", True), ("[::1]:8600", True), ("unix:/run/q.sock", True), ("unix:", False), ("host:99999", False), ("8600", False)],
+)
+def test_address_forms(address: str, ok: bool) -> None:
+    assert (config.address_error(address) == "") is ok
+
+
+def test_unix_socket_runs_one_worker() -> None:
+    loaded = config.load(environ={}, overrides=["server.address=unix:/tmp/x.sock", "server.workers=4"])
+    assert loaded.resolved_workers() == 1
+
+
+def test_missing_policy_directory_is_a_problem(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is not a directory"):
+        config.load(environ={}, overrides=[f"policies.path={tmp_path / 'nope'}"])
+
+
+def test_unreadable_file_is_a_problem(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read the configuration file"):
+        config.load(tmp_path / "absent.yaml", environ={})
+
+
+def test_reference_documents_every_setting() -> None:
+    rows = config.reference()
+    assert {r[0] for r in rows} == set(config.keys())
+    assert all(r[3] for r in rows), [r[0] for r in rows if not r[3]]

@@ -1,0 +1,189 @@
+"""The decision service fails closed on every error path and shapes answers to the contract."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from quanze.server.decisions import Decider
+from quanze.server.engine.regorus_engine import RegorusEngine
+from quanze.server.errors import EvaluationError, InvalidRequestError
+from quanze.server.policy.bundle import PolicyBundle
+from quanze.server.policy.testing import DecisionCase
+
+ALLOW = {
+    "decision": True,
+    "reasons": [{"code": "clerk_duty", "article": "十九", "item": 2, "message_zh": "z", "message_en": "e"}],
+    "obligations": [],
+    "escalate_to": "",
+    "accountable": [],
+}
+
+
+class ScriptedEngine:
+    """A test double for the engine adapter: returns or raises what the test scripts."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+    def decide(self, request: Mapping[str, Any]) -> Any:
+        if isinstance(self.result, BaseException):
+            raise self.result
+        return copy.deepcopy(self.result)
+
+    def decide_all(self, request: Mapping[str, Any]) -> Any:
+        return self.decide(request)
+
+
+def valid_request(decision_cases: list[DecisionCase]) -> dict[str, Any]:
+    return copy.deepcopy(decision_cases[0].request)
+
+
+def broken(**changes: Any) -> dict[str, Any]:
+    return {**ALLOW, **changes}
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        EvaluationError("engine exploded"),
+        None,
+        "<undefined>",
+        [],
+        {"reasons": ALLOW["reasons"]},
+        broken(decision="true"),
+        broken(decision=1),
+        broken(reasons=[]),
+        broken(reasons=[{"code": "x"}]),
+        broken(reasons=[{**ALLOW["reasons"][0], "item": True}]),
+        broken(obligations=None),
+        broken(accountable=[{"subject_id": 1}]),
+        broken(escalate_to="deputy"),
+    ],
+    ids=lambda r: repr(r)[:60],
+)
+def test_malformed_or_failed_evaluation_denies_with_evaluation_error(
+    result: Any, bundle: PolicyBundle, decision_cases: list[DecisionCase]
+) -> None:
+    answer = Decider(bundle, ScriptedEngine(result)).check(valid_request(decision_cases))
+    assert answer["decision"] is False
+    assert [r["code"] for r in answer["reasons"]] == ["evaluation_error"]
+    assert answer["obligations"] == [] and answer["accountable"] == []
+    assert answer["policy_revision"] == bundle.revision
+
+
+def test_well_formed_allow_passes_through(bundle: PolicyBundle, decision_cases: list[DecisionCase]) -> None:
+    answer = Decider(bundle, ScriptedEngine(ALLOW)).check(valid_request(decision_cases))
+    assert answer["decision"] is True and answer["reasons"] == ALLOW["reasons"]
+    assert len(answer["decision_id"]) == 36
+
+
+def test_slow_evaluation_is_discarded_as_deny(bundle: PolicyBundle, decision_cases: list[DecisionCase]) -> None:
+    class SlowEngine(ScriptedEngine):
+        def decide(self, request: Mapping[str, Any]) -> Any:
+            import time
+
+            time.sleep(0.05)
+            return super().decide(request)
+
+    answer = Decider(bundle, SlowEngine(ALLOW), timeout_ms=10).check(valid_request(decision_cases))
+    assert answer["decision"] is False and answer["reasons"][0]["code"] == "evaluation_error"
+
+
+def test_decision_ids_are_unique(bundle: PolicyBundle, decision_cases: list[DecisionCase]) -> None:
+    decider = Decider(bundle, RegorusEngine(bundle))
+    ids = {decider.check(valid_request(decision_cases))["decision_id"] for _ in range(200)}
+    assert len(ids) == 200
+
+
+def test_invalid_request_raises_before_evaluation(bundle: PolicyBundle) -> None:
+    engine = ScriptedEngine(ALLOW)
+    with pytest.raises(InvalidRequestError) as caught:
+        Decider(bundle, engine).check({"subject": {"id": "x"}, "resource": {"type": "case"}})
+    assert caught.value.field == "action"
+
+
+# ------------------------------------------------------------------ batches
+
+
+@pytest.fixture
+def decider(bundle: PolicyBundle) -> Decider:
+    return Decider(bundle, RegorusEngine(bundle), max_batch_items=5)
+
+
+def batch_defaults(decision_cases: list[DecisionCase]) -> dict[str, Any]:
+    by_name = {c.name: c for c in decision_cases}
+    request = by_name["clerk_takes_record_under_guidance_allowed"].request
+    return {k: v for k, v in request.items() if k != "action"}
+
+
+def test_batch_items_inherit_defaults_and_answer_in_order(decider: Decider, decision_cases: list[DecisionCase]) -> None:
+    items = [{"action": {"name": "record.take"}}, {"action": {"name": "document.draft"}}, {"action": {"name": "file.bind"}}]
+    results = decider.check_batch(batch_defaults(decision_cases), items)
+    assert [r.answer["decision"] for r in results] == [True, False, True]
+    assert all(r.error is None for r in results)
+
+
+def test_batch_item_overrides_default_part(decider: Decider, decision_cases: list[DecisionCase]) -> None:
+    items = [{"action": {"name": "record.take"}, "context": {}}]
+    (result,) = decider.check_batch(batch_defaults(decision_cases), items)
+    assert result.answer["reasons"][0]["code"] == "clerk_requires_guidance"
+
+
+def test_bad_batch_item_gets_own_error_and_others_are_answered(decider: Decider, decision_cases: list[DecisionCase]) -> None:
+    items = [{"action": {"name": "record.take"}}, {"action": {"name": "record.takee"}}, {"action": {"name": "file.bind"}}]
+    results = decider.check_batch(batch_defaults(decision_cases), items)
+    assert [r.answer["decision"] for r in results] == [True, False, True]
+    error = results[1].error
+    assert error is not None and error.field == "evaluations[1].action.name"
+    assert "record.take" in error.message  # the suggestion
+    assert results[1].answer["reasons"][0]["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    ("semantic", "expected"),
+    [("execute_all", [True, False, True, False]), ("deny_on_first_deny", [True, False]), ("permit_on_first_permit", [True])],
+)
+def test_batch_semantics_short_circuit(
+    decider: Decider, decision_cases: list[DecisionCase], semantic: str, expected: list[bool]
+) -> None:
+    items = [{"action": {"name": a}} for a in ("record.take", "document.draft", "file.bind", "court.appear")]
+    results = decider.check_batch(batch_defaults(decision_cases), items, semantic)
+    assert [r.answer["decision"] for r in results] == expected
+
+
+def test_batch_semantic_unknown_is_rejected(decider: Decider, decision_cases: list[DecisionCase]) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        decider.check_batch(batch_defaults(decision_cases), [], "first_wins")
+    assert caught.value.field == "options.evaluations_semantic"
+
+
+def test_batch_over_the_item_limit_is_rejected(decider: Decider, decision_cases: list[DecisionCase]) -> None:
+    with pytest.raises(InvalidRequestError, match="limit is 5") as caught:
+        decider.check_batch(batch_defaults(decision_cases), [{"action": {"name": "record.take"}}] * 6)
+    assert caught.value.field == "evaluations"
+
+
+def test_batch_without_items_evaluates_the_defaults(decider: Decider, decision_cases: list[DecisionCase]) -> None:
+    defaults = {**batch_defaults(decision_cases), "action": {"name": "record.take"}}
+    (result,) = decider.check_batch(defaults, [])
+    assert result.answer["decision"] is True
+
+
+# ------------------------------------------------------------------ list
+
+
+def test_list_with_failing_engine_denies_every_action(bundle: PolicyBundle, decision_cases: list[DecisionCase]) -> None:
+    request = batch_defaults(decision_cases)
+    listed = Decider(bundle, ScriptedEngine(EvaluationError("boom"))).allowed_actions(request)
+    assert len(listed) == len(bundle.actions)
+    assert all(a["decision"] is False and a["reasons"][0]["code"] == "evaluation_error" for _, a in listed)
+
+
+def test_list_decision_ids_are_unique_per_action(decider: Decider, decision_cases: list[DecisionCase]) -> None:
+    listed = decider.allowed_actions(batch_defaults(decision_cases))
+    ids = [a["decision_id"] for _, a in listed]
+    assert len(set(ids)) == len(ids)

@@ -1,0 +1,106 @@
+"""The `quanze` command as a user runs it: a real process, real stdin and stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from quanze.server.policy.testing import DecisionCase
+
+QUANZE = [sys.executable, "-m", "quanze.server.cli"]
+
+
+def run(*args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANZE_")}
+    return subprocess.run([*QUANZE, *args], input=stdin, capture_output=True, text=True, timeout=60, check=False, env=env, cwd=cwd)
+
+
+def answers(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def requests(decision_cases: list[DecisionCase]) -> list[dict[str, Any]]:
+    return [c.request for c in decision_cases[:3]]
+
+
+def test_check_one_request_from_stdin_cites_article(decision_cases: list[DecisionCase], tmp_path: Path) -> None:
+    case = next(c for c in decision_cases if c.name == "assistant_interrogates_without_guidance_denied")
+    result = run("check", "-", stdin=json.dumps(case.request, ensure_ascii=False), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (answer,) = answers(result.stdout)
+    assert answer["decision"] is False
+    assert answer["reasons"][0]["article"] == "十七"
+    assert set(answer) == {"decision_id", "decision", "reasons", "obligations", "escalate_to", "accountable", "policy_revision"}
+
+
+def test_check_array_and_json_lines_answer_in_order(requests: list[dict[str, Any]], decision_cases: list[DecisionCase]) -> None:
+    expected = [c.decision for c in decision_cases[:3]]
+    as_array = run("check", stdin=json.dumps(requests))
+    as_lines = run("check", "-", stdin="\n".join(json.dumps(r) for r in requests) + "\n")
+    for result in (as_array, as_lines):
+        assert result.returncode == 0, result.stderr
+        assert [a["decision"] for a in answers(result.stdout)] == expected
+
+
+def test_check_reads_a_file(requests: list[dict[str, Any]], tmp_path: Path) -> None:
+    path = tmp_path / "requests.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in requests))
+    result = run("check", str(path))
+    assert result.returncode == 0 and len(answers(result.stdout)) == 3
+
+
+def test_check_bad_line_names_line_and_keeps_order(requests: list[dict[str, Any]]) -> None:
+    bad = json.loads(json.dumps(requests[1]))
+    bad["action"]["name"] = "case.unknown"
+    lines = [json.dumps(requests[0]), "{not json", json.dumps(bad), json.dumps(requests[2])]
+    result = run("check", stdin="\n".join(lines))
+    assert result.returncode == 2
+    out = answers(result.stdout)
+    assert len(out) == 4
+    assert [a["reasons"][0]["code"] for a in out[1:3]] == ["invalid_request", "invalid_request"]
+    assert all(a["decision"] is False for a in out[1:3])
+    assert "line 2: invalid JSON at column 2" in result.stderr
+    assert "line 3: action.name: unknown action 'case.unknown'" in result.stderr
+
+
+def test_check_invalid_json_document_reports_position() -> None:
+    result = run("check", stdin='{"subject": {"id": "x",}}')
+    assert result.returncode == 1
+    assert "invalid JSON at line 1, column 24" in result.stderr
+    assert result.stdout == ""
+
+
+def test_check_empty_input_explains_the_formats() -> None:
+    result = run("check", stdin="")
+    assert result.returncode == 1 and "no input" in result.stderr
+
+
+def test_check_missing_file_is_reported() -> None:
+    result = run("check", "/nonexistent/requests.json")
+    assert result.returncode == 1 and "cannot read /nonexistent/requests.json" in result.stderr
+
+
+def test_version_names_engine_and_policy_revision() -> None:
+    result = run("version")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("quanze ") and lines[1].startswith("engine regorus ")
+    assert lines[2].startswith("policies ")
+
+
+def test_bad_configuration_lists_problems() -> None:
+    result = run("check", "--set", "server.workers=-1", "--set", "log.level=loud", stdin="{}")
+    assert result.returncode == 2
+    assert "2 problem(s)" in result.stderr
+
+
+def test_no_command_prints_help() -> None:
+    result = run()
+    assert result.returncode == 2 and "serve" in result.stdout and "check" in result.stdout
