@@ -8,8 +8,8 @@ import pytest
 
 os.environ.pop("RUST_BACKTRACE", None)  # regorus errors stay one readable line
 
-from quanze.server.policy.bundle import PolicyBundle, load_bundle  # noqa: E402
-from quanze.server.policy.testing import DecisionCase, load_decision_table  # noqa: E402
+from quanze.server.policy.bundle import PolicyBundle, load_bundle
+from quanze.server.policy.testing import DecisionCase, load_decision_table
 
 
 @pytest.fixture(scope="session")

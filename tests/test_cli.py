@@ -18,7 +18,16 @@ QUANZE = [sys.executable, "-m", "quanze.server.cli"]
 
 def run(*args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUANZE_")}
-    return subprocess.run([*QUANZE, *args], input=stdin, capture_output=True, text=True, timeout=60, check=False, env=env, cwd=cwd)
+    return subprocess.run(
+        [*QUANZE, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+        cwd=cwd,
+    )
 
 
 def answers(stdout: str) -> list[dict[str, Any]]:
@@ -30,17 +39,31 @@ def requests(decision_cases: list[DecisionCase]) -> list[dict[str, Any]]:
     return [c.request for c in decision_cases[:3]]
 
 
-def test_check_one_request_from_stdin_cites_article(decision_cases: list[DecisionCase], tmp_path: Path) -> None:
-    case = next(c for c in decision_cases if c.name == "assistant_interrogates_without_guidance_denied")
+def test_check_one_request_from_stdin_cites_article(
+    decision_cases: list[DecisionCase], tmp_path: Path
+) -> None:
+    case = next(
+        c for c in decision_cases if c.name == "assistant_interrogates_without_guidance_denied"
+    )
     result = run("check", "-", stdin=json.dumps(case.request, ensure_ascii=False), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     (answer,) = answers(result.stdout)
     assert answer["decision"] is False
     assert answer["reasons"][0]["article"] == "十七"
-    assert set(answer) == {"decision_id", "decision", "reasons", "obligations", "escalate_to", "accountable", "policy_revision"}
+    assert set(answer) == {
+        "decision_id",
+        "decision",
+        "reasons",
+        "obligations",
+        "escalate_to",
+        "accountable",
+        "policy_revision",
+    }
 
 
-def test_check_array_and_json_lines_answer_in_order(requests: list[dict[str, Any]], decision_cases: list[DecisionCase]) -> None:
+def test_check_array_and_json_lines_answer_in_order(
+    requests: list[dict[str, Any]], decision_cases: list[DecisionCase]
+) -> None:
     expected = [c.decision for c in decision_cases[:3]]
     as_array = run("check", stdin=json.dumps(requests))
     as_lines = run("check", "-", stdin="\n".join(json.dumps(r) for r in requests) + "\n")
@@ -53,7 +76,8 @@ def test_check_reads_a_file(requests: list[dict[str, Any]], tmp_path: Path) -> N
     path = tmp_path / "requests.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in requests))
     result = run("check", str(path))
-    assert result.returncode == 0 and len(answers(result.stdout)) == 3
+    assert result.returncode == 0
+    assert len(answers(result.stdout)) == 3
 
 
 def test_check_bad_line_names_line_and_keeps_order(requests: list[dict[str, Any]]) -> None:
@@ -79,19 +103,22 @@ def test_check_invalid_json_document_reports_position() -> None:
 
 def test_check_empty_input_explains_the_formats() -> None:
     result = run("check", stdin="")
-    assert result.returncode == 1 and "no input" in result.stderr
+    assert result.returncode == 1
+    assert "no input" in result.stderr
 
 
 def test_check_missing_file_is_reported() -> None:
     result = run("check", "/nonexistent/requests.json")
-    assert result.returncode == 1 and "cannot read /nonexistent/requests.json" in result.stderr
+    assert result.returncode == 1
+    assert "cannot read /nonexistent/requests.json" in result.stderr
 
 
 def test_version_names_engine_and_policy_revision() -> None:
     result = run("version")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("quanze ") and lines[1].startswith("engine regorus ")
+    assert lines[0].startswith("quanze ")
+    assert lines[1].startswith("engine regorus ")
     assert lines[2].startswith("policies ")
 
 
@@ -103,4 +130,6 @@ def test_bad_configuration_lists_problems() -> None:
 
 def test_no_command_prints_help() -> None:
     result = run()
-    assert result.returncode == 2 and "serve" in result.stdout and "check" in result.stdout
+    assert result.returncode == 2
+    assert "serve" in result.stdout
+    assert "check" in result.stdout

@@ -10,7 +10,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_generated_stubs_match_protos(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "generate_stubs.py"), str(tmp_path)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "generate_stubs.py"), str(tmp_path)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     committed = ROOT / "clients" / "python" / "quanze" / "v1"
     generated = sorted(p.name for p in (tmp_path / "quanze" / "v1").iterdir())
     assert generated, "protoc generated nothing"

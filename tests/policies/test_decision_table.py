@@ -18,10 +18,15 @@ _CASES = load_decision_table(_BUNDLE.root)
 
 @pytest.fixture(scope="module")
 def engines(bundle: PolicyBundle) -> dict[str, RegorusEngine]:
-    return {"engine": RegorusEngine(bundle, fast_path=False), "rvm": RegorusEngine(bundle, fast_path=True)}
+    return {
+        "engine": RegorusEngine(bundle, fast_path=False),
+        "rvm": RegorusEngine(bundle, fast_path=True),
+    }
 
 
-def test_table_covers_each_slice_article_with_allow_and_deny(decision_cases: list[DecisionCase]) -> None:
+def test_table_covers_each_slice_article_with_allow_and_deny(
+    decision_cases: list[DecisionCase],
+) -> None:
     for article in ("十七", "十九", "二十三", "二十四"):
         outcomes = {c.decision for c in decision_cases if c.article == article}
         assert outcomes == {True, False}, article
@@ -29,7 +34,9 @@ def test_table_covers_each_slice_article_with_allow_and_deny(decision_cases: lis
 
 @pytest.mark.parametrize("case", _CASES, ids=[c.name for c in _CASES])
 @pytest.mark.parametrize("path", ["engine", "rvm"])
-def test_decision_case(case: DecisionCase, path: str, engines: dict[str, RegorusEngine], bundle: PolicyBundle) -> None:
+def test_decision_case(
+    case: DecisionCase, path: str, engines: dict[str, RegorusEngine], bundle: PolicyBundle
+) -> None:
     engine = engines[path]
     answer = Decider(bundle, engine).check(case.request)
     assert case.mismatches(answer) == [], case.request
@@ -37,7 +44,9 @@ def test_decision_case(case: DecisionCase, path: str, engines: dict[str, Regorus
         assert engine.fallbacks == 0, "the RVM must answer Check requests itself"
 
 
-def test_engine_and_rvm_agree_on_generated_inputs(engines: dict[str, RegorusEngine], bundle: PolicyBundle) -> None:
+def test_engine_and_rvm_agree_on_generated_inputs(
+    engines: dict[str, RegorusEngine], bundle: PolicyBundle
+) -> None:
     rng = random.Random(20241)
     actions = list(bundle.actions)
     for _ in range(400):

@@ -33,6 +33,9 @@ def test_rego_line_coverage_meets_threshold() -> None:
     covered = sum(len(c) for c, _ in per_file.values())
     total = covered + sum(len(n) for _, n in per_file.values())
     percent = 100.0 * covered / total
-    lines = [f"{path}: {100.0 * len(c) / max(1, len(c) + len(n)):.1f}% uncovered {n}" for path, (c, n) in per_file.items()]
+    lines = [
+        f"{path}: {100.0 * len(c) / max(1, len(c) + len(n)):.1f}% uncovered {n}"
+        for path, (c, n) in per_file.items()
+    ]
     print(f"\nRego line coverage {percent:.1f}%\n" + "\n".join(lines))
     assert percent >= COVERAGE_THRESHOLD, "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Configuration layering (defaults < file < environment < --set) and one error listing every problem."""
+"""Configuration layering (defaults < file < env < --set); one error lists every problem."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from quanze.server.errors import ConfigError
 def test_defaults_need_no_configuration() -> None:
     loaded = config.load(environ={})
     assert loaded.server.address == "127.0.0.1:8600"
-    assert loaded.server.workers == 0 and loaded.resolved_workers() >= 1
-    assert loaded.policies.path == "" and loaded.engine.fast_path is True
+    assert loaded.server.workers == 0
+    assert loaded.resolved_workers() >= 1
+    assert loaded.policies.path == ""
+    assert loaded.engine.fast_path is True
 
 
 def test_layers_override_in_order(tmp_path: Path) -> None:
@@ -41,7 +43,9 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     assert len(caught.value.problems) == 7, text
     assert "server.workers: must be int, got 'many'" in text
     assert "unknown setting 'server.adress'; did you mean server.address?" in text
-    assert "QUANZE_SERVER_WORKER is not a Quanze setting; did you mean QUANZE_SERVER_WORKERS?" in text
+    assert (
+        "QUANZE_SERVER_WORKER is not a Quanze setting; did you mean QUANZE_SERVER_WORKERS?" in text
+    )
     assert "engine.kind: 'opa' is not supported" in text
     assert "log.level: 'loud' is not one of" in text
     assert "server.address: 'localhost' is not HOST:PORT or unix:PATH" in text
@@ -50,14 +54,23 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("address", "ok"),
-    [("127.0.0.1:0", True), ("[::1]:8600", True), ("unix:/run/q.sock", True), ("unix:", False), ("host:99999", False), ("8600", False)],
+    [
+        ("127.0.0.1:0", True),
+        ("[::1]:8600", True),
+        ("unix:/run/q.sock", True),
+        ("unix:", False),
+        ("host:99999", False),
+        ("8600", False),
+    ],
 )
 def test_address_forms(address: str, ok: bool) -> None:
     assert (config.address_error(address) == "") is ok
 
 
 def test_unix_socket_runs_one_worker() -> None:
-    loaded = config.load(environ={}, overrides=["server.address=unix:/tmp/x.sock", "server.workers=4"])
+    loaded = config.load(
+        environ={}, overrides=["server.address=unix:/tmp/x.sock", "server.workers=4"]
+    )
     assert loaded.resolved_workers() == 1
 
 

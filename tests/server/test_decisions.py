@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +17,9 @@ from quanze.server.policy.testing import DecisionCase
 
 ALLOW = {
     "decision": True,
-    "reasons": [{"code": "clerk_duty", "article": "十九", "item": 2, "message_zh": "z", "message_en": "e"}],
+    "reasons": [
+        {"code": "clerk_duty", "article": "十九", "item": 2, "message_zh": "z", "message_en": "e"}
+    ],
     "obligations": [],
     "escalate_to": "",
     "accountable": [],
@@ -71,26 +74,31 @@ def test_malformed_or_failed_evaluation_denies_with_evaluation_error(
     answer = Decider(bundle, ScriptedEngine(result)).check(valid_request(decision_cases))
     assert answer["decision"] is False
     assert [r["code"] for r in answer["reasons"]] == ["evaluation_error"]
-    assert answer["obligations"] == [] and answer["accountable"] == []
+    assert answer["obligations"] == []
+    assert answer["accountable"] == []
     assert answer["policy_revision"] == bundle.revision
 
 
-def test_well_formed_allow_passes_through(bundle: PolicyBundle, decision_cases: list[DecisionCase]) -> None:
+def test_well_formed_allow_passes_through(
+    bundle: PolicyBundle, decision_cases: list[DecisionCase]
+) -> None:
     answer = Decider(bundle, ScriptedEngine(ALLOW)).check(valid_request(decision_cases))
-    assert answer["decision"] is True and answer["reasons"] == ALLOW["reasons"]
+    assert answer["decision"] is True
+    assert answer["reasons"] == ALLOW["reasons"]
     assert len(answer["decision_id"]) == 36
 
 
-def test_slow_evaluation_is_discarded_as_deny(bundle: PolicyBundle, decision_cases: list[DecisionCase]) -> None:
+def test_slow_evaluation_is_discarded_as_deny(
+    bundle: PolicyBundle, decision_cases: list[DecisionCase]
+) -> None:
     class SlowEngine(ScriptedEngine):
         def decide(self, request: Mapping[str, Any]) -> Any:
-            import time
-
             time.sleep(0.05)
             return super().decide(request)
 
     answer = Decider(bundle, SlowEngine(ALLOW), timeout_ms=10).check(valid_request(decision_cases))
-    assert answer["decision"] is False and answer["reasons"][0]["code"] == "evaluation_error"
+    assert answer["decision"] is False
+    assert answer["reasons"][0]["code"] == "evaluation_error"
 
 
 def test_decision_ids_are_unique(bundle: PolicyBundle, decision_cases: list[DecisionCase]) -> None:
@@ -120,54 +128,84 @@ def batch_defaults(decision_cases: list[DecisionCase]) -> dict[str, Any]:
     return {k: v for k, v in request.items() if k != "action"}
 
 
-def test_batch_items_inherit_defaults_and_answer_in_order(decider: Decider, decision_cases: list[DecisionCase]) -> None:
-    items = [{"action": {"name": "record.take"}}, {"action": {"name": "document.draft"}}, {"action": {"name": "file.bind"}}]
+def test_batch_items_inherit_defaults_and_answer_in_order(
+    decider: Decider, decision_cases: list[DecisionCase]
+) -> None:
+    items = [
+        {"action": {"name": "record.take"}},
+        {"action": {"name": "document.draft"}},
+        {"action": {"name": "file.bind"}},
+    ]
     results = decider.check_batch(batch_defaults(decision_cases), items)
     assert [r.answer["decision"] for r in results] == [True, False, True]
     assert all(r.error is None for r in results)
 
 
-def test_batch_item_overrides_default_part(decider: Decider, decision_cases: list[DecisionCase]) -> None:
+def test_batch_item_overrides_default_part(
+    decider: Decider, decision_cases: list[DecisionCase]
+) -> None:
     items = [{"action": {"name": "record.take"}, "context": {}}]
     (result,) = decider.check_batch(batch_defaults(decision_cases), items)
     assert result.answer["reasons"][0]["code"] == "clerk_requires_guidance"
 
 
-def test_bad_batch_item_gets_own_error_and_others_are_answered(decider: Decider, decision_cases: list[DecisionCase]) -> None:
-    items = [{"action": {"name": "record.take"}}, {"action": {"name": "record.takee"}}, {"action": {"name": "file.bind"}}]
+def test_bad_batch_item_gets_own_error_and_others_are_answered(
+    decider: Decider, decision_cases: list[DecisionCase]
+) -> None:
+    items = [
+        {"action": {"name": "record.take"}},
+        {"action": {"name": "record.takee"}},
+        {"action": {"name": "file.bind"}},
+    ]
     results = decider.check_batch(batch_defaults(decision_cases), items)
     assert [r.answer["decision"] for r in results] == [True, False, True]
     error = results[1].error
-    assert error is not None and error.field == "evaluations[1].action.name"
+    assert error is not None
+    assert error.field == "evaluations[1].action.name"
     assert "record.take" in error.message  # the suggestion
     assert results[1].answer["reasons"][0]["code"] == "invalid_request"
 
 
 @pytest.mark.parametrize(
     ("semantic", "expected"),
-    [("execute_all", [True, False, True, False]), ("deny_on_first_deny", [True, False]), ("permit_on_first_permit", [True])],
+    [
+        ("execute_all", [True, False, True, False]),
+        ("deny_on_first_deny", [True, False]),
+        ("permit_on_first_permit", [True]),
+    ],
 )
 def test_batch_semantics_short_circuit(
     decider: Decider, decision_cases: list[DecisionCase], semantic: str, expected: list[bool]
 ) -> None:
-    items = [{"action": {"name": a}} for a in ("record.take", "document.draft", "file.bind", "court.appear")]
+    items = [
+        {"action": {"name": a}}
+        for a in ("record.take", "document.draft", "file.bind", "court.appear")
+    ]
     results = decider.check_batch(batch_defaults(decision_cases), items, semantic)
     assert [r.answer["decision"] for r in results] == expected
 
 
-def test_batch_semantic_unknown_is_rejected(decider: Decider, decision_cases: list[DecisionCase]) -> None:
+def test_batch_semantic_unknown_is_rejected(
+    decider: Decider, decision_cases: list[DecisionCase]
+) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         decider.check_batch(batch_defaults(decision_cases), [], "first_wins")
     assert caught.value.field == "options.evaluations_semantic"
 
 
-def test_batch_over_the_item_limit_is_rejected(decider: Decider, decision_cases: list[DecisionCase]) -> None:
+def test_batch_over_the_item_limit_is_rejected(
+    decider: Decider, decision_cases: list[DecisionCase]
+) -> None:
     with pytest.raises(InvalidRequestError, match="limit is 5") as caught:
-        decider.check_batch(batch_defaults(decision_cases), [{"action": {"name": "record.take"}}] * 6)
+        decider.check_batch(
+            batch_defaults(decision_cases), [{"action": {"name": "record.take"}}] * 6
+        )
     assert caught.value.field == "evaluations"
 
 
-def test_batch_without_items_evaluates_the_defaults(decider: Decider, decision_cases: list[DecisionCase]) -> None:
+def test_batch_without_items_evaluates_the_defaults(
+    decider: Decider, decision_cases: list[DecisionCase]
+) -> None:
     defaults = {**batch_defaults(decision_cases), "action": {"name": "record.take"}}
     (result,) = decider.check_batch(defaults, [])
     assert result.answer["decision"] is True
@@ -176,14 +214,20 @@ def test_batch_without_items_evaluates_the_defaults(decider: Decider, decision_c
 # ------------------------------------------------------------------ list
 
 
-def test_list_with_failing_engine_denies_every_action(bundle: PolicyBundle, decision_cases: list[DecisionCase]) -> None:
+def test_list_with_failing_engine_denies_every_action(
+    bundle: PolicyBundle, decision_cases: list[DecisionCase]
+) -> None:
     request = batch_defaults(decision_cases)
     listed = Decider(bundle, ScriptedEngine(EvaluationError("boom"))).allowed_actions(request)
     assert len(listed) == len(bundle.actions)
-    assert all(a["decision"] is False and a["reasons"][0]["code"] == "evaluation_error" for _, a in listed)
+    assert all(
+        a["decision"] is False and a["reasons"][0]["code"] == "evaluation_error" for _, a in listed
+    )
 
 
-def test_list_decision_ids_are_unique_per_action(decider: Decider, decision_cases: list[DecisionCase]) -> None:
+def test_list_decision_ids_are_unique_per_action(
+    decider: Decider, decision_cases: list[DecisionCase]
+) -> None:
     listed = decider.allowed_actions(batch_defaults(decision_cases))
     ids = [a["decision_id"] for _, a in listed]
     assert len(set(ids)) == len(ids)

@@ -12,17 +12,25 @@ from quanze.server.engine.regorus_engine import RegorusEngine
 from quanze.server.errors import EvaluationError, PolicyError
 from quanze.server.policy.bundle import PolicyBundle
 
+HEADER = "package quanze.authz\n\nimport rego.v1\n\n"
+
 # A decision that loops over `input.items`: 5,000 items exceed the RVM's instruction budget.
-LOOPING = """package quanze.authz
+LOOPING = (
+    HEADER
+    + """reason := {
+	"code": "looped", "article": "十七", "item": 0,
+	"message_zh": "z", "message_en": "e",
+}
 
-import rego.v1
+empty := {"obligations": [], "escalate_to": "", "accountable": []}
 
-decision := {"decision": n > 0, "reasons": [{"code": "looped", "article": "十七", "item": 0, "message_zh": "x", "message_en": "x"}], "obligations": [], "escalate_to": "", "accountable": []} if {
+decision := object.union(empty, {"decision": n > 0, "reasons": [reason]}) if {
 	n := count([x | some x in input.items; x >= 0])
 }
 
 decisions := {}
 """
+)
 
 
 def replace_modules(bundle: PolicyBundle, source: str) -> PolicyBundle:
@@ -32,7 +40,8 @@ def replace_modules(bundle: PolicyBundle, source: str) -> PolicyBundle:
 def test_rvm_budget_falls_back_to_engine_not_to_an_answer(bundle: PolicyBundle) -> None:
     engine = RegorusEngine(replace_modules(bundle, LOOPING))
     small = engine.decide({"items": list(range(10))})
-    assert small["decision"] is True and engine.fallbacks == 0
+    assert small["decision"] is True
+    assert engine.fallbacks == 0
     large = engine.decide({"items": list(range(5000))})
     assert large["decision"] is True, "the Engine must re-decide what the RVM could not"
     assert engine.fallbacks == 1
@@ -51,17 +60,18 @@ def test_engine_used_from_another_thread_raises_evaluation_error(bundle: PolicyB
     def use() -> None:
         try:
             engine.decide({"action": {"name": "record.take"}})
-        except BaseException as exc:  # noqa: BLE001 - the test inspects what was raised
+        except BaseException as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=use)
     thread.start()
     thread.join()
-    assert len(errors) == 1 and isinstance(errors[0], EvaluationError)
+    assert len(errors) == 1
+    assert isinstance(errors[0], EvaluationError)
 
 
 def test_unsafe_variable_is_rejected_at_load_with_location(bundle: PolicyBundle) -> None:
-    broken = "package quanze.authz\n\nimport rego.v1\n\ndecision := 1 if {\n\ty > 1\n}\n\ndecisions := {}\n"
+    broken = HEADER + "decision := 1 if {\n\ty > 1\n}\n\ndecisions := {}\n"
     with pytest.raises(PolicyError, match=r"decision\.rego:6"):
         RegorusEngine(replace_modules(bundle, broken))
 
@@ -73,7 +83,7 @@ def test_syntax_error_is_rejected_at_load(bundle: PolicyBundle) -> None:
 
 @pytest.mark.parametrize("fast_path", [True, False])
 def test_undefined_decision_is_an_evaluation_error(bundle: PolicyBundle, fast_path: bool) -> None:
-    undefined = "package quanze.authz\n\nimport rego.v1\n\ndecision := 1 if input.never\n\ndecisions := {}\n"
+    undefined = HEADER + "decision := 1 if input.never\n\ndecisions := {}\n"
     engine = RegorusEngine(replace_modules(bundle, undefined), fast_path=fast_path)
     with pytest.raises(EvaluationError, match="undefined"):
         engine.decide({"action": {"name": "record.take"}})
@@ -81,7 +91,11 @@ def test_undefined_decision_is_an_evaluation_error(bundle: PolicyBundle, fast_pa
 
 def test_engine_input_is_json_round_trip_safe(bundle: PolicyBundle) -> None:
     engine = RegorusEngine(bundle)
-    request = {"subject": {"id": "中文-1", "properties": {"role": "clerk"}}, "action": {"name": "record.take"},
-               "resource": {"type": "case", "properties": {"procuratorate": "检察院"}}, "context": {}}
+    request = {
+        "subject": {"id": "中文-1", "properties": {"role": "clerk"}},
+        "action": {"name": "record.take"},
+        "resource": {"type": "case", "properties": {"procuratorate": "检察院"}},
+        "context": {},
+    }
     answer = engine.decide(request)
     assert json.loads(json.dumps(answer))["decision"] is False

@@ -26,7 +26,7 @@ from quanze.server.decisions import Decider
 from quanze.server.engine.base import EngineFactory
 from quanze.server.engine.regorus_engine import RegorusEngine
 from quanze.server.errors import QuanzeError
-from quanze.server.policy.bundle import load_bundle
+from quanze.server.policy.bundle import PolicyBundle, load_bundle
 
 log = structlog.get_logger("quanze.app")
 
@@ -36,9 +36,18 @@ def default_engine_factory(config: Config) -> EngineFactory:
     return lambda bundle: RegorusEngine(bundle, fast_path=config.engine.fast_path)
 
 
-def build_decider(config: Config, engine_factory: EngineFactory | None = None) -> Decider:
-    """Load the configured policies and build a `Decider` owned by the calling thread."""
-    bundle = load_bundle(Path(config.policies.path) if config.policies.path else None)
+def load_policies(config: Config) -> PolicyBundle:
+    """Read the configured policy directory (plain data: any thread may do this)."""
+    return load_bundle(Path(config.policies.path) if config.policies.path else None)
+
+
+def build_decider(
+    config: Config,
+    engine_factory: EngineFactory | None = None,
+    bundle: PolicyBundle | None = None,
+) -> Decider:
+    """Build a `Decider` whose engine belongs to the calling thread."""
+    bundle = bundle or load_policies(config)
     engine = (engine_factory or default_engine_factory(config))(bundle)
     return Decider(
         bundle,
@@ -52,13 +61,15 @@ async def run_worker(
     config: Config,
     *,
     stop: asyncio.Event | None = None,
+    on_listening: Callable[[str], None] | None = None,
     on_serving: Callable[[str], None] | None = None,
     engine_factory: EngineFactory | None = None,
     reuse_port: bool = False,
 ) -> None:
     """Serve until `stop` is set (or SIGTERM/SIGINT), then drain in-flight calls.
 
-    `on_serving` is called with the bound address once policies are loaded and health is SERVING.
+    `on_listening` is called with the bound address as soon as the port is bound (health still
+    NOT_SERVING); `on_serving` once policies are loaded and health is SERVING.
     """
     stop = stop or _signal_event()
     address = config.server.address
@@ -83,10 +94,19 @@ async def run_worker(
     await server.start()
     await health.set_serving(False)
     log.info("listening", address=bound, pid=os.getpid())
+    if on_listening:
+        on_listening(bound)
     try:
-        decisions.decider = build_decider(config, engine_factory)
+        # Reading files happens off the loop so health keeps answering NOT_SERVING meanwhile;
+        # the engine itself must be built on this thread, which will use it.
+        bundle = await asyncio.to_thread(load_policies, config)
+        decisions.decider = build_decider(config, engine_factory, bundle)
         await health.set_serving(True)
-        log.info("policies_loaded", revision=decisions.decider.revision, path=str(decisions.decider.bundle.root))
+        log.info(
+            "policies_loaded",
+            revision=decisions.decider.revision,
+            path=str(decisions.decider.bundle.root),
+        )
         if on_serving:
             on_serving(bound)
         await stop.wait()
@@ -103,7 +123,7 @@ async def run_worker(
 
 
 def serve(config: Config) -> int:
-    """Run the sidecar in this process (one worker) or as N worker processes; returns an exit code."""
+    """Run the sidecar as one in-process worker or N worker processes; return the exit code."""
     workers = config.resolved_workers()
     if workers == 1:
         return _run_one(config, reuse_port=False)
@@ -113,11 +133,17 @@ def serve(config: Config) -> int:
         # Pick the port once so every worker binds the same one.
         reservation = _reserve_port(host.strip("[]"))
         config = dataclasses.replace(
-            config, server=dataclasses.replace(config.server, address=f"{host}:{reservation.getsockname()[1]}")
+            config,
+            server=dataclasses.replace(
+                config.server, address=f"{host}:{reservation.getsockname()[1]}"
+            ),
         )
     log.info("starting_workers", workers=workers, address=config.server.address)
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_worker_process, args=(config,), daemon=False) for _ in range(workers)]
+    processes = [
+        context.Process(target=_worker_process, args=(config,), daemon=False)
+        for _ in range(workers)
+    ]
     for process in processes:
         process.start()
 
@@ -147,7 +173,7 @@ def _run_one(config: Config, *, reuse_port: bool) -> int:
     try:
         asyncio.run(run_worker(config, reuse_port=reuse_port))
     except QuanzeError as exc:
-        log.error("fatal", error=str(exc))
+        log.exception("fatal", error=str(exc))
         return 1
     return 0
 

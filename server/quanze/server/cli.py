@@ -37,15 +37,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quanze",
-        description="Quanze (权责): policy-as-code authorization sidecar for the people's procuratorates.",
+        description="Quanze (权责): policy-as-code authorization sidecar "
+        "for the people's procuratorates.",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the gRPC decision sidecar", description=_serve_help())
+    serve = commands.add_parser(
+        "serve", help="run the gRPC decision sidecar", description=_serve_help()
+    )
     serve.formatter_class = argparse.RawDescriptionHelpFormatter
     _config_options(serve)
-    serve.add_argument("--address", help="HOST:PORT or unix:PATH to listen on (default 127.0.0.1:8600)")
-    serve.add_argument("--workers", type=int, help="worker processes sharing the port (default: one per CPU)")
+    serve.add_argument(
+        "--address", help="HOST:PORT or unix:PATH to listen on (default 127.0.0.1:8600)"
+    )
+    serve.add_argument(
+        "--workers", type=int, help="worker processes sharing the port (default: one per CPU)"
+    )
     serve.set_defaults(run=_serve)
 
     check = commands.add_parser(
@@ -55,11 +62,15 @@ def _parser() -> argparse.ArgumentParser:
         "contract answer per request as JSON Lines, in order. Invalid requests are denied and "
         "explained on stderr (exit status 2).",
     )
-    check.add_argument("file", nargs="?", default="-", help="request file, or - for standard input (default)")
+    check.add_argument(
+        "file", nargs="?", default="-", help="request file, or - for standard input (default)"
+    )
     _config_options(check)
     check.set_defaults(run=_check)
 
-    show_version = commands.add_parser("version", help="print the versions of Quanze, its engine and policies")
+    show_version = commands.add_parser(
+        "version", help="print the versions of Quanze, its engine and policies"
+    )
     _config_options(show_version)
     show_version.set_defaults(run=_version)
     return parser
@@ -67,16 +78,26 @@ def _parser() -> argparse.ArgumentParser:
 
 def _config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="YAML configuration file")
-    parser.add_argument("--policies", metavar="DIR", help="policy directory (default: the bundled policies)")
     parser.add_argument(
-        "--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
+        "--policies", metavar="DIR", help="policy directory (default: the bundled policies)"
+    )
+    parser.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        dest="overrides",
         help="override one setting, e.g. --set server.max_batch_items=50 (repeatable)",
     )
 
 
 def _serve_help() -> str:
-    rows = "\n".join(f"  {key:<32} {env:<36} default {default!r}" for key, env, default, _ in config.reference())
-    return f"Run the decision sidecar.\n\nsettings (YAML key, environment variable, default):\n{rows}"
+    rows = "\n".join(
+        f"  {key:<32} {env:<36} default {default!r}" for key, env, default, _ in config.reference()
+    )
+    return (
+        f"Run the decision sidecar.\n\nsettings (YAML key, environment variable, default):\n{rows}"
+    )
 
 
 def _load_config(args: argparse.Namespace) -> config.Config:
@@ -144,7 +165,9 @@ def _requests(text: str) -> Iterator[tuple[str, Any]]:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         if exc.msg != "Extra data":
-            raise QuanzeError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+            raise QuanzeError(
+                f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            ) from exc
         yield from _json_lines(text)
         return
     if isinstance(document, list):
@@ -161,13 +184,18 @@ def _json_lines(text: str) -> Iterator[tuple[str, Any]]:
         try:
             yield f"line {number}", _object_or_error(json.loads(line))
         except json.JSONDecodeError as exc:
-            yield f"line {number}", InvalidRequestError("", f"invalid JSON at column {exc.colno}: {exc.msg}")
+            yield (
+                f"line {number}",
+                InvalidRequestError("", f"invalid JSON at column {exc.colno}: {exc.msg}"),
+            )
 
 
 def _object_or_error(value: Any) -> Any:
     if isinstance(value, dict):
         return value
-    return InvalidRequestError("", "a request must be a JSON object with subject, action and resource")
+    return InvalidRequestError(
+        "", "a request must be a JSON object with subject, action and resource"
+    )
 
 
 def _write(stream: TextIO, answer: dict[str, Any]) -> None:

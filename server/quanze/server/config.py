@@ -7,9 +7,14 @@ Every problem across all sources is reported in one `ConfigError`.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import difflib
+import inspect
+import itertools
 import os
 import re
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,7 +152,9 @@ def _from_env(environ: Mapping[str, str], problems: list[str]) -> dict[str, Any]
         if not name.startswith(ENV_PREFIX):
             continue
         if name not in names:
-            problems.append(f"environment variable {name} is not a Quanze setting{_suggest(name, names)}")
+            problems.append(
+                f"environment variable {name} is not a Quanze setting{_suggest(name, names)}"
+            )
             continue
         flat[names[name]] = (_scalar(raw), f"environment {name}")
     return flat
@@ -199,7 +206,13 @@ def _coerce(value: Any, wanted: type) -> Any:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         return float(value) if ok else None
     if wanted is str:
-        return value if isinstance(value, str) else str(value) if isinstance(value, (int, float)) else None
+        return (
+            value
+            if isinstance(value, str)
+            else str(value)
+            if isinstance(value, (int, float))
+            else None
+        )
     return None
 
 
@@ -233,7 +246,11 @@ _HOST_PORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:.]+\]|[^:\s]+):(?P<port>\d+)$")
 def address_error(address: str) -> str:
     """Why `address` is not `HOST:PORT` or `unix:PATH`, or "" when it is fine."""
     if address.startswith("unix:"):
-        return "" if address[len("unix:") :] else "unix: needs a socket path, e.g. unix:/run/quanze.sock"
+        return (
+            ""
+            if address[len("unix:") :]
+            else "unix: needs a socket path, e.g. unix:/run/quanze.sock"
+        )
     match = _HOST_PORT.match(address)
     if not match:
         return f"{address!r} is not HOST:PORT or unix:PATH (e.g. 127.0.0.1:8600)"
@@ -243,8 +260,6 @@ def address_error(address: str) -> str:
 
 
 def _suggest(name: str, candidates: Iterable[str]) -> str:
-    import difflib
-
     close = difflib.get_close_matches(name, list(candidates), n=1)
     return f"; did you mean {close[0]}?" if close else ""
 
@@ -264,14 +279,10 @@ def reference() -> list[tuple[str, str, Any, str]]:
 
 def _attribute_docs(cls: type) -> dict[str, str]:
     """Attribute docstrings (the string literal under each field) of a dataclass."""
-    import ast
-    import inspect
-    import textwrap
-
     tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
     docs: dict[str, str] = {}
     body = tree.body[0].body  # type: ignore[attr-defined]
-    for node, following in zip(body, body[1:], strict=False):
+    for node, following in itertools.pairwise(body):
         if (
             isinstance(node, ast.AnnAssign)
             and isinstance(node.target, ast.Name)

@@ -56,7 +56,9 @@ def batch_message(results: Iterable[BatchItemResult]) -> pb.CheckBatchResponse:
     return pb.CheckBatchResponse(evaluations=items)
 
 
-def actions_message(actions: Iterable[tuple[str, Answer]], revision: str) -> pb.ListAllowedActionsResponse:
+def actions_message(
+    actions: Iterable[tuple[str, Answer]], revision: str
+) -> pb.ListAllowedActionsResponse:
     """Per-action answers as a ListAllowedActionsResponse."""
     return pb.ListAllowedActionsResponse(
         actions=[pb.ActionDecision(action=name, answer=answer_message(a)) for name, a in actions],

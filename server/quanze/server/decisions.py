@@ -104,12 +104,9 @@ class Decider:
         """Every catalog action with the answer Check would give, from one evaluation."""
         self._validator.list_request(request)
         call_id = str(uuid.uuid4())
-        try:
-            raw = self._timed(self._engine.decide_all, request, call_id)
-            if not isinstance(raw, dict):
-                raise EvaluationError("the decisions document is not an object")
-        except EvaluationError:
-            raw = {}
+        raw = self._timed(self._engine.decide_all, request, call_id)
+        if not isinstance(raw, dict):
+            raw = {}  # every action then answers evaluation_error
         return [(a, self._finish(raw.get(a), f"{call_id}#{a}")) for a in self.bundle.actions]
 
     # ------------------------------------------------------------------ answers
@@ -131,7 +128,7 @@ class Decider:
         try:
             raw = evaluate(request)
         except EvaluationError as exc:
-            log.error("evaluation_error", decision_id=decision_id, error=str(exc))
+            log.exception("evaluation_error", decision_id=decision_id, error=str(exc))
             return None
         elapsed = time.perf_counter() - started
         if elapsed > self._timeout_s:
@@ -187,13 +184,18 @@ def _shape_problem(raw: Any) -> str:
     reasons = raw.get("reasons")
     if not isinstance(reasons, list) or not reasons:
         return "the decision has no reasons"
-    for key, fields in (("reasons", _CITATION_FIELDS), ("obligations", _CITATION_FIELDS), ("accountable", _ACCOUNTABLE_FIELDS)):
+    for key, fields in (
+        ("reasons", _CITATION_FIELDS),
+        ("obligations", _CITATION_FIELDS),
+        ("accountable", _ACCOUNTABLE_FIELDS),
+    ):
         entries = raw.get(key)
         if not isinstance(entries, list):
             return f"'{key}' is not a list"
         for entry in entries:
             if not isinstance(entry, dict) or any(
-                not isinstance(entry.get(f), t) or isinstance(entry.get(f), bool) for f, t in fields.items()
+                not isinstance(entry.get(f), t) or isinstance(entry.get(f), bool)
+                for f, t in fields.items()
             ):
                 return f"a malformed entry in '{key}': {entry!r}"
     if raw.get("escalate_to") not in ESCALATION_TARGETS:

@@ -27,7 +27,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
     def __init__(self) -> None:
         self.decider: Decider | None = None
 
-    async def Check(self, request: pb.CheckRequest, context: Any) -> pb.CheckResponse:  # noqa: N802
+    async def Check(self, request: pb.CheckRequest, context: Any) -> pb.CheckResponse:
         decider = await self._ready(context)
         try:
             answer = decider.check(convert.request_dict(request))
@@ -35,7 +35,9 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         return convert.answer_message(answer)
 
-    async def CheckBatch(self, request: pb.CheckBatchRequest, context: Any) -> pb.CheckBatchResponse:  # noqa: N802
+    async def CheckBatch(
+        self, request: pb.CheckBatchRequest, context: Any
+    ) -> pb.CheckBatchResponse:
         decider = await self._ready(context)
         defaults, items, semantic = convert.batch_parts(request)
         try:
@@ -44,7 +46,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         return convert.batch_message(results)
 
-    async def ListAllowedActions(  # noqa: N802
+    async def ListAllowedActions(
         self, request: pb.ListAllowedActionsRequest, context: Any
     ) -> pb.ListAllowedActionsResponse:
         decider = await self._ready(context)
@@ -55,10 +57,13 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         return convert.actions_message(actions, decider.revision)
 
     async def _ready(self, context: Any) -> Decider:
-        if self.decider is None:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "policies are not loaded yet; retry shortly")
-        assert self.decider is not None  # abort raises; this narrows the type
-        return self.decider
+        decider = self.decider
+        if decider is None:
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE, "policies are not loaded yet; retry shortly"
+            )
+            raise AssertionError("unreachable: abort raises")
+        return decider
 
 
 class Health:
@@ -81,5 +86,9 @@ def register(server: Any, decisions: DecisionServicer, health_service: Health) -
     """Add the decision, health and reflection services to `server`."""
     pb_grpc.add_DecisionServiceServicer_to_server(decisions, server)
     health_pb2_grpc.add_HealthServicer_to_server(health_service.servicer, server)
-    names = (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)
+    names = (
+        SERVICE_NAME,
+        health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+        reflection.SERVICE_NAME,
+    )
     reflection.enable_server_reflection(names, server)

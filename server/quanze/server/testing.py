@@ -28,9 +28,11 @@ def running_server(
     engine_factory: EngineFactory | None = None,
     timeout: float = 30.0,
 ) -> Iterator[str]:
-    """Start a one-worker sidecar on `address`; once it is SERVING yield the bound address; stop it on exit."""
+    """Start a one-worker sidecar on `address`; yield its address once SERVING; then stop it."""
     config = config or Config()
-    config = dataclasses.replace(config, server=dataclasses.replace(config.server, address=address, workers=1))
+    config = dataclasses.replace(
+        config, server=dataclasses.replace(config.server, address=address, workers=1)
+    )
     loop = asyncio.new_event_loop()
     started = threading.Event()
     state: dict[str, Any] = {}
@@ -41,7 +43,9 @@ def running_server(
 
     async def main() -> None:
         state["stop"] = asyncio.Event()
-        await app.run_worker(config, stop=state["stop"], on_serving=on_serving, engine_factory=engine_factory)
+        await app.run_worker(
+            config, stop=state["stop"], on_serving=on_serving, engine_factory=engine_factory
+        )
 
     def run() -> None:
         try:

@@ -71,26 +71,33 @@ def _error_rank(error: jsonschema.ValidationError) -> tuple[int, str]:
 
 
 def _describe(error: jsonschema.ValidationError, actions: list[str]) -> InvalidRequestError:
+    # jsonschema types these as "maybe unset"; for an error from iter_errors they are always set.
+    instance: Any = error.instance
+    schema: Any = error.schema
+    expected: Any = error.validator_value
     path = [str(p) for p in error.absolute_path]
     field = ".".join(path)
     if error.validator == "required":
-        missing = next(iter(r for r in error.validator_value if r not in (error.instance or {})), "")
+        missing = next(iter(r for r in expected if r not in (instance or {})), "")
         name = ".".join([*path, missing])
         return InvalidRequestError(name, "is required")
     if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        extra = sorted(set(instance) - set(schema.get("properties", {})))
+        allowed = ", ".join(sorted(schema.get("properties", {})))
         name = ".".join([*path, extra[0]]) if extra else field
         return InvalidRequestError(name, f"is not a known field; expected one of: {allowed}")
     if field == "action.name" and error.validator == "enum":
-        return InvalidRequestError(field, _unknown_action(error.instance, actions))
+        return InvalidRequestError(field, _unknown_action(instance, actions))
     if error.validator == "enum":
-        choices = ", ".join(repr(c) for c in error.validator_value)
-        return InvalidRequestError(field, f"{error.instance!r} is not one of {choices}")
+        choices = ", ".join(repr(c) for c in expected)
+        return InvalidRequestError(field, f"{instance!r} is not one of {choices}")
     if error.validator == "type":
-        expected = error.validator_value
-        wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in ([expected] if isinstance(expected, str) else expected))
-        return InvalidRequestError(field or "request", f"must be {wanted}, got {_json_type(error.instance)}")
+        wanted = " or ".join(
+            _TYPE_NAMES.get(t, t) for t in ([expected] if isinstance(expected, str) else expected)
+        )
+        return InvalidRequestError(
+            field or "request", f"must be {wanted}, got {_json_type(instance)}"
+        )
     if error.validator == "minLength":
         return InvalidRequestError(field, "must not be empty")
     return InvalidRequestError(field or "request", error.message)
@@ -101,7 +108,8 @@ def _unknown_action(name: Any, actions: list[str]) -> str:
         return f"must be an action id string, got {_json_type(name)}"
     close = difflib.get_close_matches(name, actions, n=3)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    return f"unknown action {name!r}{hint} (the catalog has {len(actions)} actions, e.g. {actions[0]!r})"
+    example = f"the catalog has {len(actions)} actions, e.g. {actions[0]!r}"
+    return f"unknown action {name!r}{hint} ({example})"
 
 
 def _json_type(value: Any) -> str:

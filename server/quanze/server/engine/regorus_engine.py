@@ -66,7 +66,9 @@ class RegorusEngine:
 
     def _evaluate(self, entrypoint: str, request: Mapping[str, Any]) -> Any:
         if threading.get_ident() != self._thread:
-            raise EvaluationError("the engine was used from a thread other than the one that built it")
+            raise EvaluationError(
+                "the engine was used from a thread other than the one that built it"
+            )
         input_json = json.dumps(request, ensure_ascii=False)
         if self._rvm is not None:
             try:
@@ -74,7 +76,7 @@ class RegorusEngine:
                 return _parse(self._rvm.execute_entry_point(entrypoint))
             except _PASS_THROUGH:
                 raise
-            except BaseException as exc:  # noqa: BLE001 - includes pyo3 PanicException; Engine re-decides
+            except BaseException as exc:
                 self.fallbacks += 1
                 log.info("rvm_fallback", entrypoint=entrypoint, error=str(exc).splitlines()[0])
         try:
@@ -82,7 +84,7 @@ class RegorusEngine:
             return _parse(self._engine.eval_rule_as_json(entrypoint))
         except _PASS_THROUGH:
             raise
-        except BaseException as exc:  # noqa: BLE001 - any engine failure must become a deny upstream
+        except BaseException as exc:
             raise EvaluationError(f"{entrypoint}: {exc}") from exc
 
 

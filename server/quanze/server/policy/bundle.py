@@ -119,13 +119,17 @@ def _check_schema_matches_catalog(schema: dict[str, Any], data: dict[str, Any]) 
     catalog = data["quanze"]["catalog"]
     expected = {
         "action": set(catalog["actions"]),
-        "role": {k for k, v in catalog.get("roles", {}).items() if v.get("kind") != "case_relative"},
+        "role": {
+            k for k, v in catalog.get("roles", {}).items() if v.get("kind") != "case_relative"
+        },
     }
     problems = []
     for name, ids in expected.items():
         declared = set(schema.get("$defs", {}).get(name, {}).get("enum", []))
         if declared != ids:
             missing, extra = sorted(ids - declared), sorted(declared - ids)
-            problems.append(f"$defs.{name}.enum differs from the catalog: missing {missing}, extra {extra}")
+            problems.append(
+                f"$defs.{name}.enum differs from the catalog: missing {missing}, extra {extra}"
+            )
     if problems:
         raise PolicyError(f"{SCHEMA_PATH}: " + "; ".join(problems))

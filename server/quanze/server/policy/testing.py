@@ -90,11 +90,13 @@ class RegoTestRunner:
             if package is None:
                 continue
             for rule in module["ast"]["rules"]:
-                head = next(iter(rule.get("Spec", {}).get("head", {}).values()), {})
+                head: dict[str, Any] = next(iter(rule.get("Spec", {}).get("head", {}).values()), {})
                 name = head.get("refr", {}).get("Var", {}).get("value", "")
                 if not name.startswith("test_"):
                     continue
-                test = RegoTest(package.group(1), name, source["file"], head.get("span", {}).get("line", 0))
+                test = RegoTest(
+                    package.group(1), name, source["file"], head.get("span", {}).get("line", 0)
+                )
                 if (wanted is None or wanted.search(test.id)) and test.id not in tests:
                     tests[test.id] = test
         return list(tests.values())
@@ -106,7 +108,7 @@ class RegoTestRunner:
             value = self._engine.eval_rule(test.rule)
         except _PASS_THROUGH:
             raise
-        except BaseException as exc:  # noqa: BLE001 - engine errors are test errors, reported
+        except BaseException as exc:
             status, message = "error", str(exc)
         else:
             status = "pass" if value is True else "fail"
@@ -157,11 +159,15 @@ class DecisionCase:
         if self.article not in articles:
             problems.append(f"no reason cites article {self.article}; cited {sorted(articles)}")
         if answer.get("escalate_to", "") != self.escalate_to:
-            problems.append(f"escalate_to is {answer.get('escalate_to')!r}, expected {self.escalate_to!r}")
+            problems.append(
+                f"escalate_to is {answer.get('escalate_to')!r}, expected {self.escalate_to!r}"
+            )
         if self.obligations is not None:
             got = {o.get("code") for o in answer.get("obligations", [])}
             if got != self.obligations:
-                problems.append(f"obligations are {sorted(got)}, expected {sorted(self.obligations)}")
+                problems.append(
+                    f"obligations are {sorted(got)}, expected {sorted(self.obligations)}"
+                )
         return problems
 
 
@@ -193,7 +199,9 @@ def _case(entry: Mapping[str, Any], fixtures: _Fixtures, path: Path) -> Decision
         request = {
             "subject": _part(entry["subject"], fixtures.subjects, entry.get("subject_properties")),
             "action": {"name": entry["action"]},
-            "resource": _part(entry["resource"], fixtures.resources, entry.get("resource_properties")),
+            "resource": _part(
+                entry["resource"], fixtures.resources, entry.get("resource_properties")
+            ),
             "context": dict(entry.get("context") or {}),
         }
         expect = entry["expect"]
@@ -217,4 +225,3 @@ def _part(value: Any, named: Mapping[str, Any], extra: Mapping[str, Any] | None)
         base.setdefault("properties", {}).update(extra)
         base["properties"] = {k: v for k, v in base["properties"].items() if v is not None}
     return dict(base)
-
