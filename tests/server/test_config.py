@@ -8,6 +8,7 @@ import pytest
 
 from quanze.server import config
 from quanze.server.errors import ConfigError
+from scripts import config_reference
 
 
 def test_defaults_need_no_configuration() -> None:
@@ -88,3 +89,11 @@ def test_reference_documents_every_setting() -> None:
     rows = config.reference()
     assert {r[0] for r in rows} == set(config.keys())
     assert all(r[3] for r in rows), [r[0] for r in rows if not r[3]]
+
+
+def test_configuration_doc_table_is_current() -> None:
+    doc = config_reference.DOC.read_text()
+    assert config_reference.render(doc) == doc, "run: python scripts/config_reference.py"
+    for key, env, _, _ in config.reference():
+        assert f"`{key}`" in doc, key
+        assert f"`{env}`" in doc, env

@@ -47,10 +47,11 @@ def test_rvm_budget_falls_back_to_engine_not_to_an_answer(bundle: PolicyBundle) 
     assert engine.fallbacks == 1
 
 
-def test_list_of_all_actions_falls_back_and_still_answers(bundle: PolicyBundle) -> None:
+def test_list_of_all_actions_is_decided_by_the_engine_directly(bundle: PolicyBundle) -> None:
     engine = RegorusEngine(bundle)
     decisions = engine.decide_all({"subject": {"id": "u"}, "resource": {"type": "case"}})
     assert set(decisions) == set(bundle.actions)
+    assert engine.fallbacks == 0, "the RVM is not attempted for a whole-catalog evaluation"
 
 
 def test_engine_used_from_another_thread_raises_evaluation_error(bundle: PolicyBundle) -> None:

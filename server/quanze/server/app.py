@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import multiprocessing
 import os
 import signal
@@ -110,12 +111,19 @@ async def run_worker(
         if on_serving:
             on_serving(bound)
         await stop.wait()
+        # Calls that reached the socket but were not yet dispatched would be cancelled by
+        # stop(): keep answering for a moment while health tells clients to go elsewhere.
+        await health.set_serving(False)
+        log.info("shutting_down", delay_seconds=config.server.shutdown_delay_seconds)
+        await asyncio.sleep(config.server.shutdown_delay_seconds)
     finally:
         await health.set_serving(False)
         log.info("draining", grace_seconds=config.server.shutdown_grace_seconds)
         await server.stop(config.server.shutdown_grace_seconds)
-        # regorus objects must also be dropped on the thread that built them.
+        # regorus objects must also be dropped on the thread that built them, including any
+        # left in reference cycles, so collect here rather than on some later thread.
         decisions.decider = None
+        gc.collect()
         if address.startswith("unix:"):
             with contextlib.suppress(FileNotFoundError):
                 Path(address[len("unix:") :]).unlink()

@@ -40,8 +40,10 @@ class ServerConfig:
     """Largest request message accepted; larger ones get RESOURCE_EXHAUSTED."""
     max_batch_items: int = 100
     """Most items one CheckBatch may carry."""
+    shutdown_delay_seconds: float = 1.0
+    """After a shutdown signal: health is NOT_SERVING but calls are still answered this long."""
     shutdown_grace_seconds: float = 10.0
-    """How long in-flight calls may run after a shutdown signal."""
+    """Then new calls are refused and calls in flight get this long to finish."""
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,8 @@ def _check(config: Config) -> list[str]:
         problems.append("server.max_batch_items: must be at least 1")
     if config.server.shutdown_grace_seconds < 0:
         problems.append("server.shutdown_grace_seconds: must not be negative")
+    if config.server.shutdown_delay_seconds < 0:
+        problems.append("server.shutdown_delay_seconds: must not be negative")
     if config.policies.path and not Path(config.policies.path).is_dir():
         problems.append(f"policies.path: {config.policies.path!r} is not a directory")
     if config.engine.kind != "regorus":

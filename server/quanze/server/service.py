@@ -6,7 +6,7 @@ field; no loaded policies is UNAVAILABLE. Neither is ever an allow.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -32,8 +32,10 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         try:
             answer = decider.check(convert.request_dict(request))
         except InvalidRequestError as exc:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        return convert.answer_message(answer)
+            problem = str(exc)
+        else:
+            return convert.answer_message(answer)
+        return await _invalid(context, problem)
 
     async def CheckBatch(
         self, request: pb.CheckBatchRequest, context: Any
@@ -43,8 +45,10 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         try:
             results = decider.check_batch(defaults, items, semantic)
         except InvalidRequestError as exc:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        return convert.batch_message(results)
+            problem = str(exc)
+        else:
+            return convert.batch_message(results)
+        return await _invalid(context, problem)
 
     async def ListAllowedActions(
         self, request: pb.ListAllowedActionsRequest, context: Any
@@ -53,8 +57,10 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         try:
             actions = decider.allowed_actions(convert.request_dict(request))
         except InvalidRequestError as exc:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        return convert.actions_message(actions, decider.revision)
+            problem = str(exc)
+        else:
+            return convert.actions_message(actions, decider.revision)
+        return await _invalid(context, problem)
 
     async def _ready(self, context: Any) -> Decider:
         decider = self.decider
@@ -64,6 +70,14 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             )
             raise AssertionError("unreachable: abort raises")
         return decider
+
+
+async def _invalid(context: Any, problem: str) -> NoReturn:
+    """Refuse with INVALID_ARGUMENT. Called outside `except` blocks on purpose: aborting inside
+    one would keep the traceback, and through it the Decider and its thread-bound engine, alive
+    in a reference cycle that another thread's garbage collection could later drop."""
+    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+    raise AssertionError("unreachable: abort raises")
 
 
 class Health:

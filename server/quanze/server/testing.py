@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from quanze.server import app
-from quanze.server.config import Config
+from quanze.server.config import Config, ServerConfig
 from quanze.server.engine.base import EngineFactory
 
 
@@ -29,7 +29,8 @@ def running_server(
     timeout: float = 30.0,
 ) -> Iterator[str]:
     """Start a one-worker sidecar on `address`; yield its address once SERVING; then stop it."""
-    config = config or Config()
+    # Tests start and stop many servers: without a configuration, stop at once.
+    config = config or Config(server=ServerConfig(shutdown_delay_seconds=0.0))
     config = dataclasses.replace(
         config, server=dataclasses.replace(config.server, address=address, workers=1)
     )

@@ -1,0 +1,112 @@
+"""The blocking client; thread-safe, one channel per client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import grpc
+
+from quanze.client import _calls, _convert
+from quanze.client._calls import ChannelOptions, Semantic
+from quanze.client.answers import ActionDecision, Answer, BatchItem
+from quanze.client.errors import ClientClosedError
+from quanze.client.requests import PartialLike, RequestLike, Resource, Subject
+from quanze.v1 import decision_service_pb2 as pb
+from quanze.v1 import decision_service_pb2_grpc as pb_grpc
+
+_Response = TypeVar("_Response")
+
+
+class Client:
+    """Asks a Quanze sidecar for decisions over gRPC.
+
+    `target` is "host:port" or "unix:/path". Every call has a deadline: `timeout` seconds
+    unless the call passes its own `timeout=`. Failures raise `QuanzeClientError` subclasses;
+    `check_or_deny` turns sidecar failures into a deny instead.
+    """
+
+    def __init__(
+        self, target: str, *, timeout: float = 1.0, channel_options: ChannelOptions = ()
+    ) -> None:
+        self.target = _calls.check_target(target)
+        self.timeout = _calls.check_timeout(timeout)
+        self._channel = grpc.insecure_channel(target, options=list(channel_options))
+        self._stub = pb_grpc.DecisionServiceStub(self._channel)
+        self._closed = False
+
+    def check(self, request: RequestLike, *, timeout: float | None = None) -> Answer:
+        """The sidecar's answer to one request (a CheckRequest or a contract dict)."""
+        message = _convert.check_message(request)
+        return _convert.answer(self._call(self._stub.Check, message, timeout))
+
+    def check_or_deny(self, request: RequestLike, *, timeout: float | None = None) -> Answer:
+        """Like `check`, but a sidecar that cannot answer yields the `sidecar_unavailable` deny.
+
+        A malformed request still raises `InvalidRequestError`: that is a bug to fix, not an outage.
+        """
+        try:
+            return self.check(request, timeout=timeout)
+        except _calls.FAIL_CLOSED as exc:
+            return _calls.deny_for(exc)
+
+    def check_batch(
+        self,
+        items: Iterable[PartialLike],
+        *,
+        defaults: PartialLike | None = None,
+        semantic: Semantic = "execute_all",
+        timeout: float | None = None,
+    ) -> list[BatchItem]:
+        """Answers in item order; each item inherits the parts of `defaults` it does not set.
+
+        With "deny_on_first_deny" / "permit_on_first_permit" the list stops at the item that
+        triggered it. An invalid item gets its own `error` while the others are answered.
+        No items asks for `defaults` alone (AuthZEN).
+        """
+        message = _convert.batch_message(items, defaults, semantic)
+        return _convert.batch_items(self._call(self._stub.CheckBatch, message, timeout))
+
+    def allowed_actions(
+        self,
+        subject: Subject | Mapping[str, Any],
+        resource: Resource | Mapping[str, Any],
+        context: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[ActionDecision]:
+        """Every action of the catalog, in catalog order, with the answer Check would give."""
+        message = _convert.list_message(subject, resource, context)
+        response: pb.ListAllowedActionsResponse = self._call(
+            self._stub.ListAllowedActions, message, timeout
+        )
+        return _convert.action_decisions(response)
+
+    def close(self) -> None:
+        """Close the channel; calls in flight are cancelled. Safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            self._channel.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _call(
+        self, method: Callable[..., _Response], message: object, timeout: float | None
+    ) -> _Response:
+        if self._closed:
+            raise ClientClosedError(self.target)
+        deadline = _calls.deadline(self.timeout, timeout)
+        try:
+            return method(message, timeout=deadline)
+        except grpc.RpcError as exc:
+            raise _calls.translate(exc, self.target) from exc

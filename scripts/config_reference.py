@@ -1,0 +1,35 @@
+"""Rewrite the settings table in docs/configuration.md from the configuration dataclasses.
+
+Usage: python scripts/config_reference.py    (a test fails when the table is out of date)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from quanze.server import config
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+EMPTY = '""'
+BEGIN, END = "<!-- settings:begin -->", "<!-- settings:end -->"
+
+
+def table() -> str:
+    """The Markdown table of every setting."""
+    lines = ["| setting | environment variable | default | meaning |", "|---|---|---|---|"]
+    for key, env, default, doc in config.reference():
+        shown = f"`{default!r}`" if not isinstance(default, str) else f"`{default or EMPTY}`"
+        lines.append(f"| `{key}` | `{env}` | {shown} | {doc} |")
+    return "\n".join(lines)
+
+
+def render(text: str) -> str:
+    """`text` with the region between the markers replaced by the current table."""
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    return f"{head}{BEGIN}\n{table()}\n{END}{tail}"
+
+
+if __name__ == "__main__":
+    DOC.write_text(render(DOC.read_text()))
+    print(f"updated {DOC}")

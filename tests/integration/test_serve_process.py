@@ -1,0 +1,111 @@
+"""`quanze serve` as an operator runs it: a real process tree, real port, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from quanze.client import Client
+from tests.integration.test_decisions_over_grpc import CONTRACT_EXAMPLE
+
+pytestmark = pytest.mark.slow
+
+
+def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANZE_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "quanze.server.cli", "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+
+
+def wait_event(process: subprocess.Popen[str], event: str, timeout: float = 30.0) -> dict[str, Any]:
+    assert process.stderr is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        record = json.loads(line)
+        if record.get("event") == event:
+            return dict(record)
+    process.kill()
+    raise AssertionError(f"no {event!r} event from quanze serve")
+
+
+def wait_serving(address: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            try:
+                if (
+                    stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                    == health_pb2.HealthCheckResponse.SERVING
+                ):
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
+    raise AssertionError(f"{address} never became SERVING")
+
+
+def stop(process: subprocess.Popen[str], sig: signal.Signals = signal.SIGTERM) -> int:
+    process.send_signal(sig)
+    try:
+        return process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_two_workers_share_one_port_and_stop_on_sigterm(tmp_path: Path) -> None:
+    with start("--address", "127.0.0.1:0", "--workers", "2", cwd=tmp_path) as process:
+        address = wait_event(process, "starting_workers")["address"]
+        try:
+            wait_serving(address)
+            request = json.loads(CONTRACT_EXAMPLE)
+            # Separate connections land on either worker; every one must answer the same.
+            for _ in range(8):
+                with Client(address, timeout=5) as client:
+                    assert client.check(request).decision is True
+        finally:
+            assert stop(process) == 0
+
+
+def test_serve_on_unix_socket_with_bundled_policies_from_any_directory(tmp_path: Path) -> None:
+    socket_path = tmp_path / "quanze.sock"
+    with start("--address", f"unix:{socket_path}", cwd=tmp_path) as process:
+        try:
+            wait_event(process, "policies_loaded")
+            with Client(f"unix:{socket_path}", timeout=5) as client:
+                assert client.check(json.loads(CONTRACT_EXAMPLE)).reasons[0].article == "十七"
+        finally:
+            assert stop(process, signal.SIGINT) == 0
+    assert not socket_path.exists()
+
+
+def test_serve_refuses_a_port_in_use(tmp_path: Path) -> None:
+    with start("--address", "127.0.0.1:0", "--workers", "1", cwd=tmp_path) as first:
+        try:
+            address = wait_event(first, "listening")["address"]
+            with start("--address", address, "--workers", "1", cwd=tmp_path) as second:
+                _, errors = second.communicate(timeout=30)
+                assert second.returncode == 1
+                assert "cannot listen on" in errors
+        finally:
+            stop(first)

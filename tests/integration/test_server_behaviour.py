@@ -1,0 +1,245 @@
+"""Health, reflection, limits, fail-closed engines and graceful shutdown of a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from quanze.client import Client, InvalidRequestError, QuanzeClientError
+from quanze.server import app
+from quanze.server.config import Config, load
+from quanze.server.engine.regorus_engine import RegorusEngine
+from quanze.server.errors import EvaluationError
+from quanze.server.policy.bundle import PolicyBundle
+from quanze.server.testing import running_server
+from tests.integration.test_decisions_over_grpc import CONTRACT_EXAMPLE
+
+REQUEST: dict[str, Any] = json.loads(CONTRACT_EXAMPLE)
+
+
+def health_status(address: str, service: str = "") -> int:
+    with grpc.insecure_channel(address) as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=service), timeout=5
+        )
+    return int(reply.status)
+
+
+def test_health_serving_for_server_and_service(address: str) -> None:
+    assert health_status(address) == health_pb2.HealthCheckResponse.SERVING
+    assert (
+        health_status(address, "quanze.v1.DecisionService")
+        == health_pb2.HealthCheckResponse.SERVING
+    )
+
+
+def test_reflection_lists_services(address: str) -> None:
+    with grpc.insecure_channel(address) as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        replies = stub.ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
+        )
+        names = {s.name for reply in replies for s in reply.list_services_response.service}
+    assert names == {
+        "quanze.v1.DecisionService",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+    }
+
+
+def test_health_is_not_serving_until_policies_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+    real_load = app.load_policies
+
+    def slow_load(config: Config) -> PolicyBundle:
+        release.wait(10)
+        return real_load(config)
+
+    monkeypatch.setattr(app, "load_policies", slow_load)
+    with _worker_thread(load(environ={}, overrides=["server.address=127.0.0.1:0"])) as worker:
+        address = worker.wait_listening()
+        assert health_status(address) == health_pb2.HealthCheckResponse.NOT_SERVING
+        with Client(address, timeout=5) as client:
+            with pytest.raises(QuanzeClientError) as caught:
+                client.check(REQUEST)
+            assert caught.value.code == "UNAVAILABLE"
+            assert client.check_or_deny(REQUEST).decision is False
+            release.set()
+            _wait_for(lambda: health_status(address) == health_pb2.HealthCheckResponse.SERVING)
+            assert client.check(REQUEST).decision is True
+
+
+def test_oversized_request_is_refused_never_allowed() -> None:
+    config = load(environ={}, overrides=["server.max_request_bytes=2048"])
+    big = json.loads(CONTRACT_EXAMPLE)
+    big["context"]["notes"] = "x" * 4096
+    with running_server(config) as address, Client(address, timeout=5) as client:
+        with pytest.raises(QuanzeClientError) as caught:
+            client.check(big)
+        assert caught.value.code == "RESOURCE_EXHAUSTED"
+        assert client.check_or_deny(big).decision is False
+        assert client.check(REQUEST).decision is True
+
+
+def test_batch_over_limit_is_invalid_argument() -> None:
+    config = load(environ={}, overrides=["server.max_batch_items=3"])
+    with running_server(config) as address, Client(address, timeout=5) as client:
+        with pytest.raises(InvalidRequestError) as caught:
+            client.check_batch([{"action": {"name": "record.take"}}] * 4, defaults=REQUEST)
+        assert caught.value.field == "evaluations"
+
+
+class BrokenEngine:
+    """A test double at the adapter boundary that fails the way the test says."""
+
+    def __init__(self, failure: Any) -> None:
+        self.failure = failure
+
+    def decide(self, request: Mapping[str, Any]) -> Any:
+        if isinstance(self.failure, BaseException):
+            raise self.failure
+        return self.failure
+
+    decide_all = decide
+
+
+class PanickingRegorus:
+    """Stands in for the regorus objects inside the adapter: raises like a Rust panic."""
+
+    class PanicError(BaseException):
+        pass
+
+    def set_input_json(self, _: str) -> None:
+        raise self.PanicError("rust panicked")
+
+    def __getattr__(self, name: str) -> Any:
+        return self.set_input_json
+
+
+def panicking_adapter(bundle: PolicyBundle) -> RegorusEngine:
+    engine = RegorusEngine(bundle)
+    engine._engine = PanickingRegorus()
+    engine._rvm = PanickingRegorus()
+    return engine
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda b: BrokenEngine(EvaluationError("boom")),
+        lambda b: BrokenEngine({"decision": "yes", "reasons": []}),
+        lambda b: BrokenEngine(None),
+        panicking_adapter,
+    ],
+    ids=["raises", "malformed", "undefined", "panics"],
+)
+def test_broken_engine_answers_deny_never_allow(factory: Any) -> None:
+    with running_server(engine_factory=factory) as address, Client(address, timeout=5) as client:
+        answer = client.check(REQUEST)
+        assert answer.decision is False
+        assert [r.code for r in answer.reasons] == ["evaluation_error"]
+        listed = client.allowed_actions(REQUEST["subject"], REQUEST["resource"], REQUEST["context"])
+        assert listed
+        assert not any(d.answer.decision for d in listed)
+
+
+def test_shutdown_drains_in_flight_calls() -> None:
+    started = threading.Event()
+
+    class SlowEngine:
+        def __init__(self, bundle: PolicyBundle) -> None:
+            self.inner = RegorusEngine(bundle)
+
+        def decide(self, request: Mapping[str, Any]) -> Any:
+            started.set()
+            time.sleep(0.05)
+            return self.inner.decide(request)
+
+        def decide_all(self, request: Mapping[str, Any]) -> Any:
+            return self.inner.decide_all(request)
+
+    config = load(
+        environ={},
+        overrides=[
+            "server.address=127.0.0.1:0",
+            "engine.timeout_ms=5000",
+            "server.shutdown_delay_seconds=2",
+        ],
+    )
+    with _worker_thread(config, engine_factory=SlowEngine) as worker:
+        address = worker.wait_listening()
+        _wait_for(lambda: health_status(address) == health_pb2.HealthCheckResponse.SERVING)
+        with Client(address, timeout=10) as client, ThreadPoolExecutor(8) as pool:
+            futures = [pool.submit(client.check, REQUEST) for _ in range(8)]
+            assert started.wait(5)
+            worker.stop()
+            answers = [f.result() for f in futures]
+    assert all(a.decision is True for a in answers)
+
+
+class _worker_thread:  # noqa: N801 - used as a context manager like a function
+    """run_worker on its own thread and loop, so a test can watch it start and stop."""
+
+    def __init__(self, config: Config, **kwargs: Any) -> None:
+        self.config, self.kwargs = config, kwargs
+        self.loop = asyncio.new_event_loop()
+        self.address = ""
+        self.listening = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _on_listening(self, bound: str) -> None:
+        self.address = bound
+        self.listening.set()
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self.stop_event = asyncio.Event()
+            await app.run_worker(
+                self.config, stop=self.stop_event, on_listening=self._on_listening, **self.kwargs
+            )
+
+        self.loop.run_until_complete(main())
+
+    def __enter__(self) -> _worker_thread:
+        self.thread.start()
+        return self
+
+    def wait_listening(self) -> str:
+        assert self.listening.wait(10), "the server did not start listening"
+        return self.address
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.stop_event.set)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.thread.is_alive():
+            self.stop()
+        self.thread.join(30)
+        self.loop.close()
+
+
+def _wait_for(condition: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_unix_socket_file_is_removed_after_shutdown(socket_dir: Path) -> None:
+    path = socket_dir / "q.sock"
+    with running_server(address=f"unix:{path}"):
+        assert path.is_socket()
+    assert not path.exists()
