@@ -148,13 +148,14 @@ class Decider:
             if raw is not None:
                 log.error("evaluation_error", decision_id=decision_id, error=problem)
             return self.deny("evaluation_error", decision_id)
+        # Entries are rebuilt in the contract's field order, with exactly the contract's fields.
         return {
             "decision_id": decision_id,
             "decision": raw["decision"],
-            "reasons": raw["reasons"],
-            "obligations": raw["obligations"],
+            "reasons": [{f: r[f] for f in _CITATION_FIELDS} for r in raw["reasons"]],
+            "obligations": [{f: o[f] for f in _CITATION_FIELDS} for o in raw["obligations"]],
             "escalate_to": raw["escalate_to"],
-            "accountable": raw["accountable"],
+            "accountable": [{f: a[f] for f in _ACCOUNTABLE_FIELDS} for a in raw["accountable"]],
             "policy_revision": self.revision,
         }
 
