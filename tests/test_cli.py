@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from quanze.server.policy.testing import DecisionCase
+from tests.support import ANSWER_KEYS
 
 QUANZE = [sys.executable, "-m", "quanze.server.cli"]
 
@@ -50,15 +51,7 @@ def test_check_one_request_from_stdin_cites_article(
     (answer,) = answers(result.stdout)
     assert answer["decision"] is False
     assert answer["reasons"][0]["article"] == "十七"
-    assert set(answer) == {
-        "decision_id",
-        "decision",
-        "reasons",
-        "obligations",
-        "escalate_to",
-        "accountable",
-        "policy_revision",
-    }
+    assert set(answer) == ANSWER_KEYS
 
 
 def test_check_array_and_json_lines_answer_in_order(
@@ -133,3 +126,20 @@ def test_no_command_prints_help() -> None:
     assert result.returncode == 2
     assert "serve" in result.stdout
     assert "check" in result.stdout
+
+
+def test_closed_stdout_stops_quietly(requests: list[dict[str, Any]]) -> None:
+    many = "\n".join(json.dumps(requests[0]) for _ in range(2000))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANZE_")}
+    command = f"{sys.executable} -m quanze.server.cli check - | head -1"
+    result = subprocess.run(
+        ["sh", "-c", command],
+        input=many,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert len(result.stdout.splitlines()) == 1
+    assert "Traceback" not in result.stderr

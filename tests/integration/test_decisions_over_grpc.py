@@ -15,33 +15,9 @@ from quanze.server.policy.testing import DecisionCase, load_decision_table
 from quanze.v1 import decision_service_pb2 as pb
 from quanze.v1 import decision_service_pb2_grpc as pb_grpc
 from tests.generated import generated_request
+from tests.support import ANSWER_KEYS, CONTRACT_EXAMPLE
 
 _CASES = load_decision_table(load_bundle().root)
-
-# The contract's example request, character for character (shared spec contract.md).
-CONTRACT_EXAMPLE = """
-{
-  "subject":  {"type": "user", "id": "asst-A1",
-               "properties": {"role": "procurator_assistant", "roles": ["procurator_assistant"],
-                              "procuratorate": "PROC-CITY-A", "department": "DEPT-CRIM-1",
-                              "senior_stage": false}},
-  "action":   {"name": "case.interrogate_suspect"},
-  "resource": {"type": "case", "id": "C-1001",
-               "properties": {"procuratorate": "PROC-CITY-A", "department": "DEPT-CRIM-1",
-                              "domain": "criminal", "handling_mode": "sole",
-                              "sole_procurator": "p-A1", "within_power_list": true}},
-  "context":  {"supervising_procurator": "p-A1"}
-}
-"""
-ANSWER_KEYS = {
-    "decision_id",
-    "decision",
-    "reasons",
-    "obligations",
-    "escalate_to",
-    "accountable",
-    "policy_revision",
-}
 
 
 @pytest.mark.parametrize("case", _CASES, ids=[c.name for c in _CASES])

@@ -16,7 +16,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from quanze.client import Client
-from tests.integration.test_decisions_over_grpc import CONTRACT_EXAMPLE
+from tests.support import CONTRACT_EXAMPLE
 
 pytestmark = pytest.mark.slow
 

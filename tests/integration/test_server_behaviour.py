@@ -23,7 +23,7 @@ from quanze.server.engine.regorus_engine import RegorusEngine
 from quanze.server.errors import EvaluationError
 from quanze.server.policy.bundle import PolicyBundle
 from quanze.server.testing import running_server
-from tests.integration.test_decisions_over_grpc import CONTRACT_EXAMPLE
+from tests.support import CONTRACT_EXAMPLE, ScriptedEngine
 
 REQUEST: dict[str, Any] = json.loads(CONTRACT_EXAMPLE)
 
@@ -100,20 +100,6 @@ def test_batch_over_limit_is_invalid_argument() -> None:
         assert caught.value.field == "evaluations"
 
 
-class BrokenEngine:
-    """A test double at the adapter boundary that fails the way the test says."""
-
-    def __init__(self, failure: Any) -> None:
-        self.failure = failure
-
-    def decide(self, request: Mapping[str, Any]) -> Any:
-        if isinstance(self.failure, BaseException):
-            raise self.failure
-        return self.failure
-
-    decide_all = decide
-
-
 class PanickingRegorus:
     """Stands in for the regorus objects inside the adapter: raises like a Rust panic."""
 
@@ -137,9 +123,9 @@ def panicking_adapter(bundle: PolicyBundle) -> RegorusEngine:
 @pytest.mark.parametrize(
     "factory",
     [
-        lambda b: BrokenEngine(EvaluationError("boom")),
-        lambda b: BrokenEngine({"decision": "yes", "reasons": []}),
-        lambda b: BrokenEngine(None),
+        lambda b: ScriptedEngine(EvaluationError("boom")),
+        lambda b: ScriptedEngine({"decision": "yes", "reasons": []}),
+        lambda b: ScriptedEngine(None),
         panicking_adapter,
     ],
     ids=["raises", "malformed", "undefined", "panics"],

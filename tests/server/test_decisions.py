@@ -14,6 +14,7 @@ from quanze.server.engine.regorus_engine import RegorusEngine
 from quanze.server.errors import EvaluationError, InvalidRequestError
 from quanze.server.policy.bundle import PolicyBundle
 from quanze.server.policy.testing import DecisionCase
+from tests.support import ScriptedEngine
 
 ALLOW = {
     "decision": True,
@@ -24,21 +25,6 @@ ALLOW = {
     "escalate_to": "",
     "accountable": [],
 }
-
-
-class ScriptedEngine:
-    """A test double for the engine adapter: returns or raises what the test scripts."""
-
-    def __init__(self, result: Any) -> None:
-        self.result = result
-
-    def decide(self, request: Mapping[str, Any]) -> Any:
-        if isinstance(self.result, BaseException):
-            raise self.result
-        return copy.deepcopy(self.result)
-
-    def decide_all(self, request: Mapping[str, Any]) -> Any:
-        return self.decide(request)
 
 
 def valid_request(decision_cases: list[DecisionCase]) -> dict[str, Any]:

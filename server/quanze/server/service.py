@@ -6,7 +6,8 @@ field; no loaded policies is UNAVAILABLE. Neither is ever an allow.
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -18,6 +19,8 @@ from quanze.server.errors import InvalidRequestError
 from quanze.v1 import decision_service_pb2 as pb
 from quanze.v1 import decision_service_pb2_grpc as pb_grpc
 
+_Reply = TypeVar("_Reply")
+
 SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["DecisionService"].full_name
 
 
@@ -28,39 +31,38 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         self.decider: Decider | None = None
 
     async def Check(self, request: pb.CheckRequest, context: Any) -> pb.CheckResponse:
-        decider = await self._ready(context)
-        try:
-            answer = decider.check(convert.request_dict(request))
-        except InvalidRequestError as exc:
-            problem = str(exc)
-        else:
-            return convert.answer_message(answer)
-        return await _invalid(context, problem)
+        return await self._answer(
+            context, lambda d: convert.answer_message(d.check(convert.request_dict(request)))
+        )
 
     async def CheckBatch(
         self, request: pb.CheckBatchRequest, context: Any
     ) -> pb.CheckBatchResponse:
-        decider = await self._ready(context)
         defaults, items, semantic = convert.batch_parts(request)
-        try:
-            results = decider.check_batch(defaults, items, semantic)
-        except InvalidRequestError as exc:
-            problem = str(exc)
-        else:
-            return convert.batch_message(results)
-        return await _invalid(context, problem)
+        return await self._answer(
+            context, lambda d: convert.batch_message(d.check_batch(defaults, items, semantic))
+        )
 
     async def ListAllowedActions(
         self, request: pb.ListAllowedActionsRequest, context: Any
     ) -> pb.ListAllowedActionsResponse:
+        def listed(decider: Decider) -> pb.ListAllowedActionsResponse:
+            actions = decider.allowed_actions(convert.request_dict(request))
+            return convert.actions_message(actions, decider.revision)
+
+        return await self._answer(context, listed)
+
+    async def _answer(self, context: Any, respond: Callable[[Decider], _Reply]) -> _Reply:
+        """`respond` with the current Decider; invalid input becomes INVALID_ARGUMENT."""
         decider = await self._ready(context)
         try:
-            actions = decider.allowed_actions(convert.request_dict(request))
+            return respond(decider)
         except InvalidRequestError as exc:
             problem = str(exc)
-        else:
-            return convert.actions_message(actions, decider.revision)
-        return await _invalid(context, problem)
+        # Aborting inside the except block would keep the traceback, and through it the Decider
+        # and its thread-bound engine, alive in a cycle that another thread's gc could drop.
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        raise AssertionError("unreachable: abort raises")
 
     async def _ready(self, context: Any) -> Decider:
         decider = self.decider
@@ -70,14 +72,6 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             )
             raise AssertionError("unreachable: abort raises")
         return decider
-
-
-async def _invalid(context: Any, problem: str) -> NoReturn:
-    """Refuse with INVALID_ARGUMENT. Called outside `except` blocks on purpose: aborting inside
-    one would keep the traceback, and through it the Decider and its thread-bound engine, alive
-    in a reference cycle that another thread's garbage collection could later drop."""
-    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
-    raise AssertionError("unreachable: abort raises")
 
 
 class Health:

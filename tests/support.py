@@ -1,0 +1,49 @@
+"""Test support shared across test packages: the contract's example and an engine double."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+# The contract's example request, character for character (shared spec contract.md).
+CONTRACT_EXAMPLE = """
+{
+  "subject":  {"type": "user", "id": "asst-A1",
+               "properties": {"role": "procurator_assistant", "roles": ["procurator_assistant"],
+                              "procuratorate": "PROC-CITY-A", "department": "DEPT-CRIM-1",
+                              "senior_stage": false}},
+  "action":   {"name": "case.interrogate_suspect"},
+  "resource": {"type": "case", "id": "C-1001",
+               "properties": {"procuratorate": "PROC-CITY-A", "department": "DEPT-CRIM-1",
+                              "domain": "criminal", "handling_mode": "sole",
+                              "sole_procurator": "p-A1", "within_power_list": true}},
+  "context":  {"supervising_procurator": "p-A1"}
+}
+"""
+
+# The fields of the contract's answer.
+ANSWER_KEYS = {
+    "decision_id",
+    "decision",
+    "reasons",
+    "obligations",
+    "escalate_to",
+    "accountable",
+    "policy_revision",
+}
+
+
+class ScriptedEngine:
+    """A test double at the engine-adapter boundary: returns or raises what the test scripts."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+    def decide(self, request: Mapping[str, Any]) -> Any:
+        if isinstance(self.result, BaseException):
+            raise self.result
+        return copy.deepcopy(self.result)
+
+    def decide_all(self, request: Mapping[str, Any]) -> Any:
+        return self.decide(request)
