@@ -47,11 +47,32 @@ def test_rvm_budget_falls_back_to_engine_not_to_an_answer(bundle: PolicyBundle) 
     assert engine.fallbacks == 1
 
 
-def test_list_of_all_actions_is_decided_by_the_engine_directly(bundle: PolicyBundle) -> None:
-    engine = RegorusEngine(bundle)
-    decisions = engine.decide_all({"subject": {"id": "u"}, "resource": {"type": "case"}})
-    assert set(decisions) == set(bundle.actions)
-    assert engine.fallbacks == 0, "the RVM is not attempted for a whole-catalog evaluation"
+@pytest.mark.parametrize(
+    "procuratorate", ["PROC-CITY-A", "PROC-CITY-B"], ids=["fits_rvm", "over_budget"]
+)
+def test_whole_catalog_is_the_same_on_rvm_and_engine(
+    bundle: PolicyBundle, procuratorate: str
+) -> None:
+    # A case of another procuratorate touches every action: too much for the RVM's budget.
+    request = {
+        "subject": {
+            "id": "asst-A1",
+            "properties": {"role": "procurator_assistant", "procuratorate": "PROC-CITY-A"},
+        },
+        "resource": {
+            "type": "case",
+            "properties": {
+                "procuratorate": procuratorate,
+                "handling_mode": "sole",
+                "sole_procurator": "p-A1",
+            },
+        },
+        "context": {"supervising_procurator": "p-A1"},
+    }
+    fast, slow = RegorusEngine(bundle), RegorusEngine(bundle, fast_path=False)
+    assert fast.decide_all(request) == slow.decide_all(request)
+    assert set(fast.decide_all(request)) == set(bundle.actions)
+    assert fast.fallbacks == (2 if procuratorate == "PROC-CITY-B" else 0)
 
 
 def test_engine_used_from_another_thread_raises_evaluation_error(bundle: PolicyBundle) -> None:

@@ -37,7 +37,41 @@ decision := _decide(input.action.name)
 
 # METADATA
 # title: Decisions for every action in scope
-decisions := {act: _decide(act) | some act in scope.actions}
+# description: |
+#   Only actions some rule mentions need the full decision; every other action's answer is,
+#   by the definition of _decide, the plain "not granted" deny. Splitting them keeps a
+#   whole-catalog evaluation from scanning every rule's entries once per action.
+decisions := object.union(
+	{act: _decide(act) | some act in _touched},
+	{act: _not_granted_deny(ref, _not_granted_message) |
+		some act in scope.actions
+		not act in _touched
+		ref := catalog.actions[act].articles[0]
+	},
+)
+
+_touched contains e.action if some e in _grants
+
+_touched contains e.action if some e in _denials
+
+_touched contains e.action if some e in _prohibitions
+
+_touched contains e.action if some e in _escalations
+
+# Built from the governing article and the message directly: called once per untouched action.
+_not_granted_deny(governing, message) := {
+	"decision": false,
+	"reasons": {{
+		"code": "action_not_granted",
+		"article": governing.article,
+		"item": governing.item,
+		"message_zh": message.zh,
+		"message_en": message.en,
+	}},
+	"obligations": set(),
+	"escalate_to": "",
+	"accountable": set(),
+}
 
 _granted(act) if {
 	some g in _grants
@@ -89,16 +123,27 @@ _decide(act) := {
 _deny_reasons(act) := ({_reason(d) | some d in _denials | _prohibitions; d.action == act} | _not_granted(act)) | _escalation_reasons(act)
 
 # A missing grant is a reason of its own, unless the text expressly prohibits the act.
-_not_granted(act) := {_reason(r)} if {
+_not_granted(act) := {_not_granted_reason(act)} if {
 	not _granted(act)
 	not _prohibited(act)
-	governing := catalog.actions[act].articles[0]
-	r := {"code": "action_not_granted", "article": governing.article, "item": governing.item}
 }
 
 _not_granted(act) := set() if _granted(act)
 
 _not_granted(act) := set() if _prohibited(act)
+
+# The reason cites the article that grants the action to others (its governing article).
+_not_granted_reason(act) := {
+	"code": "action_not_granted",
+	"article": governing.article,
+	"item": governing.item,
+	"message_zh": _not_granted_message.zh,
+	"message_en": _not_granted_message.en,
+} if {
+	governing := catalog.actions[act].articles[0]
+}
+
+_not_granted_message := object.get(messages, "action_not_granted", {"zh": "action_not_granted", "en": "action_not_granted"})
 
 _escalation_reasons(act) := {_reason(e) | some e in _escalations; e.action == act}
 

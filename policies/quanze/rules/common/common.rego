@@ -12,16 +12,18 @@ import data.quanze.catalog
 import data.quanze.lib.capacity
 import data.quanze.lib.scope
 
+# Conditions that do not depend on the action come before `some act`, so a whole-catalog
+# evaluation iterates the catalog only when they hold.
 denials contains {"action": act, "code": "role_not_held"} if {
-	some act in scope.actions
 	not capacity.role_held
 	capacity.subject_props.role
+	some act in scope.actions
 }
 
 denials contains {"action": act, "code": "procuratorate_mismatch"} if {
-	some act in scope.actions
 	capacity.is_case
 	not capacity.same_procuratorate
+	some act in scope.actions
 
 	# 二十一: a higher procuratorate acts on a lower one's cases by directive.
 	catalog.actions[act].group != "inter_procuratorate"

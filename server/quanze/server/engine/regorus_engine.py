@@ -74,15 +74,16 @@ class RegorusEngine:
                 "the engine was used from a thread other than the one that built it"
             )
         input_json = json.dumps(request, ensure_ascii=False)
-        if fast_path and self._rvm is not None:
+        if self._rvm is not None:
             try:
                 self._rvm.set_input_json(input_json)
                 return _parse(self._rvm.execute_entry_point(entrypoint))
             except _PASS_THROUGH:
                 raise
             except BaseException as exc:
+                # Expected for large evaluations (e.g. a whole catalog with many rules firing).
                 self.fallbacks += 1
-                log.info("rvm_fallback", entrypoint=entrypoint, error=str(exc).splitlines()[0])
+                log.debug("rvm_fallback", entrypoint=entrypoint, error=str(exc).splitlines()[0])
         try:
             self._engine.set_input_json(input_json)
             return _parse(self._engine.eval_rule_as_json(entrypoint))
