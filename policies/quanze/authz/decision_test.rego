@@ -59,16 +59,6 @@ test_subject_without_role_denied if {
 	t.codes(d) == {"action_not_granted"}
 }
 
-# No reserved-matter routing in this slice: nothing escalates.
-test_slice_never_escalates if {
-	every subject in everyone {
-		ds := authz.decisions with input as {"subject": subject, "resource": t.sole_case}
-		every _, d in ds {
-			d.escalate_to == ""
-		}
-	}
-}
-
 # 四.3 routing: the committee (十一) prevails over the chief (十三) when both are triggered,
 # and an escalated matter is denied with the escalation's own reason.
 test_escalation_to_committee_prevails_over_chief if {

@@ -69,6 +69,31 @@ case_roles contains "team_procurator" if {
 case_roles contains "handling_procurator" if input.subject.id in handling_procurators
 
 # METADATA
+# description: |
+#   Everyone the case names as handling it, whatever its handling mode says. Used where
+#   being named at all must exclude the subject (A6, no self-review), so a missing or
+#   inconsistent handling_mode cannot hide the subject's involvement.
+involved_procurators contains id if {
+	some key in ["sole_procurator", "lead_procurator"]
+	id := resource_props[key]
+	is_string(id)
+}
+
+involved_procurators contains id if {
+	some id in object.get(resource_props, "team_procurators", [])
+	is_string(id)
+}
+
+involved_in_case if input.subject.id in involved_procurators
+
+# METADATA
+# description: A non-empty string: an id the request actually names.
+named(value) if {
+	is_string(value)
+	value != ""
+}
+
+# METADATA
 # description: The subject works in the procuratorate that holds the case.
 same_procuratorate if subject_props.procuratorate == resource_props.procuratorate
 
@@ -79,5 +104,9 @@ same_department if subject_props.department == resource_props.department
 #   The procurator named as guiding the subject handles this case (A11):
 #   physical presence is not required, being a handling procurator is.
 guided_by_handling_procurator if ctx.supervising_procurator in handling_procurators
+
+names_supervisor if named(ctx.supervising_procurator)
+
+holds_procurator_status if "procurator" in object.get(subject_props, "roles", [])
 
 assigned_by_handling_procurator if ctx.assigned_by in handling_procurators

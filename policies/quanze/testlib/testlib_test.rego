@@ -13,8 +13,11 @@ import data.quanze.authz
 
 sole_case := {"type": "case", "id": "C-1001", "properties": {
 	"procuratorate": "PROC-CITY-A", "department": "DEPT-CRIM-1", "domain": "criminal",
-	"handling_mode": "sole", "sole_procurator": "p-A1",
+	"handling_mode": "sole", "sole_procurator": "p-A1", "within_power_list": true,
 }}
+
+# The same case, but outside the power list: a matter for the chief (A4, 八).
+escalated_case := {"type": "case", "id": "C-1001", "properties": object.union(sole_case.properties, {"within_power_list": false})}
 
 team_case := {"type": "case", "id": "C-2002", "properties": {
 	"procuratorate": "PROC-CITY-A", "department": "DEPT-CRIM-1", "domain": "criminal",
@@ -55,3 +58,12 @@ articles(d) := {r.article | some r in d.reasons}
 obligation_codes(d) := {o.code | some o in d.obligations}
 
 guided := {"supervising_procurator": "p-A1"}
+
+# 十七(7), 十九(5), A17: a named task assigned by the handling procurator.
+assigned := {"supervising_procurator": "p-A1", "assigned_by": "p-A1", "assigned_task": "collate the seizure list"}
+
+# 十七(6), A16: the chief's approval, recorded with the approver, after the procurator spoke.
+court_approval := {
+	"supervising_procurator": "p-A1", "chief_approval": true, "approved_by": "chief-A",
+	"procurator_spoke_on_main_issues": true, "opinion_mode": "supplementary",
+}

@@ -36,6 +36,19 @@ assistant_duties := {
 # approval and after the procurator has spoken on the main facts and law.
 senior_court_duties := {"court.present_evidence", "court.state_opinion", "court.debate"}
 
+# A17: a task assigned under 十七(7) or 十九(5) must not confer powers the Opinion gives
+# to procurators: decisions, summoning, presiding, the procurator's own court roles,
+# death-penalty supervision; for clerks, drafting too.
+reserved_tasks := {
+	"decision.prosecute", "decision.not_prosecute", "decision.protest",
+	"decision.procuratorial_suggestion", "decision.other_decisive", "decision.procedural",
+	"case.summon_suspect", "hearing.preside", "consultation.preside", "court.appear",
+	"court.read_charging_document", "court.interrogate_defendant", "court.present_evidence",
+	"court.debate", "court.state_opinion", "execution.supervise_death_penalty",
+}
+
+reserved_clerk_tasks := reserved_tasks | {"document.draft"}
+
 # 十九: duties a clerk may perform under guidance, by item.
 clerk_duties := {
 	"clerical.prepare": 1,
@@ -71,12 +84,12 @@ grants contains {"action": act, "code": "assistant_duty", "item": assistant_duti
 
 denials contains {"action": act, "code": "assistant_requires_guidance"} if {
 	some act in _assistant_acts
-	not capacity.ctx.supervising_procurator
+	not capacity.names_supervisor
 }
 
 denials contains {"action": act, "code": "supervisor_not_handling_procurator"} if {
 	some act in _assistant_acts
-	capacity.ctx.supervising_procurator
+	capacity.names_supervisor
 	not capacity.guided_by_handling_procurator
 }
 
@@ -86,10 +99,22 @@ denials contains {"action": act, "code": "senior_stage_required"} if {
 	not capacity.subject_props.senior_stage == true
 }
 
+# A16: the approval is a record naming who approved (the chief, or a 四十六 delegate).
 denials contains {"action": act, "code": "chief_approval_required"} if {
 	some act in _assistant_acts
 	act in senior_court_duties
-	not capacity.ctx.chief_approval == true
+	not _chief_approval_recorded
+}
+
+_chief_approval_recorded if {
+	capacity.ctx.chief_approval == true
+	capacity.named(capacity.ctx.approved_by)
+}
+
+# 十七(6) "补充发表出庭意见": the assistant's court opinion only supplements the procurator's.
+denials contains {"action": "court.state_opinion", "code": "assistant_opinion_must_be_supplementary"} if {
+	"court.state_opinion" in _assistant_acts
+	not capacity.ctx.opinion_mode == "supplementary"
 }
 
 denials contains {"action": act, "code": "procurator_must_speak_first"} if {
@@ -101,6 +126,16 @@ denials contains {"action": act, "code": "procurator_must_speak_first"} if {
 denials contains {"action": "task.assigned", "code": "task_not_assigned_by_handling_procurator"} if {
 	"task.assigned" in _assistant_acts
 	not capacity.assigned_by_handling_procurator
+}
+
+denials contains {"action": "task.assigned", "code": "task_not_named"} if {
+	"task.assigned" in _assistant_acts
+	not capacity.named(capacity.ctx.assigned_task)
+}
+
+denials contains {"action": "task.assigned", "code": "task_reserved_to_another_role"} if {
+	"task.assigned" in _assistant_acts
+	capacity.ctx.assigned_task in reserved_tasks
 }
 
 obligations contains {"action": act, "code": "record_supervising_procurator"} if {
@@ -120,12 +155,36 @@ grants contains {"action": act, "code": "clerk_duty", "item": clerk_duties[act]}
 
 denials contains {"action": act, "code": "clerk_requires_guidance"} if {
 	some act in _clerk_acts
-	not capacity.ctx.supervising_procurator
+	not capacity.names_supervisor
+}
+
+# §1.2: once the case has handling procurators, one of them guides. Before that (intake:
+# receiving, registering, preparing the file) any named procurator may.
+denials contains {"action": act, "code": "supervisor_not_handling_procurator", "article": "十九"} if {
+	some act in _clerk_acts
+	capacity.names_supervisor
+	count(capacity.handling_procurators) > 0
+	not capacity.guided_by_handling_procurator
 }
 
 denials contains {"action": "task.assigned", "code": "clerk_task_requires_assignment"} if {
 	"task.assigned" in _clerk_acts
-	not capacity.ctx.assigned_by
+	not capacity.named(capacity.ctx.assigned_by)
+}
+
+denials contains {"action": "task.assigned", "code": "task_not_named", "article": "十九", "item": 5} if {
+	"task.assigned" in _clerk_acts
+	not capacity.named(capacity.ctx.assigned_task)
+}
+
+denials contains {"action": "task.assigned", "code": "task_reserved_to_another_role", "article": "十九", "item": 5} if {
+	"task.assigned" in _clerk_acts
+	capacity.ctx.assigned_task in reserved_clerk_tasks
+}
+
+# A11: the guiding procurator is recorded on every act done under guidance.
+obligations contains {"action": act, "code": "record_supervising_procurator", "article": "十九"} if {
+	some act in _clerk_acts
 }
 
 # ---------------------------------------------------------------- 三十一 responsibility

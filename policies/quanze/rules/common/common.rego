@@ -21,10 +21,16 @@ denials contains {"action": act, "code": "role_not_held"} if {
 }
 
 denials contains {"action": act, "code": "procuratorate_mismatch"} if {
-	capacity.is_case
+	_bound_to_a_procuratorate
 	not capacity.same_procuratorate
 	some act in scope.actions
 
 	# 二十一: a higher procuratorate acts on a lower one's cases by directive.
 	catalog.actions[act].group != "inter_procuratorate"
 }
+
+# Cases, their documents and teams always belong to one procuratorate; any other
+# resource does when it says so.
+_bound_to_a_procuratorate if input.resource.type in {"case", "legal_document", "team"}
+
+_bound_to_a_procuratorate if capacity.resource_props.procuratorate
