@@ -1,0 +1,46 @@
+"""The benchmark harness works: a quick run starts the real server, measures and stops it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+
+def test_quick_benchmark_run_measures_every_call_and_cleans_up(tmp_path: Path) -> None:
+    output = tmp_path / "quick.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANZE_")}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--output", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env=env,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    report = json.loads(output.read_text())
+    results = report["results"]
+    for name in (
+        "grpc.check.single",
+        "grpc.batch.single",
+        "grpc.list.single",
+        "grpc.health.single",
+    ):
+        median = results[name]["median"]
+        assert median["n"] > 0, name
+        assert median["p50_ms"] > 0, name
+        assert median["errors"] == 0, name
+    assert results["engine.check.rvm"]["median"]["p50_ms"] > 0
+    assert report["corpus"]["check_requests"] >= 50
+    assert report["corpus"]["reason_codes"].get("evaluation_error", 0) == 0
+    assert {t["target"] for t in report["targets"]} >= {"single-client Check p50"}
