@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,3 +48,8 @@ class ScriptedEngine:
 
     def decide_all(self, request: Mapping[str, Any]) -> Any:
         return self.decide(request)
+
+
+def environment_without_quanze_settings() -> dict[str, str]:
+    """The process environment minus QUANZE_* settings, so subprocesses run on the defaults."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("QUANZE_")}

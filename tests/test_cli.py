@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +11,13 @@ from typing import Any
 import pytest
 
 from quanze.server.policy.testing import DecisionCase
-from tests.support import ANSWER_KEYS
+from tests.support import ANSWER_KEYS, environment_without_quanze_settings
 
 QUANZE = [sys.executable, "-m", "quanze.server.cli"]
 
 
 def run(*args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANZE_")}
+    env = environment_without_quanze_settings()
     return subprocess.run(
         [*QUANZE, *args],
         input=stdin,
@@ -130,7 +129,7 @@ def test_no_command_prints_help() -> None:
 
 def test_closed_stdout_stops_quietly(requests: list[dict[str, Any]]) -> None:
     many = "\n".join(json.dumps(requests[0]) for _ in range(2000))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANZE_")}
+    env = environment_without_quanze_settings()
     command = f"{sys.executable} -m quanze.server.cli check - | head -1"
     result = subprocess.run(
         ["sh", "-c", command],

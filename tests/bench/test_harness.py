@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support import environment_without_quanze_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 def test_quick_benchmark_run_measures_every_call_and_cleans_up(tmp_path: Path) -> None:
     output = tmp_path / "quick.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANZE_")}
+    env = environment_without_quanze_settings()
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--output", str(output)],
         capture_output=True,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,13 +15,13 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from quanze.client import Client
-from tests.support import CONTRACT_EXAMPLE
+from tests.support import CONTRACT_EXAMPLE, environment_without_quanze_settings
 
 pytestmark = pytest.mark.slow
 
 
 def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANZE_")}
+    env = environment_without_quanze_settings()
     return subprocess.Popen(
         [sys.executable, "-m", "quanze.server.cli", "serve", *args],
         stdout=subprocess.PIPE,
