@@ -108,3 +108,15 @@ def test_serve_refuses_a_port_in_use(tmp_path: Path) -> None:
                 assert "cannot listen on" in errors
         finally:
             stop(first)
+
+
+def test_workers_log_whole_json_lines(tmp_path: Path) -> None:
+    with start("--address", "127.0.0.1:0", "--workers", "2", cwd=tmp_path) as process:
+        address = wait_event(process, "starting_workers")["address"]
+        wait_serving(address)
+        stop(process)
+        assert process.stderr is not None
+        rest = process.stderr.read()
+    lines = [line for line in rest.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # a torn line would not parse
+    assert [r["event"] for r in records].count("stopped") == 2
