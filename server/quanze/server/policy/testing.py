@@ -21,7 +21,8 @@ import yaml
 from quanze.server.errors import PolicyError
 from quanze.server.policy.bundle import PolicyBundle
 
-DECISION_TABLE = Path("quanze/authz/decision_cases.yaml")
+DECISION_TABLE = Path("quanze/authz/cases")
+FIXTURES = "fixtures.yaml"
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 _PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
@@ -178,19 +179,29 @@ class _Fixtures:
 
 
 def load_decision_table(root: Path) -> list[DecisionCase]:
-    """Read `quanze/authz/decision_cases.yaml` under the policy directory `root`."""
-    path = root / DECISION_TABLE
-    try:
-        document = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise PolicyError(f"{path}: cannot read the decision table: {exc}") from exc
-    fixtures = _Fixtures(**document.get("fixtures", {}))
-    cases = [_case(entry, fixtures, path) for entry in document.get("cases", [])]
+    """Read every case file of `quanze/authz/cases/` under the policy directory `root`."""
+    folder = root / DECISION_TABLE
+    fixtures = _Fixtures(**(_read_yaml(folder / FIXTURES) or {}))
+    cases: list[DecisionCase] = []
+    for path in sorted(folder.glob("*.yaml")):
+        if path.name != FIXTURES:
+            cases.extend(
+                _case(entry, fixtures, path) for entry in (_read_yaml(path) or {}).get("cases", [])
+            )
+    if not cases:
+        raise PolicyError(f"{folder}: no decision cases")
     names = [c.name for c in cases]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise PolicyError(f"{path}: duplicate case names {duplicates}")
+        raise PolicyError(f"{folder}: duplicate case names {duplicates}")
     return cases
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise PolicyError(f"{path}: cannot read the decision table: {exc}") from exc
 
 
 def _case(entry: Mapping[str, Any], fixtures: _Fixtures, path: Path) -> DecisionCase:
