@@ -181,7 +181,7 @@ class _Fixtures:
 def load_decision_table(root: Path) -> list[DecisionCase]:
     """Read every case file of `quanze/authz/cases/` under the policy directory `root`."""
     folder = root / DECISION_TABLE
-    fixtures = _Fixtures(**(_read_yaml(folder / FIXTURES) or {}))
+    fixtures = _Fixtures(**(_read_yaml(folder / FIXTURES) or {}).get("fixtures", {}))
     cases: list[DecisionCase] = []
     for path in sorted(folder.glob("*.yaml")):
         if path.name != FIXTURES:
