@@ -16,20 +16,21 @@ import data.quanze.messages
 import data.quanze.rules.auxiliary
 import data.quanze.rules.common
 import data.quanze.rules.internal_checks
+import data.quanze.rules.routing
 
 # Each concern package contributes action-tagged entries; add a package here to add its rules.
-_grants := auxiliary.grants | internal_checks.grants
+_grants := (auxiliary.grants | internal_checks.grants) | routing.grants
 
-_denials := (common.denials | auxiliary.denials) | internal_checks.denials
+_denials := ((common.denials | auxiliary.denials) | internal_checks.denials) | routing.denials
 
-_prohibitions := internal_checks.prohibitions
+_prohibitions := internal_checks.prohibitions | routing.prohibitions
 
-_obligations := auxiliary.obligations | internal_checks.obligations
+_obligations := (auxiliary.obligations | internal_checks.obligations) | routing.obligations
 
-_accountable := auxiliary.accountable | internal_checks.accountable
+_accountable := (auxiliary.accountable | internal_checks.accountable) | routing.accountable
 
-# Escalations of reserved matters (十一, 十三, 二十四) join here: {"action", "to"}.
-_escalations := set()
+# Reserved matters (十一, 十三, 二十四, 六): {"action", "to", "code"}.
+_escalations := routing.escalations
 
 # METADATA
 # title: Decision for the requested action
@@ -122,15 +123,19 @@ _decide(act) := {
 
 _deny_reasons(act) := ({_reason(d) | some d in _denials | _prohibitions; d.action == act} | _not_granted(act)) | _escalation_reasons(act)
 
-# A missing grant is a reason of its own, unless the text expressly prohibits the act.
+# A missing grant is a reason of its own, unless a prohibition or an escalation already
+# says why the subject may not act (the text gives the act to someone else).
 _not_granted(act) := {_not_granted_reason(act)} if {
 	not _granted(act)
 	not _prohibited(act)
+	not _escalated(act)
 }
 
 _not_granted(act) := set() if _granted(act)
 
 _not_granted(act) := set() if _prohibited(act)
+
+_not_granted(act) := set() if _escalated(act)
 
 # The reason cites the article that grants the action to others (its governing article).
 _not_granted_reason(act) := {

@@ -109,4 +109,15 @@ names_supervisor if named(ctx.supervising_procurator)
 
 holds_procurator_status if "procurator" in object.get(subject_props, "roles", [])
 
+# §1.3, 四十五: chiefs, deputy chiefs and full-time committee members are procurators;
+# a department head is one when holding procurator status.
+procurator_roles := {"procurator", "chief_procurator", "deputy_chief_procurator", "full_time_committee_member"}
+
+acts_as_procurator if role in procurator_roles
+
+acts_as_procurator if {
+	role == "department_head"
+	holds_procurator_status
+}
+
 assigned_by_handling_procurator if ctx.assigned_by in handling_procurators

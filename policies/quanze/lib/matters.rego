@@ -63,6 +63,14 @@ chief_triggers contains 6 if {
 
 chief_triggers contains 7 if props.rules_require_chief == true
 
+# Booleans used inside comprehensions have defaults: the RVM makes a comprehension that
+# references an undefined rule undefined as a whole, where the Engine (and OPA) yield empty.
+default outside_power_list := false
+
+default for_chief_or_committee := false
+
+default majority_disagrees := false
+
 # A4: a matter not shown to be inside the power list counts as outside it.
 outside_power_list if not props.within_power_list == true
 
@@ -74,3 +82,15 @@ for_chief_or_committee if count(chief_triggers) > 0
 for_chief_or_committee if outside_power_list
 
 for_chief_or_committee if props.power_list_level in {"chief", "committee"}
+
+# 二十四: a joint meeting was held and its majority differs from the procurator's opinion.
+# When the procurator's opinion is not given, the disagreement is assumed rather than
+# silently dropped (the consequence, a report to the chief, is the safe side).
+majority_disagrees if {
+	meeting := capacity.ctx.joint_meeting
+	meeting.held == true
+	capacity.named(meeting.majority_opinion)
+	not meeting.majority_opinion == _procurator_opinion(meeting)
+}
+
+_procurator_opinion(meeting) := object.get(meeting, "procurator_opinion", object.get(capacity.ctx, "procurator_opinion", ""))

@@ -146,18 +146,7 @@ prohibitions contains {"action": act, "code": "dept_head_cannot_change_opinion"}
 # The head disagrees with the procurator and says so, or the joint meeting's majority did.
 disagreement if capacity.ctx.disagreement == true
 
-disagreement if majority_disagrees
-
-# A meeting held with a majority opinion that differs from the procurator's. When the
-# procurator's opinion is not given, the duty is assumed rather than silently dropped.
-majority_disagrees if {
-	meeting := capacity.ctx.joint_meeting
-	meeting.held == true
-	capacity.named(meeting.majority_opinion)
-	not meeting.majority_opinion == _procurator_opinion(meeting)
-}
-
-_procurator_opinion(meeting) := object.get(meeting, "procurator_opinion", object.get(capacity.ctx, "procurator_opinion", ""))
+disagreement if matters.majority_disagrees
 
 # ---------------------------------------------------------------- obligations
 
@@ -175,7 +164,7 @@ obligations contains {"action": "case.report_to_chief", "code": "attach_procurat
 
 obligations contains {"action": "case.report_to_chief", "code": "mandatory_report_after_joint_meeting"} if {
 	"case.report_to_chief" in _acts
-	majority_disagrees
+	matters.majority_disagrees
 }
 
 # ---------------------------------------------------------------- responsibility (§5)
