@@ -218,3 +218,378 @@ test_clerk_allowed_act_records_supervisor if {
 	o.code == "record_supervising_procurator"
 	o.article == "十九"
 }
+
+# ------------------------------------------------------------------ 十八 technical staff
+
+technician := t.person("tech-T1", "technical_staff", {})
+
+# R18-0: assigned (指派) by the procurator handling the sole case.
+tech_assigned := {"assigned_by": "p-A1", "assignment_type": "指派"}
+
+inspection_case := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {
+	"measure_type": "site_inspection", "object": "crime_scene",
+})}
+
+# 十八(1)–(5): every listed duty is allowed on a handling procurator's assignment, citing its item.
+test_technician_each_listed_duty_on_assignment_allowed if {
+	every act, item in auxiliary.technical_duties {
+		d := t.decide(technician, act, inspection_case, object.union(tech_assigned, {"assigned_task": "photograph the exhibits"}))
+		d.decision == true
+		d.reasons == {{
+			"code": "technical_duty", "article": "十八", "item": item,
+			"message_zh": object.get(data.quanze.messages, ["technical_duty", "zh"], "technical_duty"),
+			"message_en": object.get(data.quanze.messages, ["technical_duty", "en"], "technical_duty"),
+		}}
+	}
+}
+
+# 十八(1) "勘验或者检查": an examination of a person is allowed.
+test_technician_examines_person_allowed if {
+	res := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"measure_type": "examination", "object": "person"})}
+	d := t.decide(technician, "measure.carry_out", res, tech_assigned)
+	d.decision == true
+	t.codes(d) == {"technical_duty"}
+}
+
+# 十八(1): the object need not be given; the measure type must.
+test_technician_inspection_without_object_allowed if {
+	res := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"measure_type": "site_inspection"})}
+	d := t.decide(technician, "measure.carry_out", res, tech_assigned)
+	d.decision == true
+}
+
+# R18-0: "受检察官的指派、委托" — no assigning procurator, so deny.
+test_technician_without_assignment_denied if {
+	d := t.decide(technician, "forensic.appraise", t.sole_case, {})
+	d.decision == false
+	d.reasons == {{
+		"code": "technical_requires_assignment", "article": "十八", "item": 0,
+		"message_zh": object.get(data.quanze.messages, ["technical_requires_assignment", "zh"], "technical_requires_assignment"),
+		"message_en": object.get(data.quanze.messages, ["technical_requires_assignment", "en"], "technical_requires_assignment"),
+	}}
+}
+
+# R18-0: an empty assigned_by names nobody.
+test_technician_with_empty_assigner_denied if {
+	d := t.decide(technician, "evidence.technical_review", t.sole_case, {"assigned_by": ""})
+	d.decision == false
+	t.codes(d) == {"technical_requires_assignment"}
+}
+
+# R18-0: guidance (supervising_procurator) is not an assignment under 十八.
+test_technician_guided_but_not_assigned_denied if {
+	d := t.decide(technician, "technical.assist", t.sole_case, {"supervising_procurator": "p-A1", "assigned_task": "image the phone"})
+	d.decision == false
+	t.codes(d) == {"technical_requires_assignment"}
+}
+
+# R18-0, A18: the assigning procurator must handle this case.
+test_technician_assigned_by_procurator_of_another_case_denied if {
+	d := t.decide(technician, "forensic.appraise", t.sole_case, {"assigned_by": "p-X9"})
+	d.decision == false
+	d.reasons == {{
+		"code": "assigner_not_handling_procurator", "article": "十八", "item": 0,
+		"message_zh": object.get(data.quanze.messages, ["assigner_not_handling_procurator", "zh"], "assigner_not_handling_procurator"),
+		"message_en": object.get(data.quanze.messages, ["assigner_not_handling_procurator", "en"], "assigner_not_handling_procurator"),
+	}}
+}
+
+# A18: any handling procurator may assign — here a team member who is not the lead, by 委托.
+test_technician_entrusted_by_team_member_allowed if {
+	d := t.decide(technician, "evidence.technical_review", t.team_case, {"assigned_by": "p-T2", "assignment_type": "委托"})
+	d.decision == true
+	t.codes(d) == {"technical_duty"}
+}
+
+# A18: a chief handling the case personally assigns as its procurator.
+test_technician_assigned_by_chief_handling_case_allowed if {
+	res := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"sole_procurator": "chief-A"})}
+	d := t.decide(technician, "forensic.appraise", res, {"assigned_by": "chief-A"})
+	d.decision == true
+}
+
+# A18: a chief who does not handle the case is not an assigning procurator under 十八.
+test_technician_assigned_by_chief_not_handling_case_denied if {
+	d := t.decide(technician, "forensic.appraise", t.sole_case, {"assigned_by": "chief-A"})
+	d.decision == false
+	t.codes(d) == {"assigner_not_handling_procurator"}
+}
+
+# R18-0: the form, when stated, is 指派 or 委托.
+test_technician_with_unrecognised_assignment_type_denied if {
+	d := t.decide(technician, "investigation.assist", t.sole_case, {"assigned_by": "p-A1", "assignment_type": "guidance"})
+	d.decision == false
+	d.reasons == {{
+		"code": "assignment_type_not_recognised", "article": "十八", "item": 0,
+		"message_zh": object.get(data.quanze.messages, ["assignment_type_not_recognised", "zh"], "assignment_type_not_recognised"),
+		"message_en": object.get(data.quanze.messages, ["assignment_type_not_recognised", "en"], "assignment_type_not_recognised"),
+	}}
+}
+
+# R18-1, R18-X: search, sealing-up, seizure and freezing are not 勘验/检查.
+test_technician_search_seal_seize_freeze_denied if {
+	every measure in {"search", "seal_up", "seize", "freeze"} {
+		res := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"measure_type": measure, "object": "item"})}
+		d := t.decide(technician, "measure.carry_out", res, tech_assigned)
+		d.decision == false
+		d.reasons == {{
+			"code": "technical_measure_limited_to_inspection", "article": "十八", "item": 1,
+			"message_zh": object.get(data.quanze.messages, ["technical_measure_limited_to_inspection", "zh"], "technical_measure_limited_to_inspection"),
+			"message_en": object.get(data.quanze.messages, ["technical_measure_limited_to_inspection", "en"], "technical_measure_limited_to_inspection"),
+		}}
+	}
+}
+
+# R18-1: a measure that does not say what it is fails closed.
+test_technician_measure_without_type_denied if {
+	d := t.decide(technician, "measure.carry_out", t.sole_case, tech_assigned)
+	d.decision == false
+	t.codes(d) == {"technical_measure_limited_to_inspection"}
+}
+
+# R18-1: "与犯罪有关的场所、物品、人身、尸体" — any other object is denied.
+test_technician_inspects_unrelated_object_denied if {
+	res := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"measure_type": "site_inspection", "object": "office_of_unrelated_company"})}
+	d := t.decide(technician, "measure.carry_out", res, tech_assigned)
+	d.decision == false
+	some r in d.reasons
+	r.code == "inspection_object_not_crime_related"
+	r.article == "十八"
+	r.item == 1
+	t.codes(d) == {"inspection_object_not_crime_related"}
+}
+
+# R18-1 with R18-0: every missing condition is its own reason.
+test_technician_unassigned_search_denied_with_every_reason if {
+	res := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"measure_type": "search"})}
+	d := t.decide(technician, "measure.carry_out", res, {})
+	t.codes(d) == {"technical_requires_assignment", "technical_measure_limited_to_inspection"}
+}
+
+# R18-X: interrogation, questioning, organising measures and decisions are not 十八 duties.
+test_technician_interrogation_questioning_decisions_denied if {
+	every act in {"case.interrogate_suspect", "case.question_witness", "measure.organize", "evidence.review", "decision.prosecute", "decision.not_prosecute", "opinion.review"} {
+		d := t.decide(technician, act, t.sole_case, tech_assigned)
+		d.decision == false
+		t.codes(d) == {"action_not_granted"}
+	}
+}
+
+# R18-X: interrogation is denied citing its governing article 十四(1).
+test_technician_interrogates_suspect_denied if {
+	d := t.decide(technician, "case.interrogate_suspect", t.sole_case, tech_assigned)
+	d.decision == false
+	some r in d.reasons
+	r.code == "action_not_granted"
+	r.article == "十四"
+	r.item == 1
+}
+
+# 十八(5), A17: the catch-all names its task.
+test_technician_unnamed_technical_task_denied if {
+	d := t.decide(technician, "technical.assist", t.sole_case, tech_assigned)
+	d.decision == false
+	some r in d.reasons
+	r.code == "task_not_named"
+	r.article == "十八"
+	r.item == 5
+}
+
+# 十八(5), A17, R18-X: the catch-all cannot confer interrogation or a procurator's decision.
+test_technician_technical_task_reserved_to_another_role_denied if {
+	every task in {"case.interrogate_suspect", "decision.prosecute", "measure.organize"} {
+		d := t.decide(technician, "technical.assist", t.sole_case, object.union(tech_assigned, {"assigned_task": task}))
+		d.decision == false
+		some r in d.reasons
+		r.code == "task_reserved_to_another_role"
+		r.article == "十八"
+		r.item == 5
+	}
+}
+
+# R18-2: an appraisal carries the obligation to issue an appraisal opinion.
+test_technician_appraisal_obliges_appraisal_opinion_allowed if {
+	d := t.decide(technician, "forensic.appraise", t.sole_case, tech_assigned)
+	d.decision == true
+	d.obligations == {{
+		"code": "issue_appraisal_opinion", "article": "十八", "item": 2,
+		"message_zh": object.get(data.quanze.messages, ["issue_appraisal_opinion", "zh"], "issue_appraisal_opinion"),
+		"message_en": object.get(data.quanze.messages, ["issue_appraisal_opinion", "en"], "issue_appraisal_opinion"),
+	}}
+}
+
+# R18-3: a technical review carries the obligation to issue a review opinion.
+test_technician_technical_review_obliges_review_opinion_allowed if {
+	d := t.decide(technician, "evidence.technical_review", t.sole_case, tech_assigned)
+	d.decision == true
+	some o in d.obligations
+	o.code == "issue_review_opinion"
+	o.article == "十八"
+	o.item == 3
+	t.obligation_codes(d) == {"issue_review_opinion"}
+}
+
+# R18-4: assisting the collection of evidence carries no opinion obligation.
+test_technician_assists_evidence_collection_allowed if {
+	d := t.decide(technician, "evidence.collect", t.team_case, {"assigned_by": "p-L1"})
+	d.decision == true
+	t.obligation_codes(d) == set()
+}
+
+# 三十一, P10: technical staff answer for their own work.
+test_technician_allowed_act_own_responsibility if {
+	d := t.decide(technician, "forensic.appraise", t.sole_case, tech_assigned)
+	d.accountable == {{"subject_id": "tech-T1", "capacity": "technical_staff", "responsibility": "judicial", "article": "三十一"}}
+}
+
+# 十八 grants are for the technical_staff role only: an assistant may not appraise (R17-X).
+test_assistant_forensic_appraisal_denied if {
+	d := t.decide(t.assistant, "forensic.appraise", t.sole_case, object.union(t.guided, tech_assigned))
+	d.decision == false
+	t.codes(d) == {"action_not_granted"}
+}
+
+# ------------------------------------------------------------------ 二十 judicial police
+
+police := t.person("police-J1", "judicial_police", {})
+
+directly_filed_case := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"directly_filed_investigation": true})}
+
+# 二十, R20-1, A19: every listed police duty is allowed with no guidance or assignment.
+test_police_each_listed_duty_without_guidance_allowed if {
+	every act in auxiliary.police_duties {
+		d := t.decide(police, act, directly_filed_case, {})
+		d.decision == true
+		d.reasons == {{
+			"code": "police_duty", "article": "二十", "item": 0,
+			"message_zh": object.get(data.quanze.messages, ["police_duty", "zh"], "police_duty"),
+			"message_en": object.get(data.quanze.messages, ["police_duty", "en"], "police_duty"),
+		}}
+		d.obligations == set()
+	}
+}
+
+# 二十: escorting a person needs no directly filed case.
+test_police_escorts_person_in_ordinary_case_allowed if {
+	d := t.decide(police, "person.escort", t.sole_case, {})
+	d.decision == true
+}
+
+# 二十 "人民检察院直接立案侦查案件犯罪现场保护": absent flag means not directly filed.
+test_police_protects_scene_of_case_not_directly_filed_denied if {
+	d := t.decide(police, "police.protect_scene", t.sole_case, {})
+	d.decision == false
+	d.reasons == {{
+		"code": "scene_protection_requires_direct_filing", "article": "二十", "item": 0,
+		"message_zh": object.get(data.quanze.messages, ["scene_protection_requires_direct_filing", "zh"], "scene_protection_requires_direct_filing"),
+		"message_en": object.get(data.quanze.messages, ["scene_protection_requires_direct_filing", "en"], "scene_protection_requires_direct_filing"),
+	}}
+}
+
+# 二十: a false flag, or a non-boolean one, is not a directly filed case.
+test_police_protects_scene_with_false_or_string_flag_denied if {
+	every flag in [false, "true"] {
+		res := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"directly_filed_investigation": flag})}
+		d := t.decide(police, "police.protect_scene", res, {})
+		d.decision == false
+		t.codes(d) == {"scene_protection_requires_direct_filing"}
+	}
+}
+
+# R20-X: interrogation, questioning and decisions are not police duties.
+test_police_interrogation_questioning_decisions_denied if {
+	every act in {"case.interrogate_suspect", "case.question_witness", "measure.carry_out", "decision.prosecute", "opinion.review", "record.take"} {
+		d := t.decide(police, act, directly_filed_case, t.assigned)
+		d.decision == false
+		t.codes(d) == {"action_not_granted"}
+	}
+}
+
+# 三十一, P10: police answer for their own work.
+test_police_allowed_act_own_responsibility if {
+	d := t.decide(police, "hearing.maintain_order", t.sole_case, {})
+	d.accountable == {{"subject_id": "police-J1", "capacity": "judicial_police", "responsibility": "judicial", "article": "三十一"}}
+}
+
+# 四: the police guard only the premises of their own procuratorate's cases (common condition).
+test_police_guards_premises_of_other_procuratorate_case_denied if {
+	res := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"procuratorate": "PROC-CITY-B"})}
+	d := t.decide(police, "police.guard_premises", res, {})
+	d.decision == false
+	"procuratorate_mismatch" in t.codes(d)
+}
+
+# ------------------------------------------------------------------ 十九 last paragraph
+
+handling_procurator := t.person("p-A1", "procurator", {})
+
+# R19-6: "检察官可以指派书记员配合检察官助理开展工作" — the handling procurator may.
+test_procurator_assigns_clerk_to_assistant_allowed if {
+	d := t.decide(handling_procurator, "clerk.assign_to_assistant", t.sole_case, {})
+	d.decision == true
+	d.reasons == {{
+		"code": "procurator_assigns_clerk", "article": "十九", "item": 0,
+		"message_zh": object.get(data.quanze.messages, ["procurator_assigns_clerk", "zh"], "procurator_assigns_clerk"),
+		"message_en": object.get(data.quanze.messages, ["procurator_assigns_clerk", "en"], "procurator_assigns_clerk"),
+	}}
+}
+
+# R19-6: any procurator of the team handles the case.
+test_team_procurator_assigns_clerk_to_assistant_allowed if {
+	d := t.decide(t.person("p-T2", "procurator", {}), "clerk.assign_to_assistant", t.team_case, {})
+	d.decision == true
+}
+
+# R19-6: a procurator who does not handle the case may not assign on it.
+test_procurator_of_another_case_assigns_clerk_denied if {
+	d := t.decide(t.person("p-X9", "procurator", {}), "clerk.assign_to_assistant", t.sole_case, {})
+	d.decision == false
+	d.reasons == {{
+		"code": "clerk_assignment_requires_handling_procurator", "article": "十九", "item": 0,
+		"message_zh": object.get(data.quanze.messages, ["clerk_assignment_requires_handling_procurator", "zh"], "clerk_assignment_requires_handling_procurator"),
+		"message_en": object.get(data.quanze.messages, ["clerk_assignment_requires_handling_procurator", "en"], "clerk_assignment_requires_handling_procurator"),
+	}}
+}
+
+# R19-6: a case with no handling procurator yet has nobody who may assign on it.
+test_procurator_assigns_clerk_on_unassigned_case_denied if {
+	unassigned := {"type": "case", "id": "C-3003", "properties": {"procuratorate": "PROC-CITY-A", "department": "DEPT-CRIM-1"}}
+	d := t.decide(handling_procurator, "clerk.assign_to_assistant", unassigned, {})
+	d.decision == false
+	t.codes(d) == {"clerk_assignment_requires_handling_procurator"}
+}
+
+# R19-6: the assignment is a procurator's; auxiliaries cannot make it.
+test_assistant_or_clerk_assigns_clerk_denied if {
+	every subject in [t.assistant, t.clerk, technician, police] {
+		d := t.decide(subject, "clerk.assign_to_assistant", t.sole_case, t.assigned)
+		d.decision == false
+		t.codes(d) == {"action_not_granted"}
+	}
+}
+
+# 二十九 (P1), not 三十一 (P12): the handling procurator answers for their own assignment.
+test_procurator_assigns_clerk_own_responsibility if {
+	d := t.decide(handling_procurator, "clerk.assign_to_assistant", t.sole_case, {})
+	d.accountable == {{"subject_id": "p-A1", "capacity": "handling_procurator", "responsibility": "judicial", "article": "二十九"}}
+}
+
+# ------------------------------------------------------------------ whole-catalog agreement
+
+# ListAllowedActions agrees with Check for technical staff and police.
+test_new_roles_list_agrees_with_check if {
+	every subject in [technician, police] {
+		ds := data.quanze.authz.decisions with input as {"subject": subject, "resource": inspection_case, "context": tech_assigned}
+		every act, listed in ds {
+			listed == t.decide(subject, act, inspection_case, tech_assigned)
+		}
+	}
+}
+
+# ListAllowedActions: exactly the 十八 and 二十 duties are allowed to their roles.
+test_new_roles_allowed_exactly_their_duties if {
+	tech := data.quanze.authz.decisions with input as {"subject": technician, "resource": inspection_case, "context": object.union(tech_assigned, {"assigned_task": "image the phone"})}
+	{act | some act, d in tech; d.decision == true} == {act | some act, _ in auxiliary.technical_duties}
+	pol := data.quanze.authz.decisions with input as {"subject": police, "resource": directly_filed_case, "context": {}}
+	{act | some act, d in pol; d.decision == true} == auxiliary.police_duties
+}
