@@ -18,16 +18,37 @@ import data.quanze.rules.common
 import data.quanze.rules.internal_checks
 import data.quanze.rules.routing
 
-# Each concern package contributes action-tagged entries; add a package here to add its rules.
-_grants := (auxiliary.grants | internal_checks.grants) | routing.grants
+# Each concern package contributes action-tagged entries. To add a package: import it above
+# and add one line to each set it defines (every package here defines the sets it is listed in).
+_grants := union({
+	auxiliary.grants,
+	internal_checks.grants,
+	routing.grants,
+})
 
-_denials := ((common.denials | auxiliary.denials) | internal_checks.denials) | routing.denials
+_denials := union({
+	common.denials,
+	auxiliary.denials,
+	internal_checks.denials,
+	routing.denials,
+})
 
-_prohibitions := internal_checks.prohibitions | routing.prohibitions
+_prohibitions := union({
+	internal_checks.prohibitions,
+	routing.prohibitions,
+})
 
-_obligations := (auxiliary.obligations | internal_checks.obligations) | routing.obligations
+_obligations := union({
+	auxiliary.obligations,
+	internal_checks.obligations,
+	routing.obligations,
+})
 
-_accountable := (auxiliary.accountable | internal_checks.accountable) | routing.accountable
+_accountable := union({
+	auxiliary.accountable,
+	internal_checks.accountable,
+	routing.accountable,
+})
 
 # Reserved matters (十一, 十三, 二十四, 六): {"action", "to", "code"}.
 _escalations := routing.escalations
