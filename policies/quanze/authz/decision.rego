@@ -16,6 +16,7 @@ import data.quanze.messages
 import data.quanze.rules.auxiliary
 import data.quanze.rules.common
 import data.quanze.rules.internal_checks
+import data.quanze.rules.powers
 import data.quanze.rules.routing
 
 # Each concern package contributes action-tagged entries. To add a package: import it above
@@ -24,6 +25,7 @@ _grants := union({
 	auxiliary.grants,
 	internal_checks.grants,
 	routing.grants,
+	powers.grants,
 })
 
 _denials := union({
@@ -31,23 +33,27 @@ _denials := union({
 	auxiliary.denials,
 	internal_checks.denials,
 	routing.denials,
+	powers.denials,
 })
 
 _prohibitions := union({
 	internal_checks.prohibitions,
 	routing.prohibitions,
+	powers.prohibitions,
 })
 
 _obligations := union({
 	auxiliary.obligations,
 	internal_checks.obligations,
 	routing.obligations,
+	powers.obligations,
 })
 
 _accountable := union({
 	auxiliary.accountable,
 	internal_checks.accountable,
 	routing.accountable,
+	powers.accountable,
 })
 
 # Reserved matters (十一, 十三, 二十四, 六): {"action", "to", "code"}.

@@ -1,0 +1,163 @@
+# METADATA
+# title: Procurators' powers (十四, 十五, 十六)
+# description: |
+#   A procurator exercises the 十四 powers on a case they handle — sole, lead or
+#   team member (A45) — under the law and the chief's standing entrustment (the
+#   power list, A10); anything else the chief entrusts needs an entrustment naming
+#   it (十四(10)). Chiefs, deputies, full-time members and department heads with
+#   procurator status exercise them when they handle the case (§1.3). The lead
+#   procurator also runs the team (十五). Provincial procuratorates make the power
+#   lists and file them with the SPP (十六). Decisions are routed separately.
+package quanze.rules.powers
+
+import rego.v1
+
+import data.quanze.lib.capacity
+import data.quanze.lib.scope
+
+# 十四(1)–(9), by item. A13: procurators organise measures and may carry them out.
+procurator_powers := {
+	"case.summon_suspect": 1, "case.interrogate_suspect": 1,
+	"case.question_witness": 2,
+	"evidence.collect": 3, "evidence.obtain": 3, "evidence.review": 3, "investigation.conduct": 3,
+	"measure.organize": 4, "measure.carry_out": 4,
+	"case.review_materials": 5,
+	"hearing.preside": 6, "consultation.preside": 6,
+	"court.appear": 7, "court.read_charging_document": 7, "court.interrogate_defendant": 7,
+	"court.present_evidence": 7, "court.debate": 7, "court.state_opinion": 7,
+	"court_file.access": 8,
+	"execution.supervise_death_penalty": 9,
+}
+
+# R14-11 (I): work a procurator guides assistants in is the procurator's own too.
+guided_tasks := {"lawyer.receive", "document.draft", "evidence.verify"}
+
+# A44: criminal-procedure powers are not inferred into civil, administrative or
+# public-interest cases.
+criminal_only := {"case.summon_suspect", "case.interrogate_suspect", "court.interrogate_defendant", "execution.supervise_death_penalty"}
+
+# 十五: the lead procurator's management of the team, by item.
+lead_duties := {"team.direct": 1, "team.allocate_auxiliary_tasks": 2, "team.propose_assessment": 2}
+
+_handles if "handling_procurator" in capacity.case_roles
+
+_power_acts contains act if {
+	capacity.acts_as_procurator
+	some act in scope.actions
+	_is_case_power(act)
+}
+
+_is_case_power(act) if procurator_powers[act]
+
+_is_case_power(act) if act in guided_tasks
+
+# ---------------------------------------------------------------- 十四(1)–(9)
+
+grants contains {"action": act, "code": "procurator_power", "item": procurator_powers[act]} if {
+	_handles
+	some act in _power_acts
+}
+
+grants contains {"action": act, "code": "procurator_guided_task"} if {
+	_handles
+	some act in _power_acts
+	act in guided_tasks
+}
+
+# 十四 (I): the powers are exercised on the cases the procurator handles.
+prohibitions contains {"action": act, "code": "procurator_not_handling_case"} if {
+	not _handles
+	some act in _power_acts
+}
+
+denials contains {"action": act, "code": "criminal_power_outside_criminal_domain", "item": procurator_powers[act]} if {
+	_non_criminal_domain
+	some act in _power_acts
+	act in criminal_only
+}
+
+_non_criminal_domain if {
+	domain := object.get(capacity.resource_props, "domain", "criminal")
+	domain != "criminal"
+}
+
+# 十四(6): "公益诉讼磋商座谈会" — consultations belong to public-interest cases.
+denials contains {"action": "consultation.preside", "code": "consultation_public_interest_only"} if {
+	"consultation.preside" in _power_acts
+	not capacity.resource_props.domain == "public_interest"
+}
+
+# The procurator answers for their own acts in the case (二十九).
+accountable contains {"action": act, "subject_id": input.subject.id, "capacity": "handling_procurator", "responsibility": "judicial", "article": "二十九"} if {
+	_handles
+	some act in _power_acts
+}
+
+# ---------------------------------------------------------------- 十四(10)
+
+_entrusted_acts contains "task.entrusted" if {
+	capacity.acts_as_procurator
+	"task.entrusted" in scope.actions
+}
+
+# A10, A17: an entrustment from the chief naming the procurator and the task.
+grants contains {"action": "task.entrusted", "code": "chief_entrusted_task"} if {
+	"task.entrusted" in _entrusted_acts
+}
+
+denials contains {"action": "task.entrusted", "code": "chief_entrustment_required"} if {
+	"task.entrusted" in _entrusted_acts
+	not _entrusted
+}
+
+_entrusted if {
+	entrustment := capacity.ctx.chief_entrustment
+	capacity.named(entrustment.from)
+	entrustment.to == input.subject.id
+	capacity.named(entrustment.task)
+}
+
+# ---------------------------------------------------------------- 十五
+
+_lead_acts contains act if {
+	capacity.acts_as_procurator
+	some act in scope.actions
+	lead_duties[act]
+}
+
+grants contains {"action": act, "code": "lead_manages_team", "item": lead_duties[act]} if {
+	"lead_procurator" in capacity.case_roles
+	some act in _lead_acts
+}
+
+prohibitions contains {"action": act, "code": "only_lead_manages_team", "item": lead_duties[act]} if {
+	not "lead_procurator" in capacity.case_roles
+	some act in _lead_acts
+}
+
+accountable contains {"action": act, "subject_id": input.subject.id, "capacity": "lead_procurator", "responsibility": "judicial", "article": "二十九"} if {
+	"lead_procurator" in capacity.case_roles
+	some act in _lead_acts
+}
+
+# ---------------------------------------------------------------- 十六
+
+grants contains {"action": act, "code": "provincial_power_list"} if {
+	capacity.role == "provincial_procuratorate"
+	some act in scope.actions
+	act in {"power_list.formulate", "power_list.file"}
+}
+
+# A32: filing (备案) is not approval; until the list is filed the duty is outstanding.
+obligations contains {"action": "power_list.formulate", "code": "file_with_spp"} if {
+	capacity.role == "provincial_procuratorate"
+	"power_list.formulate" in scope.actions
+	not capacity.ctx.filed_with_spp == true
+}
+
+# R16-2, A31: the procurator power list is the province's to make.
+prohibitions contains {"action": act, "code": "power_list_provincial_only"} if {
+	capacity.role == "procuratorate"
+	some act in scope.actions
+	act in {"power_list.formulate", "power_list.file"}
+}
