@@ -205,8 +205,16 @@ _reason(r) := {
 	"code": r.code,
 	"article": object.get(r, "article", object.get(messages, [r.code, "article"], "")),
 	"item": object.get(r, "item", object.get(messages, [r.code, "item"], 0)),
-	"message_zh": object.get(messages, [r.code, "zh"], r.code),
-	"message_en": object.get(messages, [r.code, "en"], r.code),
+	"message_zh": _message(r, "zh", "detail_zh", "；"),
+	"message_en": _message(r, "en", "detail_en", "; "),
 }
+
+# An entry may add a detail (e.g. which power list decided) to its fixed message.
+_message(r, lang, key, separator) := text if {
+	base := object.get(messages, [r.code, lang], r.code)
+	text := concat(separator, [base, r[key]])
+}
+
+_message(r, lang, key, _) := object.get(messages, [r.code, lang], r.code) if not r[key]
 
 _without_action(a) := {k: v | some k, v in a; k != "action"}

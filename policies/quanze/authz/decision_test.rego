@@ -10,7 +10,7 @@ everyone := [t.assistant, t.senior_assistant, t.clerk, t.dept_head, t.person("p-
 
 # Default deny: a role no rule grants anything gets a deny citing the action's governing article.
 test_ungranted_action_denied_citing_governing_article if {
-	d := t.decide(t.person("p-A1", "procurator", {}), "hearing.preside", t.sole_case, {})
+	d := t.decide(t.clerk, "hearing.preside", t.sole_case, t.guided)
 	d.decision == false
 	d.reasons == {{
 		"code": "action_not_granted", "article": "十四", "item": 6,

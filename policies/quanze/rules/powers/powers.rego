@@ -53,9 +53,10 @@ _is_case_power(act) if act in guided_tasks
 
 # ---------------------------------------------------------------- 十四(1)–(9)
 
-grants contains {"action": act, "code": "procurator_power", "item": procurator_powers[act]} if {
+grants contains {"action": act, "code": "procurator_power", "item": item} if {
 	_handles
 	some act in _power_acts
+	item := procurator_powers[act]
 }
 
 grants contains {"action": act, "code": "procurator_guided_task"} if {
@@ -70,10 +71,11 @@ prohibitions contains {"action": act, "code": "procurator_not_handling_case"} if
 	some act in _power_acts
 }
 
-denials contains {"action": act, "code": "criminal_power_outside_criminal_domain", "item": procurator_powers[act]} if {
+denials contains {"action": act, "code": "criminal_power_outside_criminal_domain", "item": item} if {
 	_non_criminal_domain
 	some act in _power_acts
 	act in criminal_only
+	item := procurator_powers[act]
 }
 
 _non_criminal_domain if {

@@ -23,6 +23,7 @@ import rego.v1
 import data.quanze.lib.capacity
 import data.quanze.lib.delegation
 import data.quanze.lib.matters
+import data.quanze.lib.power_list
 import data.quanze.lib.scope
 
 # 四十七, A3: decisive matters, and the formal requests A33 treats alike.
@@ -71,7 +72,7 @@ _committee_items(act) := items if {
 _chief_items(act) := matters.chief_triggers | {i | i := 6; act == "request.reply_to_lower"}
 
 # 四十七: a non-decisive matter (decision.procedural) is settled by the power list alone.
-committee_grounds(act) := reserved | _list_to_committee if {
+committee_grounds(act) := reserved | _list_to_committee(act) if {
 	reserved := {r |
 		act != "decision.procedural"
 		some i in _committee_items(act)
@@ -79,13 +80,13 @@ committee_grounds(act) := reserved | _list_to_committee if {
 	}
 }
 
-_list_to_committee := {g |
-	matters.outside_power_list == true
-	capacity.resource_props.power_list_level == "committee"
-	g := {"code": "power_list_reserves_for_committee"}
+# 十六, 四十七: the governing power list (or the request) sends the act to the committee.
+_list_to_committee(act) := {g |
+	power_list.level(act) == "committee"
+	g := object.union({"code": "power_list_reserves_for_committee"}, power_list.provenance)
 }
 
-chief_grounds(act) := (reserved | disagreement) | _list_to_chief if {
+chief_grounds(act) := (reserved | disagreement) | _list_to_chief(act) if {
 	reserved := {r |
 		act != "decision.procedural"
 		some i in _chief_items(act)
@@ -98,11 +99,10 @@ chief_grounds(act) := (reserved | disagreement) | _list_to_chief if {
 	}
 }
 
-# A4: outside the power list (or not shown inside it) the chief decides.
-_list_to_chief := {g |
-	matters.outside_power_list == true
-	not capacity.resource_props.power_list_level == "committee"
-	g := {"code": "outside_power_list"}
+# 六, A4: outside the power list (or not shown inside it) the chief decides.
+_list_to_chief(act) := {g |
+	power_list.level(act) == "chief"
+	g := object.union({"code": "outside_power_list"}, power_list.provenance)
 }
 
 level(act) := "committee" if count(committee_grounds(act)) > 0
@@ -117,6 +117,28 @@ level(act) := "procurator" if {
 	count(chief_grounds(act)) == 0
 }
 
+# Functions are evaluated afresh by every caller; these sets compute the level and the
+# grant of each act in scope once, so a single Check stays inside the RVM's budget.
+_level_pairs contains [act, lvl] if {
+	some act in _acts
+	lvl := level(act)
+}
+
+_level(act) := pair[1] if {
+	some pair in _level_pairs
+	pair[0] == act
+}
+
+_grant_pairs contains [act, grant] if {
+	some act in _acts
+	grant := decider_grant(act)
+}
+
+_grant(act) := pair[1] if {
+	some pair in _grant_pairs
+	pair[0] == act
+}
+
 # ------------------------------------------------------------------ who may decide
 
 _referred_to_committee if {
@@ -126,27 +148,27 @@ _referred_to_committee if {
 
 # The grant (its code and article) for a subject who may decide `act` at its level.
 decider_grant(act) := {"code": "committee_decides", "article": "十一"} if {
-	level(act) == "committee"
+	_level(act) == "committee"
 	_referred_to_committee
 }
 
 decider_grant(act) := {"code": "chief_decides_reserved_matter", "article": "十三"} if {
-	level(act) == "chief"
+	_level(act) == "chief"
 	capacity.role == "chief_procurator"
 }
 
 decider_grant(act) := {"code": "delegate_decides_for_chief", "article": "四十六"} if {
-	level(act) in {"chief", "procurator"}
+	_level(act) in {"chief", "procurator"}
 	delegation.covers(act)
 }
 
 decider_grant(act) := {"code": "committee_decides_on_referral", "article": "二十二"} if {
-	level(act) in {"chief", "procurator"}
+	_level(act) in {"chief", "procurator"}
 	_referred_to_committee
 }
 
-decider_grant(act) := {"code": "procurator_decides_within_power", "article": "六"} if {
-	level(act) == "procurator"
+decider_grant(act) := object.union({"code": "procurator_decides_within_power", "article": "六"}, power_list.provenance) if {
+	_level(act) == "procurator"
 	capacity.acts_as_procurator
 	some case_role in {"sole_procurator", "lead_procurator"}
 	case_role in capacity.case_roles
@@ -155,26 +177,27 @@ decider_grant(act) := {"code": "procurator_decides_within_power", "article": "�
 }
 
 decider_grant(act) := {"code": "chief_decides_directly", "article": "二十二"} if {
-	level(act) == "procurator"
+	_level(act) == "procurator"
 	capacity.role == "chief_procurator"
 }
 
-_decides(act) if decider_grant(act)
+_decides(act) if _grant(act)
 
 # Bound first: regorus raises when a builtin gets an undefined function result.
 grants contains object.union({"action": act}, grant) if {
-	some act in _acts
-	grant := decider_grant(act)
+	some pair in _grant_pairs
+	act := pair[0]
+	grant := pair[1]
 }
 
 # ------------------------------------------------------------------ escalation
 
 _handling if "handling_procurator" in capacity.case_roles
 
-escalations contains {"action": act, "to": to, "code": g.code, "item": object.get(g, "item", 0)} if {
+escalations contains object.union({"action": act, "to": to, "item": 0}, g) if {
 	capacity.role != "committee"
 	some act in _acts
-	to := level(act)
+	to := _level(act)
 	to in {"chief", "committee"}
 	not _decides(act)
 	some g in _grounds_at(act, to)
@@ -186,9 +209,9 @@ _grounds_at(act, "committee") := committee_grounds(act)
 _grounds_at(act, "chief") := chief_grounds(act)
 
 # 八: "应当提出处理意见" — the handling procurator proposes instead of deciding.
-escalations contains {"action": act, "to": level(act), "code": "propose_opinion_instead"} if {
+escalations contains {"action": act, "to": _level(act), "code": "propose_opinion_instead"} if {
 	some act in _acts
-	level(act) in {"chief", "committee"}
+	_level(act) in {"chief", "committee"}
 	not _decides(act)
 	_handling
 }
@@ -196,7 +219,7 @@ escalations contains {"action": act, "to": level(act), "code": "propose_opinion_
 # 八, 二十二: the chief brings a committee matter before the committee instead.
 escalations contains {"action": act, "to": "committee", "code": "refer_to_committee_instead"} if {
 	some act in _acts
-	level(act) == "committee"
+	_level(act) == "committee"
 	capacity.role == "chief_procurator"
 }
 
@@ -208,14 +231,14 @@ escalations contains {"action": act, "to": "committee", "code": "refer_to_commit
 # 六: only the sole or lead procurator of this case decides within power.
 prohibitions contains {"action": act, "code": "only_lead_procurator_decides"} if {
 	some act in _acts
-	level(act) == "procurator"
+	_level(act) == "procurator"
 	not _decides(act)
 	"team_procurator" in capacity.case_roles
 }
 
 prohibitions contains {"action": act, "code": "not_deciding_procurator"} if {
 	some act in _acts
-	level(act) == "procurator"
+	_level(act) == "procurator"
 	not _decides(act)
 	not "team_procurator" in capacity.case_roles
 	capacity.role != "committee"
@@ -233,7 +256,7 @@ denials contains {"action": act, "code": "team_discussion_required"} if {
 	"lead_procurator" in capacity.case_roles
 	not capacity.ctx.team_discussion_held == true
 	some act in _acts
-	decider_grant(act).code == "procurator_decides_within_power"
+	_grant(act).code == "procurator_decides_within_power"
 }
 
 denials contains {"action": "opinion.propose", "code": "team_discussion_required"} if {
@@ -269,7 +292,7 @@ obligations contains {"action": act, "code": "record_dissent"} if {
 	_leads_decision_or_proposal(act)
 }
 
-_leads_decision_or_proposal(act) if decider_grant(act).code == "procurator_decides_within_power"
+_leads_decision_or_proposal(act) if _grant(act).code == "procurator_decides_within_power"
 
 _leads_decision_or_proposal("opinion.propose") if "opinion.propose" in _proposals
 
@@ -280,18 +303,25 @@ obligations contains {"action": act, "code": "issue_in_procuratorate_name"} if {
 	_decides(act)
 }
 
+# 十六, A32: deciding under a list not yet filed with the SPP leaves the filing outstanding.
+obligations contains {"action": act, "code": "power_list_not_filed_with_spp"} if {
+	power_list.unfiled == true
+	some act in _acts
+	_grant(act).code == "procurator_decides_within_power"
+}
+
 # A24: the chief's own decision is recorded as such; the procurator's opinion stays unchanged.
 obligations contains {"action": act, "code": "record_as_chief_decision"} if {
 	some act in _acts
-	decider_grant(act).code in {"chief_decides_directly", "delegate_decides_for_chief"}
+	_grant(act).code in {"chief_decides_directly", "delegate_decides_for_chief"}
 }
 
 # 八, A5: a chief matter reaches the chief after the department head's review, or says why not.
 obligations contains {"action": act, "code": "record_department_head_review"} if {
 	not capacity.ctx.department_head_review_done == true
 	some act in _acts
-	decider_grant(act).code in {"chief_decides_reserved_matter", "delegate_decides_for_chief"}
-	level(act) == "chief"
+	_grant(act).code in {"chief_decides_reserved_matter", "delegate_decides_for_chief"}
+	_level(act) == "chief"
 }
 
 # ------------------------------------------------------------------ responsibility (§5)
@@ -307,7 +337,7 @@ _decision_capacity := {
 # P1, P2 (二十九): the sole or lead procurator answers for a decision within power.
 accountable contains {"action": act, "subject_id": input.subject.id, "capacity": case_role, "responsibility": "judicial", "article": "二十九"} if {
 	some act in _acts
-	decider_grant(act).code == "procurator_decides_within_power"
+	_grant(act).code == "procurator_decides_within_power"
 	some case_role in {"sole_procurator", "lead_procurator"}
 	case_role in capacity.case_roles
 }
@@ -316,7 +346,7 @@ accountable contains {"action": act, "subject_id": input.subject.id, "capacity":
 # their own vote; the committee acts as a body, so its members are named by capacity only.
 accountable contains {"action": act, "subject_id": _decider_id, "capacity": c[0], "responsibility": "judicial", "article": c[1]} if {
 	some act in _acts
-	c := _decision_capacity[decider_grant(act).code]
+	c := _decision_capacity[_grant(act).code]
 }
 
 _decider_id := "" if capacity.role == "committee"
@@ -326,14 +356,14 @@ _decider_id := input.subject.id if capacity.role != "committee"
 # P3, P5 (二十七, 二十九): the handling procurators answer for the facts they reported.
 accountable contains {"action": act, "subject_id": p, "capacity": "handling_procurator", "responsibility": "judicial", "article": _facts_article(act)} if {
 	some act in _acts
-	decider_grant(act).code in object.keys(_decision_capacity)
+	_grant(act).code in object.keys(_decision_capacity)
 	some p in capacity.handling_procurators
 	p != input.subject.id
 }
 
-_facts_article(act) := "二十七" if decider_grant(act).code in {"committee_decides", "committee_decides_on_referral"}
+_facts_article(act) := "二十七" if _grant(act).code in {"committee_decides", "committee_decides_on_referral"}
 
-_facts_article(act) := "二十九" if not decider_grant(act).code in {"committee_decides", "committee_decides_on_referral"}
+_facts_article(act) := "二十九" if not _grant(act).code in {"committee_decides", "committee_decides_on_referral"}
 
 # P1 (二十九): the proposer answers for the facts and opinion proposed.
 accountable contains {"action": "opinion.propose", "subject_id": input.subject.id, "capacity": "handling_procurator", "responsibility": "judicial", "article": "二十九"} if {
