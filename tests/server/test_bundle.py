@@ -52,3 +52,15 @@ def test_invalid_data_file_is_located(copy: Path) -> None:
 def test_missing_directory_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="does not exist"):
         load_bundle(tmp_path / "nowhere")
+
+
+def test_power_list_data_that_breaks_its_schema_is_rejected(copy: Path) -> None:
+    path = copy / "quanze" / "power_lists" / "data.json"
+    lists = json.loads(path.read_text())
+    lists["lists"]["PL-PROV-B-2024"]["filed_with_spp"] = "yes"
+    path.write_text(json.dumps(lists))
+    with pytest.raises(
+        PolicyError,
+        match=r"power_lists/data.json: lists\.PL-PROV-B-2024\.filed_with_spp: 'yes' is not of type",
+    ):
+        load_bundle(copy)

@@ -13,6 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from quanze.server.errors import PolicyError
 
 SCHEMA_PATH = Path("quanze/schema/input.schema.json")
@@ -60,6 +62,7 @@ def load_bundle(root: Path | None = None) -> PolicyBundle:
     data = _load_data(root)
     schema = _load_schema(root)
     _check_schema_matches_catalog(schema, data)
+    _check_data_against_schemas(root, data)
     return PolicyBundle(
         root=root,
         modules=tuple(modules),
@@ -112,6 +115,29 @@ def _load_schema(root: Path) -> dict[str, Any]:
     if not isinstance(schema, dict):
         raise PolicyError(f"{path}: the schema must be a JSON object")
     return schema
+
+
+# Data documents the security team edits, and the schema each must satisfy.
+DATA_SCHEMAS = {("quanze", "power_lists"): Path("quanze/schema/power_lists.schema.json")}
+
+
+def _check_data_against_schemas(root: Path, data: dict[str, Any]) -> None:
+    """Every governed data document matches its schema; a bad one names the field."""
+    for keys, schema_path in DATA_SCHEMAS.items():
+        document: Any = data
+        for key in keys:
+            document = document.get(key) if isinstance(document, dict) else None
+        if document is None:
+            continue
+        schema = json.loads((root / schema_path).read_text())
+        error = jsonschema.exceptions.best_match(
+            jsonschema.Draft202012Validator(schema).iter_errors(document)
+        )
+        if error is not None:
+            where = "/".join([*keys, *(str(p) for p in error.absolute_path)])
+            raise PolicyError(
+                f"{where}/data.json is invalid: {error.message} (schema {schema_path})"
+            )
 
 
 def _check_schema_matches_catalog(schema: dict[str, Any], data: dict[str, Any]) -> None:
