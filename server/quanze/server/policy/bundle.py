@@ -134,9 +134,9 @@ def _check_data_against_schemas(root: Path, data: dict[str, Any]) -> None:
             jsonschema.Draft202012Validator(schema).iter_errors(document)
         )
         if error is not None:
-            where = "/".join([*keys, *(str(p) for p in error.absolute_path)])
+            field = ".".join(str(p) for p in error.absolute_path) or "(top level)"
             raise PolicyError(
-                f"{where}/data.json is invalid: {error.message} (schema {schema_path})"
+                f"{'/'.join(keys)}/data.json: {field}: {error.message} (see {schema_path})"
             )
 
 
