@@ -57,7 +57,7 @@ _accountable := union({
 })
 
 # Reserved matters (十一, 十三, 二十四, 六): {"action", "to", "code"}.
-_escalations := routing.escalations
+_escalations := union({routing.escalations, internal_checks.escalations})
 
 # METADATA
 # title: Decision for the requested action

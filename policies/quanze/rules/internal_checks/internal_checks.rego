@@ -1,6 +1,16 @@
 # METADATA
-# title: Internal checks and supervision (二十一–二十五)
+# title: Internal checks and supervision (二十一–二十五, with 四, 八, 三十, 三十二, 四十六)
 # description: |
+#   二十一: a higher procuratorate — any ancestor in data.quanze.hierarchy, the SPP included
+#   (A29) — orders a lower one to correct a wrong decision, or revokes or modifies its
+#   decision; the directive is decided by the higher procuratorate's chief or committee and
+#   made in the procuratorate's name. Never upward, sideways or within one procuratorate.
+#   二十二: the chief (or a 四十六 delegate) reviews matters decided within procurator power,
+#   requires re-examination, refers cases to the committee, requires reports, and requires
+#   explanations in the five listed circumstances only (A28). Anyone else in the chain goes
+#   through the chief to reach the committee (八, R08-4).
+#   A7 (四, 二十五, 三十): a deputy chief or full-time committee member reviews, requires
+#   re-examination and requires reports within the departments they supervise.
 #   Department heads, who must hold procurator status (四十五), review with the
 #   chief's authorisation: cases going to the committee or the chief or to be
 #   reported to the chief (二十三(1)), and key legal documents within the review
@@ -9,12 +19,18 @@
 #   opinion or require it changed (二十四). They convene joint meetings
 #   (二十三(3), 七) and report to the chief with the procurator's own opinion
 #   attached; when the procurator's opinion differs from the joint meeting's
-#   majority, the report is a duty (二十四).
+#   majority, the report is a duty (二十四). Over their own department they run
+#   routine checks, urge execution of decisions, propose corrections and follow them
+#   up, report procurators' performance and assess the staff (二十三(4)–(8)).
+#   Supervisors answer for supervision (二十五); after a required re-examination the
+#   supervisor answers supervisorily and the procurators judicially (三十).
 package quanze.rules.internal_checks
 
 import rego.v1
 
+import data.quanze.hierarchy
 import data.quanze.lib.capacity
+import data.quanze.lib.delegation
 import data.quanze.lib.matters
 import data.quanze.lib.scope
 
@@ -25,6 +41,23 @@ dept_head_acts := {
 	"case.request_supplementary_materials",
 	"joint_meeting.convene",
 	"case.report_to_chief",
+	"case.routine_check",
+	"decision.urge_execution",
+	"correction.propose",
+	"performance.report",
+	"staff.assess",
+}
+
+# 二十三(4)–(8): the department head's standing supervisory duties, each with its item.
+# 二十三(9) "由业务部门负责人履行的其他职责" is the extension point: a duty another rule or
+# the procuratorate gives department heads gets its catalog action, an entry here (and in
+# dept_head_acts), and a message; the department and procurator-status conditions then apply.
+supervision_duties := {
+	"case.routine_check": {"code": "dept_head_routine_check", "item": 4},
+	"decision.urge_execution": {"code": "dept_head_urges_execution", "item": 5},
+	"correction.propose": {"code": "dept_head_proposes_correction", "item": 6},
+	"performance.report": {"code": "dept_head_reports_performance", "item": 7},
+	"staff.assess": {"code": "dept_head_assesses_staff", "item": 8},
 }
 
 # 二十四 "审核案件或者重要法律文书时，可以要求…": these exist only within a review.
@@ -90,6 +123,12 @@ grants contains {"action": "case.report_to_chief", "code": "dept_head_forward_to
 	not disagreement
 }
 
+# 二十三(4)–(8).
+grants contains {"action": act, "code": duty.code, "article": "二十三", "item": duty.item} if {
+	some act in _acts
+	duty := supervision_duties[act]
+}
+
 # ---------------------------------------------------------------- conditions
 
 # 四十五: "具有检察官身份的部门正职、副职".
@@ -100,6 +139,13 @@ denials contains {"action": act, "code": "dept_head_requires_procurator_status"}
 
 denials contains {"action": act, "code": "outside_own_department"} if {
 	some act in _acts
+	act != "staff.assess"
+	not capacity.same_department
+}
+
+# 二十三(8) "本部门检察人员": the person assessed (the resource) is in the head's department.
+denials contains {"action": "staff.assess", "code": "assess_own_department_staff_only", "article": "二十三", "item": 8} if {
+	"staff.assess" in _acts
 	not capacity.same_department
 }
 
@@ -167,6 +213,11 @@ obligations contains {"action": "case.report_to_chief", "code": "mandatory_repor
 	matters.majority_disagrees
 }
 
+# 二十三(6) "提出纠正意见，并督促整改".
+obligations contains {"action": "correction.propose", "code": "follow_up_rectification", "article": "二十三", "item": 6} if {
+	"correction.propose" in _acts
+}
+
 # ---------------------------------------------------------------- responsibility (§5)
 
 # P16, P17: the head answers for supervision (二十五) — where at fault — not for the decision.
@@ -213,4 +264,337 @@ accountable contains {
 	"article": "二十八",
 } if {
 	"case.report_to_chief" in _acts
+}
+
+# ================================================================ 二十一: higher over lower procuratorates
+
+# 二十一: "上级人民检察院可以指令下级人民检察院纠正错误决定，或者依法撤销、变更下级人民检察院
+# 对案件的决定". These acts are of catalog group inter_procuratorate, so the common
+# same-procuratorate rule leaves them to the hierarchy checks here.
+directive_acts := {"directive.order_correction", "decision.revoke_lower", "decision.modify_lower"}
+
+# Procuratorial personnel, and the committee, of the issuing procuratorate carry a directive
+# into the system; the directive itself must be decided by its chief or committee (below).
+directive_roles := {
+	"chief_procurator", "deputy_chief_procurator", "full_time_committee_member",
+	"committee_member", "committee", "department_head", "procurator",
+}
+
+# 二十一 "应当由检察长或者检察委员会决定" (context.decided_by), "以人民检察院的名义作出"
+# (context.issued_in_name_of == "procuratorate").
+directive_deciders := {"chief", "committee"}
+
+_directives contains act if {
+	capacity.role in directive_roles
+	some act in scope.actions
+	act in directive_acts
+}
+
+# The hierarchy is data ({"parents": {child: parent}}, replaced by the deployer): looked up by
+# key, never scanned.
+_parents := object.get(hierarchy, "parents", {})
+
+# The procuratorates above `node`, found in at most six key lookups (SPP, province, city,
+# county, plus branch and dispatched procuratorates). A missing parent ends the walk.
+ancestors(node) := {a | some a in [p1, p2, p3, p4, p5, p6]; is_string(a)} if {
+	p1 := object.get(_parents, node, null)
+	p2 := object.get(_parents, p1, null)
+	p3 := object.get(_parents, p2, null)
+	p4 := object.get(_parents, p3, null)
+	p5 := object.get(_parents, p4, null)
+	p6 := object.get(_parents, p5, null)
+}
+
+# The procuratorate the directive is aimed at: the one holding the case, else the one named.
+directive_target := capacity.resource_props.procuratorate if capacity.named(capacity.resource_props.procuratorate)
+
+directive_target := capacity.ctx.target_procuratorate if {
+	not capacity.named(capacity.resource_props.procuratorate)
+	capacity.named(capacity.ctx.target_procuratorate)
+}
+
+_issuer := capacity.subject_props.procuratorate if capacity.named(capacity.subject_props.procuratorate)
+
+default issuer_is_higher := false
+
+default issuer_is_lower := false
+
+default issuer_is_target := false
+
+# A29: any ancestor, the SPP included.
+issuer_is_higher if {
+	not _issuer == directive_target
+	targets_ancestors := ancestors(directive_target)
+	_issuer in targets_ancestors
+}
+
+issuer_is_lower if {
+	not _issuer == directive_target
+	issuers_ancestors := ancestors(_issuer)
+	directive_target in issuers_ancestors
+}
+
+issuer_is_target if _issuer == directive_target
+
+grants contains {"action": act, "code": "higher_procuratorate_directive", "article": "二十一"} if {
+	some act in _directives
+}
+
+denials contains {"action": act, "code": "directive_within_own_procuratorate", "article": "二十一"} if {
+	issuer_is_target
+	some act in _directives
+}
+
+# R21-3: the power runs downward only.
+# Checked on its own: a cycle in the data (each above the other) fails closed here.
+denials contains {"action": act, "code": "directive_to_higher_procuratorate", "article": "二十一"} if {
+	issuer_is_lower
+	some act in _directives
+}
+
+# A29: a procuratorate outside the issuer's chain (sideways, or unknown to the hierarchy).
+denials contains {"action": act, "code": "directive_outside_hierarchy_chain", "article": "二十一"} if {
+	not issuer_is_higher
+	not issuer_is_lower
+	not issuer_is_target
+	some act in _directives
+}
+
+# R21-2: staff acting alone (or anyone but the chief or committee) cannot decide a directive.
+denials contains {"action": act, "code": "directive_not_decided_by_chief_or_committee", "article": "二十一"} if {
+	not capacity.ctx.decided_by in directive_deciders
+	some act in _directives
+}
+
+denials contains {"action": act, "code": "directive_not_in_procuratorate_name", "article": "二十一"} if {
+	not capacity.ctx.issued_in_name_of == "procuratorate"
+	some act in _directives
+}
+
+# The target named in the context must be the procuratorate that holds the case.
+denials contains {"action": act, "code": "directive_target_not_case_procuratorate", "article": "二十一"} if {
+	capacity.named(capacity.ctx.target_procuratorate)
+	capacity.named(capacity.resource_props.procuratorate)
+	not capacity.ctx.target_procuratorate == capacity.resource_props.procuratorate
+	some act in _directives
+}
+
+# P14 (三十二): the higher procuratorate's decider answers for the part it changed — the
+# chief by id when the chief is the subject; the committee's members by capacity (二十七).
+_directive_decider_capacity := {"chief": "chief_procurator", "committee": "committee_member"}
+
+default _subject_decided_directive := false
+
+_subject_decided_directive if {
+	capacity.ctx.decided_by == "chief"
+	capacity.role == "chief_procurator"
+}
+
+_directive_decider_id := input.subject.id if _subject_decided_directive
+
+_directive_decider_id := "" if not _subject_decided_directive
+
+accountable contains {
+	"action": act,
+	"subject_id": _directive_decider_id,
+	"capacity": decider,
+	"responsibility": "judicial",
+	"article": "三十二",
+} if {
+	decider := _directive_decider_capacity[capacity.ctx.decided_by]
+	some act in _directives
+}
+
+# P15 (三十二): the lower procuratorate's handling procurators answer for the facts they gave.
+accountable contains {
+	"action": act,
+	"subject_id": procurator,
+	"capacity": "handling_procurator",
+	"responsibility": "judicial",
+	"article": "三十二",
+} if {
+	some act in _directives
+	some procurator in capacity.handling_procurators
+}
+
+# ================================================================ 二十二: the chief's review and supervision
+
+# 二十二, with 八 for the referral; 四十六 lets a delegate exercise each of them.
+chief_supervisory_acts := {
+	"opinion.review", "case.order_reexamination", "case.refer_to_committee",
+	"case.request_report", "case.demand_explanation",
+}
+
+# A7 (四, 二十五, 三十): what a deputy chief or full-time member does in their own right,
+# within the departments they supervise (subject.properties.supervises_departments).
+area_supervisory_acts := {"opinion.review", "case.order_reexamination", "case.request_report"}
+
+# R08-4 (八 "报检察长提请检察委员会讨论决定"): others in the chain reach the committee through the chief.
+referral_roles := {
+	"procurator", "department_head", "deputy_chief_procurator",
+	"full_time_committee_member", "committee_member",
+}
+
+_acting_chief if capacity.role == "chief_procurator"
+
+# 四十六's holders (as lib/delegation.holder_roles). Kept here: on the regorus Engine, reading
+# delegation.holder_roles before delegation.covers(act) in one body left covers undefined.
+leader_roles := {"deputy_chief_procurator", "full_time_committee_member"}
+
+_acting_leader if capacity.role in leader_roles
+
+_chief_acts contains act if {
+	_acting_chief
+	some act in scope.actions
+	act in chief_supervisory_acts
+}
+
+# 四十六: a deputy chief or full-time member whose delegation covers the act acts as the chief.
+_delegated contains act if {
+	_acting_leader
+	some act in scope.actions
+	act in chief_supervisory_acts
+	delegation.covers(act)
+}
+
+_as_chief := _chief_acts | _delegated
+
+# A7: acts a leader does in their own right (a covering delegation takes precedence).
+_area_acts contains act if {
+	_acting_leader
+	some act in scope.actions
+	act in area_supervisory_acts
+	not act in _delegated
+}
+
+_in_supervised_area if {
+	department := capacity.resource_props.department
+	capacity.named(department)
+	department in object.get(capacity.subject_props, "supervises_departments", [])
+}
+
+# 二十二(1)–(5), A28: the stated circumstance, as the item it cites.
+_circumstance := item if {
+	some item in [1, 2, 3, 4, 5]
+	item == capacity.ctx.circumstance
+}
+
+# R22-1: "检察长可以对检察官职权范围内决定的案件或者办案事项进行审核"; a matter that goes to
+# the chief anyway comes to the chief for decision under 八.
+grants contains {"action": "opinion.review", "code": "chief_reviews_procurator_decision", "article": "二十二"} if {
+	"opinion.review" in _as_chief
+	not matters.for_chief_or_committee
+}
+
+grants contains {"action": "opinion.review", "code": "chief_reviews_reported_matter", "article": "八"} if {
+	"opinion.review" in _as_chief
+	matters.for_chief_or_committee
+}
+
+# R22-2.
+grants contains {"action": "case.order_reexamination", "code": "chief_orders_reexamination", "article": "二十二"} if {
+	"case.order_reexamination" in _as_chief
+}
+
+# R22-2, R08-3.
+grants contains {"action": "case.refer_to_committee", "code": "chief_refers_to_committee", "article": "二十二"} if {
+	"case.refer_to_committee" in _as_chief
+}
+
+# R22-3: no condition.
+grants contains {"action": "case.request_report", "code": "chief_requests_report", "article": "二十二"} if {
+	"case.request_report" in _as_chief
+}
+
+# R22-4: only in a listed circumstance, which the reason cites as its item.
+grants contains {"action": "case.demand_explanation", "code": "chief_demands_explanation", "article": "二十二", "item": item} if {
+	"case.demand_explanation" in _as_chief
+	item := _circumstance
+}
+
+# 四十六: the delegate's authority, beside the power exercised.
+grants contains {"action": act, "code": "delegate_acts_for_chief", "article": "四十六"} if {
+	some act in _delegated
+}
+
+# A7: a leader's own supervisory acts within their area.
+grants contains {"action": act, "code": "leader_supervises_department", "article": "四"} if {
+	_in_supervised_area
+	some act in _area_acts
+}
+
+# Prohibitions here fully explain the missing grant, so no "not granted" is added.
+
+# R22-4, A28: no listed circumstance, no demand for an explanation.
+prohibitions contains {"action": "case.demand_explanation", "code": "explanation_requires_circumstance", "article": "二十二"} if {
+	"case.demand_explanation" in _as_chief
+	not _circumstance
+}
+
+# A7: outside the departments they supervise a leader needs the chief's delegation.
+prohibitions contains {"action": act, "code": "outside_supervised_departments", "article": "四"} if {
+	not _in_supervised_area
+	some act in _area_acts
+}
+
+# R04-2, 四十六: demanding explanations is the chief's own power.
+prohibitions contains {"action": "case.demand_explanation", "code": "chief_power_requires_delegation", "article": "四十六"} if {
+	_acting_leader
+	"case.demand_explanation" in scope.actions
+	not "case.demand_explanation" in _delegated
+}
+
+# R08-4: a procurator, department head or undelegated leader refers through the chief.
+escalations contains {"action": "case.refer_to_committee", "to": "chief", "code": "refer_through_chief", "article": "八"} if {
+	capacity.role in referral_roles
+	"case.refer_to_committee" in scope.actions
+	not "case.refer_to_committee" in _delegated
+}
+
+# R08-3, A5: a matter that must reach the chief reaches the committee after the department
+# head's review, or with the reason there was none.
+obligations contains {"action": "case.refer_to_committee", "code": "record_department_head_review", "article": "八"} if {
+	"case.refer_to_committee" in _as_chief
+	matters.for_chief_or_committee
+	not capacity.ctx.department_head_review_done == true
+}
+
+# A28: the demand records the circumstance relied on (item 5 with a description).
+obligations contains {"action": "case.demand_explanation", "code": "record_explanation_circumstance", "article": "二十二"} if {
+	"case.demand_explanation" in _as_chief
+}
+
+# P16 (二十五): the chief, a delegate or a leader answers supervisorily for how they supervise.
+accountable contains {
+	"action": act,
+	"subject_id": input.subject.id,
+	"capacity": capacity.role,
+	"responsibility": "supervisory",
+	"article": "二十五",
+} if {
+	some act in _as_chief | _area_acts
+	act != "case.order_reexamination"
+}
+
+# P9 (三十): after re-examination required by the chief, a deputy chief or a full-time
+# member, they answer supervisorily and the handling procurators judicially, each where at fault.
+accountable contains {
+	"action": "case.order_reexamination",
+	"subject_id": input.subject.id,
+	"capacity": capacity.role,
+	"responsibility": "supervisory",
+	"article": "三十",
+} if {
+	"case.order_reexamination" in (_as_chief | _area_acts)
+}
+
+accountable contains {
+	"action": "case.order_reexamination",
+	"subject_id": procurator,
+	"capacity": "handling_procurator",
+	"responsibility": "judicial",
+	"article": "三十",
+} if {
+	"case.order_reexamination" in (_as_chief | _area_acts)
+	some procurator in capacity.handling_procurators
 }

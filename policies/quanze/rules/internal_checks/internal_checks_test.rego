@@ -2,6 +2,7 @@ package quanze.rules.internal_checks_test
 
 import rego.v1
 
+import data.quanze.rules.internal_checks
 import data.quanze.testlib as t
 
 legal_document := {"type": "legal_document", "id": "DOC-1", "properties": object.union(
@@ -240,4 +241,465 @@ test_procurator_orders_reexamination_denied if {
 	d := t.decide(procurator, "case.order_reexamination", t.escalated_case, {})
 	d.decision == false
 	t.codes(d) == {"action_not_granted"}
+}
+
+# ================================================================ 二十一: higher over lower procuratorates
+
+at(procuratorate, id, role, extra) := t.person(id, role, object.union({"procuratorate": procuratorate}, extra))
+
+provincial_chief := at("PROC-PROV-A", "chief-P", "chief_procurator", {"roles": ["chief_procurator", "procurator", "committee_member"]})
+
+provincial_procurator := at("PROC-PROV-A", "p-P1", "procurator", {})
+
+county_procurator := at("PROC-COUNTY-A1", "p-C1", "procurator", {})
+
+# The city procuratorate PROC-CITY-A holds sole_case (p-A1); the county PROC-COUNTY-A1 is below it.
+county_case := {"type": "case", "id": "C-7001", "properties": object.union(t.sole_case.properties, {"procuratorate": "PROC-COUNTY-A1"})}
+
+by_chief := {"decided_by": "chief", "issued_in_name_of": "procuratorate"}
+
+by_committee := {"decided_by": "committee", "issued_in_name_of": "procuratorate"}
+
+# R21-1 (二十一): the provincial chief decides, in the procuratorate's name, to revoke a city
+# procuratorate's decision; the chief answers for the changed part and p-A1 for the facts (三十二, P14, P15).
+test_provincial_chief_revokes_city_decision_allowed if {
+	d := t.decide(provincial_chief, "decision.revoke_lower", t.sole_case, by_chief)
+	d.decision == true
+	t.codes(d) == {"higher_procuratorate_directive"}
+	t.articles(d) == {"二十一"}
+	d.accountable == {
+		{"subject_id": "chief-P", "capacity": "chief_procurator", "responsibility": "judicial", "article": "三十二"},
+		{"subject_id": "p-A1", "capacity": "handling_procurator", "responsibility": "judicial", "article": "三十二"},
+	}
+}
+
+# R21-1, A29: any ancestor, the SPP included; here the SPP's committee decided, carried by a procurator.
+test_spp_committee_orders_county_correction_allowed if {
+	spp_procurator := at("SPP", "p-S1", "procurator", {})
+	d := t.decide(spp_procurator, "directive.order_correction", county_case, by_committee)
+	d.decision == true
+	{"subject_id": "", "capacity": "committee_member", "responsibility": "judicial", "article": "三十二"} in d.accountable
+}
+
+# R21-1: a city procuratorate modifies its county's decision on its chief's decision.
+test_city_procurator_modifies_county_decision_on_chief_decision_allowed if {
+	city_procurator := at("PROC-CITY-A", "p-A9", "procurator", {})
+	d := t.decide(city_procurator, "decision.modify_lower", county_case, by_chief)
+	d.decision == true
+	{"subject_id": "", "capacity": "chief_procurator", "responsibility": "judicial", "article": "三十二"} in d.accountable
+}
+
+# R21-2: staff of the higher procuratorate acting alone.
+test_higher_staff_acting_alone_directive_denied if {
+	ctx := {"decided_by": "department_head", "issued_in_name_of": "procuratorate"}
+	d := t.decide(provincial_procurator, "decision.revoke_lower", t.sole_case, ctx)
+	d.decision == false
+	t.codes(d) == {"directive_not_decided_by_chief_or_committee"}
+}
+
+# R21-2: "以人民检察院的名义作出" — not in a department's or a person's name.
+test_directive_in_department_name_denied if {
+	ctx := {"decided_by": "chief", "issued_in_name_of": "department"}
+	d := t.decide(provincial_chief, "directive.order_correction", t.sole_case, ctx)
+	d.decision == false
+	t.codes(d) == {"directive_not_in_procuratorate_name"}
+}
+
+# R21-2: neither who decided nor in whose name is stated.
+test_directive_without_decision_record_denied if {
+	d := t.decide(provincial_chief, "decision.modify_lower", t.sole_case, {})
+	d.decision == false
+	t.codes(d) == {"directive_not_decided_by_chief_or_committee", "directive_not_in_procuratorate_name"}
+}
+
+# R21-3: a county procuratorate cannot revoke its city procuratorate's decision.
+test_lower_procuratorate_revokes_upward_denied if {
+	d := t.decide(county_procurator, "decision.revoke_lower", t.sole_case, by_chief)
+	d.decision == false
+	t.codes(d) == {"directive_to_higher_procuratorate"}
+}
+
+# A29: a sibling city procuratorate is not above PROC-CITY-A.
+test_sibling_procuratorate_directive_denied if {
+	sibling_chief := at("PROC-CITY-B", "chief-B", "chief_procurator", {})
+	d := t.decide(sibling_chief, "directive.order_correction", t.sole_case, by_chief)
+	d.decision == false
+	t.codes(d) == {"directive_outside_hierarchy_chain"}
+}
+
+# A29: another province's procuratorate is outside the chain, however high.
+test_other_province_directive_denied if {
+	other_chief := at("PROC-PROV-B", "chief-PB", "chief_procurator", {})
+	d := t.decide(other_chief, "decision.revoke_lower", county_case, by_chief)
+	t.codes(d) == {"directive_outside_hierarchy_chain"}
+}
+
+# 二十一 is about lower procuratorates; within one procuratorate 二十二 governs.
+test_directive_within_own_procuratorate_denied if {
+	own_chief := t.person("chief-A", "chief_procurator", {})
+	d := t.decide(own_chief, "decision.revoke_lower", t.sole_case, by_chief)
+	d.decision == false
+	t.codes(d) == {"directive_within_own_procuratorate"}
+}
+
+# A procuratorate the hierarchy data does not know is outside every chain (fails closed).
+test_directive_to_unknown_procuratorate_denied if {
+	unknown := {"type": "case", "id": "C-9", "properties": {"procuratorate": "PROC-UNKNOWN"}}
+	d := t.decide(provincial_chief, "decision.revoke_lower", unknown, by_chief)
+	t.codes(d) == {"directive_outside_hierarchy_chain"}
+}
+
+# The context's target must be the procuratorate holding the case.
+test_directive_target_other_than_case_procuratorate_denied if {
+	ctx := object.union(by_chief, {"target_procuratorate": "PROC-CITY-B"})
+	d := t.decide(provincial_chief, "directive.order_correction", t.sole_case, ctx)
+	t.codes(d) == {"directive_target_not_case_procuratorate"}
+}
+
+# A resource that names no procuratorate takes the target from the context.
+test_directive_target_from_context_allowed if {
+	decision_record := {"type": "legal_document", "id": "DEC-1", "properties": {}}
+	ctx := object.union(by_chief, {"target_procuratorate": "PROC-COUNTY-B1"})
+	d := t.decide(provincial_chief, "decision.modify_lower", decision_record, ctx)
+	d.decision == true
+}
+
+# 二十一: no target at all is outside every chain.
+test_directive_without_target_denied if {
+	decision_record := {"type": "legal_document", "id": "DEC-1", "properties": {}}
+	d := t.decide(provincial_chief, "decision.modify_lower", decision_record, by_chief)
+	t.codes(d) == {"directive_outside_hierarchy_chain"}
+}
+
+# 二十一: auxiliary staff do not issue directives.
+test_assistant_directive_not_granted if {
+	assistant := at("PROC-PROV-A", "asst-P1", "procurator_assistant", {})
+	d := t.decide(assistant, "directive.order_correction", t.sole_case, by_chief)
+	t.codes(d) == {"action_not_granted"}
+}
+
+# A29: the walk finds every level above a county, up to the SPP.
+test_ancestors_of_county_reach_spp if {
+	internal_checks.ancestors("PROC-COUNTY-A1") == {"PROC-CITY-A", "PROC-PROV-A", "SPP"}
+	internal_checks.ancestors("SPP") == set()
+}
+
+# The sample data (and any replacement) must be acyclic and within the six-step walk.
+test_hierarchy_data_acyclic_within_walk_bound if {
+	parents := data.quanze.hierarchy.parents
+	every node, _ in parents {
+		up := internal_checks.ancestors(node)
+		not node in up
+		some root in up
+		not parents[root]
+	}
+}
+
+# A cycle in replaced data fails closed.
+test_directive_in_cyclic_hierarchy_denied if {
+	x := at("PROC-X", "chief-X", "chief_procurator", {})
+	case := {"type": "case", "id": "C-Y", "properties": {"procuratorate": "PROC-Y"}}
+	d := t.decide(x, "decision.revoke_lower", case, by_chief) with data.quanze.hierarchy as {"parents": {"PROC-X": "PROC-Y", "PROC-Y": "PROC-X"}}
+	d.decision == false
+	"directive_to_higher_procuratorate" in t.codes(d)
+}
+
+# Without hierarchy data no procuratorate is above another.
+test_directive_without_hierarchy_data_denied if {
+	d := t.decide(provincial_chief, "decision.revoke_lower", t.sole_case, by_chief) with data.quanze.hierarchy as {}
+	t.codes(d) == {"directive_outside_hierarchy_chain"}
+}
+
+# ================================================================ 二十二: the chief
+
+chief := t.person("chief-A", "chief_procurator", {"roles": ["chief_procurator", "procurator", "committee_member"]})
+
+supervisory(d) := {a.responsibility | some a in d.accountable}
+
+# R22-1: the chief reviews a matter the procurator decided within power; 二十五 for supervision.
+test_chief_reviews_procurator_decision_allowed if {
+	d := t.decide(chief, "opinion.review", t.sole_case, {})
+	d.decision == true
+	t.codes(d) == {"chief_reviews_procurator_decision"}
+	t.articles(d) == {"二十二"}
+	d.accountable == {{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "supervisory", "article": "二十五"}}
+}
+
+# 八: a matter that goes to the chief anyway is reviewed for decision.
+test_chief_reviews_reported_matter_allowed if {
+	d := t.decide(chief, "opinion.review", t.escalated_case, {})
+	d.decision == true
+	t.codes(d) == {"chief_reviews_reported_matter"}
+	t.articles(d) == {"八"}
+}
+
+# R22-2, P9 (三十): the chief supervisorily, the handling procurators judicially.
+test_chief_orders_reexamination_allowed if {
+	d := t.decide(chief, "case.order_reexamination", t.team_case, {})
+	d.decision == true
+	t.codes(d) == {"chief_orders_reexamination"}
+	d.accountable == {
+		{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "supervisory", "article": "三十"},
+		{"subject_id": "p-L1", "capacity": "handling_procurator", "responsibility": "judicial", "article": "三十"},
+		{"subject_id": "p-T2", "capacity": "handling_procurator", "responsibility": "judicial", "article": "三十"},
+	}
+}
+
+# R22-2: on review of a matter within power the chief refers it; no department-head step.
+test_chief_refers_reviewed_case_to_committee_allowed if {
+	d := t.decide(chief, "case.refer_to_committee", t.sole_case, {})
+	d.decision == true
+	t.codes(d) == {"chief_refers_to_committee"}
+	t.obligation_codes(d) == set()
+}
+
+# R08-3, A5: a chief matter reaches the committee after the department head's review, or says why not.
+test_chief_refers_chief_matter_records_review if {
+	d := t.decide(chief, "case.refer_to_committee", t.escalated_case, {})
+	d.decision == true
+	t.obligation_codes(d) == {"record_department_head_review"}
+	reviewed := t.decide(chief, "case.refer_to_committee", t.escalated_case, {"department_head_review_done": true})
+	t.obligation_codes(reviewed) == set()
+}
+
+# R22-3: reports need no condition.
+test_chief_requests_report_allowed if {
+	d := t.decide(chief, "case.request_report", t.sole_case, {})
+	d.decision == true
+	t.codes(d) == {"chief_requests_report"}
+}
+
+# R22-4: each of the five circumstances, cited as the item.
+test_chief_demands_explanation_in_listed_circumstance_allowed if {
+	every i in [1, 2, 3, 4, 5] {
+		d := t.decide(chief, "case.demand_explanation", t.sole_case, {"circumstance": i})
+		d.decision == true
+		{r.item | some r in d.reasons} == {i}
+		t.obligation_codes(d) == {"record_explanation_circumstance"}
+	}
+}
+
+# R22-4, A28: without a listed circumstance, no demand.
+test_chief_demands_explanation_without_circumstance_denied if {
+	every ctx in [{}, {"circumstance": null}, {"circumstance": 6}, {"circumstance": "1"}] {
+		d := t.decide(chief, "case.demand_explanation", t.sole_case, ctx)
+		d.decision == false
+		t.codes(d) == {"explanation_requires_circumstance"}
+	}
+}
+
+# 四: the chief supervises the cases of this procuratorate (the common rule).
+test_chief_of_other_procuratorate_requests_report_denied if {
+	other := at("PROC-CITY-B", "chief-B", "chief_procurator", {})
+	d := t.decide(other, "case.request_report", t.sole_case, {})
+	t.codes(d) == {"procuratorate_mismatch"}
+}
+
+# R08-4: a procurator brings a case to the committee only through the chief.
+test_procurator_refers_to_committee_escalated_to_chief if {
+	d := t.decide(t.person("p-A1", "procurator", {}), "case.refer_to_committee", t.sole_case, {})
+	d.decision == false
+	d.escalate_to == "chief"
+	t.codes(d) == {"refer_through_chief"}
+	t.articles(d) == {"八"}
+}
+
+# R08-4: so does a department head.
+test_dept_head_refers_to_committee_escalated_to_chief if {
+	d := t.decide(t.dept_head, "case.refer_to_committee", t.escalated_case, {})
+	d.escalate_to == "chief"
+	t.codes(d) == {"refer_through_chief"}
+}
+
+# 二十二: requiring reports is the chief's, not a procurator's.
+test_procurator_requests_report_not_granted if {
+	d := t.decide(t.person("p-A1", "procurator", {}), "case.request_report", t.sole_case, {})
+	t.codes(d) == {"action_not_granted"}
+}
+
+# ================================================================ 四十六 delegates and A7 leaders
+
+delegation(scope) := {"from": "chief-A", "scope": scope, "valid_from": "2024-07-04T00:00:00Z", "valid_until": "2099-12-31T00:00:00Z"}
+
+deputy(extra) := t.person("dep-D1", "deputy_chief_procurator", object.union({"roles": ["deputy_chief_procurator", "procurator", "committee_member"]}, extra))
+
+supervising := deputy({"supervises_departments": ["DEPT-CRIM-1"]})
+
+civil_supervisor := deputy({"supervises_departments": ["DEPT-CIVIL-1"]})
+
+# 四十六, R08-3: a delegate refers to the committee as the chief would.
+test_delegate_refers_to_committee_allowed if {
+	d := t.decide(deputy({"delegations": [delegation(["case.refer_to_committee"])]}), "case.refer_to_committee", t.sole_case, {})
+	d.decision == true
+	t.codes(d) == {"chief_refers_to_committee", "delegate_acts_for_chief"}
+}
+
+# R08-4, 四十六: an undelegated deputy refers through the chief, even in their own area.
+test_deputy_without_delegation_refers_to_committee_escalated if {
+	d := t.decide(supervising, "case.refer_to_committee", t.sole_case, {})
+	d.escalate_to == "chief"
+	t.codes(d) == {"refer_through_chief"}
+}
+
+# 四十六, R22-4: a delegate demands an explanation in a listed circumstance.
+test_delegate_demands_explanation_allowed if {
+	d := t.decide(deputy({"delegations": [delegation(["*"])]}), "case.demand_explanation", t.sole_case, {"circumstance": 2})
+	d.decision == true
+	t.codes(d) == {"chief_demands_explanation", "delegate_acts_for_chief"}
+}
+
+# 四十六, R22-4: the delegation does not lift the circumstance condition.
+test_delegate_demands_explanation_without_circumstance_denied if {
+	d := t.decide(deputy({"delegations": [delegation(["*"])]}), "case.demand_explanation", t.sole_case, {})
+	t.codes(d) == {"explanation_requires_circumstance"}
+}
+
+# R04-2, A7: the deputy's own area does not include the chief's power to demand explanations.
+test_deputy_without_delegation_demands_explanation_denied if {
+	d := t.decide(supervising, "case.demand_explanation", t.sole_case, {"circumstance": 1})
+	d.decision == false
+	t.codes(d) == {"chief_power_requires_delegation"}
+}
+
+# A7 (四): a deputy reviews cases of a department they supervise, without a delegation (二十五).
+test_deputy_reviews_supervised_department_case_allowed if {
+	d := t.decide(supervising, "opinion.review", t.sole_case, {})
+	d.decision == true
+	t.codes(d) == {"leader_supervises_department"}
+	t.articles(d) == {"四"}
+	d.accountable == {{"subject_id": "dep-D1", "capacity": "deputy_chief_procurator", "responsibility": "supervisory", "article": "二十五"}}
+}
+
+# A7, P9 (三十): re-examination required by a deputy; the deputy supervisory, p-A1 judicial.
+test_deputy_orders_reexamination_in_supervised_department_allowed if {
+	d := t.decide(supervising, "case.order_reexamination", t.sole_case, {})
+	d.decision == true
+	d.accountable == {
+		{"subject_id": "dep-D1", "capacity": "deputy_chief_procurator", "responsibility": "supervisory", "article": "三十"},
+		{"subject_id": "p-A1", "capacity": "handling_procurator", "responsibility": "judicial", "article": "三十"},
+	}
+}
+
+# A7: reports within the area.
+test_deputy_requests_report_in_supervised_department_allowed if {
+	d := t.decide(supervising, "case.request_report", t.sole_case, {})
+	d.decision == true
+}
+
+# A7: outside the departments supervised, deny.
+test_deputy_reviews_outside_supervised_departments_denied if {
+	every act in ["opinion.review", "case.order_reexamination", "case.request_report"] {
+		d := t.decide(civil_supervisor, act, t.sole_case, {})
+		d.decision == false
+		t.codes(d) == {"outside_supervised_departments"}
+	}
+}
+
+# A7: a deputy with no area recorded supervises nothing of their own.
+test_deputy_without_supervised_departments_denied if {
+	d := t.decide(deputy({}), "opinion.review", t.sole_case, {})
+	t.codes(d) == {"outside_supervised_departments"}
+}
+
+# A7: a case that names no department is in no one's area.
+test_deputy_reviews_case_without_department_denied if {
+	case := {"type": "case", "id": "C-8", "properties": {"procuratorate": "PROC-CITY-A", "department": ""}}
+	d := t.decide(deputy({"supervises_departments": [""]}), "opinion.review", case, {})
+	t.codes(d) == {"outside_supervised_departments"}
+}
+
+# A7: full-time committee members supervise their area likewise.
+test_full_time_member_reviews_supervised_department_allowed if {
+	member := t.person("ftm-1", "full_time_committee_member", {"roles": ["full_time_committee_member", "procurator"], "supervises_departments": ["DEPT-CRIM-1"]})
+	d := t.decide(member, "case.order_reexamination", t.sole_case, {})
+	d.decision == true
+	t.codes(d) == {"leader_supervises_department"}
+}
+
+# 四十六: a covering delegation reaches beyond the area.
+test_delegate_reviews_outside_supervised_department_allowed if {
+	d := t.decide(deputy({"supervises_departments": ["DEPT-CIVIL-1"], "delegations": [delegation(["opinion.review"])]}), "opinion.review", t.sole_case, {})
+	d.decision == true
+	t.codes(d) == {"chief_reviews_procurator_decision", "delegate_acts_for_chief"}
+}
+
+# ================================================================ 二十三(4)–(8): department heads
+
+staff_record := {"type": "procurator_quota", "id": "p-A1", "properties": {"procuratorate": "PROC-CITY-A", "department": "DEPT-CRIM-1"}}
+
+# 二十三(4): routine checks of the department's cases; 二十五 for supervision.
+test_dept_head_routine_check_own_department_allowed if {
+	d := t.decide(t.dept_head, "case.routine_check", t.sole_case, {})
+	d.decision == true
+	some r in d.reasons
+	r.code == "dept_head_routine_check"
+	r.article == "二十三"
+	r.item == 4
+	d.accountable == {{"subject_id": "dh-A1", "capacity": "department_head", "responsibility": "supervisory", "article": "二十五"}}
+}
+
+# 二十三(4) "本部门检察官办理的案件".
+test_dept_head_routine_check_other_department_denied if {
+	civil := {"type": "case", "id": "C-6", "properties": object.union(t.sole_case.properties, {"department": "DEPT-CIVIL-1"})}
+	d := t.decide(t.dept_head, "case.routine_check", civil, {})
+	t.codes(d) == {"outside_own_department"}
+}
+
+# 二十三(5).
+test_dept_head_urges_execution_allowed if {
+	d := t.decide(t.dept_head, "decision.urge_execution", t.sole_case, {"decision_source": "committee"})
+	d.decision == true
+	t.codes(d) == {"dept_head_urges_execution"}
+}
+
+# 二十三(6): the correction is followed up until rectified.
+test_dept_head_proposes_correction_allowed_with_follow_up if {
+	d := t.decide(t.dept_head, "correction.propose", t.sole_case, {})
+	d.decision == true
+	t.obligation_codes(d) == {"follow_up_rectification"}
+}
+
+# 二十三(7).
+test_dept_head_reports_performance_allowed if {
+	d := t.decide(t.dept_head, "performance.report", staff_record, {})
+	d.decision == true
+	t.codes(d) == {"dept_head_reports_performance"}
+}
+
+# 二十三(8): staff of the head's own department.
+test_dept_head_assesses_own_staff_allowed if {
+	d := t.decide(t.dept_head, "staff.assess", staff_record, {})
+	d.decision == true
+	some r in d.reasons
+	r.item == 8
+}
+
+# 二十三(8) "本部门检察人员".
+test_dept_head_assesses_other_department_staff_denied if {
+	other := {"type": "procurator_quota", "id": "p-C9", "properties": {"procuratorate": "PROC-CITY-A", "department": "DEPT-CIVIL-1"}}
+	d := t.decide(t.dept_head, "staff.assess", other, {})
+	d.decision == false
+	t.codes(d) == {"assess_own_department_staff_only"}
+}
+
+# 四十五: the duties are a department head's with procurator status.
+test_dept_head_without_procurator_status_routine_check_denied if {
+	head := t.person("dh-C1", "department_head", {})
+	d := t.decide(head, "case.routine_check", t.sole_case, {})
+	t.codes(d) == {"dept_head_requires_procurator_status"}
+}
+
+# 二十三: these are department heads' duties, not a procurator's.
+test_procurator_routine_check_not_granted if {
+	d := t.decide(t.person("p-A1", "procurator", {}), "case.routine_check", t.sole_case, {})
+	t.codes(d) == {"action_not_granted"}
+}
+
+# ListAllowedActions gives the same answers as Check for these acts.
+test_list_agrees_with_check_for_supervision if {
+	request := t.request(supervising, "opinion.review", t.sole_case, {})
+	listed := data.quanze.authz.decisions with input as object.remove(request, ["action"])
+	every act in ["opinion.review", "case.order_reexamination", "case.request_report", "case.demand_explanation", "case.refer_to_committee"] {
+		listed[act] == t.decide(supervising, act, t.sole_case, {})
+	}
 }
