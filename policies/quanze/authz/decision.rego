@@ -15,7 +15,11 @@ import data.quanze.lib.scope
 import data.quanze.messages
 import data.quanze.rules.auxiliary
 import data.quanze.rules.common
+import data.quanze.rules.delegation
+import data.quanze.rules.execution
 import data.quanze.rules.internal_checks
+import data.quanze.rules.management
+import data.quanze.rules.organisation
 import data.quanze.rules.powers
 import data.quanze.rules.routing
 
@@ -24,7 +28,11 @@ import data.quanze.rules.routing
 _grants := union({
 	auxiliary.grants,
 	internal_checks.grants,
+	organisation.grants,
+	execution.grants,
 	routing.grants,
+	management.grants,
+	delegation.grants,
 	powers.grants,
 })
 
@@ -32,27 +40,42 @@ _denials := union({
 	common.denials,
 	auxiliary.denials,
 	internal_checks.denials,
+	organisation.denials,
+	execution.denials,
 	routing.denials,
+	management.denials,
+	delegation.denials,
 	powers.denials,
 })
 
 _prohibitions := union({
 	internal_checks.prohibitions,
+	organisation.prohibitions,
+	execution.prohibitions,
 	routing.prohibitions,
+	management.prohibitions,
+	delegation.prohibitions,
 	powers.prohibitions,
 })
 
 _obligations := union({
 	auxiliary.obligations,
 	internal_checks.obligations,
+	organisation.obligations,
+	execution.obligations,
 	routing.obligations,
+	management.obligations,
+	delegation.obligations,
 	powers.obligations,
 })
 
 _accountable := union({
 	auxiliary.accountable,
 	internal_checks.accountable,
+	execution.accountable,
 	routing.accountable,
+	management.accountable,
+	delegation.accountable,
 	powers.accountable,
 })
 

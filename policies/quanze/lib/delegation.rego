@@ -10,17 +10,19 @@
 #   validity window (RFC 3339 times; an unreadable time voids it).
 package quanze.lib.delegation
 
-import rego.v1
+# References to quanze.lib.capacity are written in full: with an import alias, the
+# tree-walking Engine lost the alias inside these functions once another package had read
+# a rule of this one (e.g. holder_roles), and covers() turned false.
 
-import data.quanze.lib.capacity
+import rego.v1
 
 # 四十六: the closed list of who may hold a delegation.
 holder_roles := {"deputy_chief_procurator", "full_time_committee_member"}
 
 # The subject's delegations that let them exercise the chief's power over `act` here.
 covering(act) := {d |
-	capacity.role in holder_roles
-	some d in object.get(capacity.subject_props, "delegations", [])
+	data.quanze.lib.capacity.role in holder_roles
+	some d in object.get(data.quanze.lib.capacity.subject_props, "delegations", [])
 	_valid(d)
 	_covers(d, act)
 }
@@ -28,7 +30,7 @@ covering(act) := {d |
 covers(act) if count(covering(act)) > 0
 
 _valid(d) if {
-	capacity.named(d.from)
+	data.quanze.lib.capacity.named(d.from)
 	_in_case_scope(d)
 	_started(d)
 	_not_expired(d)

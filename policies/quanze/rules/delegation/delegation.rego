@@ -1,0 +1,286 @@
+# METADATA
+# title: Granting delegations, entrustments, authorisations, approvals and assignments
+# description: |
+#   The acts that confer authority on someone else; holding it is checked by
+#   lib/delegation (四十六) and by the packages of the acts conferred.
+#   四十六: the chief may delegate chief powers to a deputy chief or a full-time
+#   committee member, and to no one else (a delegation to anyone else is void);
+#   a delegate cannot delegate onward (A8). 十四(10), A10: the chief entrusts a
+#   procurator with a named matter. 二十三(1)(2), A5: the chief authorises a
+#   department head to review. 十七(6), A16: the chief, or a 四十六 delegate,
+#   approves a senior assistant's court participation; a department head's approval
+#   is invalid. 十八, A18: a procurator handling the case assigns technical staff.
+#   The record conferred (resource type "delegation") names `grantee`,
+#   `grantee_role`, `scope`, `task`, `case_scope`, `valid_from`, `valid_until`.
+package quanze.rules.delegation
+
+import rego.v1
+
+import data.quanze.lib.capacity
+import data.quanze.lib.delegation
+import data.quanze.lib.scope
+
+# Every entry carries its article (and item): the messages are merged separately.
+
+_record := capacity.resource_props
+
+_grantee_role := object.get(_record, "grantee_role", null)
+
+# 四十六: who may hold a delegation (lib/delegation.holder_roles). Kept here: on the
+# tree-walking Engine, evaluating that lib rule from another package before
+# delegation.covers makes covers undefined for the rest of the evaluation.
+_holder_roles := {"deputy_chief_procurator", "full_time_committee_member"}
+
+default _scope_list := []
+
+_scope_list := s if {
+	s := object.get(_record, "scope", [])
+	is_array(s)
+}
+
+# ---------------------------------------------------------------- conferrals by the chief
+
+# The chief's own acts of conferring authority, and where the text grants them.
+chief_conferrals := {
+	"delegation.grant": {"code": "chief_delegates_power", "article": "四十六", "item": 0},
+	"entrustment.grant": {"code": "chief_entrusts_procurator", "article": "十四", "item": 10},
+	"authorization.grant": {"code": "chief_authorizes_review", "article": "二十三", "item": 0},
+}
+
+_chief_acts contains act if {
+	capacity.role == "chief_procurator"
+	some act in scope.actions
+	chief_conferrals[act]
+}
+
+grants contains entry if {
+	some act in _chief_acts
+	act != "authorization.grant"
+	g := chief_conferrals[act]
+	entry := object.union({"action": act}, g)
+}
+
+# ---------------------------------------------------------------- 四十六 delegation
+
+# R46-2: "检察长可以委托副检察长、检察委员会专职委员行使" is a closed list; a delegation to
+# anyone else (or to no stated role) is void.
+prohibitions contains {"action": act, "code": "delegation_void_ineligible_delegate", "article": "四十六", "item": 0} if {
+	not _grantee_role in _holder_roles
+	some act in _chief_acts
+	act == "delegation.grant"
+}
+
+# A8: a delegation states the powers it covers.
+denials contains {"action": act, "code": "delegation_scope_required", "article": "四十六", "item": 0} if {
+	count(_scope_list) == 0
+	some act in _chief_acts
+	act == "delegation.grant"
+}
+
+# A8: the record {from, to, scope[], case_scope, valid_from/until} is kept.
+obligations contains {"action": act, "code": "record_delegation_scope_and_validity", "article": "四十六", "item": 0} if {
+	some act in _chief_acts
+	act == "delegation.grant"
+}
+
+# P4, A9: the chief who delegates is recorded as answering for the delegation.
+accountable contains {"action": act, "subject_id": input.subject.id, "capacity": "chief_procurator", "responsibility": "judicial", "article": "四十六"} if {
+	some act in _chief_acts
+	act == "delegation.grant"
+}
+
+# R46-4, A8: only "检察长可以委托" — a delegate, even holding a delegation, cannot delegate onward.
+prohibitions contains {"action": act, "code": "no_sub_delegation", "article": "四十六", "item": 0} if {
+	capacity.role in _holder_roles
+	some act in scope.actions
+	act == "delegation.grant"
+}
+
+# A8 (J): entrusting and authorising confer standing authority as a delegation does; the
+# text gives them to the chief ("检察长的委托", "经检察长授权"), so a delegation that claims to
+# cover them does not pass them on.
+prohibitions contains {"action": act, "code": "conferral_reserved_to_chief", "article": "四十六", "item": 0} if {
+	capacity.role in _holder_roles
+	some act in scope.actions
+	act in {"entrustment.grant", "authorization.grant"}
+	delegation.covers(act)
+}
+
+# ---------------------------------------------------------------- 十四(10) entrustment
+
+# 十四: "检察官依照…检察长的委托": the entrustee is a procurator (§1.3, 四十五).
+entrustee_roles := {"procurator", "department_head", "deputy_chief_procurator", "full_time_committee_member"}
+
+denials contains {"action": act, "code": "entrustee_not_procurator", "article": "十四", "item": 10} if {
+	not _grantee_role in entrustee_roles
+	some act in _chief_acts
+	act == "entrustment.grant"
+}
+
+# A10, A17: the entrustment names the matter entrusted.
+denials contains {"action": act, "code": "entrusted_task_not_named", "article": "十四", "item": 10} if {
+	not capacity.named(_record.task)
+	some act in _chief_acts
+	act == "entrustment.grant"
+}
+
+obligations contains {"action": act, "code": "record_entrustment", "article": "十四", "item": 10} if {
+	some act in _chief_acts
+	act == "entrustment.grant"
+}
+
+# ---------------------------------------------------------------- 二十三(1)(2) authorisation
+
+# The authorisations a department head may hold, by the item that needs them.
+authorization_items := {"review.escalated_cases": 1, "review.legal_documents": 2}
+
+_authorizing contains act if {
+	some act in _chief_acts
+	act == "authorization.grant"
+}
+
+# The grant cites each item authorised; with none, the plain grant stands (and a denial says why).
+grants contains {"action": act, "code": "chief_authorizes_review", "article": "二十三", "item": item} if {
+	some act in _authorizing
+	some s in _scope_list
+	item := authorization_items[s]
+}
+
+# A boolean with a default, not a comprehension: in a comprehension the RVM keeps a failed
+# lookup (`item := authorization_items[s]`) as an undefined element instead of dropping it.
+default _authorizes_an_item := false
+
+_authorizes_an_item if {
+	some s in _scope_list
+	authorization_items[s]
+}
+
+grants contains entry if {
+	_authorizes_an_item == false
+	some act in _authorizing
+	g := chief_conferrals[act]
+	entry := object.union({"action": act}, g)
+}
+
+denials contains {"action": act, "code": "authorization_grantee_not_department_head", "article": "二十三", "item": 0} if {
+	not _grantee_role == "department_head"
+	some act in _authorizing
+}
+
+_unrecognised_scope := {s | some s in _scope_list; not authorization_items[s]}
+
+denials contains {"action": act, "code": "authorization_scope_not_recognised", "article": "二十三", "item": 0} if {
+	count(_scope_list) == 0
+	some act in _authorizing
+}
+
+denials contains {"action": act, "code": "authorization_scope_not_recognised", "article": "二十三", "item": 0} if {
+	count(_unrecognised_scope) > 0
+	some act in _authorizing
+}
+
+# A5: the authorisation is the standing source of the review power; it is recorded.
+obligations contains {"action": act, "code": "record_authorization", "article": "二十三", "item": 0} if {
+	some act in _authorizing
+}
+
+# 二十三(2): "审核范围可以由各级人民检察院结合实际依法确定".
+obligations contains {"action": act, "code": "fix_document_review_scope", "article": "二十三", "item": 2} if {
+	"review.legal_documents" in _scope_list
+	some act in _authorizing
+}
+
+# ---------------------------------------------------------------- 十七(6) approval
+
+_approver_roles := {"chief_procurator", "deputy_chief_procurator", "full_time_committee_member"}
+
+_approvals contains act if {
+	capacity.role in _approver_roles
+	some act in scope.actions
+	act == "approval.senior_assistant_court"
+}
+
+grants contains {"action": act, "code": "chief_approves_senior_assistant_court", "article": "十七", "item": 6} if {
+	capacity.role == "chief_procurator"
+	some act in _approvals
+}
+
+# 四十六, A16: the approval is delegable.
+grants contains {"action": act, "code": "delegate_approves_for_chief", "article": "四十六", "item": 0} if {
+	some act in _approvals
+	delegation.covers(act)
+}
+
+prohibitions contains {"action": act, "code": "chief_power_not_delegated", "article": "四十六", "item": 0} if {
+	capacity.role in _holder_roles
+	some act in _approvals
+	not delegation.covers(act)
+}
+
+# A16: "经检察长批准" — a department head's approval is invalid.
+prohibitions contains {"action": act, "code": "dept_head_approval_invalid", "article": "十七", "item": 6} if {
+	capacity.role == "department_head"
+	some act in scope.actions
+	act == "approval.senior_assistant_court"
+}
+
+# A16: one approval record per case or hearing, naming the assistant.
+denials contains {"action": act, "code": "approval_must_name_assistant", "article": "十七", "item": 6} if {
+	not capacity.named(capacity.ctx.approved_assistant)
+	some act in _approvals
+}
+
+obligations contains {"action": act, "code": "record_approval_naming_assistant", "article": "十七", "item": 6} if {
+	some act in _approvals
+}
+
+# P3, P4 (二十八, A9): the approver answers as the chief; a delegate's chief is recorded.
+accountable contains {"action": act, "subject_id": input.subject.id, "capacity": "chief_procurator", "responsibility": "judicial", "article": "二十八"} if {
+	capacity.role == "chief_procurator"
+	some act in _approvals
+}
+
+accountable contains {"action": act, "subject_id": input.subject.id, "capacity": capacity.role, "responsibility": "judicial", "article": "二十八"} if {
+	some act in _approvals
+	delegation.covers(act)
+}
+
+accountable contains {"action": act, "subject_id": d.from, "capacity": "chief_procurator", "responsibility": "supervisory", "article": "四十六"} if {
+	some act in _approvals
+	covering := delegation.covering(act)
+	some d in covering
+}
+
+# ---------------------------------------------------------------- 十八 technical assignment
+
+# 十八 "受检察官的指派、委托", A18: any procurator handling the case, the chief included.
+_assignments contains act if {
+	capacity.acts_as_procurator
+	some act in scope.actions
+	act == "assignment.technical"
+}
+
+_handles if "handling_procurator" in capacity.case_roles
+
+grants contains {"action": act, "code": "handling_procurator_assigns_technical_staff", "article": "十八", "item": 0} if {
+	_handles
+	some act in _assignments
+}
+
+prohibitions contains {"action": act, "code": "assigner_not_handling_procurator", "article": "十八", "item": 0} if {
+	not _handles
+	some act in _assignments
+}
+
+# 十八: the two forms an assignment may take, when the request says which.
+denials contains {"action": act, "code": "assignment_type_not_recognised", "article": "十八", "item": 0} if {
+	assignment_type := object.get(capacity.ctx, "assignment_type", null)
+	assignment_type != null
+	not assignment_type in {"指派", "委托"}
+	some act in _assignments
+}
+
+obligations contains {"action": act, "code": "record_technical_assignment", "article": "十八", "item": 0} if {
+	_handles
+	some act in _assignments
+}
