@@ -74,7 +74,7 @@ class RegorusEngine:
                 "the engine was used from a thread other than the one that built it"
             )
         input_json = json.dumps(request, ensure_ascii=False)
-        if self._rvm is not None:
+        if fast_path and self._rvm is not None:
             try:
                 self._rvm.set_input_json(input_json)
                 return _parse(self._rvm.execute_entry_point(entrypoint))
