@@ -156,3 +156,20 @@ def test_list_request_needs_no_action(
     validator.list_request(request_)
     with pytest.raises(InvalidRequestError):
         validator.check_request(request_)
+
+
+def test_unknown_disciplinary_opinion_is_named(
+    validator: RequestValidator, request_: dict[str, Any]
+) -> None:
+    request_["context"] = {"review_opinion": "demotion"}
+    error = error_of(validator, request_)
+    assert error.field == "context.review_opinion"
+    assert "'demotion' is not one of 'intentional'" in error.message
+
+
+def test_malformed_delegation_time_is_named(
+    validator: RequestValidator, request_: dict[str, Any]
+) -> None:
+    delegation = {"from": "chief-A", "scope": ["*"], "valid_until": "next year"}
+    request_["subject"]["properties"]["delegations"] = [delegation]
+    assert error_of(validator, request_).field == "subject.properties.delegations.0.valid_until"
