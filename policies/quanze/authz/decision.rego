@@ -6,6 +6,7 @@
 #   the same function, so both always agree. Default deny: an action is
 #   allowed only when some rule grants it and no denial, prohibition or
 #   escalation applies. Every reason and obligation cites its article.
+#   The Opinion applies from its issue on 2024-07-04 and supersedes 高检发〔2015〕10号 (四十八, A43, R48-1).
 package quanze.authz
 
 import rego.v1

@@ -38,6 +38,7 @@ chief_triggers contains 1 if props.involves_public_interest == true
 
 chief_triggers contains 1 if props.social_stability_impact == "affects"
 
+# 十三(2) ends with "等": other sensitive categories are set by a person as other_sensitive (A35).
 chief_triggers contains 2 if props.sensitive_category in {"national_defense", "diplomacy", "other_sensitive"}
 
 # A2: "重大的" qualifies all three crime types.
@@ -57,6 +58,8 @@ chief_triggers contains 5 if props.new_type == true
 
 chief_triggers contains 5 if props.general_guiding_significance == true
 
+# 十三(6). A34: designated jurisdiction (指定管辖, designated_jurisdiction_by) is not 交办
+# (origin assigned_by_higher) and is not itself a trigger.
 chief_triggers contains 6 if {
 	props.origin in {"assigned_by_higher", "request_from_lower", "police_reconsideration_request", "police_review_request"}
 }

@@ -26,14 +26,14 @@ test_case_outside_power_list_reserved if {
 	m.reserved == {true}
 }
 
-# 十一(1) and 十三(1), A1: national security triggers both; the committee prevails in routing.
+# 十一(1) and 十三(1), A1: national security triggers both; the committee prevails in routing. (R11-1, R13-1)
 test_national_security_triggers_committee_and_chief if {
 	m := matters_of({"involves_national_security": true})
 	m.committee == {1}
 	m.chief == {1}
 }
 
-# 十一(1) / 十三(1), A1: "major" national interest is the committee's, "involved" the chief's.
+# 十一(1) / 十三(1), A1: "major" national interest is the committee's, "involved" the chief's. (R11-1, R13-1)
 test_national_interest_severity_routes_by_degree if {
 	matters_of({"national_interest": "major"}).committee == {1}
 	matters_of({"national_interest": "involved"}).committee == set()
@@ -42,14 +42,14 @@ test_national_interest_severity_routes_by_degree if {
 	matters_of({"social_stability_impact": "affects"}).chief == {1}
 }
 
-# 十三(3), A2: "重大的" qualifies duty, organised and financial crime alike.
+# 十三(3), A2: "重大的" qualifies duty, organised and financial crime alike. (R13-3)
 test_major_qualifier_applies_to_all_three_crime_types if {
 	matters_of({"is_major": true, "crime_category": ["financial_crime"]}).chief == {3}
 	matters_of({"crime_category": ["financial_crime"]}).chief == set()
 	matters_of({"is_major": true, "crime_category": ["other"]}).chief == set()
 }
 
-# 十一(2), (4), (5), (6) and 十三(2), (4)–(7).
+# 十一(2), (4), (5), (6) and 十三(2), (4)–(7). (R11-2, R11-4, R11-5, R11-6, R13-2, R13-4, R13-5, R13-6, R13-7)
 test_each_remaining_trigger if {
 	matters_of({"requires_spp_approval": true}).committee == {2}
 	matters_of({"request_to_higher_planned": true}).committee == {4}

@@ -15,7 +15,7 @@ case_in(proc) := {"type": "case", "id": "C-77", "properties": {
 
 detail(d) := {r.message_en | some r in d.reasons}
 
-# 六, 十六: the list gives the procurator the decision; the reason names the list and its filing.
+# 六, 十六: the list gives the procurator the decision; the reason names the list and its filing. (R47-2)
 test_list_within_power_decision_allowed_naming_the_list if {
 	d := t.decide(procurator_in("PROC-CITY-C"), "decision.prosecute", case_in("PROC-CITY-C"), {})
 	d.decision == true

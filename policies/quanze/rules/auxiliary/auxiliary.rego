@@ -35,6 +35,7 @@ assistant_duties := {
 	"task.assigned": 7,
 }
 
+# A15: "高阶段" is the HR attribute subject.properties.senior_stage, set from the grade threshold.
 # 十七(6): court work a senior-stage assistant may do only with the chief's
 # approval and after the procurator has spoken on the main facts and law.
 senior_court_duties := {"court.present_evidence", "court.state_opinion", "court.debate"}

@@ -7,7 +7,7 @@ import data.quanze.testlib as t
 
 # ------------------------------------------------------------------ 十七 assistants
 
-# 十七(1)–(7): every listed duty is allowed under a handling procurator's guidance, citing its item.
+# 十七(1)–(7): every listed duty is allowed under a handling procurator's guidance, citing its item. (R17-1, R17-2, R17-3, R17-4, R17-5, R17-7)
 test_assistant_each_listed_duty_under_guidance_allowed if {
 	plain_duties := {act: item | some act, item in auxiliary.assistant_duties; not act in auxiliary.senior_court_duties}
 	every act, item in plain_duties {
@@ -111,7 +111,7 @@ test_assistant_with_empty_supervisor_denied if {
 	t.codes(d) == {"assistant_requires_guidance"}
 }
 
-# 十七(6): assisting the procurator in court needs no approval.
+# 十七(6): assisting the procurator in court needs no approval. (R17-6a)
 test_assistant_assists_in_court_allowed if {
 	d := t.decide(t.assistant, "court.assist", t.sole_case, t.guided)
 	d.decision == true
@@ -148,7 +148,7 @@ test_assistant_allowed_act_records_supervisor_and_own_responsibility if {
 
 # ------------------------------------------------------------------ 十九 clerks
 
-# 十九(1)–(5): every clerical duty is allowed under guidance, citing its item.
+# 十九(1)–(5): every clerical duty is allowed under guidance, citing its item. (R19-1, R19-2, R19-3, R19-4, R19-5)
 test_clerk_each_listed_duty_under_guidance_allowed if {
 	every act, item in auxiliary.clerk_duties {
 		d := t.decide(t.clerk, act, t.sole_case, t.assigned)
@@ -160,7 +160,7 @@ test_clerk_each_listed_duty_under_guidance_allowed if {
 	}
 }
 
-# 十九: "在检察官指导下" — no guiding procurator named, so deny.
+# 十九: "在检察官指导下" — no guiding procurator named, so deny. (R19-0)
 test_clerk_takes_record_without_guidance_denied if {
 	d := t.decide(t.clerk, "record.take", t.sole_case, {})
 	d.decision == false

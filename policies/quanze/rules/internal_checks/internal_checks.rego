@@ -49,7 +49,7 @@ dept_head_acts := {
 }
 
 # 二十三(4)–(8): the department head's standing supervisory duties, each with its item.
-# 二十三(9) "由业务部门负责人履行的其他职责" is the extension point: a duty another rule or
+# R23-9, 二十三(9) "由业务部门负责人履行的其他职责" is the extension point: a duty another rule or
 # the procuratorate gives department heads gets its catalog action, an entry here (and in
 # dept_head_acts), and a message; the department and procurator-status conditions then apply.
 supervision_duties := {
@@ -405,7 +405,8 @@ accountable contains {
 	some act in _directives
 }
 
-# P15 (三十二): the lower procuratorate's handling procurators answer for the facts they gave.
+# P15 (三十二): the lower procuratorate's handling procurators answer for the facts they gave;
+# the higher personnel where at fault, reading "故意和重大过失" as "or" (A30), as 二十六 and 三十 do.
 accountable contains {
 	"action": act,
 	"subject_id": procurator,

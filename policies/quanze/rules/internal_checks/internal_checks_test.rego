@@ -12,7 +12,7 @@ legal_document := {"type": "legal_document", "id": "DOC-1", "properties": object
 
 in_scope := {"within_review_scope": true}
 
-# 二十三(1): with the chief's authorisation a department head reviews a case going to the chief.
+# 二十三(1): with the chief's authorisation a department head reviews a case going to the chief. (R08-2, R23-1)
 test_dept_head_reviews_escalated_case_with_authorization_allowed if {
 	d := t.decide(t.dept_head, "opinion.review", t.escalated_case, {})
 	d.decision == true
@@ -114,7 +114,7 @@ test_dept_head_reviews_own_case_without_handling_mode_denied if {
 }
 
 # 二十四: while reviewing, re-examination may be required; the head answers supervisorily
-# and the handling procurator judicially for a changed decision (P9, 三十).
+# and the handling procurator judicially for a changed decision (P9, 三十). (R24-1, R25-1)
 test_dept_head_orders_reexamination_in_review_allowed if {
 	d := t.decide(t.dept_head, "case.order_reexamination", t.escalated_case, {})
 	d.decision == true
@@ -148,7 +148,7 @@ test_dept_head_requests_supplementary_materials_allowed if {
 	t.codes(d) == {"dept_head_request_materials"}
 }
 
-# 二十四: "不得直接改变检察官意见" — the prohibition is the whole reason, no "not granted" noise.
+# 二十四: "不得直接改变检察官意见" — the prohibition is the whole reason, no "not granted" noise. (R24-2)
 test_dept_head_edits_procurator_opinion_denied if {
 	d := t.decide(t.dept_head, "opinion.edit", t.escalated_case, {})
 	d.decision == false
@@ -163,7 +163,7 @@ test_dept_head_demands_opinion_change_denied if {
 	t.codes(d) == {"dept_head_cannot_change_opinion"}
 }
 
-# 二十三(3), 七: a convened joint meeting must have full, signed minutes filed with the case.
+# 二十三(3), 七: a convened joint meeting must have full, signed minutes filed with the case. (R07-2, R23-3)
 test_dept_head_convenes_joint_meeting_allowed_with_minutes_duty if {
 	d := t.decide(t.dept_head, "joint_meeting.convene", t.sole_case, {})
 	d.decision == true
@@ -182,7 +182,7 @@ test_dept_head_forwards_chief_matter_with_procurator_opinion_allowed if {
 	{"subject_id": "", "capacity": "chief_procurator", "responsibility": "judicial", "article": "二十八"} in d.accountable
 }
 
-# 二十四: on disagreement the head reports the review opinion together with the procurator's.
+# 二十四: on disagreement the head reports the review opinion together with the procurator's. (R24-3)
 test_dept_head_reports_disagreement_to_chief_allowed if {
 	d := t.decide(t.dept_head, "case.report_to_chief", t.sole_case, {"attached": ["procurator_opinion"], "disagreement": true})
 	d.decision == true
@@ -627,7 +627,7 @@ test_delegate_reviews_outside_supervised_department_allowed if {
 
 staff_record := {"type": "procurator_quota", "id": "p-A1", "properties": {"procuratorate": "PROC-CITY-A", "department": "DEPT-CRIM-1"}}
 
-# 二十三(4): routine checks of the department's cases; 二十五 for supervision.
+# 二十三(4): routine checks of the department's cases; 二十五 for supervision. (R23-4)
 test_dept_head_routine_check_own_department_allowed if {
 	d := t.decide(t.dept_head, "case.routine_check", t.sole_case, {})
 	d.decision == true
@@ -645,28 +645,28 @@ test_dept_head_routine_check_other_department_denied if {
 	t.codes(d) == {"outside_own_department"}
 }
 
-# 二十三(5).
+# 二十三(5). (R23-5)
 test_dept_head_urges_execution_allowed if {
 	d := t.decide(t.dept_head, "decision.urge_execution", t.sole_case, {"decision_source": "committee"})
 	d.decision == true
 	t.codes(d) == {"dept_head_urges_execution"}
 }
 
-# 二十三(6): the correction is followed up until rectified.
+# 二十三(6): the correction is followed up until rectified. (R23-6)
 test_dept_head_proposes_correction_allowed_with_follow_up if {
 	d := t.decide(t.dept_head, "correction.propose", t.sole_case, {})
 	d.decision == true
 	t.obligation_codes(d) == {"follow_up_rectification"}
 }
 
-# 二十三(7).
+# 二十三(7). (R23-7)
 test_dept_head_reports_performance_allowed if {
 	d := t.decide(t.dept_head, "performance.report", staff_record, {})
 	d.decision == true
 	t.codes(d) == {"dept_head_reports_performance"}
 }
 
-# 二十三(8): staff of the head's own department.
+# 二十三(8): staff of the head's own department. (R23-8)
 test_dept_head_assesses_own_staff_allowed if {
 	d := t.decide(t.dept_head, "staff.assess", staff_record, {})
 	d.decision == true

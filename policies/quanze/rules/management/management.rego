@@ -41,11 +41,14 @@ _role_grants := {
 		"grade.lower": {"code": "lower_grade_of_incompetent_procurator", "article": "四十一"},
 		"quota.exit": {"code": "exit_quota_of_unfit_procurator", "article": "四十一"},
 		"quality.review": {"code": "review_quality_of_closed_cases", "article": "四十二"},
+		# 四十一 "完善检察人员考核机制，综合考评办案数量、质量、效率、效果": the procuratorate assesses.
+		"assessment.evaluate": {"code": "assess_staff_performance", "article": "四十一"},
 		"info.disclose_party": {"code": "procuratorate_discloses_information", "article": "四十四"},
 		"info.disclose_public": {"code": "procuratorate_discloses_information", "article": "四十四"},
 	},
 	# 四十一 (R41-1): the evaluation committee, with the procuratorate.
 	"evaluation_committee": {
+		"assessment.evaluate": {"code": "assess_staff_performance", "article": "四十一"},
 		"grade.lower": {"code": "lower_grade_of_incompetent_procurator", "article": "四十一"},
 		"quota.exit": {"code": "exit_quota_of_unfit_procurator", "article": "四十一"},
 	},
@@ -162,7 +165,7 @@ denials contains {"action": act, "code": "committee_opinion_required", "article"
 	act == "disciplinary.decide"
 }
 
-# 三十六: sanctions follow the 《人民检察院司法责任追究条例》 and 《检察官惩戒工作程序规定》.
+# R36-1, 三十六: sanctions follow the 《人民检察院司法责任追究条例》 and 《检察官惩戒工作程序规定》.
 obligations contains {"action": act, "code": "apply_accountability_regulations", "article": "三十六", "item": 0} if {
 	some act in _role_acts
 	act == "disciplinary.decide"
@@ -286,7 +289,7 @@ obligations contains {"action": act, "code": "feed_quality_results_into_assessme
 
 # ---------------------------------------------------------------- 四十三 interference
 
-# 三十七, 四十三: inquiries, interference, meddling and improper contacts.
+# R37-1, R43-1, 三十七, 四十三: inquiries, interference, meddling and improper contacts.
 interference_events := {"inquiry", "interference", "meddling", "improper_contact"}
 
 _interference_acts contains act if {

@@ -356,7 +356,7 @@ test_sole_procurator_records_team_dissent_denied if {
 
 # ------------------------------------------------------------------ 七: joint meetings (R07-1, R07-4, R07-5, A20)
 
-# 七 "可以提请业务部门负责人召开检察官联席会议讨论": the sole procurator.
+# 七 "可以提请业务部门负责人召开检察官联席会议讨论": the sole procurator. (R07-1, R07-3)
 test_sole_procurator_requests_joint_meeting_allowed if {
 	d := t.decide(procurator, "joint_meeting.request", t.sole_case, {})
 	d.decision == true

@@ -13,7 +13,7 @@ outsider := t.person("p-X9", "procurator", {})
 
 case_in(domain) := {"type": "case", "id": "C-8", "properties": object.union(t.sole_case.properties, {"domain": domain})}
 
-# 十四(1)–(9): the handling procurator exercises every listed power, citing its item.
+# 十四(1)–(9): the handling procurator exercises every listed power, citing its item. (R14-0, R14-1, R14-2, R14-3, R14-4, R14-5, R14-6, R14-7, R14-8, R14-9)
 test_handling_procurator_each_power_allowed if {
 	criminal_case_powers := object.remove(powers.procurator_powers, ["consultation.preside"])
 	every act, item in criminal_case_powers {
@@ -33,7 +33,7 @@ test_team_member_exercises_powers_allowed if {
 	d.accountable == {{"subject_id": "p-T2", "capacity": "handling_procurator", "responsibility": "judicial", "article": "二十九"}}
 }
 
-# 十四 (I): not on a case the procurator does not handle.
+# 十四 (I): not on a case the procurator does not handle. (R14-0)
 test_procurator_of_another_case_interrogates_denied if {
 	d := t.decide(outsider, "case.interrogate_suspect", t.sole_case, {})
 	d.decision == false
@@ -48,7 +48,7 @@ test_chief_handling_case_appears_in_court_allowed if {
 	d.decision == true
 }
 
-# 四十五: a department head without procurator status does not exercise procurator powers.
+# 四十五: a department head without procurator status does not exercise procurator powers. (R23-0, R45-1)
 test_department_head_without_procurator_status_not_granted if {
 	head := t.person("dh-C1", "department_head", {})
 	own := {"type": "case", "id": "C-9", "properties": object.union(t.sole_case.properties, {"sole_procurator": "dh-C1"})}
@@ -97,7 +97,7 @@ test_entrusted_task_without_or_for_someone_else_denied if {
 	t.codes(t.decide(procurator, "task.entrusted", t.sole_case, unnamed)) == {"chief_entrustment_required"}
 }
 
-# 十五(1)(2): the lead directs the team and manages its auxiliaries; a member does not.
+# 十五(1)(2): the lead directs the team and manages its auxiliaries; a member does not. (R15-1, R15-2)
 test_lead_directs_team_allowed if {
 	lead := t.person("p-L1", "procurator", {})
 	every act, item in powers.lead_duties {
@@ -115,7 +115,7 @@ test_team_member_directs_team_denied if {
 	t.codes(d) == {"only_lead_manages_team"}
 }
 
-# 十六, A32: a provincial procuratorate makes the list; until filed, filing is outstanding.
+# 十六, A32: a provincial procuratorate makes the list; until filed, filing is outstanding. (R16-1)
 test_provincial_procuratorate_formulates_power_list_allowed if {
 	province := {"type": "institution", "id": "PROC-PROV-A", "properties": {"role": "provincial_procuratorate", "procuratorate": "PROC-PROV-A"}}
 	list := {"type": "power_list", "id": "PL-1", "properties": {"procuratorate": "PROC-PROV-A"}}

@@ -24,7 +24,7 @@ with_props(case, props) := {"type": "case", "id": case.id, "properties": object.
 
 reserved_by(d, code) := {r.item | some r in d.reasons; r.code == code}
 
-# 六: the sole procurator decides within the power list and answers for it (二十九).
+# 六: the sole procurator decides within the power list and answers for it (二十九). (R06-1)
 test_sole_procurator_decides_within_power_list_allowed if {
 	d := t.decide(procurator, "decision.prosecute", t.sole_case, {})
 	d.decision == true
@@ -33,7 +33,7 @@ test_sole_procurator_decides_within_power_list_allowed if {
 	d.accountable == {{"subject_id": "p-A1", "capacity": "sole_procurator", "responsibility": "judicial", "article": "二十九"}}
 }
 
-# 六, A4: outside the power list the chief decides; the procurator is told to propose (八).
+# 六, A4: outside the power list the chief decides; the procurator is told to propose (八). (R08-1)
 test_sole_procurator_decides_outside_power_list_escalated_to_chief if {
 	d := t.decide(procurator, "decision.not_prosecute", t.escalated_case, {})
 	d.decision == false
@@ -58,7 +58,7 @@ test_national_security_decision_escalated_to_committee if {
 	reserved_by(d, "reserved_for_committee") == {1}
 }
 
-# 十一(3): a protest in a major, difficult, complex case goes to the committee; otherwise not.
+# 十一(3): a protest in a major, difficult, complex case goes to the committee; otherwise not. (R11-3)
 test_protest_in_major_difficult_case_escalated_to_committee if {
 	d := t.decide(procurator, "decision.protest", with_props(t.sole_case, {"major_difficult_complex": true}), {})
 	d.escalate_to == "committee"
@@ -85,7 +85,7 @@ test_majority_disagreement_decision_escalated_to_chief if {
 	"joint_meeting_majority_disagrees" in t.codes(d)
 }
 
-# 六: the lead decides after the team discussed, and records dissent.
+# 六: the lead decides after the team discussed, and records dissent. (R06-2)
 test_lead_procurator_decides_after_discussion_allowed if {
 	d := t.decide(lead, "decision.prosecute", with_props(t.team_case, {"within_power_list": true}), {"team_discussion_held": true})
 	d.decision == true
@@ -93,6 +93,7 @@ test_lead_procurator_decides_after_discussion_allowed if {
 	d.accountable == {{"subject_id": "p-L1", "capacity": "lead_procurator", "responsibility": "judicial", "article": "二十九"}}
 }
 
+# R06-2
 test_lead_procurator_decides_without_discussion_denied if {
 	d := t.decide(lead, "decision.prosecute", with_props(t.team_case, {"within_power_list": true}), {})
 	d.decision == false
@@ -113,7 +114,7 @@ test_procurator_of_another_case_decides_denied if {
 	t.codes(d) == {"not_deciding_procurator"}
 }
 
-# 十三, 八: the chief decides a reserved matter; the handling procurator answers for the facts.
+# 十三, 八: the chief decides a reserved matter; the handling procurator answers for the facts. (R04-1, R13-0)
 test_chief_decides_reserved_matter_allowed if {
 	d := t.decide(chief, "decision.prosecute", t.escalated_case, {})
 	d.decision == true
@@ -165,7 +166,7 @@ test_deputy_with_delegation_decides_committee_matter_escalated if {
 }
 
 # 十一, 八, 四十七: the committee decides on the chief's referral, in the procuratorate's name;
-# members answer for their votes (二十七), the reporting procurator for the facts.
+# members answer for their votes (二十七), the reporting procurator for the facts. (R03-1, R11-7)
 test_committee_decides_referred_matter_allowed if {
 	d := t.decide(committee, "decision.prosecute", with_props(t.sole_case, {"involves_national_security": true}), {"referred_by": "chief-A"})
 	d.decision == true

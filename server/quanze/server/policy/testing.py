@@ -156,9 +156,14 @@ class DecisionCase:
         codes = {r.get("code") for r in answer.get("reasons", [])}
         if codes != self.reasons:
             problems.append(f"reason codes are {sorted(codes)}, expected {sorted(self.reasons)}")
-        articles = {r.get("article") for r in answer.get("reasons", [])}
-        if self.article not in articles:
-            problems.append(f"no reason cites article {self.article}; cited {sorted(articles)}")
+        # Responsibility articles are cited by accountability, duties by obligations.
+        cited = {
+            entry.get("article")
+            for key in ("reasons", "obligations", "accountable")
+            for entry in answer.get(key, [])
+        }
+        if self.article not in cited:
+            problems.append(f"article {self.article} is not cited; cited {sorted(cited)}")
         if answer.get("escalate_to", "") != self.escalate_to:
             problems.append(
                 f"escalate_to is {answer.get('escalate_to')!r}, expected {self.escalate_to!r}"
