@@ -251,6 +251,30 @@ prohibitions contains {"action": act, "code": "committee_needs_chief_referral"} 
 	some act in _acts
 }
 
+# 三 (R03-2): "由检察长、副检察长和若干资深检察官组成，成员应当为单数，并设专职委员". When the
+# committee's membership is given (subject.properties.member_roles: id → role), it decides only
+# with an odd number of members, the chief among them, and a full-time member.
+denials contains {"action": act, "code": "committee_composition_invalid"} if {
+	capacity.role == "committee"
+	_committee_composition_invalid
+	some act in _acts
+}
+
+# object.get and is_object, not a bare reference: on the RVM a binding of an absent
+# attribute did not fail the body, so the composition of no membership read as invalid.
+_committee_composition_invalid if {
+	members := object.get(capacity.subject_props, "member_roles", null)
+	is_object(members)
+	count(members) % 2 == 0
+}
+
+_committee_composition_invalid if {
+	members := object.get(capacity.subject_props, "member_roles", null)
+	is_object(members)
+	roles := {r | some _, r in members}
+	count(roles & {"chief_procurator", "full_time_committee_member"}) < 2
+}
+
 # 六: the lead decides or proposes only after the team has discussed, or been heard.
 denials contains {"action": act, "code": "team_discussion_required"} if {
 	"lead_procurator" in capacity.case_roles

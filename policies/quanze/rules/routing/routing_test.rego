@@ -242,3 +242,22 @@ test_team_member_proposes_denied if {
 	d := t.decide(member, "opinion.propose", t.team_case, {"team_discussion_held": true})
 	t.codes(d) == {"only_lead_procurator_decides"}
 }
+
+members(roles) := {sprintf("m-%d", [i]): r | some i, r in roles}
+
+# 三 (R03-2): an even-numbered committee, or one without the chief or a full-time member, does not decide.
+test_committee_with_invalid_composition_denied if {
+	ctx := {"referred_by": "chief-A"}
+	case := with_props(t.sole_case, {"involves_national_security": true})
+	even := object.union(committee, {"properties": object.union(committee.properties, {"member_roles": members(["chief_procurator", "full_time_committee_member"])})})
+	t.codes(t.decide(even, "decision.prosecute", case, ctx)) == {"committee_composition_invalid"}
+	no_member := object.union(committee, {"properties": object.union(committee.properties, {"member_roles": members(["chief_procurator", "deputy_chief_procurator", "committee_member"])})})
+	t.codes(t.decide(no_member, "decision.prosecute", case, ctx)) == {"committee_composition_invalid"}
+}
+
+# 三 (R03-2): a valid composition decides.
+test_committee_with_valid_composition_allowed if {
+	valid := object.union(committee, {"properties": object.union(committee.properties, {"member_roles": members(["chief_procurator", "deputy_chief_procurator", "full_time_committee_member"])})})
+	d := t.decide(valid, "decision.prosecute", with_props(t.sole_case, {"involves_national_security": true}), {"referred_by": "chief-A"})
+	d.decision == true
+}
