@@ -25,37 +25,11 @@ from quanze.client import (
     sidecar_unavailable,
 )
 from quanze.client.errors import error_for_status
+from tests.support import CONTRACT_EXAMPLE
 
 # The request of contract.md, verbatim.
-CONTRACT_REQUEST: dict[str, Any] = {
-    "subject": {
-        "type": "user",
-        "id": "asst-A1",
-        "properties": {
-            "role": "procurator_assistant",
-            "roles": ["procurator_assistant"],
-            "procuratorate": "PROC-CITY-A",
-            "department": "DEPT-CRIM-1",
-            "senior_stage": False,
-        },
-    },
-    "action": {"name": "case.interrogate_suspect"},
-    "resource": {
-        "type": "case",
-        "id": "C-1001",
-        "properties": {
-            "procuratorate": "PROC-CITY-A",
-            "department": "DEPT-CRIM-1",
-            "domain": "criminal",
-            "handling_mode": "sole",
-            "sole_procurator": "p-A1",
-            "within_power_list": True,
-        },
-    },
-    "context": {"supervising_procurator": "p-A1"},
-}
+CONTRACT_REQUEST: dict[str, Any] = json.loads(CONTRACT_EXAMPLE)
 
-# The answer of contract.md, with an allow's extra parts filled in.
 CONTRACT_ANSWER: dict[str, Any] = {
     "decision_id": "0f8e",
     "decision": False,
