@@ -46,12 +46,16 @@ class Decider:
         max_batch_items: int = 100,
     ) -> None:
         self.bundle = bundle
-        self.revision = bundle.revision
         self._engine = engine
         self._validator = RequestValidator(bundle.schema, bundle.actions)
         self._messages: Mapping[str, Any] = bundle.data["quanze"].get("messages", {})
         self._timeout_s = timeout_ms / 1000.0
         self._max_batch_items = max_batch_items
+
+    @property
+    def revision(self) -> str:
+        """The revision of the policies that decide."""
+        return self.bundle.revision
 
     # ------------------------------------------------------------------ requests
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ class PolicyBundle:
     schema: dict[str, Any]
     revision: str
 
-    @property
+    @cached_property
     def actions(self) -> tuple[str, ...]:
         """Action ids of the catalog, sorted."""
         return tuple(sorted(self.data["quanze"]["catalog"]["actions"]))
@@ -84,13 +85,20 @@ def content_revision(root: Path) -> str:
     return digest.hexdigest()[:40]
 
 
+def _read_json(path: Path, what: str) -> Any:
+    """The JSON document at `path`; a missing or malformed file names itself and where."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise PolicyError(f"{what} {path} is missing") from None
+    except json.JSONDecodeError as exc:
+        raise PolicyError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from exc
+
+
 def _load_data(root: Path) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for path in sorted(root.rglob("data.json")):
-        try:
-            document = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise PolicyError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from exc
+        document = _read_json(path, "data file")
         if not isinstance(document, dict):
             raise PolicyError(f"{path}: a data.json file must hold a JSON object")
         node = data
@@ -106,12 +114,7 @@ def _load_data(root: Path) -> dict[str, Any]:
 
 def _load_schema(root: Path) -> dict[str, Any]:
     path = root / SCHEMA_PATH
-    try:
-        schema = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise PolicyError(f"input schema {path} is missing") from None
-    except json.JSONDecodeError as exc:
-        raise PolicyError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from exc
+    schema = _read_json(path, "input schema")
     if not isinstance(schema, dict):
         raise PolicyError(f"{path}: the schema must be a JSON object")
     return schema
@@ -129,7 +132,7 @@ def _check_data_against_schemas(root: Path, data: dict[str, Any]) -> None:
             document = document.get(key) if isinstance(document, dict) else None
         if document is None:
             continue
-        schema = json.loads((root / schema_path).read_text())
+        schema = _read_json(root / schema_path, "data schema")
         error = jsonschema.exceptions.best_match(
             jsonschema.Draft202012Validator(schema).iter_errors(document)
         )
