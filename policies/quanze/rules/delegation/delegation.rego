@@ -26,10 +26,6 @@ _record := capacity.resource_props
 
 _grantee_role := object.get(_record, "grantee_role", null)
 
-# 四十六: who may hold a delegation (lib/delegation.holder_roles). Kept here: on the
-# tree-walking Engine, evaluating that lib rule from another package before
-# delegation.covers makes covers undefined for the rest of the evaluation.
-_holder_roles := {"deputy_chief_procurator", "full_time_committee_member"}
 
 default _scope_list := []
 
@@ -65,7 +61,7 @@ grants contains entry if {
 # R46-2: "检察长可以委托副检察长、检察委员会专职委员行使" is a closed list; a delegation to
 # anyone else (or to no stated role) is void.
 prohibitions contains {"action": act, "code": "delegation_void_ineligible_delegate", "article": "四十六", "item": 0} if {
-	not _grantee_role in _holder_roles
+	not _grantee_role in delegation.holder_roles
 	some act in _chief_acts
 	act == "delegation.grant"
 }
@@ -91,7 +87,7 @@ accountable contains {"action": act, "subject_id": input.subject.id, "capacity":
 
 # R46-4, A8: only "检察长可以委托" — a delegate, even holding a delegation, cannot delegate onward.
 prohibitions contains {"action": act, "code": "no_sub_delegation", "article": "四十六", "item": 0} if {
-	capacity.role in _holder_roles
+	capacity.role in delegation.holder_roles
 	some act in scope.actions
 	act == "delegation.grant"
 }
@@ -100,7 +96,7 @@ prohibitions contains {"action": act, "code": "no_sub_delegation", "article": "�
 # text gives them to the chief ("检察长的委托", "经检察长授权"), so a delegation that claims to
 # cover them does not pass them on.
 prohibitions contains {"action": act, "code": "conferral_reserved_to_chief", "article": "四十六", "item": 0} if {
-	capacity.role in _holder_roles
+	capacity.role in delegation.holder_roles
 	some act in scope.actions
 	act in {"entrustment.grant", "authorization.grant"}
 	delegation.covers(act)
@@ -212,7 +208,7 @@ grants contains {"action": act, "code": "delegate_approves_for_chief", "article"
 }
 
 prohibitions contains {"action": act, "code": "chief_power_not_delegated", "article": "四十六", "item": 0} if {
-	capacity.role in _holder_roles
+	capacity.role in delegation.holder_roles
 	some act in _approvals
 	not delegation.covers(act)
 }

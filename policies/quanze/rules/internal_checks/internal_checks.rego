@@ -438,11 +438,8 @@ referral_roles := {
 
 _acting_chief if capacity.role == "chief_procurator"
 
-# 四十六's holders (as lib/delegation.holder_roles). Kept here: on the regorus Engine, reading
-# delegation.holder_roles before delegation.covers(act) in one body left covers undefined.
-leader_roles := {"deputy_chief_procurator", "full_time_committee_member"}
 
-_acting_leader if capacity.role in leader_roles
+_acting_leader if capacity.role in delegation.holder_roles
 
 _chief_acts contains act if {
 	_acting_chief

@@ -100,10 +100,6 @@ _chief_approval_recorded if {
 # delegation covers the approval approves as the chief would.
 _approver_roles := {"chief_procurator", "deputy_chief_procurator", "full_time_committee_member"}
 
-# 四十六: who may hold a delegation (lib/delegation.holder_roles). Kept here: on the
-# tree-walking Engine, evaluating that lib rule from another package before
-# delegation.covers makes covers undefined for the rest of the evaluation.
-_holder_roles := {"deputy_chief_procurator", "full_time_committee_member"}
 
 _approvals contains act if {
 	capacity.role in _approver_roles
@@ -122,7 +118,7 @@ grants contains {"action": act, "code": "delegate_approves_for_chief", "article"
 }
 
 prohibitions contains {"action": act, "code": "chief_power_not_delegated", "article": "四十六", "item": 0} if {
-	capacity.role in _holder_roles
+	capacity.role in delegation.holder_roles
 	some act in _approvals
 	not delegation.covers(act)
 }
