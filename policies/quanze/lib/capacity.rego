@@ -68,6 +68,8 @@ case_roles contains "team_procurator" if {
 
 case_roles contains "handling_procurator" if input.subject.id in handling_procurators
 
+handles_case if "handling_procurator" in case_roles
+
 # METADATA
 # description: |
 #   Everyone the case names as handling it, whatever its handling mode says. Used where

@@ -209,7 +209,7 @@ denials contains {
 	"article": "十九",
 	"item": 0,
 } if {
-	not "handling_procurator" in capacity.case_roles
+	not capacity.handles_case
 	some act in _clerk_assignment_acts
 }
 

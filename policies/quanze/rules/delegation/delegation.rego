@@ -256,15 +256,13 @@ _assignments contains act if {
 	act == "assignment.technical"
 }
 
-_handles if "handling_procurator" in capacity.case_roles
-
 grants contains {"action": act, "code": "handling_procurator_assigns_technical_staff", "article": "十八", "item": 0} if {
-	_handles
+	capacity.handles_case
 	some act in _assignments
 }
 
 prohibitions contains {"action": act, "code": "assigner_not_handling_procurator", "article": "十八", "item": 0} if {
-	not _handles
+	not capacity.handles_case
 	some act in _assignments
 }
 
@@ -277,6 +275,6 @@ denials contains {"action": act, "code": "assignment_type_not_recognised", "arti
 }
 
 obligations contains {"action": act, "code": "record_technical_assignment", "article": "十八", "item": 0} if {
-	_handles
+	capacity.handles_case
 	some act in _assignments
 }

@@ -35,7 +35,7 @@ _source := object.get(_ctx, "decision_source", "")
 
 _handling if {
 	capacity.acts_as_procurator
-	"handling_procurator" in capacity.case_roles
+	capacity.handles_case
 }
 
 _acts contains act if {

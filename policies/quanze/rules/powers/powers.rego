@@ -39,8 +39,6 @@ criminal_only := {"case.summon_suspect", "case.interrogate_suspect", "court.inte
 # 十五: the lead procurator's management of the team, by item.
 lead_duties := {"team.direct": 1, "team.allocate_auxiliary_tasks": 2, "team.propose_assessment": 2}
 
-_handles if "handling_procurator" in capacity.case_roles
-
 _power_acts contains act if {
 	capacity.acts_as_procurator
 	some act in scope.actions
@@ -54,20 +52,20 @@ _is_case_power(act) if act in guided_tasks
 # ---------------------------------------------------------------- 十四(1)–(9)
 
 grants contains {"action": act, "code": "procurator_power", "item": item} if {
-	_handles
+	capacity.handles_case
 	some act in _power_acts
 	item := procurator_powers[act]
 }
 
 grants contains {"action": act, "code": "procurator_guided_task"} if {
-	_handles
+	capacity.handles_case
 	some act in _power_acts
 	act in guided_tasks
 }
 
 # 十四 (I): the powers are exercised on the cases the procurator handles.
 prohibitions contains {"action": act, "code": "procurator_not_handling_case"} if {
-	not _handles
+	not capacity.handles_case
 	some act in _power_acts
 }
 
@@ -91,7 +89,7 @@ denials contains {"action": "consultation.preside", "code": "consultation_public
 
 # The procurator answers for their own acts in the case (二十九).
 accountable contains {"action": act, "subject_id": input.subject.id, "capacity": "handling_procurator", "responsibility": "judicial", "article": "二十九"} if {
-	_handles
+	capacity.handles_case
 	some act in _power_acts
 }
 

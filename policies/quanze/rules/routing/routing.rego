@@ -192,8 +192,6 @@ grants contains object.union({"action": act}, grant) if {
 
 # ------------------------------------------------------------------ escalation
 
-_handling if "handling_procurator" in capacity.case_roles
-
 escalations contains object.union({"action": act, "to": to, "item": 0}, g) if {
 	capacity.role != "committee"
 	some act in _acts
@@ -213,7 +211,7 @@ escalations contains {"action": act, "to": _level(act), "code": "propose_opinion
 	some act in _acts
 	_level(act) in {"chief", "committee"}
 	not _decides(act)
-	_handling
+	capacity.handles_case
 }
 
 # 八, 二十二: the chief brings a committee matter before the committee instead.
@@ -392,5 +390,5 @@ _facts_article(act) := "二十九" if not _grant(act).code in {"committee_decide
 # P1 (二十九): the proposer answers for the facts and opinion proposed.
 accountable contains {"action": "opinion.propose", "subject_id": input.subject.id, "capacity": "handling_procurator", "responsibility": "judicial", "article": "二十九"} if {
 	"opinion.propose" in _proposals
-	_handling
+	capacity.handles_case
 }
