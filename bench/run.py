@@ -219,11 +219,25 @@ def aggregate(runs: Sequence[Json]) -> Json:
 class Server:
     """`quanze serve` as a subprocess in its own process group; always stopped by `stop`."""
 
-    def __init__(self, workers: int, timeout: float = 30.0, prefix: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        workers: int,
+        timeout: float = 30.0,
+        prefix: Sequence[str] = (),
+        extra: Sequence[str] = (),
+    ) -> None:
         self.workers = workers
         self.timeout = timeout
         program = list(prefix) or _quanze_command()
-        self.command = [*program, "serve", "--address", "127.0.0.1:0", "--workers", str(workers)]
+        self.command = [
+            *program,
+            "serve",
+            "--address",
+            "127.0.0.1:0",
+            "--workers",
+            str(workers),
+            *extra,
+        ]
         self.address = ""
         self.pids: list[int] = []
         self.revision = ""
@@ -1133,6 +1147,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--time-limit", type=float, help="abort after this many seconds (default 900; quick 90)"
     )
+    parser.add_argument(
+        "--serve-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra argument for `quanze serve`, e.g. --serve-arg=--decision-log=/tmp/log "
+        "(repeatable)",
+    )
     return parser
 
 
@@ -1194,7 +1216,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> Json:
             if name.startswith(("handler.", "server.")):
                 print(f"\n== cProfile {name} ==\n{text}")
     if {"single", "concurrent", "open"} & set(phases):
-        server = Server(plan.workers)
+        server = Server(plan.workers, extra=args.serve_arg)
         report["server"] = {"command": shlex.join(server.command)}
         try:
             server.start()

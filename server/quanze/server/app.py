@@ -15,14 +15,19 @@ import multiprocessing
 import os
 import signal
 import socket
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 import structlog
 
-from quanze.server import applog, service
+from quanze.server import __version__, applog, service
 from quanze.server.config import Config
+from quanze.server.decisionlog import records
+from quanze.server.decisionlog.mask import Masker
+from quanze.server.decisionlog.sink import DecisionLog
+from quanze.server.decisionlog.writer import StreamWriter, WriterSettings
 from quanze.server.decisions import Decider
 from quanze.server.engine.base import EngineFactory
 from quanze.server.engine.regorus_engine import RegorusEngine
@@ -55,7 +60,34 @@ def build_decider(
         engine,
         timeout_ms=config.engine.timeout_ms,
         max_batch_items=config.server.max_batch_items,
+        masker=Masker(bundle) if config.decision_log.directory else None,
     )
+
+
+def build_decision_log(config: Config) -> DecisionLog | None:
+    """The configured decision log (not yet started), or None when logging is off."""
+    settings = config.decision_log
+    if not settings.directory:
+        return None
+    writer = StreamWriter(
+        Path(settings.directory),
+        settings=WriterSettings(
+            fsync=settings.fsync,
+            fsync_interval_s=settings.fsync_interval_ms / 1000.0,
+            max_file_bytes=settings.max_file_bytes,
+            max_file_age_s=settings.max_file_age_seconds,
+            retention_files=settings.retention_files,
+            retention_days=settings.retention_days,
+            compress=settings.compress,
+            checkpoint_records=settings.checkpoint_records,
+            checkpoint_interval_s=settings.checkpoint_interval_seconds,
+        ),
+        signer=records.load_signer(
+            Path(settings.signing_key_file) if settings.signing_key_file else None
+        ),
+        labels={"id": str(uuid.uuid4()), "version": __version__},
+    )
+    return DecisionLog(writer, mode=settings.mode, buffer_records=settings.buffer_records)
 
 
 async def run_worker(
@@ -81,7 +113,8 @@ async def run_worker(
             ("grpc.max_receive_message_length", config.server.max_request_bytes),
         ]
     )
-    decisions = service.DecisionServicer()
+    decision_log = build_decision_log(config)
+    decisions = service.DecisionServicer(decision_log)
     health = service.Health()
     service.register(server, decisions, health)
     try:
@@ -97,7 +130,23 @@ async def run_worker(
     log.info("listening", address=bound, pid=os.getpid())
     if on_listening:
         on_listening(bound)
+    log_started = False
     try:
+        if decision_log is not None:
+            await decision_log.start()
+            log_started = True
+            log.info(
+                "decision_log_open",
+                directory=config.decision_log.directory,
+                stream=decision_log.writer.stream,
+                mode=decision_log.mode,
+                fsync=config.decision_log.fsync,
+            )
+            if not config.decision_log.signing_key_file:
+                log.warning(
+                    "decision_log_unsigned",
+                    hint="set decision_log.signing_key_file so checkpoints are signed",
+                )
         # Reading files happens off the loop so health keeps answering NOT_SERVING meanwhile;
         # the engine itself must be built on this thread, which will use it.
         bundle = await asyncio.to_thread(load_policies, config)
@@ -120,6 +169,9 @@ async def run_worker(
         await health.set_serving(False)
         log.info("draining", grace_seconds=config.server.shutdown_grace_seconds)
         await server.stop(config.server.shutdown_grace_seconds)
+        if decision_log is not None and log_started:
+            # After the drain: every answered call's record is written before the seal.
+            await decision_log.close()
         # regorus objects must also be dropped on the thread that built them, including any
         # left in reference cycles, so collect here rather than on some later thread.
         decisions.decider = None

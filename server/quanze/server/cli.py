@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from quanze.server import __version__, app, applog, config
+from quanze.server.decisionlog import commands as decisionlog_commands
 from quanze.server.errors import ConfigError, InvalidRequestError, QuanzeError
 from quanze.server.policy.bundle import load_bundle
 
@@ -58,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, help="worker processes sharing the port (default: one per CPU)"
     )
+    serve.add_argument(
+        "--decision-log",
+        metavar="DIR",
+        dest="decision_log",
+        help="write a decision log to DIR (see docs/decision-log.md)",
+    )
     serve.set_defaults(run=_serve)
 
     check = commands.add_parser(
@@ -78,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _config_options(show_version)
     show_version.set_defaults(run=_version)
+    decisionlog_commands.register(commands)
     return parser
 
 
@@ -113,6 +121,8 @@ def _load_config(args: argparse.Namespace) -> config.Config:
         value = getattr(args, key, None)
         if value is not None:
             overrides.append(f"server.{key}={value}")
+    if getattr(args, "decision_log", None):
+        overrides.append(f"decision_log.directory={args.decision_log}")
     loaded = config.load(args.config, overrides=overrides)
     applog.configure(loaded.log.level)
     return loaded

@@ -26,6 +26,8 @@ from quanze.server.errors import ConfigError
 
 ENV_PREFIX = "QUANZE_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+DECISION_LOG_MODES = ("required", "best_effort")
+FSYNC_POLICIES = ("record", "interval", "none")
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,38 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class DecisionLogConfig:
+    """Decision logs: one tamper-evident JSON Lines record per decision (docs/decision-log.md)."""
+
+    directory: str = ""
+    """Directory of the decision logs; empty turns them off (`serve --decision-log DIR`)."""
+    mode: str = "required"
+    """`required`: an unrecorded answer becomes a deny; `best_effort`: it goes out, loss counted."""
+    fsync: str = "record"
+    """When records reach the disk: `record` (before each answer), `interval`, or `none` (OS)."""
+    fsync_interval_ms: float = 1000.0
+    """With `fsync: interval`, the longest time between syncs."""
+    buffer_records: int = 4096
+    """Records waiting to be written; `required` callers wait for room, `best_effort` lose it."""
+    max_file_bytes: int = 64 * 1024 * 1024
+    """Rotate to a new file once the current one reaches this size."""
+    max_file_age_seconds: float = 86_400.0
+    """Rotate to a new file once the current one is this old."""
+    compress: bool = True
+    """Gzip rotated files."""
+    retention_files: int = 0
+    """Keep at most this many files per stream (at least 2 are kept); 0 keeps all."""
+    retention_days: float = 0.0
+    """Delete files older than this many days; 0 keeps all."""
+    checkpoint_interval_seconds: float = 60.0
+    """Write a signed checkpoint at least this often while decisions are logged."""
+    checkpoint_records: int = 10_000
+    """…and after this many records."""
+    signing_key_file: str = ""
+    """Key that signs checkpoints: an Ed25519 private key (PEM) or an HMAC secret (≥16 bytes)."""
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration."""
 
@@ -82,6 +116,7 @@ class Config:
     policies: PolicyConfig = field(default_factory=PolicyConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    decision_log: DecisionLogConfig = field(default_factory=DecisionLogConfig)
 
     def resolved_workers(self) -> int:
         """The number of worker processes to start."""
@@ -241,6 +276,44 @@ def _check(config: Config) -> list[str]:
         problems.append("engine.timeout_ms: must be greater than 0")
     if config.log.level not in LOG_LEVELS:
         problems.append(f"log.level: {config.log.level!r} is not one of {', '.join(LOG_LEVELS)}")
+    problems.extend(_decision_log_problems(config.decision_log))
+    return problems
+
+
+def _decision_log_problems(settings: DecisionLogConfig) -> list[str]:
+    problems = []
+    if settings.mode not in DECISION_LOG_MODES:
+        problems.append(
+            f"decision_log.mode: {settings.mode!r} is not one of {', '.join(DECISION_LOG_MODES)}"
+        )
+    if settings.fsync not in FSYNC_POLICIES:
+        problems.append(
+            f"decision_log.fsync: {settings.fsync!r} is not one of {', '.join(FSYNC_POLICIES)}"
+        )
+    positive = (
+        "fsync_interval_ms",
+        "buffer_records",
+        "max_file_bytes",
+        "max_file_age_seconds",
+        "checkpoint_interval_seconds",
+        "checkpoint_records",
+    )
+    problems.extend(
+        f"decision_log.{key}: must be greater than 0"
+        for key in positive
+        if getattr(settings, key) <= 0
+    )
+    if settings.retention_files == 1:
+        problems.append("decision_log.retention_files: must be 0 (keep all) or at least 2")
+    problems.extend(
+        f"decision_log.{key}: must be 0 (keep all) or more"
+        for key in ("retention_files", "retention_days")
+        if getattr(settings, key) < 0
+    )
+    if settings.signing_key_file and not Path(settings.signing_key_file).is_file():
+        problems.append(
+            f"decision_log.signing_key_file: {settings.signing_key_file!r} is not a file"
+        )
     return problems
 
 

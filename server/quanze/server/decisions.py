@@ -27,11 +27,32 @@ log = structlog.get_logger("quanze.decisions")
 
 
 @dataclass(frozen=True)
+class Decided:
+    """One answer with what produced it, for the decision log."""
+
+    request: Any
+    answer: Answer
+    evaluation_ns: int = 0
+
+
+@dataclass(frozen=True)
 class BatchItemResult:
     """One batch item's answer; `error` is set when the item itself was invalid."""
 
     answer: Answer
     error: InvalidRequestError | None = None
+    request: Any = None
+    evaluation_ns: int = 0
+
+
+@dataclass(frozen=True)
+class Listed:
+    """Every catalog action's answer from one ListAllowedActions evaluation."""
+
+    call_id: str
+    request: Any
+    answers: list[tuple[str, Answer]]
+    evaluation_ns: int = 0
 
 
 class Decider:
@@ -44,8 +65,11 @@ class Decider:
         *,
         timeout_ms: float = 250.0,
         max_batch_items: int = 100,
+        masker: Any = None,
     ) -> None:
         self.bundle = bundle
+        # The decision log's mask policy for this revision (thread-bound like the engine).
+        self.masker = masker
         self._engine = engine
         self._validator = RequestValidator(bundle.schema, bundle.actions)
         self._messages: Mapping[str, Any] = bundle.data["quanze"].get("messages", {})
@@ -61,10 +85,14 @@ class Decider:
 
     def check(self, request: Any) -> Answer:
         """Answer one request. Raises `InvalidRequestError` for malformed input."""
+        return self.decide(request).answer
+
+    def decide(self, request: Any) -> Decided:
+        """`check` with the evaluation time, for callers that log decisions."""
         self._validator.check_request(request)
         decision_id = str(uuid.uuid4())
-        raw = self._timed(self._engine.decide, request, decision_id)
-        return self._finish(raw, decision_id)
+        raw, elapsed_ns = self._timed(self._engine.decide, request, decision_id)
+        return Decided(request, self._finish(raw, decision_id), elapsed_ns)
 
     def check_batch(
         self,
@@ -91,27 +119,35 @@ class Decider:
             merged = {k: item[k] if k in item else defaults.get(k) for k in _REQUEST_PARTS}
             request = {k: v for k, v in merged.items() if v is not None}
             try:
-                result = BatchItemResult(self.check(request))
+                decided = self.decide(request)
+                result = BatchItemResult(
+                    decided.answer, request=request, evaluation_ns=decided.evaluation_ns
+                )
             except InvalidRequestError as exc:
                 index = len(results)
                 error = InvalidRequestError(f"evaluations[{index}].{exc.field}", exc.message)
-                result = BatchItemResult(self.deny("invalid_request"), error)
+                result = BatchItemResult(self.deny("invalid_request"), error, request)
             results.append(result)
-            decided = result.answer["decision"]
-            if (semantic == "deny_on_first_deny" and not decided) or (
-                semantic == "permit_on_first_permit" and decided
+            allowed = result.answer["decision"]
+            if (semantic == "deny_on_first_deny" and not allowed) or (
+                semantic == "permit_on_first_permit" and allowed
             ):
                 break
         return results
 
     def allowed_actions(self, request: Any) -> list[tuple[str, Answer]]:
         """Every catalog action with the answer Check would give, from one evaluation."""
+        return self.list_actions(request).answers
+
+    def list_actions(self, request: Any) -> Listed:
+        """`allowed_actions` with the call id and evaluation time, for the decision log."""
         self._validator.list_request(request)
         call_id = str(uuid.uuid4())
-        raw = self._timed(self._engine.decide_all, request, call_id)
+        raw, elapsed_ns = self._timed(self._engine.decide_all, request, call_id)
         if not isinstance(raw, dict):
             raw = {}  # every action then answers evaluation_error
-        return [(a, self._finish(raw.get(a), f"{call_id}#{a}")) for a in self.bundle.actions]
+        answers = [(a, self._finish(raw.get(a), f"{call_id}#{a}")) for a in self.bundle.actions]
+        return Listed(call_id, request, answers, elapsed_ns)
 
     # ------------------------------------------------------------------ answers
 
@@ -127,14 +163,16 @@ class Decider:
             "policy_revision": self.revision,
         }
 
-    def _timed(self, evaluate: Any, request: Any, decision_id: str) -> Any:
-        started = time.perf_counter()
+    def _timed(self, evaluate: Any, request: Any, decision_id: str) -> tuple[Any, int]:
+        """The engine's raw result (None on failure or lateness) and the nanoseconds it took."""
+        started = time.perf_counter_ns()
         try:
             raw = evaluate(request)
         except EvaluationError as exc:
             log.exception("evaluation_error", decision_id=decision_id, error=str(exc))
-            return None
-        elapsed = time.perf_counter() - started
+            return None, time.perf_counter_ns() - started
+        elapsed_ns = time.perf_counter_ns() - started
+        elapsed = elapsed_ns / 1e9
         if elapsed > self._timeout_s:
             # regorus cannot be pre-empted; a late answer is discarded rather than trusted.
             log.error(
@@ -143,8 +181,8 @@ class Decider:
                 elapsed_ms=round(elapsed * 1000, 3),
                 timeout_ms=self._timeout_s * 1000,
             )
-            return None
-        return raw
+            return None, elapsed_ns
+        return raw, elapsed_ns
 
     def _finish(self, raw: Any, decision_id: str) -> Answer:
         problem = _shape_problem(raw)

@@ -1,0 +1,1 @@
+"""Decision logs: one tamper-evident, masked JSON Lines record per decision."""

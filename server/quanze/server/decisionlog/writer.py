@@ -1,0 +1,442 @@
+"""The decision-log writer: one stream of chained records in rotating files.
+
+`StreamWriter` is synchronous and must be used from one thread; `DecisionLog` (sink.py) runs it on
+its own thread. Records are rendered to JSON Lines through structlog, with a processor that
+links each record to the one before (`seq`, `prev_hash`) and signs checkpoints.
+
+A failed write rolls the file and the chain back to the last complete record, so what is on disk
+is always a valid chain; the caller learns of the failure from the `OSError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import gzip
+import io
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import structlog
+
+from quanze.server.decisionlog import records
+from quanze.server.decisionlog.reader import read_lines
+from quanze.server.decisionlog.records import LogFile, Signer
+from quanze.server.errors import QuanzeError
+
+log = structlog.get_logger("quanze.decisionlog")
+
+
+@dataclass(frozen=True)
+class WriterSettings:
+    """How a stream is written, rotated, kept and sealed."""
+
+    fsync: str = "record"
+    fsync_interval_s: float = 1.0
+    max_file_bytes: int = 64 * 1024 * 1024
+    max_file_age_s: float = 86_400.0
+    retention_files: int = 0
+    retention_days: float = 0.0
+    compress: bool = True
+    checkpoint_records: int = 10_000
+    checkpoint_interval_s: float = 60.0
+
+
+@dataclass
+class _Tail:
+    """Where the chain stands: the last complete record on disk."""
+
+    seq: int = 0
+    hash: str = records.GENESIS_HASH
+
+
+class StreamWriter:
+    """Writes one stream of a log directory; the stream is locked against other writers."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        settings: WriterSettings | None = None,
+        signer: Signer = records.UNSIGNED,
+        labels: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.directory = directory
+        self.settings = settings or WriterSettings()
+        self._signer = signer
+        self._clock = clock
+        self.labels: dict[str, str] = dict(labels or {})
+        self.stream = ""
+        self.last_checkpoint_at: float | None = None
+        self.bytes_written = 0
+        self._lock_file: IO[bytes] | None = None
+        # Unbuffered: a failed write must not leave bytes in a buffer that a later call flushes.
+        self._file: io.FileIO | None = None
+        self._file_number = 0
+        self._file_opened_at = 0.0
+        self._durable = _Tail()
+        self._rendered = _Tail()
+        self._buffer: list[bytes] = []
+        self._since_checkpoint = 0
+        self._retained_from_seq = 1
+        self._last_fsync = 0.0
+        self._compressions: list[threading.Thread] = []
+        self._log = structlog.wrap_logger(
+            self,
+            processors=[self._chain, structlog.processors.JSONRenderer(serializer=_serialize)],
+            wrapper_class=structlog.BoundLogger,
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def open(self) -> None:
+        """Claim a stream, find where its chain ended, start a new file with a `start` record."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise QuanzeError(
+                f"cannot create the decision-log directory {self.directory}: {exc.strerror}"
+            ) from exc
+        self.stream = self._claim_stream()
+        self.labels["stream"] = self.stream
+        files = records.list_streams(self.directory).get(self.stream, [])
+        previous = "new"
+        tail = _scan_tail(files)
+        if files:
+            self._file_number = files[-1].number
+        if tail.last is not None:
+            line, record = tail.last
+            self._durable = _Tail(int(record["seq"]), records.line_hash(line))
+            shut = record.get("type") == records.CHECKPOINT and record.get("reason") == "shutdown"
+            previous = "closed" if shut and tail.partial is None else "unclosed"
+        # Only a signed checkpoint says where the log may start; what is on disk is not trusted.
+        self._retained_from_seq = tail.retained_from_seq
+        partial = tail.partial
+        self._rendered = _Tail(self._durable.seq, self._durable.hash)
+        start: dict[str, Any] = {"format": records.FORMAT_VERSION, "previous": previous}
+        if partial is not None:
+            start["partial_line"] = partial
+        self._open_file()
+        self.append([], start=start)
+
+    def close(self) -> None:
+        """Seal the stream with a shutdown checkpoint, wait for compressions, release the lock."""
+        try:
+            if self._file is not None:
+                self._emit(records.CHECKPOINT, {"reason": "shutdown"})
+                self._write_buffer(sync=True)
+        finally:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+            for thread in self._compressions:
+                thread.join()
+            if self._lock_file is not None:
+                self._lock_file.close()
+                self._lock_file = None
+
+    # ------------------------------------------------------------------ writing
+
+    def append(
+        self, batch: Sequence[Mapping[str, Any]], *, start: Mapping[str, Any] | None = None
+    ) -> None:
+        """Write `batch` (decision records) durably per the fsync policy, or raise `OSError`.
+
+        On failure nothing of the batch stays on disk and the chain is where it was.
+        """
+        if self._file is None:
+            # The previous write failed and the file could not be repaired: start afresh.
+            self._open_file()
+            start = {"format": records.FORMAT_VERSION, "previous": "write_failed"}
+        elif start is None:
+            self._rotate_if_due()
+        assert self._file is not None  # noqa: S101 - opened above; for the type checker
+        offset = self._file.tell()
+        try:
+            if start is not None:
+                self._emit(records.START, {**start, "labels": self.labels})
+            for record in batch:
+                self._emit(records.DECISION, record)
+            if self._checkpoint_due():
+                self._emit(records.CHECKPOINT, {"reason": "interval"})
+            self._write_buffer(sync=self._sync_due())
+        except OSError:
+            self._rollback(offset)
+            raise
+
+    def tick(self) -> None:
+        """Periodic upkeep from the owner: an interval fsync or checkpoint that has come due."""
+        if self._file is None:
+            return
+        if self._since_checkpoint and self._checkpoint_due():
+            self.append([])
+        elif self.settings.fsync == "interval" and self._sync_due():
+            self._fsync()
+
+    # ------------------------------------------------------------------ chain
+
+    def msg(self, line: str) -> None:
+        """structlog's logger method: takes the rendered line into the buffer and the chain."""
+        data = line.encode()
+        self._buffer.append(data + b"\n")
+        self._rendered = _Tail(self._rendered.seq + 1, records.line_hash(data))
+
+    def _chain(self, _logger: Any, _method: str, event: MutableMapping[str, Any]) -> dict[str, Any]:
+        """structlog processor: type, seq and timestamp first, prev_hash last; signs checkpoints."""
+        kind = event.pop("event")
+        body = event.pop("body")
+        record: dict[str, Any] = {
+            "type": kind,
+            "seq": self._rendered.seq + 1,
+            "timestamp": body.get("timestamp") or records.timestamp(),
+        }
+        record.update((k, v) for k, v in body.items() if k != "timestamp")
+        record["prev_hash"] = self._rendered.hash
+        if kind == records.CHECKPOINT:
+            record["stream"] = self.stream
+            record["retained_from_seq"] = self._retained_from_seq
+            message = records.checkpoint_message(record, self.stream)
+            record["signature"] = self._signer.sign(message)
+            # prev_hash stays last for readers scanning lines by eye.
+            record["prev_hash"] = record.pop("prev_hash")
+        return record
+
+    def _emit(self, kind: str, body: Mapping[str, Any]) -> None:
+        self._log.msg(kind, body=body)
+        if kind == records.CHECKPOINT:
+            self._since_checkpoint = 0
+            self.last_checkpoint_at = self._clock()
+        else:
+            self._since_checkpoint += 1
+
+    def _write_buffer(self, *, sync: bool) -> None:
+        assert self._file is not None  # noqa: S101 - opened above; for the type checker
+        data = b"".join(self._buffer)
+        remaining = memoryview(data)
+        while remaining:
+            # A raw write may be partial (e.g. the disk fills mid-way); the next one then fails.
+            remaining = remaining[self._file.write(remaining) or 0 :]
+        if sync:
+            self._fsync()
+        self._buffer.clear()
+        self.bytes_written += len(data)
+        self._durable = _Tail(self._rendered.seq, self._rendered.hash)
+
+    def _fsync(self) -> None:
+        if self._file is not None and self.settings.fsync != "none":
+            os.fsync(self._file.fileno())
+        self._last_fsync = self._clock()
+
+    def _sync_due(self) -> bool:
+        if self.settings.fsync == "record":
+            return True
+        if self.settings.fsync == "interval":
+            return self._clock() - self._last_fsync >= self.settings.fsync_interval_s
+        return False
+
+    def _checkpoint_due(self) -> bool:
+        if self.last_checkpoint_at is None:
+            self.last_checkpoint_at = self._clock()
+        return self._since_checkpoint >= self.settings.checkpoint_records or (
+            self._since_checkpoint > 0
+            and self._clock() - self.last_checkpoint_at >= self.settings.checkpoint_interval_s
+        )
+
+    def _rollback(self, offset: int) -> None:
+        self._buffer.clear()
+        self._rendered = _Tail(self._durable.seq, self._durable.hash)
+        self._since_checkpoint = 0
+        if self._file is None:
+            return
+        try:
+            self._file.truncate(offset)
+            self._file.seek(offset)
+        except OSError:
+            # The file's tail may hold part of a line; the next write opens a new file whose
+            # `start` record tells readers that the previous one ended in a failed write.
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None
+
+    # ------------------------------------------------------------------ files
+
+    def _claim_stream(self) -> str:
+        """The lowest-numbered stream no other live writer holds (an flock per stream)."""
+        for index in range(1024):
+            name = f"w{index}"
+            handle = open(self.directory / f".{name}.lock", "ab")  # noqa: SIM115 - held open
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            self._lock_file = handle
+            return name
+        raise QuanzeError(f"{self.directory}: 1024 writers already hold streams")
+
+    def _open_file(self) -> None:
+        self._file_number += 1
+        self._file_opened_at = self._clock()
+        started = datetime.fromtimestamp(self._file_opened_at, UTC)
+        path = self.directory / records.file_name(self.stream, self._file_number, started)
+        self._file = io.FileIO(path, "ab")
+        self._current = LogFile(self.stream, self._file_number, "", path)
+
+    def _rotate_if_due(self) -> None:
+        assert self._file is not None  # noqa: S101 - opened above; for the type checker
+        too_big = self._file.tell() >= self.settings.max_file_bytes
+        too_old = self._clock() - self._file_opened_at >= self.settings.max_file_age_s
+        if not (too_big or too_old):
+            return
+        expired, retained_from_seq = self._retention_plan()
+        offset = self._file.tell()
+        kept_from = self._retained_from_seq
+        try:
+            # The rotation checkpoint signs where the log will start before anything is deleted.
+            self._retained_from_seq = retained_from_seq
+            self._emit(records.CHECKPOINT, {"reason": "rotation"})
+            self._write_buffer(sync=True)
+        except OSError:
+            self._retained_from_seq = kept_from
+            self._rollback(offset)
+            raise
+        finished = self._current
+        self._file.close()
+        self._file = None
+        self._remove(expired)
+        if self.settings.compress:
+            thread = threading.Thread(
+                target=_compress, args=(finished.path,), name="decision-log-gzip"
+            )
+            thread.start()
+            self._compressions = [t for t in self._compressions if t.is_alive()] + [thread]
+        self._open_file()
+
+    def _retention_plan(self) -> tuple[list[LogFile], int]:
+        """The closed files retention removes at this rotation, and the seq the log then keeps.
+
+        The file being closed is always kept, so at least two files remain.
+        """
+        settings = self.settings
+        if not settings.retention_files and not settings.retention_days:
+            return [], self._retained_from_seq
+        # Files still being compressed change name under us (and would reappear as .gz after
+        # deletion): let earlier compressions finish first; by now they usually have.
+        for thread in self._compressions:
+            thread.join()
+        self._compressions = []
+        files = records.list_streams(self.directory).get(self.stream, [])
+        candidates = files[:-1]  # the last is the file being closed
+        remove = 0
+        if settings.retention_files:
+            # The count includes the file about to be opened.
+            remove = max(0, len(files) + 1 - settings.retention_files)
+        if settings.retention_days:
+            cutoff = self._clock() - settings.retention_days * 86_400
+            for index, log_file in enumerate(candidates):
+                if log_file.path.stat().st_mtime < cutoff:
+                    remove = max(remove, index + 1)
+        remove = min(remove, len(candidates))
+        if remove == 0:
+            return [], self._retained_from_seq
+        first_kept = _first_seq(files[remove])
+        return files[:remove], max(self._retained_from_seq, first_kept or 1)
+
+    def _remove(self, expired: list[LogFile]) -> None:
+        for log_file in expired:
+            plain = log_file.path.with_suffix("") if log_file.compressed else log_file.path
+            for path in (plain, plain.with_name(plain.name + ".gz")):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            log.info("decision_log_file_removed", file=log_file.path.name, reason="retention")
+
+
+def _serialize(record: Any, **_kwargs: Any) -> str:
+    return records.dumps(record)
+
+
+def _compress(path: Path) -> None:
+    """Gzip a finished file: write `.gz.tmp`, sync, rename, then remove the original."""
+    target = path.with_name(path.name + ".gz")
+    temporary = path.with_name(path.name + ".gz.tmp")
+    try:
+        with open(path, "rb") as source, gzip.open(temporary, "wb", compresslevel=6) as sink:
+            shutil.copyfileobj(source, sink, 1024 * 1024)
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, target)
+        path.unlink()
+    except OSError as exc:
+        problem = str(exc)
+    else:
+        return
+    # The plain file stays and is read as it is; nothing is lost.
+    log.error("decision_log_compress_failed", file=path.name, error=problem)
+    with contextlib.suppress(OSError):
+        temporary.unlink()
+
+
+@dataclass
+class _TailScan:
+    """What a restarting writer needs from the end of its stream."""
+
+    last: tuple[bytes, dict[str, Any]] | None = None
+    partial: dict[str, Any] | None = None
+    retained_from_seq: int = 1
+
+
+def _scan_tail(files: list[LogFile]) -> _TailScan:
+    """The last complete record, a trailing partial line, and the last checkpoint's retention.
+
+    Walks back from the newest file until it has seen a record and a checkpoint: a crash just
+    after rotation leaves an empty newest file, which must not restart the chain.
+    """
+    scan = _TailScan()
+    checkpoint_seen = False
+    for log_file in reversed(files):
+        last, checkpoint = None, None
+        for line in read_lines(log_file):
+            if not line.complete:
+                if scan.last is None and scan.partial is None:
+                    scan.partial = {"file": log_file.path.name, "line": line.number}
+                break
+            record = _parse(line.raw)
+            if record is not None:
+                last = (line.raw, record)
+                if record.get("type") == records.CHECKPOINT:
+                    checkpoint = record
+        if scan.last is None and last is not None:
+            scan.last = last
+        if checkpoint is not None and not checkpoint_seen:
+            checkpoint_seen = True
+            scan.retained_from_seq = int(checkpoint.get("retained_from_seq", 1) or 1)
+        if scan.last is not None and checkpoint_seen:
+            break
+    return scan
+
+
+def _first_seq(log_file: LogFile) -> int | None:
+    for line in read_lines(log_file):
+        record = _parse(line.raw)
+        return None if record is None else int(record["seq"])
+    return None
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
+    """A record with an integer `seq`, or None for anything else."""
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None
+    if isinstance(record, dict) and isinstance(record.get("seq"), int):
+        return record
+    return None
