@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 # The contract's example request, character for character (shared spec contract.md).
@@ -53,3 +54,19 @@ class ScriptedEngine:
 def environment_without_quanze_settings() -> dict[str, str]:
     """The process environment minus QUANZE_* settings, so subprocesses run on the defaults."""
     return {k: v for k, v in os.environ.items() if not k.startswith("QUANZE_")}
+
+
+def raised_on_another_thread(call: Callable[[], object]) -> BaseException | None:
+    """What `call` raises when run on a thread of its own (None when it raises nothing)."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:  # a Rust panic is a BaseException too
+            raised.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return raised[0] if raised else None

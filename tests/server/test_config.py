@@ -33,7 +33,7 @@ def test_layers_override_in_order(tmp_path: Path) -> None:
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     file = tmp_path / "quanze.yaml"
-    file.write_text("server:\n  workers: many\n  adress: x\nengine:\n  kind: opa\n")
+    file.write_text("server:\n  workers: many\n  adress: x\nengine:\n  kind: wasm\n")
     with pytest.raises(ConfigError) as caught:
         config.load(
             file,
@@ -47,7 +47,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     assert (
         "QUANZE_SERVER_WORKER is not a Quanze setting; did you mean QUANZE_SERVER_WORKERS?" in text
     )
-    assert "engine.kind: 'opa' is not supported" in text
+    assert "engine.kind: 'wasm' is not one of regorus, opa" in text
     assert "log.level: 'loud' is not one of" in text
     assert "server.address: 'localhost' is not HOST:PORT or unix:PATH" in text
     assert "--set 'nonsense': expected section.key=value" in text

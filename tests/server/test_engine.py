@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 
 import pytest
 
 from quanze.server.engine.regorus_engine import RegorusEngine
 from quanze.server.errors import EvaluationError, PolicyError
 from quanze.server.policy.bundle import PolicyBundle
+from tests.support import raised_on_another_thread
 
 HEADER = "package quanze.authz\n\nimport rego.v1\n\n"
 
@@ -76,19 +76,8 @@ def test_whole_catalog_is_decided_by_the_engine_as_check_decides_each(
 
 def test_engine_used_from_another_thread_raises_evaluation_error(bundle: PolicyBundle) -> None:
     engine = RegorusEngine(bundle)
-    errors: list[BaseException] = []
-
-    def use() -> None:
-        try:
-            engine.decide({"action": {"name": "record.take"}})
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=use)
-    thread.start()
-    thread.join()
-    assert len(errors) == 1
-    assert isinstance(errors[0], EvaluationError)
+    raised = raised_on_another_thread(lambda: engine.decide({"action": {"name": "record.take"}}))
+    assert isinstance(raised, EvaluationError)
 
 
 def test_unsafe_variable_is_rejected_at_load_with_location(bundle: PolicyBundle) -> None:

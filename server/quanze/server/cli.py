@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from quanze.server import __version__, app, applog, config
 from quanze.server.decisionlog import commands as decisionlog_commands
 from quanze.server.errors import ConfigError, InvalidRequestError, QuanzeError
+from quanze.server.policy import commands as policy_commands
 from quanze.server.policy.bundle import load_bundle
 
 EXIT_BAD_INPUT = 2
@@ -47,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
         "for the people's procuratorates.",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    policy_commands.register(commands)
 
     serve = commands.add_parser(
         "serve", help="run the gRPC decision sidecar", description=_serve_help()

@@ -26,6 +26,7 @@ from quanze.server.errors import ConfigError
 
 ENV_PREFIX = "QUANZE_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+ENGINE_KINDS = ("regorus", "opa")
 DECISION_LOG_MODES = ("required", "best_effort")
 FSYNC_POLICIES = ("record", "interval", "none")
 
@@ -61,11 +62,15 @@ class EngineConfig:
     """How policies are evaluated."""
 
     kind: str = "regorus"
-    """The engine; `regorus` evaluates in-process."""
+    """The engine: `regorus` evaluates in-process; `opa` asks the OPA server at `engine.opa_url`."""
     fast_path: bool = True
     """Serve from the compiled RVM, falling back to the tree-walking engine on any failure."""
     timeout_ms: float = 250.0
-    """An evaluation slower than this answers deny (`evaluation_error`)."""
+    """Slower evaluations answer deny (`evaluation_error`); with `opa` also the HTTP timeout."""
+    opa_url: str = "http://127.0.0.1:8181"
+    """With `engine.kind: opa`: the OPA server as `http(s)://HOST:PORT`, no path."""
+    opa_path: str = "quanze/authz"
+    """With `engine.kind: opa`: the package whose `decision` and `decisions` rules are queried."""
 
 
 @dataclass(frozen=True)
@@ -270,13 +275,29 @@ def _check(config: Config) -> list[str]:
         problems.append("server.shutdown_delay_seconds: must not be negative")
     if config.policies.path and not Path(config.policies.path).is_dir():
         problems.append(f"policies.path: {config.policies.path!r} is not a directory")
-    if config.engine.kind != "regorus":
-        problems.append(f"engine.kind: {config.engine.kind!r} is not supported; use 'regorus'")
+    problems.extend(_engine_problems(config.engine))
     if config.engine.timeout_ms <= 0:
         problems.append("engine.timeout_ms: must be greater than 0")
     if config.log.level not in LOG_LEVELS:
         problems.append(f"log.level: {config.log.level!r} is not one of {', '.join(LOG_LEVELS)}")
     problems.extend(_decision_log_problems(config.decision_log))
+    return problems
+
+
+def _engine_problems(engine: EngineConfig) -> list[str]:
+    problems = []
+    if engine.kind not in ENGINE_KINDS:
+        problems.append(f"engine.kind: {engine.kind!r} is not one of {', '.join(ENGINE_KINDS)}")
+    if engine.kind == "opa":
+        # Imported only when asked for: it brings an HTTP client stack (~0.2 s to import).
+        from quanze.server.engine.opa_engine import path_error, url_error  # noqa: PLC0415
+
+        for key, problem in (
+            ("opa_url", url_error(engine.opa_url)),
+            ("opa_path", path_error(engine.opa_path)),
+        ):
+            if problem:
+                problems.append(f"engine.{key}: {problem}")
     return problems
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from structlog.testing import capture_logs
 from quanze.server.decisionlog.mask import Masked, Masker
 from quanze.server.errors import EvaluationError
 from quanze.server.policy.bundle import PolicyBundle, load_bundle
-from tests.support import CONTRACT_EXAMPLE
+from tests.support import CONTRACT_EXAMPLE, raised_on_another_thread
 
 HEADER = "package quanze.log\n\nimport rego.v1\n\n"
 ERASED_WHOLE = Masked(None, ["/input"], [], False)
@@ -364,16 +363,5 @@ def test_without_a_log_policy_requests_pass_unmasked_with_one_warning(
 
 
 def test_the_masker_refuses_another_thread(masker: Masker) -> None:
-    errors: list[BaseException] = []
-
-    def use() -> None:
-        try:
-            masker.apply(event(example()))
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=use)
-    thread.start()
-    thread.join()
-    assert len(errors) == 1
-    assert isinstance(errors[0], EvaluationError)
+    raised = raised_on_another_thread(lambda: masker.apply(event(example())))
+    assert isinstance(raised, EvaluationError)

@@ -1,0 +1,1490 @@
+"""`quanze policy test|check|eval|bundle`: the security team's commands for a policy directory.
+
+- `test` runs the Rego `test_*` rules (through `RegoTestRunner`) and the decision table (through
+  the serving path: `Decider` on `RegorusEngine`), with coverage and JUnit XML for CI.
+- `check` compiles the policies and validates the data files, listing every problem it can
+  find as `path:line:col: message`, paths relative to the policy directory.
+- `eval` answers one request as the sidecar would, and can say which rules fired.
+- `bundle` writes an OPA-compatible bundle (gzipped tarball with a `/.manifest`), byte for byte
+  the same for the same policies.
+
+Every command returns its exit status; failures the user must fix raise `QuanzeError`s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gzip
+import io
+import json
+import math
+import re
+import sys
+import tarfile
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, TextIO
+from xml.etree import ElementTree  # only ever writes XML
+
+import jsonschema
+import regorus
+import yaml
+
+from quanze.server import applog
+from quanze.server.decisions import Decider
+from quanze.server.engine.base import DecisionEngine
+from quanze.server.engine.regorus_engine import UNDEFINED, RegorusEngine
+from quanze.server.errors import EvaluationError, InvalidRequestError, PolicyError, QuanzeError
+from quanze.server.policy import bundle as policy_bundle
+from quanze.server.policy.bundle import (
+    DATA_SCHEMAS,
+    DECISION_ENTRYPOINT,
+    DECISIONS_ENTRYPOINT,
+    SCHEMA_PATH,
+    PolicyBundle,
+    bundled_policy_dir,
+    content_revision,
+    load_bundle,
+)
+from quanze.server.policy.testing import (
+    DECISION_TABLE,
+    YAML_LOADER,
+    DecisionCase,
+    RegoTest,
+    RegoTestResult,
+    RegoTestRunner,
+    ast_lines,
+    load_decision_table,
+)
+from quanze.server.validation import RequestValidator
+
+EXIT_BAD_INPUT = 2
+DEFAULT_THRESHOLD = 95.0
+SERVING_ENTRYPOINTS = (DECISION_ENTRYPOINT, DECISIONS_ENTRYPOINT)
+_PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit)
+_PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `policy` and its four subcommands to the `quanze` command line."""
+    policy = commands.add_parser(
+        "policy",
+        help="test, check, evaluate and bundle a policy directory",
+        description="The security team's commands. DIR defaults to the bundled policies.",
+    )
+    subcommands = policy.add_subparsers(title="policy commands", metavar="COMMAND")
+    policy.set_defaults(run=lambda _args: _usage(policy))
+
+    test = subcommands.add_parser(
+        "test",
+        help="run the Rego tests and the decision table",
+        description="Run every `test_*` rule of the `*_test.rego` files and every case of the "
+        "decision table (quanze/authz/cases). The last line is `N passed, M failed`; the exit "
+        "status is 0 only when everything passed (and coverage met --threshold).",
+    )
+    _dir_argument(test)
+    test.add_argument(
+        "--run",
+        metavar="REGEX",
+        dest="pattern",  # `run` is taken: cli.main dispatches on args.run
+        help="only tests whose `file::name` matches REGEX (both kinds)",
+    )
+    test.add_argument(
+        "--coverage", action="store_true", help="report the Rego tests' line coverage per file"
+    )
+    test.add_argument(
+        "--threshold",
+        metavar="PCT",
+        type=float,
+        help=f"fail when total coverage is below PCT (default {DEFAULT_THRESHOLD:g}; "
+        "implies --coverage)",
+    )
+    test.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML")
+    test.add_argument(
+        "-v", "--verbose", action="store_true", help="list every test with its outcome and time"
+    )
+    test.set_defaults(run=_test)
+
+    check = subcommands.add_parser(
+        "check",
+        help="compile the policies and validate the data files",
+        description="Compile every module and validate every JSON/YAML file, the power lists "
+        "against their schema and the input schema against the catalog. Lists every problem "
+        "as `path:line:col: message` (paths relative to DIR); exit status 1 if there are any.",
+    )
+    _dir_argument(check)
+    check.set_defaults(run=_check)
+
+    evaluate = subcommands.add_parser(
+        "eval",
+        help="answer one request, optionally explaining which rules fired",
+        description="Print the contract answer the sidecar would give for one request "
+        "(after validating it; an invalid request exits with status 2). print() output of the "
+        "policies goes to standard error.",
+    )
+    evaluate.add_argument(
+        "--input",
+        metavar="REQ.json",
+        required=True,
+        help="the request (a JSON object); - reads stdin",
+    )
+    evaluate.add_argument(
+        "--policies", metavar="DIR", help="policy directory (default: the bundled policies)"
+    )
+    evaluate.add_argument(
+        "--entrypoint",
+        default=DECISION_ENTRYPOINT,
+        help=f"rule to evaluate (default {DECISION_ENTRYPOINT}; {DECISIONS_ENTRYPOINT} answers "
+        "every catalog action; any other rule prints its raw value)",
+    )
+    evaluate.add_argument(
+        "--explain",
+        action="store_true",
+        help="also list, on standard error, the rules that fired (from line coverage)",
+    )
+    evaluate.set_defaults(run=_eval)
+
+    build = subcommands.add_parser(
+        "bundle",
+        help="write an OPA-compatible bundle (.tar.gz)",
+        description="Write the policies, data files and schemas as a gzipped tarball with a "
+        "/.manifest (revision, roots). The same policies always give the same bytes.",
+    )
+    _dir_argument(build)
+    build.add_argument("-o", "--output", metavar="FILE", required=True, help="bundle to write")
+    build.add_argument(
+        "--revision", help="manifest revision (default: the content revision of what is packed)"
+    )
+    build.add_argument(
+        "--include-tests",
+        action="store_true",
+        help="also pack the *_test.rego files and the decision table",
+    )
+    build.set_defaults(run=_bundle)
+
+
+def _dir_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "dir", nargs="?", metavar="DIR", help="policy directory (default: the bundled policies)"
+    )
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return EXIT_BAD_INPUT
+
+
+def _policy_dir(value: str | None) -> Path:
+    root = Path(value) if value else bundled_policy_dir()
+    if not root.is_dir():
+        raise PolicyError(f"policy directory {root} does not exist; give an existing DIR")
+    return root.resolve()
+
+
+def _shown(given: str | None, root: Path) -> str:
+    """The policy directory as the user wrote it; the bundled one in full."""
+    return given or str(root)
+
+
+def _quiet_logs() -> None:
+    # The decision service logs through structlog; keep it on stderr and to real problems, so
+    # stdout carries only the command's own output.
+    applog.configure("warning")
+
+
+# ====================================================================== test
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """One Rego test or decision case, as reported on screen and in JUnit XML."""
+
+    kind: str  # "rego" or "decision"
+    suite: str  # the Rego package, or the case file
+    name: str
+    file: str
+    line: int
+    status: str  # "pass", "fail" or "error"
+    details: tuple[str, ...] = ()
+    prints: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def id(self) -> str:
+        return f"{self.file}::{self.name}"
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    def headline(self) -> str:
+        label = "decision case " if self.kind == "decision" else ""
+        return f"{self.status.upper()} {label}{self.where} {self.name}"
+
+    def report(self) -> str:
+        lines = [self.headline()]
+        lines.extend(f"  {d}" for d in self.details)
+        lines.extend(f"  print: {p}" for p in self.prints)
+        return "\n".join(lines)
+
+
+def _rego_outcome(result: RegoTestResult) -> TestOutcome:
+    test = result.test
+    return TestOutcome(
+        kind="rego",
+        suite=test.package,
+        name=test.name,
+        file=test.file,
+        line=test.line,
+        status=result.status,
+        details=tuple(result.message.splitlines()),
+        prints=result.prints,
+        seconds=result.seconds,
+    )
+
+
+def _case_id(case: DecisionCase) -> str:
+    return f"{case.source}::{case.name}"
+
+
+def run_decision_case(decider: Decider, case: DecisionCase) -> TestOutcome:
+    """Answer one case on the serving path and compare it with the expected answer."""
+    started = time.perf_counter()
+    details: tuple[str, ...]
+    try:
+        problems = case.mismatches(decider.check(case.request))
+    except _PASS_THROUGH:
+        raise
+    except InvalidRequestError as exc:
+        status, details = "error", (f"the case's request is invalid: {exc}",)
+    except BaseException as exc:  # an engine panic must become a reported error, not a crash
+        status, details = "error", (f"evaluation failed: {exc}",)
+    else:
+        status = "fail" if problems else "pass"
+        details = (*problems, f"the case tests article {case.article}") if problems else ()
+    return TestOutcome(
+        kind="decision",
+        suite=case.source,
+        name=case.name,
+        file=case.source,
+        line=0,
+        status=status,
+        details=details,
+        seconds=time.perf_counter() - started,
+    )
+
+
+class _Progress:
+    """A dot per test on a terminal; elsewhere (CI logs) a counter every tenth of the run."""
+
+    _MARKS: ClassVar[dict[str, str]] = {"pass": ".", "fail": "F", "error": "E"}
+
+    def __init__(self, total: int, stream: TextIO, *, enabled: bool) -> None:
+        self._total = total
+        self._stream = stream
+        self._enabled = enabled and total > 0
+        self._tty = stream.isatty()
+        self._done = 0
+        self._step = max(1, total // 10)
+
+    def advance(self, status: str) -> None:
+        if not self._enabled:
+            return
+        self._done += 1
+        if self._tty:
+            self._stream.write(self._MARKS.get(status, "?"))
+            if self._done % 80 == 0:
+                self._stream.write("\n")
+        elif self._done % self._step == 0 or self._done == self._total:
+            self._stream.write(f"  {self._done}/{self._total} tests run\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        if self._enabled and self._tty and self._done % 80:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+@dataclass(frozen=True)
+class FileCoverage:
+    path: str
+    covered: tuple[int, ...]
+    not_covered: tuple[int, ...]
+
+    @property
+    def percent(self) -> float:
+        total = len(self.covered) + len(self.not_covered)
+        return 100.0 * len(self.covered) / total if total else 100.0
+
+
+def _test(args: argparse.Namespace) -> int:
+    _quiet_logs()
+    root = _policy_dir(args.dir)
+    wanted = _regex(args.pattern)
+    with_coverage = bool(args.coverage) or args.threshold is not None
+    threshold = DEFAULT_THRESHOLD if args.threshold is None else float(args.threshold)
+    policies = load_bundle(root)
+    try:
+        runner = RegoTestRunner(policies, coverage=with_coverage)
+    except PolicyError as exc:
+        raise PolicyError(
+            f"{exc}\nRun `quanze policy check {_shown(args.dir, root)}` to list every problem."
+        ) from exc
+    rego_tests = runner.discover(args.pattern or "")
+    cases = [c for c in _decision_cases(root) if wanted is None or wanted.search(_case_id(c))]
+    total = len(rego_tests) + len(cases)
+    print(
+        f"running {len(rego_tests)} Rego tests and {len(cases)} decision cases "
+        f"from {_shown(args.dir, root)}"
+    )
+    sys.stdout.flush()
+
+    started = time.perf_counter()
+    outcomes = _run_tests(policies, runner, rego_tests, cases, verbose=args.verbose)
+    seconds = time.perf_counter() - started
+
+    failed = [o for o in outcomes if o.status != "pass"]
+    if failed:
+        print(f"\n{len(failed)} failure(s):")
+        for outcome in failed:
+            print(outcome.report())
+    coverage_ok = True
+    if with_coverage:
+        coverage_ok = _print_coverage(_coverage(runner, policies), threshold)
+    if args.junit:
+        write_junit(outcomes, Path(args.junit), seconds)
+        print(f"JUnit XML written to {args.junit}")
+    if total == 0:
+        print(f"no test matches --run {args.pattern!r}")
+    print(f"ran {total} tests in {seconds:.1f} s")
+    print(f"{total - len(failed)} passed, {len(failed)} failed")
+    return 0 if total and not failed and coverage_ok else 1
+
+
+def _run_tests(
+    policies: PolicyBundle,
+    runner: RegoTestRunner,
+    rego_tests: Sequence[RegoTest],
+    cases: Sequence[DecisionCase],
+    *,
+    verbose: bool,
+) -> list[TestOutcome]:
+    """Run the Rego tests, then the decision cases, reporting each as it finishes."""
+    progress = _Progress(len(rego_tests) + len(cases), sys.stderr, enabled=not verbose)
+    outcomes: list[TestOutcome] = []
+
+    def record(outcome: TestOutcome) -> None:
+        outcomes.append(outcome)
+        progress.advance(outcome.status)
+        if verbose:
+            print(f"{outcome.headline()} ({outcome.seconds * 1000:.1f} ms)")
+            for line in outcome.prints:
+                print(f"  print: {line}")
+            sys.stdout.flush()
+
+    for rego_test in rego_tests:
+        record(_rego_outcome(runner.run(rego_test)))
+    if cases:
+        engine, warning = serving_engine(policies)
+        if warning:
+            print(warning, file=sys.stderr)
+        decider = Decider(policies, engine)
+        for case in cases:
+            outcome = run_decision_case(decider, case)
+            if isinstance(engine, TreeWalkingEngine):
+                outcome = dataclasses.replace(outcome, prints=engine.take_prints())
+            record(outcome)
+    progress.close()
+    return outcomes
+
+
+def _regex(pattern: str | None) -> re.Pattern[str] | None:
+    if not pattern:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise QuanzeError(f"--run {pattern!r} is not a valid regular expression: {exc}") from exc
+
+
+def _decision_cases(root: Path) -> list[DecisionCase]:
+    # A policy directory need not have a decision table; one that has must load.
+    if not (root / DECISION_TABLE).is_dir():
+        return []
+    return load_decision_table(root)
+
+
+def _coverage(runner: RegoTestRunner, policies: PolicyBundle) -> list[FileCoverage]:
+    """Per policy module, the lines the Rego tests reached and those they did not.
+
+    regorus leaves a module that no test evaluated out of its report; such a module counts
+    here with all its rule lines uncovered, rather than silently not counting.
+    """
+    measured = runner.coverage()
+    files = [FileCoverage(p, tuple(c), tuple(m)) for p, (c, m) in measured.items()]
+    return sorted(files, key=lambda f: f.path)
+
+
+def _print_coverage(files: Sequence[FileCoverage], threshold: float) -> bool:
+    covered = sum(len(f.covered) for f in files)
+    lines = covered + sum(len(f.not_covered) for f in files)
+    # Rounded down, so a total shown as meeting the threshold does meet it.
+    percent = math.floor(1000.0 * covered / lines) / 10 if lines else 0.0
+    width = max((len(f.path) for f in files), default=0)
+    print("\nline coverage of the policies by the Rego tests:")
+    for f in files:
+        missed = f"  not covered: {_ranges(f.not_covered)}" if f.not_covered else ""
+        if f.not_covered and not f.covered:
+            missed = "  no test reaches this module"
+        print(f"  {f.path:<{width}}  {f.percent:5.1f}%{missed}")
+    print(f"coverage {percent:.1f}% ({covered}/{lines} lines), threshold {threshold:g}%")
+    if percent < threshold:
+        print(
+            f"coverage {percent:.1f}% is below the threshold {threshold:g}%: add tests for the "
+            "lines listed as not covered"
+        )
+        return False
+    return True
+
+
+def _ranges(lines: Iterable[int], limit: int = 12) -> str:
+    """`1-3, 7` for [1, 2, 3, 7]; past `limit` ranges, how many lines are left unlisted."""
+    parts: list[str] = []
+    for n in sorted(lines):
+        if parts and parts[-1].split("-")[-1] == str(n - 1):
+            parts[-1] = f"{parts[-1].split('-')[0]}-{n}"
+        else:
+            parts.append(str(n))
+    if len(parts) <= limit:
+        return ", ".join(parts)
+    rest = sum(len(range(int(p.split("-")[0]), int(p.split("-")[-1]) + 1)) for p in parts[limit:])
+    return ", ".join(parts[:limit]) + f" … and {rest} more"
+
+
+# Characters XML 1.0 cannot carry; engine messages could contain them.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xml_text(text: str) -> str:
+    return _XML_INVALID.sub("?", text)
+
+
+def write_junit(outcomes: Sequence[TestOutcome], path: Path, seconds: float) -> None:
+    """JUnit XML: one testsuite per Rego package and per decision-table file."""
+    suites: dict[tuple[str, str], list[TestOutcome]] = {}
+    for outcome in outcomes:
+        suites.setdefault((outcome.kind, outcome.suite), []).append(outcome)
+    root = ElementTree.Element(
+        "testsuites",
+        name="quanze policy test",
+        tests=str(len(outcomes)),
+        failures=str(sum(o.status == "fail" for o in outcomes)),
+        errors=str(sum(o.status == "error" for o in outcomes)),
+        time=f"{seconds:.3f}",
+    )
+    for (kind, suite_name), members in suites.items():
+        name = f"rego {suite_name}" if kind == "rego" else f"decision table {suite_name}"
+        suite = ElementTree.SubElement(
+            root,
+            "testsuite",
+            name=name,
+            tests=str(len(members)),
+            failures=str(sum(o.status == "fail" for o in members)),
+            errors=str(sum(o.status == "error" for o in members)),
+            skipped="0",
+            time=f"{sum(o.seconds for o in members):.6f}",
+        )
+        for outcome in members:
+            case = ElementTree.SubElement(
+                suite,
+                "testcase",
+                name=outcome.name,
+                classname=suite_name,
+                file=outcome.file,
+                time=f"{outcome.seconds:.6f}",
+            )
+            if outcome.line:
+                case.set("line", str(outcome.line))
+            if outcome.status != "pass":
+                tag = "failure" if outcome.status == "fail" else "error"
+                summary = outcome.details[0] if outcome.details else outcome.status
+                element = ElementTree.SubElement(
+                    case, tag, message=_xml_text(summary), type=outcome.status
+                )
+                element.text = _xml_text(outcome.report())
+            if outcome.prints:
+                ElementTree.SubElement(case, "system-out").text = _xml_text(
+                    "\n".join(outcome.prints)
+                )
+    ElementTree.indent(root)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ElementTree.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    except OSError as exc:
+        raise QuanzeError(f"cannot write the JUnit report {path}: {exc.strerror}") from exc
+
+
+# ====================================================================== check
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a policy directory; `file` is relative to it ("" for the whole)."""
+
+    file: str
+    line: int = 0
+    col: int = 0
+    message: str = ""
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line:
+            # Editors and CI annotate `path:line:col`; a rule-level error starts its rule.
+            where += f":{self.line}:{self.col or 1}"
+        return f"{where}: {self.message}" if where else self.message
+
+
+@dataclass
+class CheckReport:
+    """What `check` found: problems, and on success what was checked."""
+
+    problems: list[Problem] = field(default_factory=list)
+    modules: int = 0
+    data_files: int = 0
+    revision: str = ""
+    # Set when errors in some modules may hide errors in the modules that depend on them.
+    incomplete: bool = False
+
+    def add(self, problem: Problem) -> None:
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+
+_LOCATION = re.compile(r"-->\s*(?P<file>.+?):(?P<line>\d+):(?P<col>\d+)\s*$", re.MULTILINE)
+_ERROR_LINE = re.compile(r"^error:\s*(?P<message>.*)$", re.MULTILINE)
+_RULE_NAMED = re.compile(r"rule '(?P<rule>data\.[\w.]+)'")
+_UNKNOWN_FUNCTION = re.compile(
+    r"(?:Unknown function: '|could not find function )(?P<name>[\w.]+)'?"
+)
+
+
+def parse_engine_error(
+    text: str, rules: Mapping[str, tuple[str, int, int]] | None = None
+) -> Problem:
+    """A regorus error as a Problem: its `--> file:line:col` and `error: message`.
+
+    Errors without a location that name a rule (`rule 'data.a.b' has ...`) are placed at the
+    rule's first definition when `rules` (rule path -> (file, line, col)) knows it.
+    """
+    text = text.strip()
+    located = _LOCATION.search(text)
+    said = _ERROR_LINE.search(text)
+    if said:
+        message = said.group("message").strip()
+        # Some messages point at a second place ("... defined earlier:" --> file:line:col).
+        rest = text[said.end() :]
+        second = _LOCATION.search(rest)
+        if message.endswith(":") and second:
+            message = f"{message} {second['file']}:{second['line']}:{second['col']}"
+    else:
+        message = text.split("\n\nCaused by:")[0].strip().splitlines()[0] if text else "error"
+        # "Compilation error: internal: ..." : the prefixes say nothing the user can act on.
+        message = re.sub(r"^(Compilation error:\s*)?(internal:\s*)?", "", message)
+    if located:
+        return Problem(located["file"], int(located["line"]), int(located["col"]), message)
+    named = _RULE_NAMED.search(message)
+    if named and rules and named["rule"] in rules:
+        file, line, col = rules[named["rule"]]
+        return Problem(file, line, col, message)
+    return Problem("", 0, 0, message)
+
+
+def check_policies(root: Path) -> CheckReport:
+    """Every problem of the policy directory `root` that can be found without running tests."""
+    report = CheckReport()
+    rego = sorted(root.rglob("*.rego"))
+    report.modules = len(rego)
+    report.data_files = len(list(root.rglob("data.json")))
+    if not rego:
+        report.add(Problem("", message=f"no .rego files under {root}"))
+    sources = _read_sources(root, rego, report)
+    parsed = _parse_modules(sources, report)
+    documents = _check_json_files(root, report)
+    _check_yaml_files(root, report)
+    data: dict[str, Any] | None = None
+    if not any(p.file.endswith(".json") for p in report.problems):
+        data = _check_data(root, report)
+    for keys, schema_path in DATA_SCHEMAS.items():
+        # From the merged data when it loads; else straight from the file, which parsed.
+        document = _governed(data, keys) if data else documents.get("/".join(keys) + "/data.json")
+        _check_governed_document(root, document, keys, schema_path, report)
+    _check_decision_table(root, report)
+    _check_rego(parsed, data, report)
+    report.problems = [_in_characters(p, sources) for p in report.problems]
+    if not report.problems:
+        try:
+            report.revision = load_bundle(root).revision
+        except PolicyError as exc:  # anything load_bundle checks that the steps above missed
+            report.add(_policy_problem(root, exc))
+    report.problems.sort()
+    return report
+
+
+_PLACED = re.compile(r"^(?P<file>[^\s:]+\.(?:json|ya?ml|rego))(?::(?P<line>\d+):(?P<col>\d+))?: ")
+
+
+def _policy_problem(root: Path, error: PolicyError) -> Problem:
+    """A loader error as a Problem, its absolute paths made relative to the policy directory."""
+    message = str(error).replace(f"{root}/", "")
+    placed = _PLACED.match(message)
+    if placed is None:
+        return Problem("", message=message)
+    line, col = int(placed["line"] or 0), int(placed["col"] or 0)
+    return Problem(placed["file"], line, col, message[placed.end() :])
+
+
+def _in_characters(problem: Problem, sources: Mapping[str, str]) -> Problem:
+    """The engine's column as a character column, which editors and CI annotations expect.
+
+    regorus counts UTF-8 bytes and four columns per tab; a Chinese comment or a tab-indented
+    body would otherwise point past the spot.
+    """
+    source = sources.get(problem.file)
+    if source is None or problem.line < 1 or problem.col < 1:
+        return problem
+    lines = source.splitlines()
+    if problem.line > len(lines):
+        return problem
+    width = 0
+    for index, char in enumerate(lines[problem.line - 1]):
+        if width >= problem.col - 1:
+            return dataclasses.replace(problem, col=index + 1)
+        width += 4 if char == "\t" else len(char.encode())
+    return dataclasses.replace(problem, col=len(lines[problem.line - 1]) + 1)
+
+
+def _relative(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _read_sources(root: Path, files: Sequence[Path], report: CheckReport) -> dict[str, str]:
+    sources: dict[str, str] = {}
+    for path in files:
+        name = _relative(root, path)
+        try:
+            sources[name] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            report.add(Problem(name, message=f"cannot read the module: {exc}"))
+    return sources
+
+
+def _parse_modules(sources: Mapping[str, str], report: CheckReport) -> dict[str, str]:
+    """The modules that parse; each is parsed alone, so every file's syntax error is listed."""
+    parsed: dict[str, str] = {}
+    for name, source in sources.items():
+        try:
+            regorus.Engine().add_policy(name, source)
+        except _PASS_THROUGH:
+            raise
+        except BaseException as exc:
+            problem = parse_engine_error(str(exc))
+            report.add(problem if problem.file else Problem(name, message=problem.message))
+        else:
+            parsed[name] = source
+    return parsed
+
+
+def _check_json_files(root: Path, report: CheckReport) -> dict[str, Any]:
+    """Every JSON file parses, and data.json files hold objects; the documents that parse."""
+    documents: dict[str, Any] = {}
+    for path in sorted(root.rglob("*.json")):
+        name = _relative(root, path)
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            report.add(Problem(name, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}"))
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            report.add(Problem(name, message=f"cannot read the file: {exc}"))
+            continue
+        if path.name == "data.json" and not isinstance(document, dict):
+            report.add(Problem(name, message="a data.json file must hold a JSON object"))
+            continue
+        documents[name] = document
+    return documents
+
+
+def _check_yaml_files(root: Path, report: CheckReport) -> None:
+    for path in sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")]):
+        name = _relative(root, path)
+        try:
+            yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)  # noqa: S506 - safe
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+            report.add(Problem(name, line, col, f"invalid YAML: {exc.problem or exc.context}"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            report.add(Problem(name, message=f"cannot read the file: {exc}"))
+
+
+def _check_data(root: Path, report: CheckReport) -> dict[str, Any] | None:
+    """The data document, after the governed files, the schemas and the catalog are checked."""
+    try:
+        # Reuse the loader's own checks: the data tree, the catalog, the input schema.
+        data = policy_bundle._load_data(root)
+        schema = policy_bundle._load_schema(root)
+    except PolicyError as exc:
+        report.add(_policy_problem(root, exc))
+        return None
+    _check_schema_itself(SCHEMA_PATH.as_posix(), schema, report)
+    try:
+        policy_bundle._check_schema_matches_catalog(schema, data)
+    except PolicyError as exc:
+        report.add(_policy_problem(root, exc))
+    return data
+
+
+def _check_decision_table(root: Path, report: CheckReport) -> None:
+    # A file that is not YAML is already listed; the loader would only repeat it.
+    folder = DECISION_TABLE.as_posix()
+    if (root / DECISION_TABLE).is_dir() and not any(
+        p.file.startswith(folder) for p in report.problems
+    ):
+        try:
+            load_decision_table(root)
+        except PolicyError as exc:
+            report.add(_policy_problem(root, exc))
+
+
+def _governed(data: Mapping[str, Any], keys: Sequence[str]) -> Any:
+    document: Any = data
+    for key in keys:
+        document = document.get(key) if isinstance(document, dict) else None
+    return document
+
+
+def _check_schema_itself(name: str, schema: Any, report: CheckReport) -> bool:
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        where = ".".join(str(p) for p in exc.absolute_path) or "(top level)"
+        report.add(Problem(name, message=f"not a valid JSON Schema: {where}: {exc.message}"))
+        return False
+    return True
+
+
+def _check_governed_document(
+    root: Path,
+    document: Any,
+    keys: tuple[str, ...],
+    schema_path: Path,
+    report: CheckReport,
+) -> None:
+    """Every way a governed data file (e.g. the power lists) breaks its schema, by field."""
+    if document is None:
+        return
+    try:
+        schema = json.loads((root / schema_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        report.add(Problem(schema_path.as_posix(), message="missing or not JSON; it governs data"))
+        return
+    if not _check_schema_itself(schema_path.as_posix(), schema, report):
+        return
+    name = "/".join(keys) + "/data.json"
+    try:
+        text = (root / name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    errors = jsonschema.Draft202012Validator(schema).iter_errors(document)
+    for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
+        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        line, col = json_position(text, list(error.absolute_path)) or (0, 0)
+        message = f"{where}: {error.message} (see {schema_path})"
+        report.add(Problem(name, line, col, message))
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def json_position(text: str, path: Sequence[str | int]) -> tuple[int, int] | None:
+    """(line, column) where the value at `path` starts in the JSON `text`; None if not found.
+
+    jsonschema reports paths, not positions: this walks the text to the value.
+    """
+    decoder = json.JSONDecoder()
+
+    def skip(at: int) -> int:
+        match = _WHITESPACE.match(text, at)
+        return match.end() if match else at
+
+    try:
+        at = skip(0)
+        for step in path:
+            if text[at] == "{":
+                at = skip(at + 1)
+                while text[at] != "}":
+                    key, at = decoder.raw_decode(text, at)
+                    at = skip(skip(at) + 1)  # past the colon, at the value
+                    if key == step:
+                        break
+                    at = skip(decoder.raw_decode(text, at)[1])
+                    if text[at] == ",":
+                        at = skip(at + 1)
+                else:
+                    return None
+            elif text[at] == "[" and isinstance(step, int):
+                at = skip(at + 1)
+                for _ in range(step):
+                    at = skip(decoder.raw_decode(text, at)[1])
+                    if text[at] != ",":
+                        return None
+                    at = skip(at + 1)
+            else:
+                return None
+    except (IndexError, ValueError):
+        return None
+    return text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+
+
+def _check_rego(parsed: Mapping[str, str], data: Any, report: CheckReport) -> None:
+    """Safety analysis of every module (tests too), then the compile the sidecar does."""
+    if not parsed:
+        return
+    data_json = json.dumps(data if data is not None else {}, ensure_ascii=False)
+    index = ModuleIndex.build(parsed)
+
+    def analyse(modules: Sequence[tuple[str, str]]) -> None:
+        engine = regorus.Engine()
+        for name, source in modules:
+            engine.add_policy(name, source)
+        engine.add_data_json(data_json)
+        # The first evaluation runs the engine's whole-program analysis (unsafe variables...).
+        engine.eval_query("true")
+
+    def compile_serving(modules: Sequence[tuple[str, str]]) -> None:
+        regorus.Program.compile_from_modules(data_json, list(modules), list(SERVING_ENTRYPOINTS))
+
+    failed = _with_exclusions(dict(parsed), analyse, index, report, set())
+    serving = {n: s for n, s in parsed.items() if not n.endswith("_test.rego")}
+    if not _defines_entrypoints(index, serving, set()):
+        if len(parsed) < report.modules:
+            report.incomplete = True  # the entrypoints may be in a module that does not parse
+            return
+        missing = " and ".join(SERVING_ENTRYPOINTS)
+        report.add(Problem("", message=f"no module defines {missing}, which the sidecar serves"))
+        return
+    # The RVM has no print(): name every call, since its own error names none.
+    printing = _call_sites(serving, "print")
+    for problem in printing:
+        report.add(problem)
+    failed |= {p.file for p in printing}
+    if not _defines_entrypoints(index, serving, failed):
+        report.incomplete = True  # the module with the entrypoints has errors already listed
+        return
+    failed = _with_exclusions(serving, compile_serving, index, report, failed)
+    _check_unreached_rules(serving, failed, index, data_json, report)
+
+
+def _call_sites(modules: Mapping[str, str], function: str) -> list[Problem]:
+    """Every call of the builtin `function` in the modules, as a problem for the RVM."""
+    problems = []
+    for name, source in modules.items():
+        engine = regorus.Engine()
+        engine.add_policy(name, source)
+        stack: list[Any] = [json.loads(engine.get_ast_as_json())]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(item)
+                continue
+            if not isinstance(item, dict):
+                continue
+            call = item.get("Call")
+            callee = call.get("fcn", {}).get("Var", {}) if isinstance(call, dict) else {}
+            if callee.get("value") == function:
+                span = callee.get("span", {})
+                problems.append(
+                    Problem(
+                        name,
+                        int(span.get("line", 0)),
+                        int(span.get("col", 0)),
+                        f"{function}() is not available on the compiled RVM the sidecar serves "
+                        f"from, so the sidecar would refuse these policies; remove it after "
+                        f"debugging (quanze policy test and eval show its output)",
+                    )
+                )
+            stack.extend(item.values())
+    return sorted(problems)
+
+
+def _check_unreached_rules(
+    serving: Mapping[str, str],
+    failed: set[str],
+    index: ModuleIndex,
+    data_json: str,
+    report: CheckReport,
+) -> None:
+    """Compile each module's rules as entrypoints, so rules no decision reaches are checked too.
+
+    Only located errors count: the RVM rejects some constructs (e.g. `walk`) without a
+    location, and the tree-walking Engine, which evaluates those rules, accepts them.
+    """
+    modules = sorted((n, s) for n, s in serving.items() if n not in failed)
+    for name, _ in modules:
+        entrypoints = sorted(
+            {r.path for r in index.rules if r.file == name and r.kind != "function"}
+            - set(SERVING_ENTRYPOINTS)
+        )
+        entrypoints = [e for e in entrypoints if re.fullmatch(r"data(\.\w+)+", e)]
+        if not entrypoints:
+            continue
+        try:
+            regorus.Program.compile_from_modules(data_json, modules, entrypoints)
+        except _PASS_THROUGH:
+            raise
+        except BaseException as exc:
+            problem = parse_engine_error(str(exc), index.rule_locations)
+            if problem.line:
+                report.add(problem)
+
+
+def _defines_entrypoints(index: ModuleIndex, modules: Iterable[str], without: set[str]) -> bool:
+    wanted = {e.removeprefix("data.") for e in SERVING_ENTRYPOINTS}
+    present = {
+        f"{r.package}.{r.name}" for r in index.rules if r.file in modules and r.file not in without
+    }
+    return wanted <= present
+
+
+def _with_exclusions(
+    modules: dict[str, str],
+    attempt: Callable[[Sequence[tuple[str, str]]], None],
+    index: ModuleIndex,
+    report: CheckReport,
+    excluded: set[str],
+) -> set[str]:
+    """Run `attempt` on the modules; after each located error, set that module aside and rerun.
+
+    regorus stops at its first error; setting the failing module aside lets the next run
+    report the errors of the other modules. An error that only follows from a module set
+    aside (a function it defined is now unknown) ends the search and marks the report
+    incomplete. Returns the modules set aside.
+    """
+    remaining = {n: s for n, s in modules.items() if n not in excluded}
+    failed: set[str] = set(excluded)
+    while remaining:
+        try:
+            attempt(sorted(remaining.items()))
+        except _PASS_THROUGH:
+            raise
+        except BaseException as exc:
+            problem = parse_engine_error(str(exc), index.rule_locations)
+            if failed and _follows_from(problem, index, failed):
+                report.incomplete = True
+                return failed
+            report.add(problem)
+            if problem.file not in remaining:
+                return failed
+            failed.add(problem.file)
+            del remaining[problem.file]
+        else:
+            return failed
+    return failed
+
+
+def _follows_from(problem: Problem, index: ModuleIndex, failed: set[str]) -> bool:
+    if "not a valid rule path" in problem.message:
+        return True
+    unknown = _UNKNOWN_FUNCTION.search(problem.message)
+    if unknown is None:
+        return False
+    name = unknown["name"].rsplit(".", 1)[-1]
+    return any(r.name == name and r.file in failed for r in index.rules)
+
+
+def _check(args: argparse.Namespace) -> int:
+    _quiet_logs()
+    root = _policy_dir(args.dir)
+    report = check_policies(root)
+    for problem in report.problems:
+        print(problem)
+    if report.incomplete:
+        print(
+            "note: some modules were set aside after their errors; errors in the modules that "
+            "depend on them show once these are fixed: run check again"
+        )
+    if report.problems:
+        print(f"{len(report.problems)} problem(s) in {_shown(args.dir, root)}")
+        return 1
+    print(
+        f"ok: {report.modules} modules, {report.data_files} data files, revision {report.revision}"
+    )
+    return 0
+
+
+# ====================================================================== module index
+
+
+@dataclass(frozen=True)
+class RuleSite:
+    """One definition of a rule or function, with the source lines of its head and bodies."""
+
+    file: str
+    line: int
+    col: int
+    package: str
+    name: str
+    kind: str  # "complete", "set" or "function" (defaults are not listed)
+    # Lines of the head's key or value expression that no body statement shares.
+    head_lines: frozenset[int]
+    body_lines: tuple[frozenset[int], ...]
+    # The head's key or value when it is a constant, as canonical JSON; "true" for `x if {...}`.
+    literal: str | None = None
+
+    @property
+    def path(self) -> str:
+        return f"data.{self.package}.{self.name}"
+
+
+_HEAD_KINDS = {"Compr": "complete", "Set": "set", "Func": "function"}
+
+
+@dataclass(frozen=True)
+class ModuleIndex:
+    """The rules of a set of modules, from regorus's AST."""
+
+    rules: tuple[RuleSite, ...]
+
+    @property
+    def rule_locations(self) -> dict[str, tuple[str, int, int]]:
+        locations: dict[str, tuple[str, int, int]] = {}
+        for rule in self.rules:
+            locations.setdefault(rule.path, (rule.file, rule.line, rule.col))
+        return locations
+
+    @classmethod
+    def build(cls, modules: Mapping[str, str]) -> ModuleIndex:
+        rules: list[RuleSite] = []
+        for name, source in modules.items():
+            engine = regorus.Engine()
+            engine.add_policy(name, source)
+            for module in json.loads(engine.get_ast_as_json()):
+                rules.extend(_rule_sites(module))
+        return cls(tuple(rules))
+
+
+def _rule_sites(module: Mapping[str, Any]) -> Iterable[RuleSite]:
+    source = module["source"]
+    contents: bytes = source["contents"].encode()
+    package = _PACKAGE.search(source["contents"])
+    if package is None:
+        return
+    for rule in module["ast"]["rules"]:
+        spec = rule.get("Spec")
+        if spec is None:
+            continue  # default values say nothing about what fired
+        ((head_kind, head),) = spec["head"].items()
+        span = head["refr"].get(next(iter(head["refr"])), {}).get("span", {})
+        # Spans are UTF-8 byte offsets; the rule name is the text of the head's reference.
+        name = contents[span.get("start", 0) : span.get("end", 0)].decode(errors="replace")
+        bodies = tuple(frozenset(ast_lines(body["query"]["stmts"])) for body in spec["bodies"])
+        head_value = head.get("key") or (head.get("assign") or {}).get("value")
+        literal = _literal(head_value) if head_value is not None else (True, True)
+        yield RuleSite(
+            file=source["file"],
+            line=int(spec["span"]["line"]),
+            col=int(spec["span"].get("col", 1)),
+            package=package.group(1),
+            name=name,
+            kind=_HEAD_KINDS.get(head_kind, head_kind),
+            head_lines=frozenset(ast_lines(head_value) - set().union(*bodies)),
+            body_lines=bodies,
+            literal=json.dumps(literal[1], sort_keys=True) if literal[0] else None,
+        )
+
+
+_SCALARS = ("String", "RawString", "Number", "Bool", "Null")
+
+
+def _literal(node: Any) -> tuple[bool, Any]:
+    """(True, value) when the AST expression `node` is a constant JSON value."""
+    if not isinstance(node, dict) or len(node) != 1:
+        return False, None
+    ((kind, body),) = node.items()
+    if kind in _SCALARS:
+        return True, body.get("value")
+    if kind == "Array":
+        items = [_literal(i) for i in body.get("items", [])]
+        return all(ok for ok, _ in items), [v for _, v in items]
+    if kind == "Object":
+        result: dict[str, Any] = {}
+        for _, key_node, value_node in body.get("fields", []):
+            key_ok, key = _literal(key_node)
+            value_ok, value = _literal(value_node)
+            if not (key_ok and value_ok and isinstance(key, str)):
+                return False, None
+            result[key] = value
+        return True, result
+    return False, None
+
+
+# ====================================================================== eval
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One evaluation on the tree-walking Engine: its value, print() output, what fired."""
+
+    value: Any
+    prints: tuple[str, ...]
+    # Conditional rules whose body held (a rule can appear once per definition).
+    fired: tuple[RuleSite, ...] = ()
+    # Conditional rules evaluated whose outcome line coverage cannot show.
+    reached: tuple[RuleSite, ...] = ()
+    # Unconditional definitions (`x := ...` without a body) that were evaluated.
+    definitions: int = 0
+
+
+def trace(policies: PolicyBundle, request: Any, entrypoint: str, *, explain: bool) -> Trace:
+    """Evaluate `entrypoint` for `request` with print capture and, to explain, line coverage.
+
+    A definition fired when its head's key or value was evaluated, which the engine does only
+    after the body held. When the head shares its line with the body (one-line rules) the
+    line says only that the rule was reached; then a constant head is looked for in the rule's
+    value, and other rules (e.g. functions) are listed as reached.
+    """
+    engine = regorus.Engine()
+    for name, source in policies.modules:
+        engine.add_policy(name, source)
+    engine.add_data_json(policies.data_json)
+    engine.set_input_json(json.dumps(request, ensure_ascii=False))
+    engine.set_gather_prints(True)
+    engine.set_enable_coverage(explain)
+    try:
+        value = json.loads(engine.eval_rule_as_json(entrypoint))
+    except _PASS_THROUGH:
+        raise
+    except BaseException as exc:
+        raise PolicyError(
+            f"evaluating {entrypoint} failed: {parse_engine_error(str(exc))}"
+        ) from exc
+    prints = tuple(engine.take_prints())
+    if not explain:
+        return Trace(value, prints)
+    report = json.loads(engine.get_coverage_report_as_json())
+    covered = {f["path"]: set(f.get("covered", [])) for f in report.get("files", [])}
+    fired: list[RuleSite] = []
+    reached: list[RuleSite] = []
+    definitions = 0
+    rules = ModuleIndex.build(dict(policies.modules)).rules
+    # Two definitions with the same head give the same value: the value cannot tell them apart.
+    heads = Counter((r.path, r.literal) for r in rules)
+    for rule in rules:
+        lines = covered.get(rule.file, set())
+        if not rule.body_lines:
+            definitions += bool(rule.head_lines & lines)
+        elif rule.head_lines:
+            if rule.head_lines & lines:
+                fired.append(rule)
+        elif any(body and body <= lines for body in rule.body_lines):
+            held = _holds(engine, rule)
+            if held is None or (held and heads[(rule.path, rule.literal)] > 1):
+                reached.append(rule)  # unknown, or some definition with this head held
+            elif held:
+                fired.append(rule)
+    return Trace(value, prints, tuple(fired), tuple(reached), definitions)
+
+
+def _holds(engine: Any, rule: RuleSite) -> bool | None:
+    """Whether a rule's constant head is in its value; None when that cannot be told."""
+    if rule.kind == "function" or rule.literal is None:
+        return None
+    try:
+        value = json.loads(engine.eval_rule_as_json(rule.path))
+    except _PASS_THROUGH:
+        raise
+    except BaseException:  # a rule that cannot be evaluated on its own stays unknown
+        return None
+    if rule.kind == "set":
+        return isinstance(value, list) and rule.literal in {
+            json.dumps(v, sort_keys=True) for v in value
+        }
+    return json.dumps(value, sort_keys=True) == rule.literal
+
+
+class TreeWalkingEngine:
+    """Decisions from regorus's tree-walking Engine alone, with print() output gathered.
+
+    For policies the RVM cannot compile only because they call print(): `test` and `eval`
+    keep working while such policies are being debugged (the sidecar refuses them).
+    """
+
+    def __init__(self, policies: PolicyBundle) -> None:
+        self._engine = regorus.Engine()
+        for name, source in policies.modules:
+            self._engine.add_policy(name, source)
+        self._engine.add_data_json(policies.data_json)
+        self._engine.set_gather_prints(True)
+
+    def decide(self, request: Mapping[str, Any]) -> Any:
+        return self._evaluate(DECISION_ENTRYPOINT, request)
+
+    def decide_all(self, request: Mapping[str, Any]) -> Any:
+        return self._evaluate(DECISIONS_ENTRYPOINT, request)
+
+    def take_prints(self) -> tuple[str, ...]:
+        return tuple(self._engine.take_prints())
+
+    def _evaluate(self, entrypoint: str, request: Mapping[str, Any]) -> Any:
+        self._engine.set_input_json(json.dumps(request, ensure_ascii=False))
+        try:
+            value = json.loads(self._engine.eval_rule_as_json(entrypoint))
+        except _PASS_THROUGH:
+            raise
+        except BaseException as exc:
+            raise EvaluationError(f"{entrypoint}: {exc}") from exc
+        if value == UNDEFINED:
+            raise EvaluationError("the policy's decision is undefined for this input")
+        return value
+
+
+def serving_engine(policies: PolicyBundle) -> tuple[DecisionEngine, str]:
+    """The sidecar's engine, or the tree-walking Engine and a warning when print() stops it."""
+    try:
+        return RegorusEngine(policies), ""
+    except PolicyError as exc:
+        if "Missing builtin function: print" not in str(exc):
+            raise
+    return TreeWalkingEngine(policies), (
+        "warning: these policies call print(), which the compiled RVM lacks: the sidecar "
+        "would refuse them. Answering with the tree-walking Engine; remove print() before "
+        "serving (quanze policy check lists the calls)."
+    )
+
+
+class _Recording:
+    """A `DecisionEngine` that keeps the raw document the serving engine produced."""
+
+    def __init__(self, inner: DecisionEngine) -> None:
+        self._inner = inner
+        self.raw: Any = None
+
+    def decide(self, request: Mapping[str, Any]) -> Any:
+        self.raw = self._inner.decide(request)
+        return self.raw
+
+    def decide_all(self, request: Mapping[str, Any]) -> Any:
+        self.raw = self._inner.decide_all(request)
+        return self.raw
+
+
+def _eval(args: argparse.Namespace) -> int:
+    _quiet_logs()
+    entrypoint: str = args.entrypoint
+    if not re.fullmatch(r"data(\.[A-Za-z_][\w]*)+", entrypoint):
+        raise QuanzeError(
+            f"--entrypoint {entrypoint!r} is not a rule path; write it like {DECISION_ENTRYPOINT}"
+        )
+    try:
+        request = _read_request(args.input)
+    except InvalidRequestError as exc:
+        print(f"quanze policy eval: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    policies = load_bundle(_policy_dir(args.policies))
+    validator = RequestValidator(policies.schema, policies.actions)
+    try:
+        if entrypoint == DECISIONS_ENTRYPOINT:
+            validator.list_request(request)
+        else:
+            validator.check_request(request)
+    except InvalidRequestError as exc:
+        print(f"quanze policy eval: {args.input}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    traced = trace(policies, request, entrypoint, explain=args.explain)
+    engine, warning = serving_engine(policies)
+    if warning:
+        print(warning, file=sys.stderr)
+    serving = _Recording(engine)
+    decider = Decider(policies, serving)
+    answer: Any = None
+    if entrypoint == DECISION_ENTRYPOINT:
+        answer = decider.check(request)
+    elif entrypoint == DECISIONS_ENTRYPOINT:
+        answer = dict(decider.allowed_actions(request))
+    status = 0
+    if answer is None:
+        answer = traced.value
+        if answer == UNDEFINED:
+            print(
+                f"quanze policy eval: {entrypoint} is undefined for this input "
+                "(is the rule path spelt right?)",
+                file=sys.stderr,
+            )
+            status = 1
+    print(json.dumps(answer, ensure_ascii=False, indent=2))
+    sys.stdout.flush()
+    if serving.raw is not None and traced.value != serving.raw:
+        print(
+            "warning: the tree-walking Engine and the compiled RVM disagree on this input; "
+            "the answer above is the RVM's (what the sidecar serves). Please report it.",
+            file=sys.stderr,
+        )
+    _print_trace(traced, entrypoint, explain=args.explain)
+    return status
+
+
+def _read_request(name: str) -> Any:
+    try:
+        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequestError("", f"cannot read {name}: {exc}") from exc
+    try:
+        request = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequestError(
+            "", f"{name}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
+        ) from exc
+    if not isinstance(request, dict):
+        raise InvalidRequestError(
+            "", f"{name}: a request must be a JSON object with subject, action and resource"
+        )
+    return request
+
+
+def _print_trace(traced: Trace, entrypoint: str, *, explain: bool) -> None:
+    out = sys.stderr
+    if traced.prints:
+        print("print output:", file=out)
+        for line in traced.prints:
+            print(f"  {line}", file=out)
+    if not explain:
+        return
+    print(f"rules that fired for {entrypoint} (tree-walking Engine, line coverage):", file=out)
+    for rule in sorted(traced.fired, key=lambda r: (r.file, r.line)):
+        print(f"  {rule.file}:{rule.line} {rule.name}", file=out)
+    if traced.reached:
+        print("rules reached whose outcome line coverage cannot show:", file=out)
+        for rule in sorted(traced.reached, key=lambda r: (r.file, r.line)):
+            print(f"  {rule.file}:{rule.line} {rule.name}", file=out)
+    print(f"({traced.definitions} unconditional definitions were evaluated too)", file=out)
+
+
+# ====================================================================== bundle
+
+# Fixed tar metadata: the same policies must give the same bytes.
+_MTIME = 0
+_FILE_MODE = 0o644
+_PACKED_SUFFIXES = (".rego", ".json", ".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    """One file to pack: its path inside the bundle (without the leading /) and bytes."""
+
+    path: str
+    content: bytes
+
+
+def bundle_files(root: Path, *, include_tests: bool) -> list[BundleFile]:
+    """The files of a policy directory that go into its bundle, sorted by path."""
+    tests = DECISION_TABLE.as_posix() + "/"
+    files: list[BundleFile] = []
+    for path in sorted(root.rglob("*")):
+        name = _relative(root, path)
+        if not path.is_file() or not name.endswith(_PACKED_SUFFIXES):
+            continue
+        is_test = name.endswith("_test.rego") or name.startswith(tests)
+        if is_test and not include_tests:
+            continue
+        files.append(BundleFile(name, path.read_bytes()))
+    return files
+
+
+def bundle_roots(files: Iterable[BundleFile]) -> list[str]:
+    """The top-level data roots the bundle owns: first segments of packages and data paths."""
+    roots: set[str] = set()
+    for f in files:
+        if f.path.endswith(".rego"):
+            package = _PACKAGE.search(f.content.decode("utf-8"))
+            if package:
+                roots.add(package.group(1).split(".")[0])
+        elif f.path.endswith("data.json"):
+            if "/" in f.path:
+                roots.add(f.path.split("/")[0])
+            else:  # a data.json at the top spreads its keys at the root of data
+                roots.update(json.loads(f.content))
+    return sorted(roots)
+
+
+def packed_revision(files: Iterable[BundleFile]) -> str:
+    """`content_revision` of exactly the packed files: what the sidecar reports once extracted."""
+    with tempfile.TemporaryDirectory(prefix="quanze-bundle-") as staging:
+        base = Path(staging)
+        for f in files:
+            target = base / f.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(f.content)
+        return content_revision(base)
+
+
+def write_bundle(files: Sequence[BundleFile], manifest: Mapping[str, Any]) -> bytes:
+    """A gzipped tarball, OPA layout: `/.manifest` first, then the files at `/<path>`."""
+    entries = [
+        BundleFile(".manifest", (json.dumps(manifest, sort_keys=True, indent=2) + "\n").encode()),
+        *sorted(files, key=lambda f: f.path),
+    ]
+    raw = io.BytesIO()
+    # mtime=0 and no file name keep the gzip header identical from run to run.
+    with (
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=_MTIME, filename="") as zipped,
+        tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for entry in entries:
+            info = tarfile.TarInfo("/" + entry.path)
+            info.size = len(entry.content)
+            info.mtime = _MTIME
+            info.mode = _FILE_MODE
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(entry.content))
+    return raw.getvalue()
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    _quiet_logs()
+    root = _policy_dir(args.dir)
+    report = check_policies(root)
+    if report.problems:
+        listing = "\n".join(f"  {p}" for p in report.problems)
+        raise PolicyError(
+            f"{_shown(args.dir, root)} has {len(report.problems)} problem(s); "
+            f"fix them before bundling:\n{listing}"
+        )
+    files = bundle_files(root, include_tests=args.include_tests)
+    revision = args.revision or packed_revision(files)
+    manifest = {"revision": revision, "roots": bundle_roots(files)}
+    payload = write_bundle(files, manifest)
+    output = Path(args.output)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        partial = output.with_name(output.name + ".partial")
+        partial.write_bytes(payload)
+        partial.replace(output)  # readers never see half a bundle
+    except OSError as exc:
+        raise QuanzeError(f"cannot write the bundle {output}: {exc.strerror}") from exc
+    for f in files:
+        print(f"  /{f.path} ({len(f.content)} bytes)")
+    tests = "with tests" if args.include_tests else "without tests"
+    print(f"wrote {output}: {len(files)} files {tests}, {len(payload)} bytes")
+    print(f"manifest: revision {revision}, roots {json.dumps(manifest['roots'])}")
+    if revision != report.revision and not args.revision:
+        print(
+            f"(the directory's own revision, counting every file, is {report.revision}; the "
+            "bundle's revision counts only what it packs)"
+        )
+    return 0

@@ -1,0 +1,626 @@
+"""`quanze policy test|check|eval|bundle`, driven through `quanze.server.cli.main`.
+
+Each test works on its own copy of the bundled policies and breaks one thing in it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+
+from quanze.server import cli
+from quanze.server.decisions import Decider
+from quanze.server.engine.regorus_engine import RegorusEngine
+from quanze.server.policy.bundle import bundled_policy_dir, load_bundle
+from quanze.server.policy.commands import json_position
+from quanze.server.policy.testing import RegoTestRunner, load_decision_table
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "assistant-unguided.json"
+LAST_LINE = re.compile(r"^(\d+) passed, (\d+) failed$")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def last_line(out: str) -> tuple[int, int]:
+    match = LAST_LINE.match(out.rstrip("\n").splitlines()[-1])
+    assert match, out
+    return int(match[1]), int(match[2])
+
+
+@pytest.fixture
+def policies(tmp_path: Path) -> Path:
+    """A private copy of the bundled policies, free to break."""
+    target = tmp_path / "policies"
+    shutil.copytree(
+        bundled_policy_dir(), target, ignore=shutil.ignore_patterns("__pycache__", "*.py")
+    )
+    return target
+
+
+def append(path: Path, text: str) -> int:
+    """Append `text` to `path`; the line number its first line lands on."""
+    original = path.read_text()
+    if not original.endswith("\n"):
+        original += "\n"
+    path.write_text(original + text)
+    return original.count("\n") + 1
+
+
+# ====================================================================== check
+
+
+def test_check_accepts_the_bundled_policies(capsys: pytest.CaptureFixture[str]) -> None:
+    root = bundled_policy_dir()
+    code, out, _ = run(capsys, "policy", "check")
+    modules = len(list(root.rglob("*.rego")))
+    data_files = len(list(root.rglob("data.json")))
+    assert code == 0
+    assert out.splitlines()[-1] == (
+        f"ok: {modules} modules, {data_files} data files, revision {load_bundle().revision}"
+    )
+
+
+def test_check_reports_a_syntax_error_at_its_file_line_and_column(
+    capsys: pytest.CaptureFixture[str], policies: Path
+) -> None:
+    module = policies / "quanze/rules/routing/routing.rego"
+    first = append(module, "\nbroken_rule if {\n\tinput.x ==\n}\n")
+    code, out, _ = run(capsys, "policy", "check", str(policies))
+    assert code == 1
+    problems = [line for line in out.splitlines() if line.startswith("quanze/")]
+    assert len(problems) == 1, out
+    match = re.match(r"^quanze/rules/routing/routing\.rego:(\d+):(\d+): (.+)$", problems[0])
+    assert match, problems[0]
+    # The expression is cut short on the line after `input.x ==`: the closing brace.
+    assert int(match[1]) == first + 3
+    assert int(match[2]) >= 1
+    assert out.splitlines()[-1] == f"1 problem(s) in {policies}"
+
+
+def test_check_lists_every_problem_not_just_the_first(
+    capsys: pytest.CaptureFixture[str], policies: Path
+) -> None:
+    rules = policies / "quanze/rules"
+    broken = append(rules / "powers/powers.rego", "\nbroken if {\n\tinput.x ==\n}\n")
+    (rules / "unsafe.rego").write_text(
+        "package quanze.unsafe\n\nimport rego.v1\n\nfoo if {\n\tnever_bound == 1\n}\n"
+    )
+    (rules / "unknown.rego").write_text(
+        "package quanze.unknown\n\nimport rego.v1\n\nbar if {\n\tno_such.function(1)\n}\n"
+    )
+    hierarchy = policies / "quanze/hierarchy/data.json"
+    hierarchy.write_text("{\n  ,\n" + hierarchy.read_text()[1:])
+    power_lists = policies / "quanze/power_lists/data.json"
+    document = json.loads(power_lists.read_text())
+    first_list = next(iter(document["lists"]))
+    document["lists"][first_list]["version"] = 7
+    power_lists.write_text(json.dumps(document, ensure_ascii=False, indent=2))
+
+    code, out, _ = run(capsys, "policy", "check", str(policies))
+
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[-1] == f"5 problem(s) in {policies}"
+    found = "\n".join(lines)
+    assert re.search(rf"^quanze/rules/powers/powers\.rego:{broken + 3}:\d+: ", found, re.M)
+    assert re.search(r"^quanze/rules/unsafe\.rego:6:2: .*`never_bound` is unsafe$", found, re.M), (
+        found
+    )
+    assert re.search(r"^quanze/rules/unknown\.rego:6:\d+: .*no_such\.function", found, re.M)
+    assert re.search(r"^quanze/hierarchy/data\.json:2:3: invalid JSON", found, re.M)
+    version_line, version_col = json_position(
+        power_lists.read_text(), ["lists", first_list, "version"]
+    ) or (0, 0)
+    assert f"quanze/power_lists/data.json:{version_line}:{version_col}: " in found
+    assert f"lists.{first_list}.version: 7 is not of type 'string'" in found
+
+
+def test_check_names_the_bad_power_list_file_and_field(
+    capsys: pytest.CaptureFixture[str], policies: Path
+) -> None:
+    path = policies / "quanze/power_lists/data.json"
+    document = json.loads(path.read_text())
+    first_list = next(iter(document["lists"]))
+    del document["lists"][first_list]["issued_by"]
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2))
+    code, out, _ = run(capsys, "policy", "check", str(policies))
+    assert code == 1
+    (problem,) = [line for line in out.splitlines() if "power_lists" in line]
+    assert problem.startswith("quanze/power_lists/data.json:")
+    assert f"lists.{first_list}: 'issued_by' is a required property" in problem
+    assert "power_lists.schema.json" in problem
+
+
+def test_check_reports_a_schema_that_disagrees_with_the_catalog(
+    capsys: pytest.CaptureFixture[str], policies: Path
+) -> None:
+    path = policies / "quanze/schema/input.schema.json"
+    schema = json.loads(path.read_text())
+    schema["$defs"]["action"]["enum"].append("case.invented_action")
+    path.write_text(json.dumps(schema, ensure_ascii=False, indent=2))
+    code, out, _ = run(capsys, "policy", "check", str(policies))
+    assert code == 1
+    assert "quanze/schema/input.schema.json" in out
+    assert "extra ['case.invented_action']" in out
+
+
+def test_check_columns_count_characters_not_bytes_or_tab_stops(
+    capsys: pytest.CaptureFixture[str], policies: Path
+) -> None:
+    body = '\t"权责" == "权责"; \tunbound == 1'
+    (policies / "quanze/rules/columns.rego").write_text(
+        f"package quanze.columns\n\nimport rego.v1\n\n# 中文注释\nr if {{\n{body}\n}}\n"
+    )
+    code, out, _ = run(capsys, "policy", "check", str(policies))
+    assert code == 1
+    column = body.index("unbound") + 1
+    assert f"quanze/rules/columns.rego:7:{column}: use of undefined variable" in out, out
+
+
+def test_check_places_an_error_without_location_at_its_rule(
+    capsys: pytest.CaptureFixture[str], policies: Path
+) -> None:
+    (policies / "quanze/rules/conflict.rego").write_text(
+        "package quanze.conflict\n\nimport rego.v1\n\nvalue := 1\n\n"
+        "value contains 2 if {\n\ttrue\n}\n"
+    )
+    code, out, _ = run(capsys, "policy", "check", str(policies))
+    assert code == 1
+    assert re.search(r"^quanze/rules/conflict\.rego:5:1: .*multiple types", out, re.M), out
+
+
+def test_check_names_print_calls_which_the_sidecar_cannot_serve(
+    capsys: pytest.CaptureFixture[str], policies: Path
+) -> None:
+    module = policies / "quanze/rules/auxiliary/auxiliary.rego"
+    line = append(module, '\nnoisy if {\n\tprint("debugging")\n}\n') + 2
+    code, out, _ = run(capsys, "policy", "check", str(policies))
+    assert code == 1
+    assert re.search(
+        rf"^quanze/rules/auxiliary/auxiliary\.rego:{line}:2: print\(\) is not available",
+        out,
+        re.M,
+    ), out
+
+
+def test_check_of_a_missing_directory_says_so(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, "policy", "check", str(tmp_path / "nowhere"))
+    assert code == 1
+    assert "does not exist" in err
+
+
+def test_json_position_finds_nested_values() -> None:
+    text = '{"a": [1, {"b": "x"}, 3],\n "c": {"d": null}}'
+    assert json_position(text, ["a", 1, "b"]) == (1, 17)
+    assert json_position(text, ["c", "d"]) == (2, 13)
+    assert json_position(text, ["a", 2]) == (1, 23)
+    assert json_position(text, ["missing"]) is None
+    assert json_position(text, ["a", 9]) is None
+
+
+# ====================================================================== test
+
+
+def expected_counts(root: Path, pattern: str) -> int:
+    runner = RegoTestRunner(load_bundle(root))
+    cases = [c for c in load_decision_table(root) if re.search(pattern, f"{c.source}::{c.name}")]
+    return len(runner.discover(pattern)) + len(cases)
+
+
+def test_a_failing_rego_test_fails_the_run_and_is_reported(
+    capsys: pytest.CaptureFixture[str], policies: Path
+) -> None:
+    passing = expected_counts(policies, "routing")
+    assert passing > 0
+    test_file = policies / "quanze/rules/routing/routing_test.rego"
+    line = append(test_file, "\ntest_deliberately_false if {\n\t1 == 2\n}\n") + 1
+    code, out, err = run(capsys, "policy", "test", str(policies), "--run", "routing")
+    assert code == 1
+    assert last_line(out) == (passing, 1)
+    assert out.splitlines()[-1] == f"{passing} passed, 1 failed"
+    assert f"FAIL quanze/rules/routing/routing_test.rego:{line} test_deliberately_false" in out
+    assert "undefined" in out
+    assert f"{passing + 1}/{passing + 1} tests run" in err  # the progress counter off a TTY
+
+
+def test_a_failing_decision_case_names_case_file_and_mismatch(
+    capsys: pytest.CaptureFixture[str], policies: Path
+) -> None:
+    table = policies / "quanze/authz/cases/routing.yaml"
+    text = table.read_text()
+    name = "sole_procurator_prosecutes_within_power_list_allowed"
+    assert name in text
+    # The case expects an allow; expect a deny instead.
+    start = text.index(f"name: {name}")
+    end = text.index("expect: {decision: true", start)
+    table.write_text(
+        text[:end] + "expect: {decision: false" + text[end + len("expect: {decision: true") :]
+    )
+    code, out, _ = run(capsys, "policy", "test", str(policies), "--run", name)
+    assert code == 1
+    assert out.splitlines()[-1] == "0 passed, 1 failed"
+    assert f"FAIL decision case quanze/authz/cases/routing.yaml {name}" in out
+    assert "decision is True, expected False" in out
+
+
+def test_verbose_lists_every_test_with_outcome_and_time(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pattern = "routing"
+    total = expected_counts(bundled_policy_dir(), pattern)
+    code, out, _ = run(capsys, "policy", "test", "--run", pattern, "-v")
+    assert code == 0
+    listed = [line for line in out.splitlines() if line.startswith(("PASS ", "FAIL ", "ERROR "))]
+    assert len(listed) == total
+    assert all(re.search(r" \(\d+\.\d ms\)$", line) for line in listed)
+    assert any(line.startswith("PASS decision case quanze/authz/cases/") for line in listed)
+    assert any(
+        re.match(r"PASS quanze/rules/routing/routing_test\.rego:\d+ test_", x) for x in listed
+    )
+    assert last_line(out) == (total, 0)
+
+
+def test_run_filter_matching_nothing_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "policy", "test", "--run", "no-test-is-called-this")
+    assert code == 1
+    assert out.splitlines()[-1] == "0 passed, 0 failed"
+
+
+def test_an_invalid_run_regex_is_explained(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "policy", "test", "--run", "(")
+    assert code == 1
+    assert "not a valid regular expression" in err
+
+
+def test_coverage_threshold_decides_the_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
+    # Only the routing tests run, so the total lies well below 100 % and we can aim around it.
+    code, out, _ = run(capsys, "policy", "test", "--run", "routing", "--coverage")
+    match = re.search(r"^coverage (\d+\.\d)% \((\d+)/(\d+) lines\)", out, re.M)
+    assert match, out
+    percent = float(match[1])
+    exact = 100 * int(match[2]) / int(match[3])
+    assert exact - 0.1 < percent <= exact  # shown rounded down, never up to the threshold
+    assert 0 < percent < 100
+    modules = [name for name, _ in load_bundle().modules]
+    assert all(re.search(rf"^  {re.escape(m)} +\d+\.\d%", out, re.M) for m in modules)
+    assert code == (1 if percent < 95 else 0)
+
+    below, above = f"{percent - 1:.1f}", f"{percent + 1:.1f}"
+    code, out, _ = run(capsys, "policy", "test", "--run", "routing", "--threshold", below)
+    assert code == 0
+    assert last_line(out)[1] == 0
+    code, out, _ = run(capsys, "policy", "test", "--run", "routing", "--threshold", above)
+    assert code == 1
+    assert "is below the threshold" in out
+    assert last_line(out)[1] == 0  # every test passed: coverage alone failed the run
+
+
+def test_coverage_counts_a_module_no_test_reaches(
+    capsys: pytest.CaptureFixture[str], policies: Path
+) -> None:
+    def total(out: str) -> tuple[int, int]:
+        match = re.search(r"^coverage [\d.]+% \((\d+)/(\d+) lines\)", out, re.M)
+        assert match, out
+        return int(match[1]), int(match[2])
+
+    argv = ["policy", "test", str(policies), "--run", "routing", "--coverage"]
+    before = total(run(capsys, *argv)[1])
+    (policies / "quanze/rules/untested.rego").write_text(
+        "package quanze.untested\n\nimport rego.v1\n\n"
+        'flag if {\n\tinput.subject.id == "x"\n\tinput.action.name == "y"\n}\n\n'
+        'label := "z" if {\n\tflag\n}\n'
+    )
+    code, out, _ = run(capsys, *argv)
+    assert code == 1
+    assert re.search(
+        r"^  quanze/rules/untested\.rego +0\.0%  no test reaches this module$", out, re.M
+    )
+    # The module's four lines (two conditions, a value and its condition) count, uncovered.
+    assert total(out) == (before[0], before[1] + 4)
+
+
+def test_junit_report_has_suites_cases_and_failures(
+    capsys: pytest.CaptureFixture[str], policies: Path, tmp_path: Path
+) -> None:
+    append(
+        policies / "quanze/rules/routing/routing_test.rego",
+        "\ntest_deliberately_false if {\n\t1 == 2\n}\n",
+    )
+    report = tmp_path / "reports" / "junit.xml"
+    code, out, _ = run(
+        capsys, "policy", "test", str(policies), "--run", "routing", "--junit", str(report)
+    )
+    assert code == 1
+    passed, failed = last_line(out)
+    root = ElementTree.parse(report).getroot()  # noqa: S314 - we wrote this file
+    assert root.tag == "testsuites"
+    assert int(root.get("tests", "0")) == passed + failed
+    assert int(root.get("failures", "0")) == 1
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert "rego quanze.rules.routing_test" in suites
+    assert "decision table quanze/authz/cases/routing.yaml" in suites
+    cases = list(root.iter("testcase"))
+    assert len(cases) == passed + failed
+    (failing,) = [c for c in cases if c.find("failure") is not None]
+    assert failing.get("name") == "test_deliberately_false"
+    assert failing.get("file") == "quanze/rules/routing/routing_test.rego"
+    failure = failing.find("failure")
+    assert failure is not None
+    assert "undefined" in failure.get("message", "")
+    assert all(float(c.get("time", "-1")) >= 0 for c in cases)
+
+
+def test_decision_cases_still_run_when_print_keeps_the_rvm_out(
+    capsys: pytest.CaptureFixture[str], policies: Path
+) -> None:
+    module = policies / "quanze/rules/auxiliary/auxiliary.rego"
+    text = module.read_text()
+    anchor = "\tsome act in _assistant_acts\n\tnot capacity.names_supervisor\n"
+    assert anchor in text
+    module.write_text(text.replace(anchor, anchor + '\tprint("no supervisor for", act)\n', 1))
+    code, out, err = run(capsys, "policy", "test", str(policies), "--run", "assistant", "-v")
+    assert code == 0, out
+    assert "print()" in err  # the warning that the sidecar would refuse these policies
+    assert "print: quanze/rules/auxiliary/auxiliary.rego:" in out
+    assert last_line(out)[1] == 0
+
+
+def test_policy_test_subprocess_on_the_bundled_policies() -> None:
+    quanze = Path(sys.executable).parent / "quanze"
+    total = expected_counts(bundled_policy_dir(), "")
+    started = time.perf_counter()
+    finished = subprocess.run(
+        [str(quanze), "policy", "test"], capture_output=True, text=True, timeout=600, check=False
+    )
+    seconds = time.perf_counter() - started
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert finished.stdout.splitlines()[-1] == f"{total} passed, 0 failed"
+    assert f"{total}/{total} tests run" in finished.stderr
+    print(f"quanze policy test: {total} tests in {seconds:.1f} s")
+
+
+# ====================================================================== eval
+
+
+def test_eval_prints_the_contract_answer(capsys: pytest.CaptureFixture[str]) -> None:
+    request = json.loads(EXAMPLE.read_text())
+    policies = load_bundle()
+    expected = Decider(policies, RegorusEngine(policies)).check(request)
+    code, out, _ = run(capsys, "policy", "eval", "--input", str(EXAMPLE))
+    assert code == 0
+    answer = json.loads(out)
+    assert answer["decision_id"] != expected["decision_id"]
+    answer.pop("decision_id")
+    expected.pop("decision_id")
+    assert answer == expected
+    assert out.startswith("{\n  ")  # pretty-printed
+
+
+def test_eval_explain_lists_the_rules_that_fired_and_not_the_others(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source = (bundled_policy_dir() / "quanze/rules/auxiliary/auxiliary.rego").read_text()
+
+    def line_of(fragment: str) -> int:
+        return source[: source.index(fragment)].count("\n") + 1
+
+    fired = line_of('denials contains {"action": act, "code": "assistant_requires_guidance"}')
+    held_back = line_of(
+        'denials contains {"action": act, "code": "supervisor_not_handling_procurator"}'
+    )
+    code, out, err = run(capsys, "policy", "eval", "--input", str(EXAMPLE), "--explain")
+    assert code == 0
+    assert json.loads(out)["reasons"][0]["code"] == "assistant_requires_guidance"
+    listed = err.splitlines()
+    assert f"  quanze/rules/auxiliary/auxiliary.rego:{fired} denials" in listed
+    assert f"  quanze/rules/auxiliary/auxiliary.rego:{held_back} denials" not in listed
+
+
+def test_eval_rejects_an_invalid_request_naming_the_field(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    request = json.loads(EXAMPLE.read_text())
+    request["action"]["name"] = "case.interogate_suspect"
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request))
+    code, out, err = run(capsys, "policy", "eval", "--input", str(path))
+    assert code == 2
+    assert out == ""
+    assert "action.name: unknown action 'case.interogate_suspect'" in err
+
+
+def test_eval_rejects_malformed_json_with_its_position(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "request.json"
+    path.write_text('{"subject":\n')
+    code, _, err = run(capsys, "policy", "eval", "--input", str(path))
+    assert code == 2
+    assert f"{path}:2:1: invalid JSON" in err
+
+
+def test_eval_shows_print_output(capsys: pytest.CaptureFixture[str], policies: Path) -> None:
+    module = policies / "quanze/rules/auxiliary/auxiliary.rego"
+    text = module.read_text()
+    anchor = "\tsome act in _assistant_acts\n\tnot capacity.names_supervisor\n"
+    module.write_text(text.replace(anchor, anchor + '\tprint("no supervisor for", act)\n', 1))
+    code, out, err = run(
+        capsys, "policy", "eval", "--input", str(EXAMPLE), "--policies", str(policies)
+    )
+    assert code == 0
+    assert json.loads(out)["decision"] is False
+    assert "print output:" in err
+    assert "no supervisor for case.interrogate_suspect" in err
+
+
+def test_eval_other_entrypoints(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(
+        capsys,
+        "policy",
+        "eval",
+        "--input",
+        str(EXAMPLE),
+        "--entrypoint",
+        "data.quanze.rules.auxiliary.denials",
+    )
+    assert code == 0
+    assert {"action": "case.interrogate_suspect", "code": "assistant_requires_guidance"} in (
+        json.loads(out)
+    )
+
+    request = json.loads(EXAMPLE.read_text())
+    del request["action"]
+    path = tmp_path / "list.json"
+    path.write_text(json.dumps(request))
+    code, out, _ = run(
+        capsys,
+        "policy",
+        "eval",
+        "--input",
+        str(path),
+        "--entrypoint",
+        "data.quanze.authz.decisions",
+    )
+    assert code == 0
+    assert sorted(json.loads(out)) == list(load_bundle().actions)
+
+
+# ====================================================================== bundle
+
+
+def read_tar(path: Path) -> dict[str, tarfile.TarInfo]:
+    with tarfile.open(path, "r:gz") as tar:
+        return {member.name: member for member in tar.getmembers()}
+
+
+def extract(path: Path, target: Path) -> None:
+    """Unpack a bundle by hand: its member names start with '/'."""
+    with tarfile.open(path, "r:gz") as tar:
+        for member in tar.getmembers():
+            assert member.isfile()
+            assert ".." not in member.name
+            destination = target / member.name.lstrip("/")
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            handle = tar.extractfile(member)
+            assert handle is not None
+            destination.write_bytes(handle.read())
+
+
+def manifest_of(path: Path) -> dict[str, Any]:
+    with tarfile.open(path, "r:gz") as tar:
+        handle = tar.extractfile("/.manifest")
+        assert handle is not None
+        document: dict[str, Any] = json.loads(handle.read())
+        return document
+
+
+def test_bundle_layout_manifest_and_determinism(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    first, second = tmp_path / "a" / "bundle.tar.gz", tmp_path / "b" / "bundle.tar.gz"
+    code, out, _ = run(capsys, "policy", "bundle", "-o", str(first))
+    assert code == 0
+    assert f"wrote {first}" in out
+    assert run(capsys, "policy", "bundle", "-o", str(second))[0] == 0
+    assert first.read_bytes() == second.read_bytes()
+
+    with gzip.open(first) as unzipped:
+        assert unzipped.read(1)  # a gzip stream
+    members = read_tar(first)
+    names = list(members)
+    assert names[0] == "/.manifest"
+    assert all(name.startswith("/") for name in names)
+    assert names[1:] == sorted(names[1:])
+    assert all(m.mtime == 0 and m.uid == 0 and m.isfile() for m in members.values())
+
+    root = bundled_policy_dir()
+    policies = load_bundle()
+    assert {f"/{name}" for name, _ in policies.modules} <= set(names)
+    assert {f"/{p.relative_to(root).as_posix()}" for p in root.rglob("data.json")} <= set(names)
+    assert not [n for n in names if n.endswith("_test.rego") or "/authz/cases/" in n]
+
+    manifest = manifest_of(first)
+    assert manifest["roots"] == ["quanze"]
+    assert re.fullmatch(r"[0-9a-f]{40}", manifest["revision"])
+    assert f"revision {manifest['revision']}" in out
+
+
+def test_bundle_revision_matches_what_the_extracted_bundle_reports(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for include_tests in (False, True):
+        output = tmp_path / f"bundle-{include_tests}.tar.gz"
+        argv = ["policy", "bundle", "-o", str(output)]
+        assert run(capsys, *argv, *(["--include-tests"] if include_tests else []))[0] == 0
+        target = tmp_path / f"extracted-{include_tests}"
+        extract(output, target)
+        revision = manifest_of(output)["revision"]
+        assert load_bundle(target).revision == revision
+        if include_tests:
+            # Everything the directory's revision counts is packed: the revisions agree.
+            assert revision == load_bundle().revision
+            assert any(n.endswith("_test.rego") for n in read_tar(output))
+            assert any("/authz/cases/" in n for n in read_tar(output))
+        else:
+            assert revision != load_bundle().revision
+
+
+def test_extracted_bundle_gives_the_same_decisions(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    output = tmp_path / "bundle.tar.gz"
+    assert run(capsys, "policy", "bundle", "-o", str(output), "--revision", "v2024.7")[0] == 0
+    assert manifest_of(output)["revision"] == "v2024.7"
+    target = tmp_path / "extracted"
+    extract(output, target)
+    original, unpacked = load_bundle(), load_bundle(target)
+    assert unpacked.modules == original.modules
+    assert unpacked.data == original.data
+    before = Decider(original, RegorusEngine(original))
+    after = Decider(unpacked, RegorusEngine(unpacked))
+    volatile = ("decision_id", "policy_revision")
+    for case in load_decision_table(original.root):
+        expected, got = before.check(case.request), after.check(case.request)
+        assert {k: v for k, v in got.items() if k not in volatile} == {
+            k: v for k, v in expected.items() if k not in volatile
+        }, case.name
+
+
+def test_bundle_refuses_policies_with_problems(
+    capsys: pytest.CaptureFixture[str], policies: Path, tmp_path: Path
+) -> None:
+    append(policies / "quanze/rules/routing/routing.rego", "\nbroken if {\n")
+    output = tmp_path / "bundle.tar.gz"
+    code, _, err = run(capsys, "policy", "bundle", str(policies), "-o", str(output))
+    assert code == 1
+    assert "quanze/rules/routing/routing.rego:" in err
+    assert "fix them before bundling" in err
+    assert not output.exists()
+
+
+def test_bundle_is_a_gzipped_tarball_readable_as_a_stream(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    output = tmp_path / "bundle.tar.gz"
+    assert run(capsys, "policy", "bundle", "-o", str(output))[0] == 0
+    # Bundle servers stream bundles; a streaming reader must see every member in order.
+    with tarfile.open(fileobj=io.BytesIO(output.read_bytes()), mode="r|gz") as stream:
+        assert next(iter(stream)).name == "/.manifest"
