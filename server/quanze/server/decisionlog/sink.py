@@ -206,8 +206,8 @@ class DecisionLog:
         """Run `function` on the writer thread: "" when it worked, else what went wrong."""
         try:
             await self._run(function, *args)
-        except OSError as exc:
-            return str(exc)
+        except Exception as exc:  # any failure is a failed write, never a dead flusher
+            return f"{type(exc).__name__}: {exc}" if not isinstance(exc, OSError) else str(exc)
         return ""
 
 

@@ -135,9 +135,9 @@ class StreamWriter:
                 self._emit(records.CHECKPOINT, {"reason": "shutdown"})
                 self._write_buffer(sync=True)
         finally:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            handle, self._file = self._file, None
+            if handle is not None:
+                handle.close()
             for thread in self._compressions:
                 thread.join()
             if self._lock_file is not None:
@@ -169,7 +169,8 @@ class StreamWriter:
             if self._checkpoint_due():
                 self._emit(records.CHECKPOINT, {"reason": "interval"})
             self._write_buffer(sync=self._sync_due())
-        except OSError:
+        except Exception:
+            # Whatever went wrong, nothing half-rendered may reach the next write.
             self._rollback(offset)
             raise
 
@@ -284,12 +285,14 @@ class StreamWriter:
         raise QuanzeError(f"{self.directory}: 1024 writers already hold streams")
 
     def _open_file(self) -> None:
-        self._file_number += 1
-        self._file_opened_at = self._clock()
-        started = datetime.fromtimestamp(self._file_opened_at, UTC)
-        path = self.directory / records.file_name(self.stream, self._file_number, started)
+        number = self._file_number + 1
+        opened_at = self._clock()
+        started = datetime.fromtimestamp(opened_at, UTC)
+        path = self.directory / records.file_name(self.stream, number, started)
         self._file = io.FileIO(path, "ab")
-        self._current = LogFile(self.stream, self._file_number, "", path)
+        # Counted only once the file exists: a failed open must not leave a gap in the numbers.
+        self._file_number, self._file_opened_at = number, opened_at
+        self._current = LogFile(self.stream, number, "", path)
 
     def _rotate_if_due(self) -> None:
         assert self._file is not None  # noqa: S101 - opened above; for the type checker
@@ -310,8 +313,10 @@ class StreamWriter:
             self._rollback(offset)
             raise
         finished = self._current
-        self._file.close()
-        self._file = None
+        # Detached first: if close fails, the next append opens a new file rather than
+        # writing to a closed one.
+        handle, self._file = self._file, None
+        handle.close()
         self._remove(expired)
         if self.settings.compress:
             thread = threading.Thread(
@@ -348,8 +353,11 @@ class StreamWriter:
         remove = min(remove, len(candidates))
         if remove == 0:
             return [], self._retained_from_seq
-        first_kept = _first_seq(files[remove])
-        return files[:remove], max(self._retained_from_seq, first_kept or 1)
+        # The first record kept; an empty file (a start that failed) does not say, so look on.
+        first_kept = next((seq for seq in map(_first_seq, files[remove:]) if seq is not None), None)
+        if first_kept is None:
+            return [], self._retained_from_seq  # unknown: delete nothing rather than misstate
+        return files[:remove], max(self._retained_from_seq, first_kept)
 
     def _remove(self, expired: list[LogFile]) -> None:
         for log_file in expired:
