@@ -60,13 +60,13 @@ def test_reflection_lists_services(address: str) -> None:
 
 def test_health_is_not_serving_until_policies_load(monkeypatch: pytest.MonkeyPatch) -> None:
     release = threading.Event()
-    real_load = app.load_policies
+    real_load = app.load_bundle
 
-    def slow_load(config: Config) -> PolicyBundle:
+    def slow_load(root: Path | None = None, *, revision: str | None = None) -> PolicyBundle:
         release.wait(10)
-        return real_load(config)
+        return real_load(root, revision=revision)
 
-    monkeypatch.setattr(app, "load_policies", slow_load)
+    monkeypatch.setattr(app, "load_bundle", slow_load)
     with _worker_thread(load(environ={}, overrides=["server.address=127.0.0.1:0"])) as worker:
         address = worker.wait_listening()
         assert health_status(address) == health_pb2.HealthCheckResponse.NOT_SERVING

@@ -76,7 +76,7 @@ def test_unix_socket_runs_one_worker() -> None:
 
 
 def test_missing_policy_directory_is_a_problem(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="is not a directory"):
+    with pytest.raises(ConfigError, match="is neither a directory nor a git repository"):
         config.load(environ={}, overrides=[f"policies.path={tmp_path / 'nope'}"])
 
 
@@ -97,3 +97,29 @@ def test_configuration_doc_table_is_current() -> None:
     for key, env, _, _ in config.reference():
         assert f"`{key}`" in doc, key
         assert f"`{env}`" in doc, env
+
+
+def test_policy_source_and_engine_settings_are_checked_together(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load(
+            environ={},
+            overrides=[
+                "engine.kind=opa",
+                "engine.opa_url=ftp://opa",
+                "policies.path=https://git.example.org/policies.git",
+                "policies.require_signed_commits=true",
+                "policies.poll_interval_seconds=0",
+            ],
+        )
+    text = "\n".join(caught.value.problems)
+    assert "engine.opa_url:" in text
+    assert "policies.require_signed_commits: needs policies.allowed_signers_file" in text
+    assert "policies.poll_interval_seconds: must be greater than 0" in text
+
+
+def test_a_git_url_is_a_valid_policy_source() -> None:
+    loaded = config.load(
+        environ={}, overrides=["policies.path=https://git.example.org/policies.git"]
+    )
+    assert loaded.policies.path.endswith("policies.git")
+    assert loaded.policies.require_tests_pass is True

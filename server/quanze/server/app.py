@@ -16,8 +16,11 @@ import os
 import signal
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 import grpc
 import structlog
@@ -33,6 +36,14 @@ from quanze.server.engine.base import EngineFactory
 from quanze.server.engine.regorus_engine import RegorusEngine
 from quanze.server.errors import QuanzeError
 from quanze.server.policy.bundle import PolicyBundle, load_bundle
+from quanze.server.policy.reloader import (
+    PolicyStatus,
+    Reloader,
+    Worker,
+    command_gate,
+    no_gate,
+)
+from quanze.server.policy.source import BundledSource, Candidate, PolicySource, open_source
 
 log = structlog.get_logger("quanze.app")
 
@@ -50,9 +61,25 @@ def default_engine_factory(config: Config) -> EngineFactory:
     return lambda bundle: RegorusEngine(bundle, fast_path=engine.fast_path)
 
 
+def policy_source(config: Config) -> PolicySource:
+    """Where the configured policies come from: bundled, a directory or a git repository."""
+    policies = config.policies
+    return open_source(
+        path=policies.path,
+        branch=policies.branch,
+        subdir=policies.subdir,
+        cache_dir=policies.cache_dir,
+        git_timeout_seconds=policies.git_timeout_seconds,
+        require_signed_commits=policies.require_signed_commits,
+        allowed_signers_file=policies.allowed_signers_file,
+        gpg_home=policies.gpg_home,
+    )
+
+
 def load_policies(config: Config) -> PolicyBundle:
-    """Read the configured policy directory (plain data: any thread may do this)."""
-    return load_bundle(Path(config.policies.path) if config.policies.path else None)
+    """The configured source's current revision, read once (any thread may do this)."""
+    candidate = policy_source(config).poll()
+    return load_bundle(candidate.path, revision=candidate.revision)
 
 
 def build_decider(
@@ -98,6 +125,57 @@ def build_decision_log(config: Config) -> DecisionLog | None:
     return DecisionLog(writer, mode=settings.mode, buffer_records=settings.buffer_records)
 
 
+class LocalWorker:
+    """This process's serving side of a reload: prepares Deciders, swaps them in on commit."""
+
+    def __init__(
+        self,
+        config: Config,
+        decisions: service.DecisionServicer,
+        *,
+        engine_factory: EngineFactory | None = None,
+        on_first_commit: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._config = config
+        self._decisions = decisions
+        self._engine_factory = engine_factory
+        self._on_first_commit = on_first_commit
+        self._pending: dict[str, Decider] = {}
+
+    async def prepare(self, candidate: Candidate) -> str:
+        try:
+            # Reading files happens off the loop; the engine must be built on this thread,
+            # which will use it (regorus objects are thread-bound).
+            bundle = await asyncio.to_thread(
+                load_bundle, candidate.path, revision=candidate.revision
+            )
+            self._pending[candidate.revision] = build_decider(
+                self._config, self._engine_factory, bundle
+            )
+        except QuanzeError as exc:
+            return str(exc)
+        except Exception as exc:  # e.g. too many open files: still a refusal, not a crash
+            log.exception("policy_prepare_failed", revision=candidate.revision)
+            return f"{type(exc).__name__}: {exc}"
+        return ""
+
+    async def commit(self, revision: str) -> None:
+        first = self._decisions.decider is None
+        # One assignment: a call in flight keeps the Decider it started with.
+        self._decisions.decider = self._pending.pop(revision)
+        log.info(
+            "policies_loaded", revision=revision, path=str(self._decisions.decider.bundle.root)
+        )
+        if first and self._on_first_commit is not None:
+            await self._on_first_commit()
+
+    async def abort(self, revision: str) -> None:
+        self._pending.pop(revision, None)
+
+    async def publish(self, status: PolicyStatus) -> None:
+        self._decisions.status = status
+
+
 async def run_worker(
     config: Config,
     *,
@@ -106,11 +184,14 @@ async def run_worker(
     on_serving: Callable[[str], None] | None = None,
     engine_factory: EngineFactory | None = None,
     reuse_port: bool = False,
+    control: Connection | None = None,
 ) -> None:
     """Serve until `stop` is set (or SIGTERM/SIGINT), then drain in-flight calls.
 
-    `on_listening` is called with the bound address as soon as the port is bound (health still
-    NOT_SERVING); `on_serving` once policies are loaded and health is SERVING.
+    Policies come from the configured source through a `Reloader` in this process, or — for a
+    worker of several — from the supervisor over `control`. `on_listening` is called with the
+    bound address as soon as the port is bound (health still NOT_SERVING); `on_serving` once the
+    first revision serves and health is SERVING.
     """
     stop = stop or _signal_event()
     address = config.server.address
@@ -123,7 +204,7 @@ async def run_worker(
     )
     decision_log = build_decision_log(config)
     decisions = service.DecisionServicer(decision_log)
-    health = service.Health()
+    health = service.Health(decisions)
     service.register(server, decisions, health)
     try:
         port = server.add_insecure_port(address)
@@ -138,35 +219,20 @@ async def run_worker(
     log.info("listening", address=bound, pid=os.getpid())
     if on_listening:
         on_listening(bound)
+
+    worker = LocalWorker(
+        config,
+        decisions,
+        engine_factory=engine_factory,
+        on_first_commit=lambda: _now_serving(health, bound, on_serving),
+    )
     log_started = False
+    background: asyncio.Task[None] | None = None
     try:
         if decision_log is not None:
-            await decision_log.start()
+            await _open_decision_log(decision_log, config)
             log_started = True
-            log.info(
-                "decision_log_open",
-                directory=config.decision_log.directory,
-                stream=decision_log.writer.stream,
-                mode=decision_log.mode,
-                fsync=config.decision_log.fsync,
-            )
-            if not config.decision_log.signing_key_file:
-                log.warning(
-                    "decision_log_unsigned",
-                    hint="set decision_log.signing_key_file so checkpoints are signed",
-                )
-        # Reading files happens off the loop so health keeps answering NOT_SERVING meanwhile;
-        # the engine itself must be built on this thread, which will use it.
-        bundle = await asyncio.to_thread(load_policies, config)
-        decisions.decider = build_decider(config, engine_factory, bundle)
-        await health.set_serving(True)
-        log.info(
-            "policies_loaded",
-            revision=decisions.decider.revision,
-            path=str(decisions.decider.bundle.root),
-        )
-        if on_serving:
-            on_serving(bound)
+        background = await _follow_policies(config, worker, stop, control)
         await stop.wait()
         # Calls that reached the socket but were not yet dispatched would be cancelled by
         # stop(): keep answering for a moment while health tells clients to go elsewhere.
@@ -174,6 +240,7 @@ async def run_worker(
         log.info("shutting_down", delay_seconds=config.server.shutdown_delay_seconds)
         await asyncio.sleep(config.server.shutdown_delay_seconds)
     finally:
+        await _cancel(background)
         await health.set_serving(False)
         log.info("draining", grace_seconds=config.server.shutdown_grace_seconds)
         await server.stop(config.server.shutdown_grace_seconds)
@@ -183,11 +250,114 @@ async def run_worker(
         # regorus objects must also be dropped on the thread that built them, including any
         # left in reference cycles, so collect here rather than on some later thread.
         decisions.decider = None
+        worker = None  # type: ignore[assignment]
         gc.collect()
         if address.startswith("unix:"):
             with contextlib.suppress(FileNotFoundError):
                 Path(address[len("unix:") :]).unlink()
         log.info("stopped")
+
+
+async def _cancel(task: asyncio.Task[None] | None) -> None:
+    """Stop a background task; its failure is logged, never raised into the shutdown."""
+    if task is None:
+        return
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    except Exception:
+        log.exception("policy_follower_failed")
+
+
+async def _now_serving(
+    health: service.Health, bound: str, on_serving: Callable[[str], None] | None
+) -> None:
+    await health.set_serving(True)
+    if on_serving:
+        on_serving(bound)
+
+
+async def _follow_policies(
+    config: Config, worker: LocalWorker, stop: asyncio.Event, control: Connection | None
+) -> asyncio.Task[None] | None:
+    """Take revisions from the supervisor, or poll the source here: the task that does it."""
+    if control is not None:
+        return asyncio.create_task(follow_supervisor(control, worker, stop))
+    reloader = build_reloader(config, [worker])
+    # In the background, so a stop signal is heard even while the first revision is gated.
+    return asyncio.create_task(reloader.follow(stop))
+
+
+async def _open_decision_log(decision_log: DecisionLog, config: Config) -> None:
+    await decision_log.start()
+    log.info(
+        "decision_log_open",
+        directory=config.decision_log.directory,
+        stream=decision_log.writer.stream,
+        mode=decision_log.mode,
+        fsync=config.decision_log.fsync,
+    )
+    if not config.decision_log.signing_key_file:
+        log.warning(
+            "decision_log_unsigned",
+            hint="set decision_log.signing_key_file so checkpoints are signed",
+        )
+
+
+def build_reloader(config: Config, workers: Sequence[Worker]) -> Reloader:
+    """The reloader for the configured policy source, serving `workers`."""
+    policies = config.policies
+    source = policy_source(config)
+    bundled = isinstance(source, BundledSource)
+    return Reloader(
+        source,
+        workers,
+        poll_interval_s=policies.poll_interval_seconds,
+        gate=no_gate if bundled else command_gate(policies.require_tests_pass),
+        polls=not bundled,
+    )
+
+
+async def follow_supervisor(control: Connection, worker: Worker, stop: asyncio.Event) -> None:
+    """Carry out the supervisor's prepare/commit/abort/status messages until `stop`.
+
+    Every prepare and commit is answered, whatever happens, so the supervisor never waits
+    forever on this worker.
+    """
+    loop = asyncio.get_running_loop()
+    messages: asyncio.Queue[Any] = asyncio.Queue()
+
+    def readable() -> None:
+        try:
+            messages.put_nowait(control.recv())
+        except (EOFError, OSError):
+            loop.remove_reader(control.fileno())
+            stop.set()  # the supervisor is gone
+
+    loop.add_reader(control.fileno(), readable)
+    try:
+        while True:
+            kind, *body = await messages.get()
+            try:
+                if kind == "prepare":
+                    control.send(("prepared", await worker.prepare(body[0])))
+                elif kind == "commit":
+                    await worker.commit(body[0])
+                    control.send(("committed", body[0]))
+                elif kind == "abort":
+                    await worker.abort(body[0])
+                elif kind == "status":
+                    await worker.publish(body[0])
+            except Exception as exc:
+                log.exception("supervisor_message_failed", message=kind)
+                if kind in ("prepare", "commit"):
+                    with contextlib.suppress(OSError):
+                        control.send(("failed", f"{type(exc).__name__}: {exc}"))
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            loop.remove_reader(control.fileno())
 
 
 def serve(config: Config) -> int:
@@ -208,38 +378,120 @@ def serve(config: Config) -> int:
         )
     log.info("starting_workers", workers=workers, address=config.server.address)
     context = multiprocessing.get_context("spawn")
+    pipes = [context.Pipe() for _ in range(workers)]
     processes = [
-        context.Process(target=_worker_process, args=(config,), daemon=False)
-        for _ in range(workers)
+        context.Process(target=_worker_process, args=(config, child), daemon=False)
+        for _, child in pipes
     ]
     for process in processes:
         process.start()
-
-    def forward(signum: int, _frame: object) -> None:
-        for process in processes:
-            if process.pid is not None and process.is_alive():
-                os.kill(process.pid, signum)
-
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    for _, child in pipes:
+        child.close()
     try:
-        for process in processes:
-            process.join()
+        asyncio.run(_supervise(config, [PipeWorker(parent) for parent, _ in pipes], processes))
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         if reservation is not None:
             reservation.close()
     return max((p.exitcode or 0) for p in processes)
 
 
-def _worker_process(config: Config) -> None:
-    applog.configure(config.log.level)
-    raise SystemExit(_run_one(config, reuse_port=True))
+async def _supervise(
+    config: Config, handles: list[PipeWorker], processes: Sequence[BaseProcess]
+) -> None:
+    """Run the reloader for the workers, forward stop signals, wait for the workers to end.
+
+    A worker that dies takes the others down too (exit status non-zero), so whatever runs the
+    sidecar restarts it whole rather than serving on with fewer workers than it should.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def forward(signum: int) -> None:
+        stop.set()
+        for process in processes:
+            if process.pid is not None and process.is_alive():
+                os.kill(process.pid, signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, forward, sig)
+    reloader = build_reloader(config, handles)
+    polling = asyncio.create_task(reloader.follow(stop))
+    exits = [asyncio.create_task(_readable(p.sentinel)) for p in processes]
+    await asyncio.wait(exits, return_when=asyncio.FIRST_COMPLETED)
+    if not stop.is_set():
+        log.error("worker_exited", hint="stopping the other workers; restart the sidecar")
+        forward(signal.SIGTERM)
+    await asyncio.gather(*exits)
+    for process in processes:
+        process.join()
+    polling.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await polling
 
 
-def _run_one(config: Config, *, reuse_port: bool) -> int:
+async def _readable(fd: int) -> None:
+    """Wait until `fd` is readable (a pipe has data, a process sentinel has fired)."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def fire() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, fire)
     try:
-        asyncio.run(run_worker(config, reuse_port=reuse_port))
+        await ready
+    finally:
+        loop.remove_reader(fd)
+
+
+class PipeWorker:
+    """A worker process as the supervisor's reloader sees it: messages over a pipe."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._lock = asyncio.Lock()
+
+    async def prepare(self, candidate: Candidate) -> str:
+        reply = await self._ask(("prepare", candidate))
+        if reply is None:
+            return "a worker process is gone"
+        return str(reply[1])
+
+    async def commit(self, revision: str) -> None:
+        await self._ask(("commit", revision))
+
+    async def abort(self, revision: str) -> None:
+        await self._tell(("abort", revision))
+
+    async def publish(self, status: PolicyStatus) -> None:
+        await self._tell(("status", status))
+
+    async def _ask(self, message: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        async with self._lock:
+            try:
+                self._connection.send(message)
+                # Waiting on the pipe in the loop, not in a thread: threads are a limited pool.
+                await _readable(self._connection.fileno())
+                reply: tuple[Any, ...] = self._connection.recv()
+            except (EOFError, OSError):
+                return None
+            return reply
+
+    async def _tell(self, message: tuple[Any, ...]) -> None:
+        async with self._lock:
+            with contextlib.suppress(OSError):
+                self._connection.send(message)
+
+
+def _worker_process(config: Config, control: Connection) -> None:
+    applog.configure(config.log.level)
+    raise SystemExit(_run_one(config, reuse_port=True, control=control))
+
+
+def _run_one(config: Config, *, reuse_port: bool, control: Connection | None = None) -> int:
+    try:
+        asyncio.run(run_worker(config, reuse_port=reuse_port, control=control))
     except QuanzeError as exc:
         log.exception("fatal", error=str(exc))
         return 1

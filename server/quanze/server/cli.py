@@ -11,11 +11,15 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TextIO
 
+import grpc
+from google.protobuf import json_format
+
 from quanze.server import __version__, app, applog, config
 from quanze.server.decisionlog import commands as decisionlog_commands
 from quanze.server.errors import ConfigError, InvalidRequestError, QuanzeError
 from quanze.server.policy import commands as policy_commands
-from quanze.server.policy.bundle import load_bundle
+from quanze.v1 import decision_service_pb2 as pb
+from quanze.v1 import decision_service_pb2_grpc as pb_grpc
 
 EXIT_BAD_INPUT = 2
 
@@ -61,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, help="worker processes sharing the port (default: one per CPU)"
     )
+    serve.add_argument("--branch", help="git: the branch whose tip serves (default main)")
+    serve.add_argument(
+        "--poll-interval",
+        type=float,
+        dest="poll_interval",
+        metavar="SECONDS",
+        help="how often a directory or git source is checked for a new revision (default 30)",
+    )
     serve.add_argument(
         "--decision-log",
         metavar="DIR",
@@ -87,6 +99,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     _config_options(show_version)
     show_version.set_defaults(run=_version)
+    status = commands.add_parser(
+        "status",
+        help="show which policy revision a running sidecar serves, and what it refused",
+        description="Ask a running sidecar (GetStatus) for its active policy revision, when it "
+        "was activated, the last revision it refused and why, and its decision-log counters. "
+        "Exit status 0 while a revision serves, 1 otherwise.",
+    )
+    status.add_argument(
+        "--address", default="127.0.0.1:8600", help="HOST:PORT or unix:PATH of the sidecar"
+    )
+    status.add_argument("--format", choices=("text", "json"), default="text")
+    status.add_argument("--timeout", type=float, default=5.0, help="seconds to wait (default 5)")
+    status.set_defaults(run=_status)
     decisionlog_commands.register(commands)
     return parser
 
@@ -94,7 +119,9 @@ def _parser() -> argparse.ArgumentParser:
 def _config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="YAML configuration file")
     parser.add_argument(
-        "--policies", metavar="DIR", help="policy directory (default: the bundled policies)"
+        "--policies",
+        metavar="DIR|GIT-URL",
+        help="policy directory or git repository (default: the bundled policies)",
     )
     parser.add_argument(
         "--set",
@@ -125,6 +152,10 @@ def _load_config(args: argparse.Namespace) -> config.Config:
             overrides.append(f"server.{key}={value}")
     if getattr(args, "decision_log", None):
         overrides.append(f"decision_log.directory={args.decision_log}")
+    if getattr(args, "branch", None):
+        overrides.append(f"policies.branch={args.branch}")
+    if getattr(args, "poll_interval", None) is not None:
+        overrides.append(f"policies.poll_interval_seconds={args.poll_interval}")
     loaded = config.load(args.config, overrides=overrides)
     applog.configure(loaded.log.level)
     return loaded
@@ -135,12 +166,62 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _version(args: argparse.Namespace) -> int:
-    loaded = _load_config(args)
-    bundle = load_bundle(Path(loaded.policies.path) if loaded.policies.path else None)
+    bundle = app.load_policies(_load_config(args))
     print(f"quanze {__version__}")
     print(f"engine regorus {_package_version('gordon-to-regorus')}")
     print(f"policies {bundle.revision} ({bundle.root})")
     return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    try:
+        with grpc.insecure_channel(args.address) as channel:
+            reply = pb_grpc.DecisionServiceStub(channel).GetStatus(
+                pb.GetStatusRequest(), timeout=args.timeout
+            )
+    except grpc.RpcError as exc:
+        raise QuanzeError(
+            f"cannot get the status of {args.address}: {exc.code().name}: {exc.details()}; "
+            "is `quanze serve` running there? (--address HOST:PORT or unix:PATH)"
+        ) from exc
+    status = json_format.MessageToDict(
+        reply, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    if args.format == "json":
+        print(json.dumps(status, ensure_ascii=False, indent=2))
+    else:
+        print(_status_text(status))
+    return 0 if status["serving"] else 1
+
+
+def _status_text(status: dict[str, Any]) -> str:
+    lines = [
+        f"source            {status['policy_source'] or '-'}",
+        f"active revision   {status['active_revision'] or 'none (not serving)'}",
+        f"activated at      {status['activated_at'] or '-'}",
+        f"last checked at   {status['last_checked_at'] or '-'}",
+    ]
+    if status["last_failed_revision"] or status["last_error"]:
+        lines.append(f"last refused      {status['last_failed_revision'] or '-'}")
+        lines.append(f"refused at        {status['last_failed_at'] or '-'}")
+        error = status["last_error"].splitlines() or [""]
+        lines.append(f"error             {error[0]}")
+        lines.extend(f"                  {line}" for line in error[1:])
+    if status["source_error"]:
+        lines.append(f"source error      {status['source_error'].splitlines()[0]}")
+    decision_log = status.get("decision_log") or {}
+    if decision_log.get("enabled"):
+        lines.append(
+            f"decision log      {decision_log['mode']}, stream {decision_log['stream']}: "
+            f"{int(decision_log['decisions_logged']):,} logged, "
+            f"{int(decision_log['records_lost']):,} lost, "
+            f"{int(decision_log['records_refused']):,} refused, "
+            f"last checkpoint {decision_log['last_checkpoint_at'] or '-'}"
+        )
+    else:
+        lines.append("decision log      off")
+    lines.append(f"version           {status['version']}")
+    return "\n".join(lines)
 
 
 def _package_version(name: str) -> str:

@@ -23,6 +23,7 @@ from typing import Any, get_type_hints
 import yaml
 
 from quanze.server.errors import ConfigError
+from quanze.server.policy.source import settings_problems
 
 ENV_PREFIX = "QUANZE_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -54,7 +55,25 @@ class PolicyConfig:
     """Which policies decide."""
 
     path: str = ""
-    """A policy directory; empty means the policies bundled with Quanze."""
+    """Empty: the bundled policies; a directory; or a git repository (local path or URL)."""
+    branch: str = "main"
+    """Git: the branch whose tip serves."""
+    subdir: str = ""
+    """Git: the policy directory inside the repository ("" is its root)."""
+    poll_interval_seconds: float = 30.0
+    """How often a directory or git source is checked for a new revision."""
+    require_tests_pass: bool = True
+    """A new revision serves only if `quanze policy test` passes on it (it must always compile)."""
+    cache_dir: str = ""
+    """Where clones and revision snapshots are kept; empty: `$XDG_CACHE_HOME/quanze`."""
+    git_timeout_seconds: float = 60.0
+    """Longest time one git command (clone, fetch) may take."""
+    require_signed_commits: bool = False
+    """Git: serve only commits whose signature `git verify-commit` accepts."""
+    allowed_signers_file: str = ""
+    """Git: SSH allowed-signers file (`git config gpg.ssh.allowedSignersFile` format)."""
+    gpg_home: str = ""
+    """Git: GnuPG home whose keyring holds the allowed signers' keys."""
 
 
 @dataclass(frozen=True)
@@ -273,14 +292,28 @@ def _check(config: Config) -> list[str]:
         problems.append("server.shutdown_grace_seconds: must not be negative")
     if config.server.shutdown_delay_seconds < 0:
         problems.append("server.shutdown_delay_seconds: must not be negative")
-    if config.policies.path and not Path(config.policies.path).is_dir():
-        problems.append(f"policies.path: {config.policies.path!r} is not a directory")
+    problems.extend(_policy_problems(config.policies))
     problems.extend(_engine_problems(config.engine))
     if config.engine.timeout_ms <= 0:
         problems.append("engine.timeout_ms: must be greater than 0")
     if config.log.level not in LOG_LEVELS:
         problems.append(f"log.level: {config.log.level!r} is not one of {', '.join(LOG_LEVELS)}")
     problems.extend(_decision_log_problems(config.decision_log))
+    return problems
+
+
+def _policy_problems(policies: PolicyConfig) -> list[str]:
+    problems = settings_problems(
+        path=policies.path,
+        subdir=policies.subdir,
+        branch=policies.branch,
+        git_timeout_seconds=policies.git_timeout_seconds,
+        require_signed_commits=policies.require_signed_commits,
+        allowed_signers_file=policies.allowed_signers_file,
+        gpg_home=policies.gpg_home,
+    )
+    if policies.poll_interval_seconds <= 0:
+        problems.append("policies.poll_interval_seconds: must be greater than 0")
     return problems
 
 

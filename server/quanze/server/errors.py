@@ -20,6 +20,18 @@ class PolicyError(QuanzeError):
     """The policies cannot be loaded or compiled."""
 
 
+class PolicySourceError(QuanzeError):
+    """A revision of the policies cannot be had from its source (a directory or git)."""
+
+
+class UnsignedRevisionError(PolicySourceError):
+    """A git revision is unsigned or signed by a key that is not allowed; `revision` is its SHA."""
+
+    def __init__(self, revision: str, message: str) -> None:
+        self.revision = revision
+        super().__init__(message)
+
+
 class InvalidRequestError(QuanzeError):
     """A request is malformed; `field` is the dotted path of the offending field."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import grpc
@@ -15,11 +16,13 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from quanze.server import convert
+from quanze.server import __version__, convert
 from quanze.server.decisionlog import events
+from quanze.server.decisionlog.records import timestamp
 from quanze.server.decisionlog.sink import DecisionLog
 from quanze.server.decisions import BatchItemResult, Decider
 from quanze.server.errors import InvalidRequestError
+from quanze.server.policy.reloader import PolicyStatus
 from quanze.v1 import decision_service_pb2 as pb
 from quanze.v1 import decision_service_pb2_grpc as pb_grpc
 
@@ -42,6 +45,42 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
     def __init__(self, decision_log: DecisionLog | None = None) -> None:
         self.decider: Decider | None = None
         self.decision_log = decision_log
+        self.status = PolicyStatus()
+
+    async def GetStatus(self, request: pb.GetStatusRequest, context: Any) -> pb.GetStatusResponse:
+        status = self.status
+        response = pb.GetStatusResponse(
+            policy_source=status.source,
+            active_revision=self.decider.revision if self.decider else "",
+            activated_at=status.activated_at,
+            last_failed_revision=status.last_failed_revision,
+            last_failed_at=status.last_failed_at,
+            last_error=status.last_error,
+            last_checked_at=status.last_checked_at,
+            source_error=status.source_error,
+            serving=self.decider is not None,
+            version=__version__,
+        )
+        decision_log = self.decision_log
+        if decision_log is not None:
+            counters = decision_log.counters
+            checkpoint = counters.last_checkpoint_time
+            response.decision_log.CopyFrom(
+                pb.DecisionLogStatus(
+                    enabled=True,
+                    mode=decision_log.mode,
+                    stream=decision_log.writer.stream,
+                    decisions_logged=counters.decisions_logged,
+                    bytes_written=counters.bytes_written,
+                    records_lost=counters.records_lost,
+                    records_refused=counters.records_refused,
+                    write_failures=counters.write_failures,
+                    last_checkpoint_at=timestamp(datetime.fromtimestamp(checkpoint, UTC))
+                    if checkpoint
+                    else "",
+                )
+            )
+        return response
 
     async def Check(self, request: pb.CheckRequest, context: Any) -> pb.CheckResponse:
         started = time.perf_counter_ns()
@@ -152,10 +191,15 @@ def _certificate_subject(context: Any) -> str:
 
 
 class Health:
-    """Standard grpc.health.v1: NOT_SERVING until policies are loaded."""
+    """Standard grpc.health.v1: NOT_SERVING until a policy revision serves.
 
-    def __init__(self) -> None:
-        self.servicer = health.aio.HealthServicer()
+    Health stays SERVING while a last good revision serves, even when a newer one was refused;
+    each answer's trailing metadata carries the details (`quanze-policy-revision`, and
+    `quanze-policy-last-error` when the last revision was refused).
+    """
+
+    def __init__(self, decisions: DecisionServicer | None = None) -> None:
+        self.servicer = _DetailedHealth(decisions)
 
     async def set_serving(self, serving: bool) -> None:
         status = (
@@ -165,6 +209,35 @@ class Health:
         )
         for name in ("", SERVICE_NAME):
             await self.servicer.set(name, status)
+
+
+class _DetailedHealth(health.aio.HealthServicer):
+    def __init__(self, decisions: DecisionServicer | None) -> None:
+        super().__init__()
+        self._decisions = decisions
+
+    async def Check(self, request: Any, context: Any) -> Any:
+        if self._decisions is not None:
+            context.set_trailing_metadata(health_details(self._decisions))
+        return await super().Check(request, context)
+
+
+def health_details(decisions: DecisionServicer) -> tuple[tuple[str, str], ...]:
+    """The policy status as gRPC metadata (ASCII only: a first line of the error, trimmed)."""
+    status = decisions.status
+    details = [("quanze-policy-revision", decisions.decider.revision if decisions.decider else "")]
+    if status.last_failed_revision or status.last_error:
+        # A header is one line: the error's first two (what failed, then where).
+        lines = [line.strip() for line in status.last_error.splitlines() if line.strip()]
+        error = " | ".join(lines[:2])[:300]
+        details.append(("quanze-policy-last-failed-revision", status.last_failed_revision))
+        details.append(("quanze-policy-last-error", _header_safe(error)))
+    return tuple(details)
+
+
+def _header_safe(text: str) -> str:
+    """Printable ASCII only: anything else in a gRPC header fails the whole call."""
+    return "".join(c if " " <= c <= "~" else f"\\u{ord(c):04x}" for c in text)
 
 
 def register(server: Any, decisions: DecisionServicer, health_service: Health) -> None:

@@ -571,3 +571,138 @@ class ListAllowedActionsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListAllowedActionsResponse: _TypeAlias = ListAllowedActionsResponse  # noqa: Y015
+
+@_typing.final
+class GetStatusRequest(_message.Message):
+    """GetStatusRequest asks for the sidecar's status; it has no fields."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetStatusRequest: _TypeAlias = GetStatusRequest  # noqa: Y015
+
+@_typing.final
+class GetStatusResponse(_message.Message):
+    """GetStatusResponse is the sidecar's status as the worker that answers sees it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POLICY_SOURCE_FIELD_NUMBER: _builtins.int
+    ACTIVE_REVISION_FIELD_NUMBER: _builtins.int
+    ACTIVATED_AT_FIELD_NUMBER: _builtins.int
+    LAST_FAILED_REVISION_FIELD_NUMBER: _builtins.int
+    LAST_FAILED_AT_FIELD_NUMBER: _builtins.int
+    LAST_ERROR_FIELD_NUMBER: _builtins.int
+    LAST_CHECKED_AT_FIELD_NUMBER: _builtins.int
+    SERVING_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    DECISION_LOG_FIELD_NUMBER: _builtins.int
+    SOURCE_ERROR_FIELD_NUMBER: _builtins.int
+    policy_source: _builtins.str
+    """Where the policies come from, e.g. "git https://host/policies.git branch main"."""
+    active_revision: _builtins.str
+    """The revision that answers now (commit SHA for git, content hash for a directory); "" if none."""
+    activated_at: _builtins.str
+    """When it started answering (RFC 3339, UTC)."""
+    last_failed_revision: _builtins.str
+    """The last revision refused (did not compile, failed its tests, unsigned); "" if none since."""
+    last_failed_at: _builtins.str
+    """When it was refused (RFC 3339, UTC)."""
+    last_error: _builtins.str
+    """Why it was refused."""
+    last_checked_at: _builtins.str
+    """When the source was last polled (RFC 3339, UTC)."""
+    serving: _builtins.bool
+    """True while a revision answers (health SERVING)."""
+    version: _builtins.str
+    """Quanze version of the worker."""
+    source_error: _builtins.str
+    """Why the source could not be read at the last poll (unreachable repository...); "" if it was."""
+    @_builtins.property
+    def decision_log(self) -> Global___DecisionLogStatus:
+        """The decision log of the worker that answers."""
+
+    def __init__(
+        self,
+        *,
+        policy_source: _builtins.str = ...,
+        active_revision: _builtins.str = ...,
+        activated_at: _builtins.str = ...,
+        last_failed_revision: _builtins.str = ...,
+        last_failed_at: _builtins.str = ...,
+        last_error: _builtins.str = ...,
+        last_checked_at: _builtins.str = ...,
+        serving: _builtins.bool = ...,
+        version: _builtins.str = ...,
+        decision_log: Global___DecisionLogStatus | None = ...,
+        source_error: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decision_log", b"decision_log"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activated_at", b"activated_at", "active_revision", b"active_revision", "decision_log", b"decision_log", "last_checked_at", b"last_checked_at", "last_error", b"last_error", "last_failed_at", b"last_failed_at", "last_failed_revision", b"last_failed_revision", "policy_source", b"policy_source", "serving", b"serving", "source_error", b"source_error", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetStatusResponse: _TypeAlias = GetStatusResponse  # noqa: Y015
+
+@_typing.final
+class DecisionLogStatus(_message.Message):
+    """DecisionLogStatus holds one worker's decision-log counters."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENABLED_FIELD_NUMBER: _builtins.int
+    MODE_FIELD_NUMBER: _builtins.int
+    STREAM_FIELD_NUMBER: _builtins.int
+    DECISIONS_LOGGED_FIELD_NUMBER: _builtins.int
+    BYTES_WRITTEN_FIELD_NUMBER: _builtins.int
+    RECORDS_LOST_FIELD_NUMBER: _builtins.int
+    RECORDS_REFUSED_FIELD_NUMBER: _builtins.int
+    WRITE_FAILURES_FIELD_NUMBER: _builtins.int
+    LAST_CHECKPOINT_AT_FIELD_NUMBER: _builtins.int
+    enabled: _builtins.bool
+    """False when decision logging is off."""
+    mode: _builtins.str
+    """"required" or "best_effort"."""
+    stream: _builtins.str
+    """The stream this worker writes (w0, w1, ...)."""
+    decisions_logged: _builtins.int
+    """Records written since start."""
+    bytes_written: _builtins.int
+    """Bytes written since start."""
+    records_lost: _builtins.int
+    """best_effort: records that never reached the log."""
+    records_refused: _builtins.int
+    """required: records that could not be written, whose answers became denies."""
+    write_failures: _builtins.int
+    """Failed writes."""
+    last_checkpoint_at: _builtins.str
+    """When the last checkpoint was written (RFC 3339, UTC); "" if none yet."""
+    def __init__(
+        self,
+        *,
+        enabled: _builtins.bool = ...,
+        mode: _builtins.str = ...,
+        stream: _builtins.str = ...,
+        decisions_logged: _builtins.int = ...,
+        bytes_written: _builtins.int = ...,
+        records_lost: _builtins.int = ...,
+        records_refused: _builtins.int = ...,
+        write_failures: _builtins.int = ...,
+        last_checkpoint_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bytes_written", b"bytes_written", "decisions_logged", b"decisions_logged", "enabled", b"enabled", "last_checkpoint_at", b"last_checkpoint_at", "mode", b"mode", "records_lost", b"records_lost", "records_refused", b"records_refused", "stream", b"stream", "write_failures", b"write_failures"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecisionLogStatus: _TypeAlias = DecisionLogStatus  # noqa: Y015

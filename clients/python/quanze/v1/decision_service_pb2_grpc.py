@@ -50,6 +50,11 @@ class DecisionServiceStub:
                 request_serializer=quanze_dot_v1_dot_decision__service__pb2.ListAllowedActionsRequest.SerializeToString,
                 response_deserializer=quanze_dot_v1_dot_decision__service__pb2.ListAllowedActionsResponse.FromString,
                 _registered_method=True)
+        self.GetStatus = channel.unary_unary(
+                '/quanze.v1.DecisionService/GetStatus',
+                request_serializer=quanze_dot_v1_dot_decision__service__pb2.GetStatusRequest.SerializeToString,
+                response_deserializer=quanze_dot_v1_dot_decision__service__pb2.GetStatusResponse.FromString,
+                _registered_method=True)
 
 
 class DecisionServiceServicer:
@@ -77,6 +82,14 @@ class DecisionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStatus(self, request, context):
+        """GetStatus reports which policy revision serves, since when, the last revision refused and
+        why, and the decision log's counters (of the worker that answers).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DecisionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +107,11 @@ def add_DecisionServiceServicer_to_server(servicer, server):
                     servicer.ListAllowedActions,
                     request_deserializer=quanze_dot_v1_dot_decision__service__pb2.ListAllowedActionsRequest.FromString,
                     response_serializer=quanze_dot_v1_dot_decision__service__pb2.ListAllowedActionsResponse.SerializeToString,
+            ),
+            'GetStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStatus,
+                    request_deserializer=quanze_dot_v1_dot_decision__service__pb2.GetStatusRequest.FromString,
+                    response_serializer=quanze_dot_v1_dot_decision__service__pb2.GetStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +196,33 @@ class DecisionService:
             '/quanze.v1.DecisionService/ListAllowedActions',
             quanze_dot_v1_dot_decision__service__pb2.ListAllowedActionsRequest.SerializeToString,
             quanze_dot_v1_dot_decision__service__pb2.ListAllowedActionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quanze.v1.DecisionService/GetStatus',
+            quanze_dot_v1_dot_decision__service__pb2.GetStatusRequest.SerializeToString,
+            quanze_dot_v1_dot_decision__service__pb2.GetStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

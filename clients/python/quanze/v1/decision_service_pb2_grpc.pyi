@@ -44,6 +44,10 @@ class DecisionServiceStub:
     """CheckBatch evaluates many requests that share defaults, answering in request order."""
     ListAllowedActions: _grpc.UnaryUnaryMultiCallable[_decision_service_pb2.ListAllowedActionsRequest, _decision_service_pb2.ListAllowedActionsResponse]
     """ListAllowedActions returns the decision for every action of the catalog."""
+    GetStatus: _grpc.UnaryUnaryMultiCallable[_decision_service_pb2.GetStatusRequest, _decision_service_pb2.GetStatusResponse]
+    """GetStatus reports which policy revision serves, since when, the last revision refused and
+    why, and the decision log's counters (of the worker that answers).
+    """
 
 @_typing.type_check_only
 class DecisionServiceAsyncStub(DecisionServiceStub):
@@ -56,6 +60,10 @@ class DecisionServiceAsyncStub(DecisionServiceStub):
     """CheckBatch evaluates many requests that share defaults, answering in request order."""
     ListAllowedActions: _aio.UnaryUnaryMultiCallable[_decision_service_pb2.ListAllowedActionsRequest, _decision_service_pb2.ListAllowedActionsResponse]  # type: ignore[assignment]
     """ListAllowedActions returns the decision for every action of the catalog."""
+    GetStatus: _aio.UnaryUnaryMultiCallable[_decision_service_pb2.GetStatusRequest, _decision_service_pb2.GetStatusResponse]  # type: ignore[assignment]
+    """GetStatus reports which policy revision serves, since when, the last revision refused and
+    why, and the decision log's counters (of the worker that answers).
+    """
 
 class DecisionServiceServicer(metaclass=_abc_1.ABCMeta):
     """DecisionService answers "may this subject take this action on this resource?" """
@@ -83,5 +91,15 @@ class DecisionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_decision_service_pb2.ListAllowedActionsResponse, _abc.Awaitable[_decision_service_pb2.ListAllowedActionsResponse]]:
         """ListAllowedActions returns the decision for every action of the catalog."""
+
+    @_abc_1.abstractmethod
+    def GetStatus(
+        self,
+        request: _decision_service_pb2.GetStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_decision_service_pb2.GetStatusResponse, _abc.Awaitable[_decision_service_pb2.GetStatusResponse]]:
+        """GetStatus reports which policy revision serves, since when, the last revision refused and
+        why, and the decision log's counters (of the worker that answers).
+        """
 
 def add_DecisionServiceServicer_to_server(servicer: DecisionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

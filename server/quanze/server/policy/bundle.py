@@ -48,8 +48,11 @@ def bundled_policy_dir() -> Path:
     return Path(str(resources.files("quanze.policies")))
 
 
-def load_bundle(root: Path | None = None) -> PolicyBundle:
-    """Read the policy directory `root` (the bundled policies by default)."""
+def load_bundle(root: Path | None = None, *, revision: str | None = None) -> PolicyBundle:
+    """Read the policy directory `root` (the bundled policies by default).
+
+    `revision` names the bundle instead of its content hash, e.g. the git commit it came from.
+    """
     root = (root or bundled_policy_dir()).resolve()
     if not root.is_dir():
         raise PolicyError(f"policy directory {root} does not exist")
@@ -71,7 +74,7 @@ def load_bundle(root: Path | None = None) -> PolicyBundle:
         data=data,
         data_json=json.dumps(data, ensure_ascii=False),
         schema=schema,
-        revision=content_revision(root),
+        revision=content_revision(root) if revision is None else revision,
     )
 
 

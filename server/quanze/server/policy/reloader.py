@@ -1,0 +1,240 @@
+"""Hot reload: poll a policy source, gate each new revision, then switch every worker to it.
+
+A new revision serves only after it compiles and — with `require_tests_pass` — its own Rego
+tests and decision tables pass (`quanze policy check` and `quanze policy test`, run in a child
+process so the gate never competes with serving for the GIL). Every worker then *prepares* it
+(loads and compiles its own engine) and only when all have, every worker *commits* (one
+assignment swaps the Decider), so the switch never leaves a worker without policies. Any failure
+keeps the last good revision serving; the failure is kept in the status and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Protocol
+
+import structlog
+
+from quanze.server.decisionlog.records import timestamp
+from quanze.server.errors import QuanzeError
+from quanze.server.policy.source import Candidate, PolicySource, UnsignedRevisionError
+
+log = structlog.get_logger("quanze.reloader")
+
+_GATE_OUTPUT_LINES = 30
+
+
+@dataclass(frozen=True)
+class PolicyStatus:
+    """What serves and what was refused: for the Status RPC, `quanze status` and health."""
+
+    source: str = ""
+    active_revision: str = ""
+    activated_at: str = ""
+    active_description: str = ""
+    last_failed_revision: str = ""
+    last_failed_at: str = ""
+    last_error: str = ""
+    last_checked_at: str = ""
+    source_error: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+class Worker(Protocol):
+    """One serving worker, in this process or behind a pipe."""
+
+    async def prepare(self, candidate: Candidate) -> str:
+        """Load and compile `candidate`; "" when ready, else why not."""
+
+    async def commit(self, revision: str) -> None:
+        """Serve the prepared `revision` from now on."""
+
+    async def abort(self, revision: str) -> None:
+        """Forget a prepared `revision`."""
+
+    async def publish(self, status: PolicyStatus) -> None:
+        """Tell the worker the current status."""
+
+
+Gate = Callable[[Candidate], Awaitable[str]]
+
+
+class Reloader:
+    """Polls `source`; gates, prepares and commits each new revision on every worker."""
+
+    def __init__(
+        self,
+        source: PolicySource,
+        workers: Sequence[Worker],
+        *,
+        poll_interval_s: float,
+        gate: Gate,
+        polls: bool = True,
+    ) -> None:
+        self.source = source
+        # A source that cannot change (the bundled policies) is read once, not polled.
+        self.polls = polls
+        self.workers = list(workers)
+        self.poll_interval_s = poll_interval_s
+        self._gate = gate
+        self.status = PolicyStatus(source=source.description)
+        # The gate's verdict on a revision never changes: refused ones are not gated again,
+        # passed ones are not gated twice (a prepare that failed for a passing reason, say a
+        # full disk, is retried at the next poll).
+        self._refused_by_gate = ""
+        self._passed_gate: set[str] = set()
+
+    async def follow(self, stop: asyncio.Event) -> None:
+        """Read the source once, or — when it can change — poll it until `stop`."""
+        if self.polls:
+            await self.run(stop)
+        else:
+            await self.poll_once()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until `stop` is set; the first poll happens at once. Never dies of an error."""
+        while not stop.is_set():
+            try:
+                await self.poll_once()
+            except Exception:
+                # The serving revision stays; the next poll tries again.
+                log.exception("policy_reload_failed", source=self.source.description)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.poll_interval_s)
+
+    async def poll_once(self) -> bool:
+        """One poll: True when a new revision was activated."""
+        try:
+            candidate = await asyncio.to_thread(self.source.poll)
+        except UnsignedRevisionError as exc:
+            # Checked again at every poll: allowing the key admits the same commit.
+            if exc.revision != self.status.last_failed_revision:
+                await self._failed(exc.revision, str(exc))
+            await self._set(last_checked_at=timestamp(), source_error="")
+            return False
+        except Exception as exc:  # any failure to read the source is a source error
+            problem = str(exc) if isinstance(exc, QuanzeError) else f"{type(exc).__name__}: {exc}"
+        else:
+            await self._set(last_checked_at=timestamp(), source_error="")
+            if candidate.revision in (self.status.active_revision, self._refused_by_gate):
+                return False
+            return await self.activate(candidate)
+        # The source is unreachable: the serving revision stays; this is not a revision.
+        log.error("policy_source_failed", source=self.source.description, error=problem)
+        await self._set(last_checked_at=timestamp(), source_error=problem)
+        return False
+
+    async def activate(self, candidate: Candidate) -> bool:
+        """Gate `candidate`, prepare it everywhere, then commit it everywhere."""
+        started = time.perf_counter()
+        log.info("policy_revision_found", revision=candidate.revision, source=candidate.description)
+        if candidate.revision not in self._passed_gate:
+            try:
+                problem = await self._gate(candidate)
+            except QuanzeError as exc:
+                # The gate could not give a verdict (e.g. it timed out): try again next poll.
+                await self._failed(candidate.revision, str(exc))
+                return False
+            if problem:
+                self._refused_by_gate = candidate.revision
+                await self._failed(candidate.revision, problem)
+                return False
+            self._passed_gate = {candidate.revision}
+        problems = await asyncio.gather(*(w.prepare(candidate) for w in self.workers))
+        failed = [p for p in problems if p]
+        if failed:
+            await asyncio.gather(*(w.abort(candidate.revision) for w in self.workers))
+            await self._failed(candidate.revision, failed[0])
+            return False
+        await asyncio.gather(*(w.commit(candidate.revision) for w in self.workers))
+        await self._set(
+            active_revision=candidate.revision,
+            activated_at=timestamp(),
+            active_description=candidate.description,
+            # A revision that now serves is no longer the failure to report.
+            **(
+                {"last_failed_revision": "", "last_failed_at": "", "last_error": ""}
+                if self.status.last_failed_revision == candidate.revision
+                else {}
+            ),
+        )
+        log.info(
+            "policy_revision_active",
+            revision=candidate.revision,
+            seconds=round(time.perf_counter() - started, 2),
+            workers=len(self.workers),
+        )
+        return True
+
+    async def _failed(self, revision: str, error: str) -> None:
+        log.error(
+            "policy_revision_refused",
+            revision=revision,
+            error=error,
+            serving=self.status.active_revision or "nothing",
+        )
+        await self._set(last_failed_revision=revision, last_failed_at=timestamp(), last_error=error)
+
+    async def _set(self, **changes: Any) -> None:
+        self.status = replace(self.status, **changes)
+        await asyncio.gather(*(w.publish(self.status) for w in self.workers))
+
+
+async def no_gate(_candidate: Candidate) -> str:
+    """The bundled policies were tested before they shipped."""
+    return ""
+
+
+def command_gate(require_tests_pass: bool, timeout_s: float = 600.0) -> Gate:
+    """The gate: `quanze policy check`, then `quanze policy test` when tests must pass."""
+
+    async def gate(candidate: Candidate) -> str:
+        commands = [["check", str(candidate.path)]]
+        if require_tests_pass:
+            commands.append(["test", str(candidate.path)])
+        for command in commands:
+            problem = await _run_policy_command(command, timeout_s)
+            if problem:
+                return problem
+        return ""
+
+    return gate
+
+
+async def _run_policy_command(arguments: list[str], timeout_s: float) -> str:
+    """Run `quanze policy ARGS` in a child process: "" on success, else its last output lines.
+
+    The child is killed if this is cancelled (shutdown) or takes longer than `timeout_s`, which
+    raises `QuanzeError`: no verdict, so the revision is tried again later.
+    """
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "quanze.server.cli",
+        "policy",
+        *arguments,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        output, _ = await asyncio.wait_for(child.communicate(), timeout_s)
+    except (TimeoutError, asyncio.CancelledError) as exc:
+        child.kill()
+        await child.wait()
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        raise QuanzeError(
+            f"`quanze policy {arguments[0]}` did not finish within {timeout_s:.0f} s"
+        ) from exc
+    if child.returncode == 0:
+        return ""
+    lines = output.decode(errors="replace").strip().splitlines()
+    tail = "\n".join(lines[-_GATE_OUTPUT_LINES:])
+    return f"`quanze policy {arguments[0]}` failed (exit {child.returncode}):\n{tail}"
