@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from quanze.client import Client, QuanzeClientError
+from quanze.client import Answer, Client, QuanzeClientError
 from quanze.server import config as config_module
 from quanze.server.config import Config, DecisionLogConfig, ServerConfig
 from quanze.server.decisionlog import records
@@ -172,22 +172,30 @@ def serving_address(process: subprocess.Popen[str]) -> str:
     return address
 
 
-def stderr_events(process: subprocess.Popen[str]) -> list[dict[str, Any]]:
+Event = dict[str, Any]
+
+
+def stderr_events(process: subprocess.Popen[str]) -> list[Event]:
     assert process.stderr is not None
     return [json.loads(line) for line in process.stderr.read().splitlines() if line.strip()]
 
 
-def test_required_mode_denies_when_the_disk_refuses_the_record(tmp_path: Path) -> None:
-    directory = tmp_path / "log"
+def checks_on_a_full_disk(directory: Path, mode: str) -> tuple[list[Answer], list[Event]]:
+    """120 Checks against a sidecar whose log files may not grow past 48 KiB; its log events."""
     request = json.loads(CONTRACT_EXAMPLE)
-    with serve(directory, "decision_log.mode=required", file_limit=48 * 1024) as process:
+    with serve(directory, f"decision_log.mode={mode}", file_limit=48 * 1024) as process:
         try:
             address = serving_address(process)
             with Client(address, timeout=10) as client:
                 answers = [client.check(request) for _ in range(120)]
         finally:
-            stop(process)
-        events = stderr_events(process)
+            stop(process)  # a clean stop writes whatever is still buffered first
+        return answers, stderr_events(process)
+
+
+def test_required_mode_denies_when_the_disk_refuses_the_record(tmp_path: Path) -> None:
+    directory = tmp_path / "log"
+    answers, events = checks_on_a_full_disk(directory, "required")
     allowed = [a for a in answers if a.allowed]
     refused = [a for a in answers if not a.allowed]
     # The first records fit under the limit, the rest cannot be written and are refused.
@@ -207,15 +215,7 @@ def test_required_mode_denies_when_the_disk_refuses_the_record(tmp_path: Path) -
 
 def test_best_effort_answers_and_counts_every_lost_record(tmp_path: Path) -> None:
     directory = tmp_path / "log"
-    request = json.loads(CONTRACT_EXAMPLE)
-    with serve(directory, "decision_log.mode=best_effort", file_limit=48 * 1024) as process:
-        try:
-            address = serving_address(process)
-            with Client(address, timeout=10) as client:
-                answers = [client.check(request) for _ in range(120)]
-        finally:
-            stop(process)  # a clean stop writes whatever is still buffered first
-        events = stderr_events(process)
+    answers, events = checks_on_a_full_disk(directory, "best_effort")
     assert all(a.allowed for a in answers)
     on_disk = {r["decision_id"] for r in logged(directory)}
     missing = {a.decision_id for a in answers} - on_disk

@@ -864,8 +864,16 @@ def _staging(parent: Path, prefix: str) -> Iterator[Path]:
 def _publish(staging: Path, final: Path) -> Path:
     """Rename the finished `staging` to `final`; if another poller got there first, keep theirs.
 
-    Both hold the same content: `final` is named by a content hash or a commit.
+    Both hold the same content: `final` is named by a content hash or a commit. The files are
+    synced first: a snapshot that a power loss left with empty files would otherwise be
+    trusted by name ever after.
     """
+    for path in sorted(staging.rglob("*"), reverse=True):  # files before their directories
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
     try:
         staging.rename(final)
     except OSError:
