@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -120,3 +121,19 @@ def test_workers_log_whole_json_lines(tmp_path: Path) -> None:
     lines = [line for line in rest.splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # a torn line would not parse
     assert [r["event"] for r in records].count("stopped") == 2
+
+
+def test_a_dead_worker_stops_the_sidecar_rather_than_serving_short(tmp_path: Path) -> None:
+    with start("--address", "127.0.0.1:0", "--workers", "2", cwd=tmp_path) as process:
+        try:
+            first = wait_event(process, "listening")
+            wait_event(process, "listening")
+            os.kill(int(first["pid"]), signal.SIGKILL)
+            status = process.wait(30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        assert process.stderr is not None
+        rest = process.stderr.read()
+    assert status != 0
+    assert "worker_exited" in rest

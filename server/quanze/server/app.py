@@ -392,7 +392,8 @@ def serve(config: Config) -> int:
     finally:
         if reservation is not None:
             reservation.close()
-    return max((p.exitcode or 0) for p in processes)
+    # A worker killed by signal N exits -N: report it the shell's way, 128 + N.
+    return max(128 - code if code < 0 else code for code in (p.exitcode or 0 for p in processes))
 
 
 async def _supervise(
