@@ -43,7 +43,13 @@ from quanze.server.policy.reloader import (
     command_gate,
     no_gate,
 )
-from quanze.server.policy.source import BundledSource, Candidate, PolicySource, open_source
+from quanze.server.policy.source import (
+    BundledSource,
+    Candidate,
+    PolicySource,
+    is_git_location,
+    open_source,
+)
 
 log = structlog.get_logger("quanze.app")
 
@@ -77,7 +83,14 @@ def policy_source(config: Config) -> PolicySource:
 
 
 def load_policies(config: Config) -> PolicyBundle:
-    """The configured source's current revision, read once (any thread may do this)."""
+    """The configured policies' current revision, read once (any thread may do this).
+
+    A directory is read in place: snapshots are for a sidecar that follows it, not for a
+    one-shot command. A git repository has to be fetched and exported either way.
+    """
+    path = config.policies.path
+    if not path or not is_git_location(path):
+        return load_bundle(Path(path) if path else None)
     candidate = policy_source(config).poll()
     return load_bundle(candidate.path, revision=candidate.revision)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Exceptions a catch-all around an engine call must let through: the process is stopping.
+PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
 
 class QuanzeError(Exception):
     """Base class of every error Quanze raises on purpose."""

@@ -87,9 +87,12 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         decider = await self._ready(context)
         decided = await self._valid(context, lambda: decider.decide(convert.request_dict(request)))
         answer = decided.answer
-        call = self._call(context, "Check", decider, started)
         if not await self._logged(
-            call, lambda: [events.check_record(call, decided, decider.masker)]
+            context,
+            decider,
+            "Check",
+            started,
+            lambda call: [events.check_record(call, decided, decider.masker)],
         ):
             answer = decider.deny("audit_unavailable", answer["decision_id"])
         return convert.answer_message(answer)
@@ -101,9 +104,12 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         decider = await self._ready(context)
         defaults, items, semantic = convert.batch_parts(request)
         results = await self._valid(context, lambda: decider.check_batch(defaults, items, semantic))
-        call = self._call(context, "CheckBatch", decider, started)
         if not await self._logged(
-            call, lambda: events.batch_records(call, results, decider.masker)
+            context,
+            decider,
+            "CheckBatch",
+            started,
+            lambda call: events.batch_records(call, results, decider.masker),
         ):
             results = [
                 BatchItemResult(
@@ -122,8 +128,13 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             context, lambda: decider.list_actions(convert.request_dict(request))
         )
         answers = listed.answers
-        call = self._call(context, "ListAllowedActions", decider, started)
-        if not await self._logged(call, lambda: [events.list_record(call, listed, decider.masker)]):
+        if not await self._logged(
+            context,
+            decider,
+            "ListAllowedActions",
+            started,
+            lambda call: [events.list_record(call, listed, decider.masker)],
+        ):
             answers = [
                 (action, decider.deny("audit_unavailable", answer["decision_id"]))
                 for action, answer in answers
@@ -141,33 +152,35 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
         raise AssertionError("unreachable: abort raises")
 
-    async def _logged(self, call: events.Call, build: Callable[[], list[dict[str, Any]]]) -> bool:
+    async def _logged(
+        self,
+        context: Any,
+        decider: Decider,
+        rpc: str,
+        started: int,
+        build: Callable[[events.Call], list[dict[str, Any]]],
+    ) -> bool:
         """Record the call's answers; False when they must not go out (required log failed)."""
         decision_log = self.decision_log
         if decision_log is None:
             return True
-        try:
-            records = build()
-        except Exception:
-            # A record that cannot be built is a record that cannot be written.
-            log.exception("decision_record_failed", rpc=call.rpc)
-            return await decision_log.record_failed()
-        return await decision_log.record(records)
-
-    def _call(self, context: Any, rpc: str, decider: Decider, started: int) -> events.Call:
-        if self.decision_log is None:
-            return events.Call(rpc, decider.revision, {}, started_ns=started)
         metadata = dict(context.invocation_metadata() or ())
-        trace = {key: str(metadata[h]) for h, key in TRACE_HEADERS.items() if h in metadata}
-        return events.Call(
+        call = events.Call(
             rpc,
             decider.revision,
-            self.decision_log.labels,
+            decision_log.labels,
             peer=context.peer() or "",
             certificate_subject=_certificate_subject(context),
-            trace=trace,
+            trace={key: str(metadata[h]) for h, key in TRACE_HEADERS.items() if h in metadata},
             started_ns=started,
         )
+        try:
+            records = build(call)
+        except Exception:
+            # A record that cannot be built is a record that cannot be written.
+            log.exception("decision_record_failed", rpc=rpc)
+            return await decision_log.record_failed()
+        return await decision_log.record(records)
 
     async def _ready(self, context: Any) -> Decider:
         decider = self.decider
@@ -190,7 +203,7 @@ def _certificate_subject(context: Any) -> str:
     return ""
 
 
-class Health:
+class Health(health.aio.HealthServicer):
     """Standard grpc.health.v1: NOT_SERVING until a policy revision serves.
 
     Health stays SERVING while a last good revision serves, even when a newer one was refused;
@@ -198,8 +211,9 @@ class Health:
     `quanze-policy-last-error` when the last revision was refused).
     """
 
-    def __init__(self, decisions: DecisionServicer | None = None) -> None:
-        self.servicer = _DetailedHealth(decisions)
+    def __init__(self, decisions: DecisionServicer) -> None:
+        super().__init__()
+        self._decisions = decisions
 
     async def set_serving(self, serving: bool) -> None:
         status = (
@@ -208,17 +222,10 @@ class Health:
             else health_pb2.HealthCheckResponse.NOT_SERVING
         )
         for name in ("", SERVICE_NAME):
-            await self.servicer.set(name, status)
-
-
-class _DetailedHealth(health.aio.HealthServicer):
-    def __init__(self, decisions: DecisionServicer | None) -> None:
-        super().__init__()
-        self._decisions = decisions
+            await self.set(name, status)
 
     async def Check(self, request: Any, context: Any) -> Any:
-        if self._decisions is not None:
-            context.set_trailing_metadata(health_details(self._decisions))
+        context.set_trailing_metadata(health_details(self._decisions))
         return await super().Check(request, context)
 
 
@@ -243,7 +250,7 @@ def _header_safe(text: str) -> str:
 def register(server: Any, decisions: DecisionServicer, health_service: Health) -> None:
     """Add the decision, health and reflection services to `server`."""
     pb_grpc.add_DecisionServiceServicer_to_server(decisions, server)
-    health_pb2_grpc.add_HealthServicer_to_server(health_service.servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_service, server)
     names = (
         SERVICE_NAME,
         health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,

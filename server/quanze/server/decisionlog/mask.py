@@ -30,7 +30,7 @@ from typing import Any
 import regorus
 import structlog
 
-from quanze.server.errors import EvaluationError, PolicyError
+from quanze.server.errors import PASS_THROUGH, EvaluationError, PolicyError
 from quanze.server.policy.bundle import PolicyBundle
 
 LOG_POLICY_DIR = "quanze/log/"
@@ -53,7 +53,6 @@ result := {"mask": data.quanze.log.mask, "drop": drop}
 _ROOT = "/input/"
 _INDEX = re.compile(r"0|[1-9][0-9]*")
 _BAD_ESCAPE = re.compile(r"~(?![01])")
-_PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit)
 _ERROR_DETAIL_LIMIT = 300
 
 # Rust backtraces bloat every engine error message.
@@ -129,7 +128,7 @@ class Masker:
             mask, dropped = _read_result(json.loads(self._engine.eval_rule_as_json(_ENTRYPOINT)))
             document = json.loads(event_json)["input"]
             document, erased, masked = _apply(document, mask)
-        except _PASS_THROUGH:
+        except PASS_THROUGH:
             raise
         except BaseException as exc:  # regorus panics are BaseExceptions
             detail = (str(exc).strip().splitlines() or [""])[0][:_ERROR_DETAIL_LIMIT]

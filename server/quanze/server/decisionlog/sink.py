@@ -14,6 +14,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +59,7 @@ class DecisionLog:
         self._buffer_records = buffer_records
         self._tick_seconds = tick_seconds
         # Whole calls, so a call's records are written (or fail) in one batch.
-        self._pending: list[_Call] = []
+        self._pending: deque[_Call] = deque()
         self._pending_records = 0
         self._wakeup = asyncio.Event()
         self._room = asyncio.Event()
@@ -155,7 +156,7 @@ class DecisionLog:
         batch: list[_Call] = []
         size = 0
         while self._pending and (not batch or size + len(self._pending[0].records) <= _MAX_BATCH):
-            call = self._pending.pop(0)
+            call = self._pending.popleft()
             batch.append(call)
             size += len(call.records)
         self._pending_records -= size

@@ -83,6 +83,7 @@ class StreamWriter:
         self._file: io.FileIO | None = None
         self._file_number = 0
         self._file_opened_at = 0.0
+        self._path = Path()
         self._durable = _Tail()
         self._rendered = _Tail()
         self._buffer: list[bytes] = []
@@ -292,7 +293,7 @@ class StreamWriter:
         self._file = io.FileIO(path, "ab")
         # Counted only once the file exists: a failed open must not leave a gap in the numbers.
         self._file_number, self._file_opened_at = number, opened_at
-        self._current = LogFile(self.stream, number, "", path)
+        self._path = path
 
     def _rotate_if_due(self) -> None:
         assert self._file is not None  # noqa: S101 - opened above; for the type checker
@@ -312,16 +313,14 @@ class StreamWriter:
             self._retained_from_seq = kept_from
             self._rollback(offset)
             raise
-        finished = self._current
+        finished = self._path
         # Detached first: if close fails, the next append opens a new file rather than
         # writing to a closed one.
         handle, self._file = self._file, None
         handle.close()
         self._remove(expired)
         if self.settings.compress:
-            thread = threading.Thread(
-                target=_compress, args=(finished.path,), name="decision-log-gzip"
-            )
+            thread = threading.Thread(target=_compress, args=(finished,), name="decision-log-gzip")
             thread.start()
             self._compressions = [t for t in self._compressions if t.is_alive()] + [thread]
         self._open_file()

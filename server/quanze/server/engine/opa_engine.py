@@ -60,10 +60,15 @@ def url_error(url: str) -> str:
 
 def path_error(path: str) -> str:
     """Why `path` is not a package path such as quanze/authz, or "" when it is fine."""
-    segments = path.replace(".", "/").strip("/").split("/")
+    segments = _normalised(path).split("/")
     if not all(_SEGMENT.match(s) for s in segments):
         return f"{path!r} is not a package path such as {DEFAULT_PATH!r}"
     return ""
+
+
+def _normalised(path: str) -> str:
+    """`quanze.authz`, `/quanze/authz/` and `quanze/authz` all name one package path."""
+    return path.replace(".", "/").strip("/")
 
 
 class _DroppedError(Exception):
@@ -91,7 +96,7 @@ class OpaEngine:
         host = parts.hostname or ""
         secure = parts.scheme == "https"
         self.url = f"{parts.scheme}://{parts.netloc}"
-        self.path = path.replace(".", "/").strip("/")
+        self.path = _normalised(path)
         self._timeout_ms = round(timeout_s * 1000, 3)
         self._client = OpaClient(
             host=f"[{host}]" if ":" in host else host,  # an IPv6 literal needs its brackets
@@ -105,22 +110,19 @@ class OpaEngine:
         self._client._session.trust_env = False
 
     def decide(self, request: Mapping[str, Any]) -> Any:
-        result = self._result("decision", request)
-        if not isinstance(result, dict):
-            raise EvaluationError(
-                f"OPA at {self.url} answered {self._ref('decision')} with {_json_type(result)}, "
-                f"not a decision object: does engine.opa_path {self.path!r} name the Quanze "
-                "policies' package?"
-            )
-        return result
+        return self._object("decision", request, "not a decision object")
 
     def decide_all(self, request: Mapping[str, Any]) -> Any:
-        result = self._result("decisions", request)
+        return self._object("decisions", request, "not an object of action to decision")
+
+    def _object(self, rule: str, request: Mapping[str, Any], expected: str) -> Any:
+        """The rule's result, which must be a JSON object."""
+        result = self._result(rule, request)
         if not isinstance(result, dict):
             raise EvaluationError(
-                f"OPA at {self.url} answered {self._ref('decisions')} with "
-                f"{_json_type(result)}, not an object of action to decision: does "
-                f"engine.opa_path {self.path!r} name the Quanze policies' package?"
+                f"OPA at {self.url} answered {self._ref(rule)} with {_json_type(result)}, "
+                f"{expected}: does engine.opa_path {self.path!r} name the Quanze policies' "
+                "package?"
             )
         return result
 

@@ -21,12 +21,11 @@ from typing import Any
 import regorus
 import structlog
 
-from quanze.server.errors import EvaluationError, PolicyError
+from quanze.server.errors import PASS_THROUGH, EvaluationError, PolicyError
 from quanze.server.policy.bundle import DECISION_ENTRYPOINT, DECISIONS_ENTRYPOINT, PolicyBundle
 
 UNDEFINED = "<undefined>"
 _ENTRYPOINTS = [DECISION_ENTRYPOINT, DECISIONS_ENTRYPOINT]
-_PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
 # Rust backtraces bloat every engine error message; the sidecar never wants them.
 os.environ.pop("RUST_BACKTRACE", None)
@@ -77,8 +76,8 @@ class RegorusEngine:
         if fast_path and self._rvm is not None:
             try:
                 self._rvm.set_input_json(input_json)
-                return _parse(self._rvm.execute_entry_point(entrypoint))
-            except _PASS_THROUGH:
+                return parse_result(self._rvm.execute_entry_point(entrypoint))
+            except PASS_THROUGH:
                 raise
             except BaseException as exc:
                 # Expected for large evaluations (e.g. a whole catalog with many rules firing).
@@ -86,14 +85,15 @@ class RegorusEngine:
                 log.debug("rvm_fallback", entrypoint=entrypoint, error=str(exc).splitlines()[0])
         try:
             self._engine.set_input_json(input_json)
-            return _parse(self._engine.eval_rule_as_json(entrypoint))
-        except _PASS_THROUGH:
+            return parse_result(self._engine.eval_rule_as_json(entrypoint))
+        except PASS_THROUGH:
             raise
         except BaseException as exc:
             raise EvaluationError(f"{entrypoint}: {exc}") from exc
 
 
-def _parse(result_json: str) -> Any:
+def parse_result(result_json: str) -> Any:
+    """An engine's JSON result; undefined (the policy decided nothing) is an `EvaluationError`."""
     value = json.loads(result_json)
     if value == UNDEFINED:
         raise EvaluationError("the policy's decision is undefined for this input")

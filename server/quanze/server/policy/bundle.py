@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -22,7 +23,8 @@ SCHEMA_PATH = Path("quanze/schema/input.schema.json")
 CATALOG_KEY = ("quanze", "catalog")
 DECISION_ENTRYPOINT = "data.quanze.authz.decision"
 DECISIONS_ENTRYPOINT = "data.quanze.authz.decisions"
-_HASHED_SUFFIXES = {".rego", ".json", ".yaml", ".yml"}
+# The files a policy directory consists of: hashed into its revision, packed into bundles.
+POLICY_SUFFIXES = frozenset({".rego", ".json", ".yaml", ".yml"})
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,9 @@ def load_bundle(root: Path | None = None, *, revision: str | None = None) -> Pol
         (tests if path.name.endswith("_test.rego") else modules).append((name, path.read_text()))
     if not modules:
         raise PolicyError(f"no .rego files under {root}")
-    data = _load_data(root)
-    schema = _load_schema(root)
-    _check_schema_matches_catalog(schema, data)
+    data = load_data(root)
+    schema = load_schema(root)
+    check_schema_matches_catalog(schema, data)
     _check_data_against_schemas(root, data)
     return PolicyBundle(
         root=root,
@@ -82,7 +84,7 @@ def content_revision(root: Path) -> str:
     """A hash of every policy, data and schema file: the revision of a plain directory."""
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*")):
-        if path.is_file() and path.suffix in _HASHED_SUFFIXES:
+        if path.is_file() and path.suffix in POLICY_SUFFIXES:
             digest.update(path.relative_to(root).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:40]
@@ -98,7 +100,7 @@ def _read_json(path: Path, what: str) -> Any:
         raise PolicyError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from exc
 
 
-def _load_data(root: Path) -> dict[str, Any]:
+def load_data(root: Path) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for path in sorted(root.rglob("data.json")):
         document = _read_json(path, "data file")
@@ -115,7 +117,7 @@ def _load_data(root: Path) -> dict[str, Any]:
     return data
 
 
-def _load_schema(root: Path) -> dict[str, Any]:
+def load_schema(root: Path) -> dict[str, Any]:
     path = root / SCHEMA_PATH
     schema = _read_json(path, "input schema")
     if not isinstance(schema, dict):
@@ -127,12 +129,18 @@ def _load_schema(root: Path) -> dict[str, Any]:
 DATA_SCHEMAS = {("quanze", "power_lists"): Path("quanze/schema/power_lists.schema.json")}
 
 
+def governed_document(data: Mapping[str, Any], keys: Sequence[str]) -> Any:
+    """The data document at `keys` (e.g. quanze/power_lists), or None if there is none."""
+    document: Any = data
+    for key in keys:
+        document = document.get(key) if isinstance(document, dict) else None
+    return document
+
+
 def _check_data_against_schemas(root: Path, data: dict[str, Any]) -> None:
     """Every governed data document matches its schema; a bad one names the field."""
     for keys, schema_path in DATA_SCHEMAS.items():
-        document: Any = data
-        for key in keys:
-            document = document.get(key) if isinstance(document, dict) else None
+        document = governed_document(data, keys)
         if document is None:
             continue
         schema = _read_json(root / schema_path, "data schema")
@@ -146,7 +154,7 @@ def _check_data_against_schemas(root: Path, data: dict[str, Any]) -> None:
             )
 
 
-def _check_schema_matches_catalog(schema: dict[str, Any], data: dict[str, Any]) -> None:
+def check_schema_matches_catalog(schema: dict[str, Any], data: dict[str, Any]) -> None:
     """The schema's role and action enums must be exactly the catalogs' ids."""
     catalog = data["quanze"]["catalog"]
     expected = {

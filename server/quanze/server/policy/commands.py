@@ -38,21 +38,32 @@ import yaml
 from quanze.server import applog
 from quanze.server.decisions import Decider
 from quanze.server.engine.base import DecisionEngine
-from quanze.server.engine.regorus_engine import UNDEFINED, RegorusEngine
-from quanze.server.errors import EvaluationError, InvalidRequestError, PolicyError, QuanzeError
-from quanze.server.policy import bundle as policy_bundle
+from quanze.server.engine.regorus_engine import UNDEFINED, RegorusEngine, parse_result
+from quanze.server.errors import (
+    PASS_THROUGH,
+    EvaluationError,
+    InvalidRequestError,
+    PolicyError,
+    QuanzeError,
+)
 from quanze.server.policy.bundle import (
     DATA_SCHEMAS,
     DECISION_ENTRYPOINT,
     DECISIONS_ENTRYPOINT,
+    POLICY_SUFFIXES,
     SCHEMA_PATH,
     PolicyBundle,
     bundled_policy_dir,
+    check_schema_matches_catalog,
     content_revision,
+    governed_document,
     load_bundle,
+    load_data,
+    load_schema,
 )
 from quanze.server.policy.testing import (
     DECISION_TABLE,
+    PACKAGE_LINE,
     YAML_LOADER,
     DecisionCase,
     RegoTest,
@@ -66,8 +77,6 @@ from quanze.server.validation import RequestValidator
 EXIT_BAD_INPUT = 2
 DEFAULT_THRESHOLD = 95.0
 SERVING_ENTRYPOINTS = (DECISION_ENTRYPOINT, DECISIONS_ENTRYPOINT)
-_PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit)
-_PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -215,10 +224,6 @@ class TestOutcome:
     seconds: float = 0.0
 
     @property
-    def id(self) -> str:
-        return f"{self.file}::{self.name}"
-
-    @property
     def where(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file
 
@@ -258,7 +263,7 @@ def run_decision_case(decider: Decider, case: DecisionCase) -> TestOutcome:
     details: tuple[str, ...]
     try:
         problems = case.mismatches(decider.check(case.request))
-    except _PASS_THROUGH:
+    except PASS_THROUGH:
         raise
     except InvalidRequestError as exc:
         status, details = "error", (f"the case's request is invalid: {exc}",)
@@ -355,7 +360,7 @@ def _test(args: argparse.Namespace) -> int:
             print(outcome.report())
     coverage_ok = True
     if with_coverage:
-        coverage_ok = _print_coverage(_coverage(runner, policies), threshold)
+        coverage_ok = _print_coverage(_coverage(runner), threshold)
     if args.junit:
         write_junit(outcomes, Path(args.junit), seconds)
         print(f"JUnit XML written to {args.junit}")
@@ -419,12 +424,8 @@ def _decision_cases(root: Path) -> list[DecisionCase]:
     return load_decision_table(root)
 
 
-def _coverage(runner: RegoTestRunner, policies: PolicyBundle) -> list[FileCoverage]:
-    """Per policy module, the lines the Rego tests reached and those they did not.
-
-    regorus leaves a module that no test evaluated out of its report; such a module counts
-    here with all its rule lines uncovered, rather than silently not counting.
-    """
+def _coverage(runner: RegoTestRunner) -> list[FileCoverage]:
+    """`RegoTestRunner.coverage` as report rows, sorted by file."""
     measured = runner.coverage()
     files = [FileCoverage(p, tuple(c), tuple(m)) for p, (c, m) in measured.items()]
     return sorted(files, key=lambda f: f.path)
@@ -621,7 +622,9 @@ def check_policies(root: Path) -> CheckReport:
         data = _check_data(root, report)
     for keys, schema_path in DATA_SCHEMAS.items():
         # From the merged data when it loads; else straight from the file, which parsed.
-        document = _governed(data, keys) if data else documents.get("/".join(keys) + "/data.json")
+        document = (
+            governed_document(data, keys) if data else documents.get("/".join(keys) + "/data.json")
+        )
         _check_governed_document(root, document, keys, schema_path, report)
     _check_decision_table(root, report)
     _check_rego(parsed, data, report)
@@ -689,7 +692,7 @@ def _parse_modules(sources: Mapping[str, str], report: CheckReport) -> dict[str,
     for name, source in sources.items():
         try:
             regorus.Engine().add_policy(name, source)
-        except _PASS_THROUGH:
+        except PASS_THROUGH:
             raise
         except BaseException as exc:
             problem = parse_engine_error(str(exc))
@@ -736,14 +739,14 @@ def _check_data(root: Path, report: CheckReport) -> dict[str, Any] | None:
     """The data document, after the governed files, the schemas and the catalog are checked."""
     try:
         # Reuse the loader's own checks: the data tree, the catalog, the input schema.
-        data = policy_bundle._load_data(root)
-        schema = policy_bundle._load_schema(root)
+        data = load_data(root)
+        schema = load_schema(root)
     except PolicyError as exc:
         report.add(_policy_problem(root, exc))
         return None
     _check_schema_itself(SCHEMA_PATH.as_posix(), schema, report)
     try:
-        policy_bundle._check_schema_matches_catalog(schema, data)
+        check_schema_matches_catalog(schema, data)
     except PolicyError as exc:
         report.add(_policy_problem(root, exc))
     return data
@@ -759,13 +762,6 @@ def _check_decision_table(root: Path, report: CheckReport) -> None:
             load_decision_table(root)
         except PolicyError as exc:
             report.add(_policy_problem(root, exc))
-
-
-def _governed(data: Mapping[str, Any], keys: Sequence[str]) -> Any:
-    document: Any = data
-    for key in keys:
-        document = document.get(key) if isinstance(document, dict) else None
-    return document
 
 
 def _check_schema_itself(name: str, schema: Any, report: CheckReport) -> bool:
@@ -945,7 +941,7 @@ def _check_unreached_rules(
             continue
         try:
             regorus.Program.compile_from_modules(data_json, modules, entrypoints)
-        except _PASS_THROUGH:
+        except PASS_THROUGH:
             raise
         except BaseException as exc:
             problem = parse_engine_error(str(exc), index.rule_locations)
@@ -980,7 +976,7 @@ def _with_exclusions(
     while remaining:
         try:
             attempt(sorted(remaining.items()))
-        except _PASS_THROUGH:
+        except PASS_THROUGH:
             raise
         except BaseException as exc:
             problem = parse_engine_error(str(exc), index.rule_locations)
@@ -1081,7 +1077,7 @@ class ModuleIndex:
 def _rule_sites(module: Mapping[str, Any]) -> Iterable[RuleSite]:
     source = module["source"]
     contents: bytes = source["contents"].encode()
-    package = _PACKAGE.search(source["contents"])
+    package = PACKAGE_LINE.search(source["contents"])
     if package is None:
         return
     for rule in module["ast"]["rules"]:
@@ -1167,7 +1163,7 @@ def trace(policies: PolicyBundle, request: Any, entrypoint: str, *, explain: boo
     engine.set_enable_coverage(explain)
     try:
         value = json.loads(engine.eval_rule_as_json(entrypoint))
-    except _PASS_THROUGH:
+    except PASS_THROUGH:
         raise
     except BaseException as exc:
         raise PolicyError(
@@ -1206,7 +1202,7 @@ def _holds(engine: Any, rule: RuleSite) -> bool | None:
         return None
     try:
         value = json.loads(engine.eval_rule_as_json(rule.path))
-    except _PASS_THROUGH:
+    except PASS_THROUGH:
         raise
     except BaseException:  # a rule that cannot be evaluated on its own stays unknown
         return None
@@ -1243,14 +1239,12 @@ class TreeWalkingEngine:
     def _evaluate(self, entrypoint: str, request: Mapping[str, Any]) -> Any:
         self._engine.set_input_json(json.dumps(request, ensure_ascii=False))
         try:
-            value = json.loads(self._engine.eval_rule_as_json(entrypoint))
-        except _PASS_THROUGH:
+            raw = self._engine.eval_rule_as_json(entrypoint)
+        except PASS_THROUGH:
             raise
         except BaseException as exc:
             raise EvaluationError(f"{entrypoint}: {exc}") from exc
-        if value == UNDEFINED:
-            raise EvaluationError("the policy's decision is undefined for this input")
-        return value
+        return parse_result(raw)
 
 
 def serving_engine(policies: PolicyBundle) -> tuple[DecisionEngine, str]:
@@ -1379,7 +1373,6 @@ def _print_trace(traced: Trace, entrypoint: str, *, explain: bool) -> None:
 # Fixed tar metadata: the same policies must give the same bytes.
 _MTIME = 0
 _FILE_MODE = 0o644
-_PACKED_SUFFIXES = (".rego", ".json", ".yaml", ".yml")
 
 
 @dataclass(frozen=True)
@@ -1396,7 +1389,7 @@ def bundle_files(root: Path, *, include_tests: bool) -> list[BundleFile]:
     files: list[BundleFile] = []
     for path in sorted(root.rglob("*")):
         name = _relative(root, path)
-        if not path.is_file() or not name.endswith(_PACKED_SUFFIXES):
+        if not path.is_file() or not name.endswith(tuple(POLICY_SUFFIXES)):
             continue
         is_test = name.endswith("_test.rego") or name.startswith(tests)
         if is_test and not include_tests:
@@ -1410,7 +1403,7 @@ def bundle_roots(files: Iterable[BundleFile]) -> list[str]:
     roots: set[str] = set()
     for f in files:
         if f.path.endswith(".rego"):
-            package = _PACKAGE.search(f.content.decode("utf-8"))
+            package = PACKAGE_LINE.search(f.content.decode("utf-8"))
             if package:
                 roots.add(package.group(1).split(".")[0])
         elif f.path.endswith("data.json"):

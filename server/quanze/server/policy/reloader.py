@@ -15,7 +15,7 @@ import contextlib
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import structlog
@@ -27,6 +27,7 @@ from quanze.server.policy.source import Candidate, PolicySource, UnsignedRevisio
 log = structlog.get_logger("quanze.reloader")
 
 _GATE_OUTPUT_LINES = 30
+_GATE_TIMEOUT_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -36,15 +37,11 @@ class PolicyStatus:
     source: str = ""
     active_revision: str = ""
     activated_at: str = ""
-    active_description: str = ""
     last_failed_revision: str = ""
     last_failed_at: str = ""
     last_error: str = ""
     last_checked_at: str = ""
     source_error: str = ""
-
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
 
 
 class Worker(Protocol):
@@ -89,7 +86,7 @@ class Reloader:
         # passed ones are not gated twice (a prepare that failed for a passing reason, say a
         # full disk, is retried at the next poll).
         self._refused_by_gate = ""
-        self._passed_gate: set[str] = set()
+        self._passed_gate = ""
 
     async def follow(self, stop: asyncio.Event) -> None:
         """Read the source once, or — when it can change — poll it until `stop`."""
@@ -135,7 +132,7 @@ class Reloader:
         """Gate `candidate`, prepare it everywhere, then commit it everywhere."""
         started = time.perf_counter()
         log.info("policy_revision_found", revision=candidate.revision, source=candidate.description)
-        if candidate.revision not in self._passed_gate:
+        if candidate.revision != self._passed_gate:
             try:
                 problem = await self._gate(candidate)
             except QuanzeError as exc:
@@ -146,7 +143,7 @@ class Reloader:
                 self._refused_by_gate = candidate.revision
                 await self._failed(candidate.revision, problem)
                 return False
-            self._passed_gate = {candidate.revision}
+            self._passed_gate = candidate.revision
         problems = await asyncio.gather(*(w.prepare(candidate) for w in self.workers))
         failed = [p for p in problems if p]
         if failed:
@@ -157,7 +154,6 @@ class Reloader:
         await self._set(
             active_revision=candidate.revision,
             activated_at=timestamp(),
-            active_description=candidate.description,
             # A revision that now serves is no longer the failure to report.
             **(
                 {"last_failed_revision": "", "last_failed_at": "", "last_error": ""}
@@ -192,7 +188,7 @@ async def no_gate(_candidate: Candidate) -> str:
     return ""
 
 
-def command_gate(require_tests_pass: bool, timeout_s: float = 600.0) -> Gate:
+def command_gate(require_tests_pass: bool) -> Gate:
     """The gate: `quanze policy check`, then `quanze policy test` when tests must pass."""
 
     async def gate(candidate: Candidate) -> str:
@@ -200,7 +196,7 @@ def command_gate(require_tests_pass: bool, timeout_s: float = 600.0) -> Gate:
         if require_tests_pass:
             commands.append(["test", str(candidate.path)])
         for command in commands:
-            problem = await _run_policy_command(command, timeout_s)
+            problem = await _run_policy_command(command, _GATE_TIMEOUT_S)
             if problem:
                 return problem
         return ""

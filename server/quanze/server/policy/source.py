@@ -31,7 +31,7 @@ from typing import Protocol
 from urllib.parse import unquote
 
 from quanze.server.errors import PolicySourceError, UnsignedRevisionError
-from quanze.server.policy.bundle import _HASHED_SUFFIXES, bundled_policy_dir, content_revision
+from quanze.server.policy.bundle import POLICY_SUFFIXES, bundled_policy_dir, content_revision
 
 __all__ = [
     "POLICY_SUFFIXES",
@@ -51,7 +51,6 @@ __all__ = [
 ]
 
 # The files a policy directory consists of: exactly those its content revision hashes.
-POLICY_SUFFIXES = frozenset(_HASHED_SUFFIXES)
 
 # A change seen this close to the scan may be followed by another within the same timestamp
 # tick (coarse clocks, FAT's 2 s), invisible to the change check: such a tree is copied again.

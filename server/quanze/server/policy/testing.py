@@ -18,13 +18,12 @@ from typing import Any
 import regorus
 import yaml
 
-from quanze.server.errors import PolicyError
+from quanze.server.errors import PASS_THROUGH, PolicyError
 from quanze.server.policy.bundle import PolicyBundle
 
 DECISION_TABLE = Path("quanze/authz/cases")
 FIXTURES = "fixtures.yaml"
-_PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
-_PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit)
+PACKAGE_LINE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 # libyaml's safe loader reads the decision table ten times faster than the pure-Python one.
 YAML_LOADER: type[yaml.SafeLoader | yaml.CSafeLoader] = (
     yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
@@ -92,7 +91,7 @@ class RegoTestRunner:
             source = module["source"]
             if source["file"] not in self._test_files:
                 continue
-            package = _PACKAGE.search(source["contents"])
+            package = PACKAGE_LINE.search(source["contents"])
             if package is None:
                 continue
             for rule in module["ast"]["rules"]:
@@ -112,7 +111,7 @@ class RegoTestRunner:
         started = time.perf_counter()
         try:
             value = self._engine.eval_rule(test.rule)
-        except _PASS_THROUGH:
+        except PASS_THROUGH:
             raise
         except BaseException as exc:
             status, message = "error", str(exc)
