@@ -109,6 +109,12 @@ guided_by_handling_procurator if ctx.supervising_procurator in handling_procurat
 
 names_supervisor if named(ctx.supervising_procurator)
 
+# A16, R35-2: the chief's approval, recorded with who approved (the chief or a 四十六 delegate).
+chief_approval_recorded if {
+	ctx.chief_approval == true
+	named(ctx.approved_by)
+}
+
 holds_procurator_status if "procurator" in object.get(subject_props, "roles", [])
 
 # §1.3, 四十五: chiefs, deputy chiefs and full-time committee members are procurators;

@@ -107,12 +107,7 @@ denials contains {"action": act, "code": "senior_stage_required"} if {
 denials contains {"action": act, "code": "chief_approval_required"} if {
 	some act in _assistant_acts
 	act in senior_court_duties
-	not _chief_approval_recorded
-}
-
-_chief_approval_recorded if {
-	capacity.ctx.chief_approval == true
-	capacity.named(capacity.ctx.approved_by)
+	not capacity.chief_approval_recorded
 }
 
 # 十七(6) "补充发表出庭意见": the assistant's court opinion only supplements the procurator's.

@@ -188,7 +188,7 @@ obligations contains {"action": act, "code": "fix_document_review_scope", "artic
 
 # ---------------------------------------------------------------- 十七(6) approval
 
-_approver_roles := {"chief_procurator", "deputy_chief_procurator", "full_time_committee_member"}
+_approver_roles := {"chief_procurator"} | delegation.holder_roles
 
 _approvals contains act if {
 	capacity.role in _approver_roles

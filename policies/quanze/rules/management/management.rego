@@ -86,20 +86,14 @@ staff_roles := {
 
 # R35-2: the referral needs the chief's approval, recorded with who approved.
 denials contains {"action": act, "code": "referral_requires_chief_approval", "article": "三十五", "item": 0} if {
-	not _chief_approval_recorded
+	not capacity.chief_approval_recorded
 	some act in _role_acts
 	act == "accountability.refer_to_disciplinary_committee"
 }
 
-_chief_approval_recorded if {
-	capacity.ctx.chief_approval == true
-	capacity.named(capacity.ctx.approved_by)
-}
-
 # "报检察长批准": the chief approves; 四十六: a deputy chief or full-time member whose
 # delegation covers the approval approves as the chief would.
-_approver_roles := {"chief_procurator", "deputy_chief_procurator", "full_time_committee_member"}
-
+_approver_roles := {"chief_procurator"} | delegation.holder_roles
 
 _approvals contains act if {
 	capacity.role in _approver_roles
