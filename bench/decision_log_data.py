@@ -36,7 +36,7 @@ from quanze.server.decisionlog import records
 from quanze.server.decisionlog.writer import StreamWriter, WriterSettings
 from quanze.server.decisions import Decider
 from quanze.server.engine.regorus_engine import RegorusEngine
-from quanze.server.policy.bundle import bundled_policy_dir, load_bundle
+from quanze.server.policy.bundle import load_bundle
 from quanze.server.policy.testing import load_decision_table
 
 Json = dict[str, Any]
@@ -75,7 +75,7 @@ def build_templates() -> Templates:
     checks: dict[str, list[Template]] = {}
     lists: dict[str, list[Template]] = {}
     seen: set[str] = set()
-    table = load_decision_table(bundled_policy_dir())
+    table = load_decision_table(bundle.root)
     for case in table:
         request = case.request
         answer = decider.check(request)

@@ -129,17 +129,10 @@ def questions(directory: str, sample: dict[str, str], key: str | None) -> list[Q
             [*logs, "query", directory, "--format", "csv"],
         ),
     ]
-    if _has_verify():
-        signatures = ["--key", key] if key else []
-        name = "verify: hash chains" + (" and checkpoint signatures" if key else "")
-        found.append(Question(name, [*logs, "verify", directory, *signatures]))
+    signatures = ["--key", key] if key else []
+    name = "verify: hash chains" + (" and checkpoint signatures" if key else "")
+    found.append(Question(name, [*logs, "verify", directory, *signatures]))
     return found
-
-
-def _has_verify() -> bool:
-    """Whether `quanze logs verify` exists yet (another change adds it)."""
-    probe = subprocess.run([*CLI, "logs", "verify", "--help"], capture_output=True, check=False)
-    return probe.returncode == 0
 
 
 def main() -> int:

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import functools
 import io
 import json
 import math
@@ -139,11 +140,13 @@ QUICK = Plan(
 # --------------------------------------------------------------------------- inputs
 
 
+@functools.cache
 def check_requests() -> list[Json]:
     """The Check requests every phase cycles through: those of the shared decision table."""
     return [case.request for case in load_decision_table(load_bundle().root)]
 
 
+@functools.cache
 def _shared_parts() -> list[Json]:
     """Distinct (subject, resource, context) of the corpus, in first-seen order."""
     seen: dict[str, Json] = {}
@@ -1192,9 +1195,8 @@ def _raise_exit(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def run(args: argparse.Namespace, argv: Sequence[str]) -> Json:
+def run(args: argparse.Namespace, plan: Plan, argv: Sequence[str]) -> Json:
     """Run the selected phases; the server is stopped whatever happens."""
-    plan = build_plan(args)
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     unknown = sorted(set(phases) - set(PHASES))
     if unknown:
@@ -1252,7 +1254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGALRM, _raise_timeout)
     signal.alarm(math.ceil(plan.time_limit))
     try:
-        report = run(args, [str(Path(sys.argv[0])), *argv])
+        report = run(args, plan, [str(Path(sys.argv[0])), *argv])
     except (BenchError, TimeoutError) as exc:
         print(f"run.py: {exc}", file=sys.stderr)
         return 1

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import threading
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
+
+from quanze.server.policy.bundle import bundled_policy_dir
 
 # The contract's example request, character for character (shared spec contract.md).
 CONTRACT_EXAMPLE = """
@@ -70,3 +74,14 @@ def raised_on_another_thread(call: Callable[[], object]) -> BaseException | None
     thread.start()
     thread.join()
     return raised[0] if raised else None
+
+
+def copy_bundled_policies(target: Path) -> Path:
+    """A private copy of the bundled policies (no Python files), free to edit or break."""
+    shutil.copytree(
+        bundled_policy_dir(),
+        target,
+        ignore=shutil.ignore_patterns("__pycache__", "*.py"),
+        dirs_exist_ok=True,  # a repository's work tree exists before its files
+    )
+    return target

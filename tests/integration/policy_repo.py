@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 from quanze.server.policy.bundle import bundled_policy_dir
+from tests.support import copy_bundled_policies
 
 MESSAGES = Path("quanze/messages/data.json")
 _IDENTITY = {
@@ -41,11 +42,7 @@ class PolicyRepo:
         self.work = root / "work"
         root.mkdir(parents=True, exist_ok=True)
         git("init", "--quiet", "--bare", "--initial-branch=main", str(self.remote), cwd=root)
-        shutil.copytree(
-            bundled_policy_dir(),
-            self.work,
-            ignore=shutil.ignore_patterns("__pycache__", "__init__.py"),
-        )
+        copy_bundled_policies(self.work)
         git("init", "--quiet", "--initial-branch=main", cwd=self.work)
         git("remote", "add", "origin", str(self.remote), cwd=self.work)
         self.commit("the bundled policies")

@@ -9,7 +9,6 @@ import json
 import resource
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -22,14 +21,15 @@ from quanze.client import Answer, Client, QuanzeClientError
 from quanze.server import config as config_module
 from quanze.server.config import Config, DecisionLogConfig, ServerConfig
 from quanze.server.decisionlog import records
-from quanze.server.decisionlog.reader import all_files, read_lines
+from quanze.server.decisionlog.reader import all_files
 from quanze.server.decisionlog.verify import verify_directory
 from quanze.server.errors import ConfigError
 from quanze.server.policy.bundle import load_bundle
 from quanze.server.policy.testing import load_decision_table
 from quanze.server.testing import running_server
 from tests.integration.test_serve_process import start, stop, wait_event, wait_serving
-from tests.support import CONTRACT_EXAMPLE, environment_without_quanze_settings
+from tests.server.decisionlog.support import records_in
+from tests.support import CONTRACT_EXAMPLE
 
 pytestmark = pytest.mark.slow
 
@@ -39,18 +39,6 @@ PERSONAL = {
     "suspect_id_number": "110101199003071234",
     "witness_phone": "13800138000",
 }
-
-
-def logged(directory: Path) -> list[dict[str, Any]]:
-    """Every decision record in `directory`, across streams, rotated and gzip files."""
-    out = []
-    for log_file in all_files(directory):
-        for line in read_lines(log_file):
-            if line.complete:
-                record = json.loads(line.raw)
-                if record["type"] == records.DECISION:
-                    out.append(record)
-    return out
 
 
 def raw_bytes(directory: Path) -> bytes:
@@ -94,7 +82,7 @@ def test_every_answer_has_exactly_one_record_and_personal_data_never_reaches_dis
         listed = client.allowed_actions(
             example["subject"], example["resource"], with_personal_data(example)["context"]
         )
-    written = logged(tmp_path)
+    written = records_in(tmp_path, records.DECISION)
     counts = Counter(r["decision_id"] for r in written)
     assert set(counts.values()) == {1}
     for decision_id, answer in answers.items():
@@ -149,21 +137,11 @@ def serve(directory: Path, *settings: str, file_limit: int | None = None) -> sub
     args = ["--address", "127.0.0.1:0", "--workers", "1", "--decision-log", str(directory)]
     for setting in settings:
         args += ["--set", setting]
-    if file_limit is None:
-        return start(*args, cwd=directory.parent)
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_limit, file_limit))
 
-    return subprocess.Popen(
-        [sys.executable, "-m", "quanze.server.cli", "serve", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment_without_quanze_settings(),
-        cwd=directory.parent,
-        preexec_fn=limit,  # noqa: PLW1509 - the child only calls setrlimit before exec
-    )
+    return start(*args, cwd=directory.parent, preexec_fn=limit if file_limit else None)
 
 
 def serving_address(process: subprocess.Popen[str]) -> str:
@@ -203,7 +181,7 @@ def test_required_mode_denies_when_the_disk_refuses_the_record(tmp_path: Path) -
     assert refused
     assert all([r.code for r in a.reasons] == ["audit_unavailable"] for a in refused)
     assert answers.index(refused[0]) == len(allowed)  # once full, nothing more is allowed
-    on_disk = {r["decision_id"] for r in logged(directory)}
+    on_disk = {r["decision_id"] for r in records_in(directory, records.DECISION)}
     assert on_disk == {a.decision_id for a in allowed}
     failures = [e for e in events if e["event"] == "decision_log_write_failed"]
     assert failures
@@ -217,7 +195,7 @@ def test_best_effort_answers_and_counts_every_lost_record(tmp_path: Path) -> Non
     directory = tmp_path / "log"
     answers, events = checks_on_a_full_disk(directory, "best_effort")
     assert all(a.allowed for a in answers)
-    on_disk = {r["decision_id"] for r in logged(directory)}
+    on_disk = {r["decision_id"] for r in records_in(directory, records.DECISION)}
     missing = {a.decision_id for a in answers} - on_disk
     assert missing
     losses = [e for e in events if e["event"] == "decision_records_lost"]
@@ -256,7 +234,7 @@ def test_sigkill_under_load_leaves_a_record_for_every_answer_received(tmp_path: 
         for thread in threads:
             thread.join(10)
     assert len(received) > 50
-    on_disk = {r["decision_id"] for r in logged(directory)}
+    on_disk = {r["decision_id"] for r in records_in(directory, records.DECISION)}
     assert set(received) <= on_disk
     assert verify_directory(directory).ok
     # A restart continues the chain and says the previous run did not close.
@@ -265,12 +243,6 @@ def test_sigkill_under_load_leaves_a_record_for_every_answer_received(tmp_path: 
             serving_address(process)
         finally:
             stop(process)
-    starts = [
-        json.loads(line.raw)
-        for f in all_files(directory)
-        for line in read_lines(f)
-        if line.complete and b'"type":"start"' in line.raw
-    ]
-    assert starts[-1]["previous"] == "unclosed"
+    assert records_in(directory, records.START)[-1]["previous"] == "unclosed"
     report = verify_directory(directory)
     assert report.ok, report.render()

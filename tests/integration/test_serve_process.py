@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +22,18 @@ from tests.support import CONTRACT_EXAMPLE, environment_without_quanze_settings
 pytestmark = pytest.mark.slow
 
 
-def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    env = environment_without_quanze_settings()
+def start(
+    *args: str, cwd: Path, preexec_fn: Callable[[], None] | None = None
+) -> subprocess.Popen[str]:
+    """`quanze serve ARGS` on the defaults; `preexec_fn` runs in the child before exec."""
     return subprocess.Popen(
         [sys.executable, "-m", "quanze.server.cli", "serve", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env=environment_without_quanze_settings(),
         cwd=cwd,
+        preexec_fn=preexec_fn,  # noqa: PLW1509 - callers only set resource limits there
     )
 
 

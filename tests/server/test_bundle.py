@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from quanze.server.errors import PolicyError
 from quanze.server.policy.bundle import PolicyBundle, load_bundle
+from tests.support import copy_bundled_policies
 
 
 @pytest.fixture
-def copy(bundle: PolicyBundle, tmp_path: Path) -> Path:
-    target = tmp_path / "policies"
-    shutil.copytree(bundle.root, target, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
-    return target
+def copy(tmp_path: Path) -> Path:
+    return copy_bundled_policies(tmp_path / "policies")
 
 
 def test_bundled_policies_load(bundle: PolicyBundle) -> None:

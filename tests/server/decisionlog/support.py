@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from quanze.server.decisionlog import records
+from quanze.server.decisionlog.reader import all_files, read_lines
 from quanze.server.decisionlog.records import Signer
 from quanze.server.decisionlog.writer import StreamWriter, WriterSettings
 
@@ -98,9 +100,16 @@ def write_log(
     return writer
 
 
-def lines_of(directory: Path) -> Sequence[Path]:
-    """The log files of `directory` in order."""
-    return [f.path for files in records.list_streams(directory).values() for f in files]
+def records_in(directory: Path, kind: str | None = None) -> list[dict[str, Any]]:
+    """Every complete record of `directory` (all streams, rotated and gzip files), of `kind`."""
+    found = []
+    for log_file in all_files(directory):
+        for line in read_lines(log_file):
+            if line.complete:
+                record = json.loads(line.raw)
+                if kind is None or record["type"] == kind:
+                    found.append(record)
+    return found
 
 
 def write_streams(

@@ -15,7 +15,7 @@ from structlog.testing import capture_logs
 from quanze.server.decisionlog.mask import Masked, Masker
 from quanze.server.errors import EvaluationError
 from quanze.server.policy.bundle import PolicyBundle, load_bundle
-from tests.support import CONTRACT_EXAMPLE, raised_on_another_thread
+from tests.support import CONTRACT_EXAMPLE, copy_bundled_policies, raised_on_another_thread
 
 HEADER = "package quanze.log\n\nimport rego.v1\n\n"
 ERASED_WHOLE = Masked(None, ["/input"], [], False)
@@ -35,15 +35,9 @@ def masker(bundle: PolicyBundle) -> Masker:
     return Masker(bundle)
 
 
-def policy_copy(bundle: PolicyBundle, tmp_path: Path) -> Path:
-    root = tmp_path / "policies"
-    shutil.copytree(bundle.root, root, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
-    return root
-
-
 def masker_with(bundle: PolicyBundle, tmp_path: Path, source: str) -> Masker:
     """A masker whose log policy is `source` (the bundled data stays)."""
-    root = policy_copy(bundle, tmp_path)
+    root = copy_bundled_policies(tmp_path / "policies")
     (root / "quanze" / "log" / "mask.rego").write_text(HEADER + source)
     return Masker(load_bundle(root))
 
@@ -149,7 +143,7 @@ def test_bundled_policy_never_drops(masker: Masker) -> None:
 
 
 def _edit_log_data(bundle: PolicyBundle, tmp_path: Path, *remove: str) -> Masker:
-    root = policy_copy(bundle, tmp_path)
+    root = copy_bundled_policies(tmp_path / "policies")
     data_path = root / "quanze" / "log" / "data.json"
     data = json.loads(data_path.read_text())
     for key in remove:
@@ -267,7 +261,7 @@ mask contains {"op": "upsert", "path": "/input/context/party/id", "value": "****
 
 
 def test_a_policy_may_drop_a_decision(bundle: PolicyBundle, tmp_path: Path) -> None:
-    root = policy_copy(bundle, tmp_path)
+    root = copy_bundled_policies(tmp_path / "policies")
     data_path = root / "quanze" / "log" / "data.json"
     data = json.loads(data_path.read_text())
     data["drop_subjects"] = ["probe-1"]
@@ -348,7 +342,7 @@ def test_an_event_that_is_not_json_erases_the_whole_request(masker: Masker) -> N
 def test_without_a_log_policy_requests_pass_unmasked_with_one_warning(
     bundle: PolicyBundle, tmp_path: Path
 ) -> None:
-    root = policy_copy(bundle, tmp_path)
+    root = copy_bundled_policies(tmp_path / "policies")
     shutil.rmtree(root / "quanze" / "log")
     with capture_logs() as logs:
         masker = Masker(load_bundle(root))

@@ -17,7 +17,7 @@ import pytest
 from quanze.server.decisionlog import records
 from quanze.server.decisionlog.reader import all_files, read_lines
 from quanze.server.decisionlog.writer import StreamWriter, WriterSettings
-from tests.server.decisionlog.support import decision_record, write_log
+from tests.server.decisionlog.support import decision_record, records_in, write_log
 
 
 def lines(directory: Path) -> list[tuple[bytes, dict[str, Any]]]:
@@ -164,7 +164,7 @@ def test_a_crash_mid_line_is_noted_by_the_next_writer(tmp_path: Path) -> None:
         "import os, sys\n"
         "from pathlib import Path\n"
         "from quanze.server.decisionlog.reader import all_files\n"
-        "from tests.server.decisionlog.support import write_log\n"
+        "from tests.server.decisionlog.support import records_in, write_log\n"
         "directory = Path(sys.argv[1])\n"
         "write_log(directory, 5, close=False)\n"
         "with all_files(directory)[-1].path.open('ab') as torn:\n"
@@ -177,13 +177,7 @@ def test_a_crash_mid_line_is_noted_by_the_next_writer(tmp_path: Path) -> None:
     assert crashed.returncode == -signal.SIGKILL
     torn_file = all_files(tmp_path)[-1].path
     write_log(tmp_path, 1)
-    complete = [
-        json.loads(line.raw)
-        for log_file in all_files(tmp_path)
-        for line in read_lines(log_file)
-        if line.complete
-    ]
-    start = [r for r in complete if r["type"] == "start"][-1]
+    start = records_in(tmp_path, records.START)[-1]
     assert start["previous"] == "unclosed"
     assert start["partial_line"] == {"file": torn_file.name, "line": 7}
     assert start["seq"] == 7  # the chain continues from the last complete record

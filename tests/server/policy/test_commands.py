@@ -9,7 +9,6 @@ import gzip
 import io
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -26,6 +25,7 @@ from quanze.server.engine.regorus_engine import RegorusEngine
 from quanze.server.policy.bundle import bundled_policy_dir, load_bundle
 from quanze.server.policy.commands import json_position
 from quanze.server.policy.testing import RegoTestRunner, load_decision_table
+from tests.support import copy_bundled_policies
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "assistant-unguided.json"
 LAST_LINE = re.compile(r"^(\d+) passed, (\d+) failed$")
@@ -46,11 +46,7 @@ def last_line(out: str) -> tuple[int, int]:
 @pytest.fixture
 def policies(tmp_path: Path) -> Path:
     """A private copy of the bundled policies, free to break."""
-    target = tmp_path / "policies"
-    shutil.copytree(
-        bundled_policy_dir(), target, ignore=shutil.ignore_patterns("__pycache__", "*.py")
-    )
-    return target
+    return copy_bundled_policies(tmp_path / "policies")
 
 
 def append(path: Path, text: str) -> int:

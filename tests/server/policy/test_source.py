@@ -35,6 +35,7 @@ from quanze.server.policy.source import (
     open_source,
     redact_url,
 )
+from tests.support import copy_bundled_policies
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "assistant-unguided.json"
 MESSAGES = "quanze/messages/data.json"
@@ -72,15 +73,6 @@ def git(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = Non
     )
     assert result.returncode == 0, f"git {' '.join(args)} failed: {result.stderr}"
     return result.stdout.strip()
-
-
-def copy_bundled_policies(target: Path) -> None:
-    shutil.copytree(
-        bundled_policy_dir(),
-        target,
-        ignore=shutil.ignore_patterns("__pycache__", "__init__.py"),
-        dirs_exist_ok=True,  # a repository's work tree exists before its files
-    )
 
 
 class Upstream:
