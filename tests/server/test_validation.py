@@ -142,10 +142,50 @@ def test_unknown_resource_type_is_named(
     assert error_of(validator, request_).field == "resource.type"
 
 
-def test_extra_application_attributes_are_accepted(
+@pytest.mark.parametrize(
+    ("part", "misspelt", "meant"),
+    [
+        (("resource", "properties"), "within_power_lst", "within_power_list"),
+        (("subject", "properties"), "senior_stag", "senior_stage"),
+        (("context",), "referred_bye", "referred_by"),
+        (("context", "joint_meeting"), "majority_opnion", "majority_opinion"),
+    ],
+)
+def test_misspelt_attribute_is_refused_with_a_suggestion(
+    validator: RequestValidator,
+    request_: dict[str, Any],
+    part: tuple[str, ...],
+    misspelt: str,
+    meant: str,
+) -> None:
+    # A restricting flag that is misspelt must never be silently ignored.
+    target = request_
+    for key in part:
+        target = target.setdefault(key, {})
+    target[misspelt] = True
+    error = error_of(validator, request_)
+    assert error.field == ".".join([*part, misspelt])
+    assert f"did you mean {meant!r}?" in error.message
+
+
+def test_unknown_attribute_points_at_the_extension_object(
     validator: RequestValidator, request_: dict[str, Any]
 ) -> None:
     request_["resource"]["properties"]["suspect_name"] = "张三"
+    error = error_of(validator, request_)
+    assert error.field == "resource.properties.suspect_name"
+    assert "resource.properties.extensions" in error.message
+
+
+@pytest.mark.parametrize("part", ["subject", "action", "resource"])
+def test_extension_objects_are_free_form(
+    validator: RequestValidator, request_: dict[str, Any], part: str
+) -> None:
+    request_[part].setdefault("properties", {})["extensions"] = {
+        "suspect_name": "张三",
+        "any": {"shape": [1, "x"]},
+    }
+    request_.setdefault("context", {})["extensions"] = {"note": "free text"}
     validator.check_request(request_)
 
 

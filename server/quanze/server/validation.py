@@ -82,10 +82,7 @@ def _describe(error: jsonschema.ValidationError, actions: list[str]) -> InvalidR
         name = ".".join([*path, missing])
         return InvalidRequestError(name, "is required")
     if error.validator == "additionalProperties":
-        extra = sorted(set(instance) - set(schema.get("properties", {})))
-        allowed = ", ".join(sorted(schema.get("properties", {})))
-        name = ".".join([*path, extra[0]]) if extra else field
-        return InvalidRequestError(name, f"is not a known field; expected one of: {allowed}")
+        return _unknown_attribute(path, instance, sorted(schema.get("properties", {})))
     if field == "action.name" and error.validator == "enum":
         return InvalidRequestError(field, _unknown_action(instance, actions))
     if error.validator == "enum":
@@ -101,6 +98,28 @@ def _describe(error: jsonschema.ValidationError, actions: list[str]) -> InvalidR
     if error.validator == "minLength":
         return InvalidRequestError(field, "must not be empty")
     return InvalidRequestError(field or "request", error.message)
+
+
+def _unknown_attribute(path: list[str], instance: Any, known: list[str]) -> InvalidRequestError:
+    """An attribute the schema does not define: a misspelt one must never be silently ignored."""
+    extra = sorted(set(instance) - set(known))
+    name = ".".join([*path, extra[0]]) if extra else ".".join(path)
+    close = difflib.get_close_matches(extra[0], known, n=1) if extra else []
+    message = "is not a known field"
+    if close:
+        message += f"; did you mean {close[0]!r}?"
+    if "extensions" in known:
+        # The documented opt-out: free-form data the policies never read.
+        message += f"; put data the policies do not read under {'.'.join([*path, 'extensions'])}"
+    if len(known) <= _LISTED_FIELDS:
+        message += f"; expected one of: {', '.join(known)}"
+    else:
+        message += f" (the {len(known)} known fields are in quanze/schema/input.schema.json)"
+    return InvalidRequestError(name, message)
+
+
+# Objects with more fields than this are not listed in full in an error message.
+_LISTED_FIELDS = 12
 
 
 def _unknown_action(name: Any, actions: list[str]) -> str:
