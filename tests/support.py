@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import shutil
 import threading
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from quanze.server.policy.bundle import bundled_policy_dir
+from quanze.server.policy.directory import BUNDLED_FILE
 
 # The contract's example request, character for character (shared spec contract.md).
 CONTRACT_EXAMPLE = """
@@ -85,3 +87,36 @@ def copy_bundled_policies(target: Path) -> Path:
         dirs_exist_ok=True,  # a repository's work tree exists before its files
     )
     return target
+
+
+# A clerk of PROC-CITY-A takes a record on a case p-A1 handles alone, guided by p-A1 (十九):
+# allowed with the bundled directory, which lists clerk-C1 as a clerk assigned to p-A1.
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+CLERK_TAKES_RECORD: dict[str, Any] = json.loads((EXAMPLES / "clerk-takes-record.json").read_text())
+
+
+def bundled_directory() -> dict[str, Any]:
+    """A fresh copy of the organisation directory bundled with the policies, free to change."""
+    document: dict[str, Any] = json.loads((bundled_policy_dir() / BUNDLED_FILE).read_text())
+    return document
+
+
+def without_clerk(document: dict[str, Any], clerk: str = "clerk-C1") -> dict[str, Any]:
+    """`document` with `clerk` no longer a clerk of PROC-CITY-A (the office is gone)."""
+    del document["procuratorates"]["PROC-CITY-A"]["clerks"][clerk]
+    return document
+
+
+def write_json(path: Path, document: Any) -> Path:
+    """Write `document` as the project writes data files (indented, UTF-8 kept)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+    return path
+
+
+def split_directory(document: Mapping[str, Any], folder: Path) -> Path:
+    """`document` as a folder: one file per procuratorate, and one with the rest (grants...)."""
+    for pid, entry in document["procuratorates"].items():
+        write_json(folder / f"{pid}.json", {"procuratorates": {pid: entry}})
+    write_json(folder / "grants.json", {k: v for k, v in document.items() if k != "procuratorates"})
+    return folder

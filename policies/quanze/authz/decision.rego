@@ -85,7 +85,45 @@ _escalations := union({routing.escalations, internal_checks.escalations})
 
 # METADATA
 # title: Decision for the requested action
-decision := _decide(input.action.name)
+decision := _answer(input.action.name)
+
+# 十七(7), 十八(5), 十九(5), A17: a catch-all task that is an act of the catalog is decided as that
+# act, under that act's own conditions; the answer says so. Any other action answers for itself.
+_answer(act) := _decide(act) if not _decided_as(act)
+
+# Built field by field with the reasons bound first: regorus merged a union computed inside
+# object.union's argument wrongly (it kept the original reasons).
+_answer(act) := {
+	"decision": d.decision,
+	"reasons": reasons,
+	"obligations": d.obligations,
+	"escalate_to": d.escalate_to,
+	"accountable": d.accountable,
+} if {
+	task := _decided_as(act)
+	d := _decide(task)
+	governing := catalog.actions[act].articles[_catch_all_article(act)]
+	marker := _reason({
+		"code": "catch_all_decided_as_act",
+		"article": governing.article,
+		"item": governing.item,
+		"detail_zh": sprintf("按「%s」（%s）决定", [catalog.actions[task].zh, task]),
+		"detail_en": sprintf("decided as %s (%s)", [task, catalog.actions[task].en]),
+	})
+	reasons := d.reasons | {marker}
+}
+
+_decided_as(act) := scope.catalogued_task if scope.redirects(act)
+
+# The item of the catch-all the acting role has: 十九(5) for a clerk, else the first listed.
+_catch_all_article(act) := 1 if _clerk_task(act)
+
+_catch_all_article(act) := 0 if not _clerk_task(act)
+
+_clerk_task(act) if {
+	act == "task.assigned"
+	input.subject.properties.role == "clerk"
+}
 
 # METADATA
 # title: Decisions for every action in scope
@@ -94,15 +132,18 @@ decision := _decide(input.action.name)
 #   by the definition of _decide, the plain "not granted" deny. Splitting them keeps a
 #   whole-catalog evaluation from scanning every rule's entries once per action.
 decisions := object.union(
-	{act: _decide(act) | some act in _touched},
-	{act: _not_granted_deny(ref, _not_granted_message) |
+	{act: _answer(act) | some act in _touched | _redirecting},
+	{act: _not_granted_deny(act) |
 		some act in scope.actions
 		not act in _touched
-		ref := catalog.actions[act].articles[0]
+		not act in _redirecting
 	},
 )
 
 _touched contains e.action if some e in _grants
+
+# The catch-alls answered as the catalogued act their task names.
+_redirecting := {act | some act, _ in scope.catch_alls; scope.redirects(act)}
 
 _touched contains e.action if some e in _denials
 
@@ -110,16 +151,10 @@ _touched contains e.action if some e in _prohibitions
 
 _touched contains e.action if some e in _escalations
 
-# Built from the governing article and the message directly: called once per untouched action.
-_not_granted_deny(governing, message) := {
+# The answer for an action no rule mentions: exactly what _decide gives such an action.
+_not_granted_deny(act) := {
 	"decision": false,
-	"reasons": {{
-		"code": "action_not_granted",
-		"article": governing.article,
-		"item": governing.item,
-		"message_zh": message.zh,
-		"message_en": message.en,
-	}},
+	"reasons": _ungranted_reasons(act, set()),
 	"obligations": set(),
 	"escalate_to": "",
 	"accountable": set(),
@@ -172,24 +207,62 @@ _decide(act) := {
 	not _allowed(act)
 }
 
-_deny_reasons(act) := ({_reason(d) | some d in _denials | _prohibitions; d.action == act} | _not_granted(act)) | _escalation_reasons(act)
-
-# A missing grant is a reason of its own, unless a prohibition or an escalation already
-# says why the subject may not act (the text gives the act to someone else).
-_not_granted(act) := {_not_granted_reason(act)} if {
-	not _granted(act)
-	not _prohibited(act)
-	not _escalated(act)
+_deny_reasons(act) := ((stated | _escalation_reasons(act)) | _not_granted(act, stated)) | _void_delegations(act) if {
+	stated := {_reason(d) | some d in _denials | _prohibitions; d.action == act}
 }
 
-_not_granted(act) := set() if _granted(act)
+# 四十六: where a delegation the subject holds or carries would have decided the act, the deny
+# says why it does not count.
+_void_delegations(act) := {_reason({
+	"code": "delegation_does_not_count",
+	"article": "四十六",
+	"item": 0,
+	"detail_zh": sprintf("%s：%s", [v.document, v.why_zh]),
+	"detail_en": sprintf("%s: %s", [v.document, v.why_en]),
+}) |
+	some v in data.quanze.lib.delegation.void_delegations(act)
+}
 
-_not_granted(act) := set() if _prohibited(act)
+# A deny lists every ground: the failed conditions and prohibitions above (the acting role's
+# own limits), and — for an act not granted to the subject at all — the article that grants it
+# to others, unless a stated reason cites it already; when nothing else is stated, also the
+# article that sets out the acting role's own duties. An escalation says on its own where the
+# act belongs, and a failed condition of the subject's own grant needs no other article.
+_not_granted(act, _) := set() if _granted(act)
 
-_not_granted(act) := set() if _escalated(act)
+_not_granted(act, _) := set() if _escalated(act)
 
-# The reason cites the article that grants the action to others (its governing article).
-_not_granted_reason(act) := {
+_not_granted(act, _) := set() if _conditional(act)
+
+_not_granted(act, stated) := _ungranted_reasons(act, stated) if {
+	not _granted(act)
+	not _escalated(act)
+	not _conditional(act)
+}
+
+# A prohibition marked "condition" is the failed condition of a grant the subject's own role
+# would have (the committee without the chief's referral, an objection that names no source):
+# the act is not someone else's, so no other article is added.
+_conditional(act) if {
+	some p in _prohibitions
+	p.action == act
+	p.condition == true
+}
+
+_ungranted_reasons(act, stated) := {r |
+	some r in {governing} | _role_duties_beside(governing, stated)
+	not r.article in {s.article | some s in stated}
+} if {
+	governing := _governing_reason(act)
+}
+
+_role_duties_beside(governing, stated) := {r |
+	count(stated) == 0
+	some r in _role_duties_reasons
+	r.article != governing.article
+}
+
+_governing_reason(act) := {
 	"code": "action_not_granted",
 	"article": governing.article,
 	"item": governing.item,
@@ -200,6 +273,23 @@ _not_granted_reason(act) := {
 }
 
 _not_granted_message := object.get(messages, "action_not_granted", {"zh": "action_not_granted", "en": "action_not_granted"})
+
+# The article setting out the duties of the role the subject acts in (catalog roles' `duties`),
+# which does not include the act; the role as the request names it (held or not). A set with a
+# default: the RVM makes a comprehension over an undefined rule undefined as a whole.
+default _role_duties_reasons := set()
+
+_role_duties_reasons := {_reason({
+	"code": "outside_role_duties",
+	"article": duties.article,
+	"item": duties.item,
+	"detail_zh": sprintf("%s（%s）", [role_entry.zh, role]),
+	"detail_en": sprintf("%s (%s)", [role_entry.en, role]),
+})} if {
+	role := input.subject.properties.role
+	role_entry := catalog.roles[role]
+	duties := role_entry.duties
+}
 
 _escalation_reasons(act) := {_reason(e) | some e in _escalations; e.action == act}
 

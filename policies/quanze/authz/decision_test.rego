@@ -8,15 +8,29 @@ import data.quanze.testlib as t
 
 everyone := [t.assistant, t.senior_assistant, t.clerk, t.dept_head, t.person("p-A1", "procurator", {})]
 
-# Default deny: a role no rule grants anything gets a deny citing the action's governing article.
-test_ungranted_action_denied_citing_governing_article if {
+# Default deny, citing every ground: the article that gives the act to others (十四(6), the
+# action's governing article) and the article that sets out the acting role's duties (十九).
+test_ungranted_action_denied_citing_governing_and_role_articles if {
 	d := t.decide(t.clerk, "hearing.preside", t.sole_case, t.guided)
 	d.decision == false
-	d.reasons == {{
-		"code": "action_not_granted", "article": "十四", "item": 6,
-		"message_zh": data.quanze.messages.action_not_granted.zh,
-		"message_en": data.quanze.messages.action_not_granted.en,
-	}}
+	{[r.code, r.article, r.item] | some r in d.reasons} == {["action_not_granted", "十四", 6], ["outside_role_duties", "十九", 0]}
+	some r in d.reasons
+	r.code == "action_not_granted"
+	r.message_zh == data.quanze.messages.action_not_granted.zh
+}
+
+# A prohibition keeps the article that grants the act to others beside it: a department head
+# may not change an opinion (二十四), which is its author's (六, A24).
+test_prohibited_act_cites_the_article_granting_it_to_others if {
+	d := t.decide(t.dept_head, "opinion.edit", t.escalated_case, {})
+	{[r.code, r.article] | some r in d.reasons} == {["dept_head_cannot_change_opinion", "二十四"], ["action_not_granted", "六"]}
+}
+
+# A role's own article is not repeated when it is the article governing the act: a procurator
+# who does not handle the case is told only why (十四).
+test_role_article_not_repeated_when_it_governs_the_act if {
+	d := t.decide(t.person("p-X9", "procurator", {}), "case.summon_suspect", t.sole_case, {})
+	{r.article | some r in d.reasons} == {"十四"}
 }
 
 # Contract: reasons are never empty, every reason cites an article, denies carry no obligations.
@@ -77,4 +91,22 @@ test_escalation_to_chief_alone_routes_to_chief if {
 	d := t.decide(t.clerk, "record.take", t.sole_case, t.guided) with authz._escalations as escalations
 	d.decision == false
 	d.escalate_to == "chief"
+}
+
+# 十七(7), 十八(5), 十九(5), A17: a catch-all is answered as the act its task names only for a role
+# whose list has that catch-all; anyone else asking for it is simply not granted it.
+test_catch_all_of_another_role_not_granted_even_naming_an_act if {
+	cases := [
+		[t.clerk, "technical.assist", "record.take"],
+		[t.person("tech-T1", "technical_staff", {"department": "DEPT-TECH"}), "task.assigned", "forensic.appraise"],
+		[t.person("police-J1", "judicial_police", {"department": "DEPT-POLICE"}), "task.assigned", "person.escort"],
+		[t.person("chief-A", "chief_procurator", {}), "task.assigned", "delegation.grant"],
+		[t.person("p-A1", "procurator", {}), "technical.assist", "decision.prosecute"],
+	]
+	every c in cases {
+		d := t.decide(c[0], c[1], t.sole_case, object.union(t.assigned, {"assigned_task": c[2]}))
+		d.decision == false
+		not "catch_all_decided_as_act" in t.codes(d)
+		"action_not_granted" in t.codes(d)
+	}
 }

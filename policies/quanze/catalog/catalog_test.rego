@@ -53,3 +53,30 @@ test_every_message_is_bilingual_and_cites_validly if {
 cites_validly(m) if m.article == ""
 
 cites_validly(m) if valid_article(m.article)
+
+# A17: every pattern of the catch-all vocabulary is lower case and names an action of the catalog;
+# A44: the criminal-only acts are actions of the catalog.
+test_task_patterns_and_criminal_acts_name_catalog_actions if {
+	every pattern, act in catalog.task_patterns.patterns {
+		pattern == lower(pattern)
+		catalog.actions[act]
+	}
+	every act in catalog.criminal_only {
+		catalog.actions[act]
+	}
+}
+
+# The role duties a deny cites (outside_role_duties) are valid articles where a role has them.
+test_role_duties_cite_valid_articles if {
+	every _, role in catalog.roles {
+		duties_valid(role)
+	}
+	count({id | some id, role in catalog.roles; role.duties}) >= 10
+}
+
+duties_valid(role) if not role.duties
+
+duties_valid(role) if {
+	valid_article(role.duties.article)
+	is_number(role.duties.item)
+}

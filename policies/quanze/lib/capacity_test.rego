@@ -30,3 +30,11 @@ test_handling_procurators_of_team_case if {
 	handling := capacity.handling_procurators with input as t.request(t.assistant, "evidence.collect", t.team_case, {})
 	handling == {"p-L1", "p-T2"}
 }
+
+# 五: a team has two or more procurators, led by one of them.
+test_team_composition_problems if {
+	one := {"type": "case", "id": "C-2", "properties": {"procuratorate": "PROC-CITY-A", "handling_mode": "team", "lead_procurator": "p-L1", "team_procurators": ["p-L1", "p-T2"]}}
+	count(capacity.team_composition_problems) == 0 with input as t.request(t.person("p-L1", "procurator", {}), "decision.prosecute", one, {})
+	outsider := object.union(one, {"properties": object.union(one.properties, {"lead_procurator": "p-X9"})})
+	{p.en | some p in capacity.team_composition_problems} == {"the lead is one of the team's procurators"} with input as t.request(t.person("p-L1", "procurator", {}), "decision.prosecute", outsider, {})
+}

@@ -6,11 +6,14 @@ import data.quanze.testlib as t
 
 # Procuratorates the sample data gives lists: PROC-CITY-C follows PL-PROV-B-2024 (filed
 # with the SPP), PROC-CITY-D follows PL-PROV-C-2025 (not yet filed).
-procurator_in(proc) := t.person("p-C1", "procurator", {"procuratorate": proc})
+# The quota procurator of each of those procuratorates in the example directory.
+_procurators := {"PROC-CITY-C": "p-C1", "PROC-CITY-D": "p-D1"}
+
+procurator_in(proc) := t.person(_procurators[proc], "procurator", {"procuratorate": proc})
 
 case_in(proc) := {"type": "case", "id": "C-77", "properties": {
 	"procuratorate": proc, "department": "DEPT-CRIM-1", "domain": "criminal",
-	"handling_mode": "sole", "sole_procurator": "p-C1",
+	"handling_mode": "sole", "sole_procurator": _procurators[proc],
 }}
 
 detail(d) := {r.message_en | some r in d.reasons}

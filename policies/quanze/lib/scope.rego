@@ -9,7 +9,34 @@ package quanze.lib.scope
 import rego.v1
 
 import data.quanze.catalog
+import data.quanze.lib.tasks
 
-actions := {input.action.name} if input.action.name
+actions := {input.action.name} | _redirected if input.action.name
 
 actions := {name | some name, _ in catalog.actions} if not input.action.name
+
+# METADATA
+# description: |
+#   十七(7), 十八(5), 十九(5), A17: a catch-all task that names an act of the catalog
+#   (context.assigned_task) is decided as that act, which is then in scope too: catch-alls
+#   are allow-lists of what no other item covers, never a way around an act's conditions.
+#   "" when the task names no such act.
+default catalogued_task := ""
+
+catalogued_task := tasks.catalogued(input.context.assigned_task)
+
+# The catch-alls that redirect, with the roles whose list has them: 十七(7) assistants, 十九(5)
+# clerks, 十八(5) technical staff. Anyone else asking for one is simply not granted it.
+catch_alls := {
+	"task.assigned": {"procurator_assistant", "clerk"},
+	"technical.assist": {"technical_staff"},
+}
+
+# METADATA
+# description: Whether the acting role's catch-all `act` is answered as its catalogued task.
+redirects(act) if {
+	input.subject.properties.role in catch_alls[act]
+	catalogued_task != ""
+}
+
+_redirected := {catalogued_task | redirects(input.action.name)}

@@ -65,5 +65,5 @@ assigned := {"supervising_procurator": "p-A1", "assigned_by": "p-A1", "assigned_
 # 十七(6), A16: the chief's approval, recorded with the approver, after the procurator spoke.
 court_approval := {
 	"supervising_procurator": "p-A1", "chief_approval": true, "approved_by": "chief-A",
-	"procurator_spoke_on_main_issues": true, "opinion_mode": "supplementary",
+	"approved_assistant": "asst-S1", "procurator_spoke_on_main_issues": true, "opinion_mode": "supplementary",
 }

@@ -100,8 +100,8 @@ def test_check_lists_every_problem_not_just_the_first(
     (rules / "unknown.rego").write_text(
         "package quanze.unknown\n\nimport rego.v1\n\nbar if {\n\tno_such.function(1)\n}\n"
     )
-    hierarchy = policies / "quanze/hierarchy/data.json"
-    hierarchy.write_text("{\n  ,\n" + hierarchy.read_text()[1:])
+    directory = policies / "quanze/directory/data.json"
+    directory.write_text("{\n  ,\n" + directory.read_text()[1:])
     power_lists = policies / "quanze/power_lists/data.json"
     document = json.loads(power_lists.read_text())
     first_list = next(iter(document["lists"]))
@@ -119,7 +119,7 @@ def test_check_lists_every_problem_not_just_the_first(
         found
     )
     assert re.search(r"^quanze/rules/unknown\.rego:6:\d+: .*no_such\.function", found, re.M)
-    assert re.search(r"^quanze/hierarchy/data\.json:2:3: invalid JSON", found, re.M)
+    assert re.search(r"^quanze/directory/data\.json:2:3: invalid JSON", found, re.M)
     version_line, version_col = json_position(
         power_lists.read_text(), ["lists", first_list, "version"]
     ) or (0, 0)

@@ -13,10 +13,12 @@ import rego.v1
 
 import data.quanze.lib.capacity
 import data.quanze.lib.scope
+import data.quanze.lib.tasks
 
 # 十七: duties an assistant may perform under guidance, by item.
 # Absent on purpose (R17-X, A12, A14, A17): summoning, organising measures,
-# assessing evidence, presiding, the procurator's own court roles, court files.
+# assessing evidence, presiding, the procurator's own court roles. Court files only as an
+# assigned task (below).
 assistant_duties := {
 	"case.interrogate_suspect": 1,
 	"case.question_witness": 1,
@@ -33,6 +35,20 @@ assistant_duties := {
 	"court.state_opinion": 6,
 	"court.debate": 6,
 	"task.assigned": 7,
+	"court_file.access": 7,
+}
+
+# A17: an assistant consults or obtains court files (十四(8)) only as a task a handling procurator
+# assigned, accompanying the procurator under 十七(7).
+denials contains {"action": "court_file.access", "code": "court_file_access_only_as_assigned_task"} if {
+	"court_file.access" in _assistant_acts
+	not _assigned_court_file_access
+}
+
+_assigned_court_file_access if {
+	scope_task := data.quanze.lib.scope.catalogued_task
+	scope_task == "court_file.access"
+	capacity.assigned_by_handling_procurator
 }
 
 # A15: "高阶段" is the HR attribute subject.properties.senior_stage, set from the grade threshold.
@@ -40,18 +56,17 @@ assistant_duties := {
 # approval and after the procurator has spoken on the main facts and law.
 senior_court_duties := {"court.present_evidence", "court.state_opinion", "court.debate"}
 
-# A17: a task assigned under 十七(7) or 十九(5) must not confer powers the Opinion gives
-# to procurators: decisions, summoning, presiding, the procurator's own court roles,
-# death-penalty supervision; for clerks, drafting too.
-reserved_tasks := {
-	"decision.prosecute", "decision.not_prosecute", "decision.protest",
-	"decision.procuratorial_suggestion", "decision.other_decisive", "decision.procedural",
-	"case.summon_suspect", "hearing.preside", "consultation.preside", "court.appear",
-	"court.read_charging_document", "court.interrogate_defendant", "court.present_evidence",
-	"court.debate", "court.state_opinion", "execution.supervise_death_penalty",
-}
+# A17: the catch-alls 十七(7), 十八(5) and 十九(5) are allow-lists of what no other item covers. A
+# task that is an act of the catalog is decided as that act (authz, lib/scope); free text that
+# names an act (lib/tasks) must name one the role's own list has, outside the catch-all itself
+# and the senior-stage court work 十七(6) conditions.
+_names_reserved_power(own, article, item) := tasks.names_outside(capacity.ctx.assigned_task, own, article, item)
 
-reserved_clerk_tasks := reserved_tasks | {"document.draft"}
+_assistant_own := object.remove(assistant_duties, ["task.assigned", "court.present_evidence", "court.state_opinion", "court.debate"])
+
+# 十八(1): technical staff carry out only 勘验/检查, which free text cannot show: a measure goes
+# through measure.carry_out with its measure_type.
+_technical_own := object.remove(technical_duties, ["technical.assist", "measure.carry_out"])
 
 # 十九: duties a clerk may perform under guidance, by item.
 clerk_duties := {
@@ -97,17 +112,64 @@ denials contains {"action": act, "code": "supervisor_not_handling_procurator"} i
 	not capacity.guided_by_handling_procurator
 }
 
+# 十七 "在检察官的指导下": the assistant works for the guiding procurator — the directory assigns
+# it to them, or the case attaches it (五 "可以配备必要的检察辅助人员").
+denials contains object.union({"action": act}, _unassigned("十七")) if {
+	some act in _assistant_acts
+	capacity.names_supervisor
+	not _works_for_supervisor
+}
+
+# A15: the senior stage is the directory's HR attribute, not the request's.
 denials contains {"action": act, "code": "senior_stage_required"} if {
 	some act in _assistant_acts
 	act in senior_court_duties
-	not capacity.subject_props.senior_stage == true
+	not data.quanze.lib.directory.senior_stage == true
 }
 
-# A16: the approval is a record naming who approved (the chief, or a 四十六 delegate).
+# A16: the approval is a record naming who approved; the directory must show the approver is
+# the chief, or the registry a delegation of this approval (四十六).
 denials contains {"action": act, "code": "chief_approval_required"} if {
 	some act in _assistant_acts
 	act in senior_court_duties
-	not capacity.chief_approval_recorded
+	not capacity.ctx.chief_approval == true
+}
+
+denials contains {"action": act, "code": "chief_approval_required"} if {
+	some act in _assistant_acts
+	act in senior_court_duties
+	capacity.ctx.chief_approval == true
+	not capacity.named(capacity.ctx.approved_by)
+}
+
+denials contains object.union({"action": act, "article": "十七", "item": 6}, problem) if {
+	some act in _assistant_acts
+	act in senior_court_duties
+	some problem in capacity.approval_problems("approval.senior_assistant_court")
+}
+
+# A16: "one approval record per case or hearing, naming the assistant": an approval relied on
+# must name this assistant.
+denials contains {"action": act, "code": "approval_names_another_assistant"} if {
+	some act in _assistant_acts
+	act in senior_court_duties
+	capacity.ctx.chief_approval == true
+	not capacity.ctx.approved_assistant == input.subject.id
+}
+
+# A44: an assistant works within the guiding procurator's power, so criminal-procedure acts stay
+# out of civil, administrative and public-interest cases for the assistant too.
+denials contains {"action": act, "code": "criminal_power_outside_criminal_domain", "article": "十七", "item": assistant_duties[act]} if {
+	some act in _assistant_acts
+	act in data.quanze.catalog.criminal_only
+	not object.get(capacity.resource_props, "domain", "criminal") == "criminal"
+}
+
+# 四十六: an approval given by the chief's delegate is cited as such.
+grants contains {"action": act, "code": "approved_by_delegate", "article": "四十六", "item": 0} if {
+	some act in _assistant_acts
+	act in senior_court_duties
+	capacity.approved_by_delegate("approval.senior_assistant_court")
 }
 
 # 十七(6) "补充发表出庭意见": the assistant's court opinion only supplements the procurator's.
@@ -129,12 +191,12 @@ denials contains {"action": "task.assigned", "code": "task_not_assigned_by_handl
 
 denials contains {"action": "task.assigned", "code": "task_not_named"} if {
 	"task.assigned" in _assistant_acts
-	not capacity.named(capacity.ctx.assigned_task)
+	not tasks.named(capacity.ctx.assigned_task)
 }
 
-denials contains {"action": "task.assigned", "code": "task_reserved_to_another_role"} if {
+denials contains object.union({"action": "task.assigned"}, problem) if {
 	"task.assigned" in _assistant_acts
-	capacity.ctx.assigned_task in reserved_tasks
+	problem := _names_reserved_power(_assistant_own, "十七", 7)
 }
 
 obligations contains {"action": act, "code": "record_supervising_procurator"} if {
@@ -166,30 +228,80 @@ denials contains {"action": act, "code": "supervisor_not_handling_procurator", "
 	not capacity.guided_by_handling_procurator
 }
 
+# 十九 "在检察官指导下": before the case has handling procurators, the guide must still be a
+# procurator of the case's procuratorate, as the directory shows — not an assistant, a stranger,
+# a procurator of another procuratorate or one who has left the quota.
+denials contains {"action": act, "code": "supervisor_not_procurator", "article": "十九"} if {
+	some act in _clerk_acts
+	capacity.names_supervisor
+	count(capacity.handling_procurators) == 0
+	not data.quanze.lib.directory.is_procurator(capacity.ctx.supervising_procurator, object.get(capacity.resource_props, "procuratorate", ""))
+}
+
 denials contains {"action": "task.assigned", "code": "clerk_task_requires_assignment"} if {
 	"task.assigned" in _clerk_acts
 	not capacity.named(capacity.ctx.assigned_by)
 }
 
-denials contains {"action": "task.assigned", "code": "task_not_named", "article": "十九", "item": 5} if {
+# 十九(5) "检察官交办": the one who assigned the task is a procurator — once the case has handling
+# procurators, one of them; before that, a procurator of the procuratorate in the directory.
+denials contains {"action": "task.assigned", "code": "assigner_not_handling_procurator", "article": "十九", "item": 5} if {
 	"task.assigned" in _clerk_acts
-	not capacity.named(capacity.ctx.assigned_task)
+	assigner := capacity.ctx.assigned_by
+	capacity.named(assigner)
+	not _assigner_may_assign(assigner)
 }
 
-denials contains {"action": "task.assigned", "code": "task_reserved_to_another_role", "article": "十九", "item": 5} if {
-	"task.assigned" in _clerk_acts
-	capacity.ctx.assigned_task in reserved_clerk_tasks
+_assigner_may_assign(assigner) if assigner in capacity.handling_procurators
+
+_assigner_may_assign(assigner) if {
+	count(capacity.handling_procurators) == 0
+	data.quanze.lib.directory.is_procurator(assigner, object.get(capacity.resource_props, "procuratorate", ""))
 }
+
+denials contains {"action": "task.assigned", "code": "task_not_named", "article": "十九", "item": 5} if {
+	"task.assigned" in _clerk_acts
+	not tasks.named(capacity.ctx.assigned_task)
+}
+
+denials contains object.union({"action": "task.assigned"}, problem) if {
+	"task.assigned" in _clerk_acts
+	problem := _names_reserved_power(object.remove(clerk_duties, ["task.assigned"]), "十九", 5)
+}
+
+# 十九 "在检察官指导下": as for assistants, the clerk works for the guiding procurator.
+denials contains object.union({"action": act}, _unassigned("十九")) if {
+	some act in _clerk_acts
+	capacity.names_supervisor
+	not _works_for_supervisor
+}
+
+_works_for_supervisor if capacity.ctx.supervising_procurator in data.quanze.lib.directory.assigned_to
+
+_works_for_supervisor if input.subject.id in object.get(capacity.resource_props, "assigned_auxiliaries", [])
+
+_unassigned(article) := {
+	"code": "supervisor_not_assigned",
+	"article": article,
+	"item": 0,
+	"detail_zh": sprintf("名录：%s 配备给 %s；本案未配备其协助", [input.subject.id, _assigned_list]),
+	"detail_en": sprintf("per the directory %s works for %s, and the case does not attach them", [input.subject.id, _assigned_list]),
+}
+
+_assigned_list := concat(", ", sort(data.quanze.lib.directory.assigned_to)) if count(data.quanze.lib.directory.assigned_to) > 0
+
+_assigned_list := "none" if count(data.quanze.lib.directory.assigned_to) == 0
 
 # A11: the guiding procurator is recorded on every act done under guidance.
 obligations contains {"action": act, "code": "record_supervising_procurator", "article": "十九"} if {
 	some act in _clerk_acts
 }
 
-# 十九, last paragraph (R19-6): "检察官可以指派书记员配合检察官助理开展工作". The acting role is
-# procurator; the assignment concerns this case, so only a procurator handling it may make it.
+# 十九, last paragraph (R19-6): "检察官可以指派书记员配合检察官助理开展工作". The subject acts
+# as a procurator (A18: a chief, deputy or head handling the case is one of its procurators); the
+# assignment concerns this case, so only a procurator handling it may make it.
 _clerk_assignment_acts contains act if {
-	capacity.role == "procurator"
+	capacity.acts_as_procurator
 	some act in scope.actions
 	act == "clerk.assign_to_assistant"
 }
@@ -230,11 +342,6 @@ inspection_objects := {"crime_scene", "item", "person", "corpse"}
 
 # 十八: "受检察官的指派、委托" — the two forms an assignment may take, when the request says which.
 assignment_types := {"指派", "委托"}
-
-# A17: the 十八(5) catch-all must not confer what the Opinion gives to procurators (see
-# reserved_tasks) nor the assistants' interrogation and questioning (十七(1), R18-X), nor
-# organising a measure (十四(4), A13).
-reserved_technical_tasks := reserved_tasks | {"case.interrogate_suspect", "case.question_witness", "measure.organize"}
 
 _technical_acts contains act if {
 	capacity.role == "technical_staff"
@@ -293,13 +400,13 @@ _object_not_crime_related if {
 
 # A17: the 十八(5) catch-all names its task and confers no reserved power.
 denials contains {"action": "technical.assist", "code": "task_not_named", "article": "十八", "item": 5} if {
-	not capacity.named(capacity.ctx.assigned_task)
+	not tasks.named(capacity.ctx.assigned_task)
 	"technical.assist" in _technical_acts
 }
 
-denials contains {"action": "technical.assist", "code": "task_reserved_to_another_role", "article": "十八", "item": 5} if {
-	capacity.ctx.assigned_task in reserved_technical_tasks
+denials contains object.union({"action": "technical.assist"}, problem) if {
 	"technical.assist" in _technical_acts
+	problem := _names_reserved_power(_technical_own, "十八", 5)
 }
 
 # R18-2: "进行鉴定并出具鉴定意见".
@@ -344,6 +451,76 @@ denials contains {"action": "police.protect_scene", "code": "scene_protection_re
 	"police.protect_scene" in _police_acts
 }
 
+# ---------------------------------------------------------------- 三十一 instructions of the guiding procurator
+
+# 三十一: "检察官授意、指使检察辅助人员实施违反检察职责行为，由检察官承担司法责任。检察辅助人员执行
+# 明显违法的指令且未提出异议的，应当承担相应的司法责任。" Auxiliary staff directed by a procurator
+# (context.decision_source "procurator", context.instructed_by naming them) carry out the
+# instruction or object to one they consider clearly illegal. Not objecting to a flagged one is
+# not forbidden, only liable (A26): the answer warns, and names both who answer.
+_instructed_roles := {"procurator_assistant", "clerk", "technical_staff", "judicial_police"}
+
+_instruction_acts contains act if {
+	capacity.role in _instructed_roles
+	capacity.ctx.decision_source == "procurator"
+	some act in scope.actions
+	act in {"decision.execute", "decision.object"}
+}
+
+_instructor := object.get(capacity.ctx, "instructed_by", "")
+
+grants contains {"action": "decision.object", "code": "auxiliary_objects_to_instruction", "article": "三十一", "item": 0} if {
+	"decision.object" in _instruction_acts
+}
+
+grants contains {"action": "decision.execute", "code": "auxiliary_executes_instruction", "article": "三十一", "item": 0} if {
+	"decision.execute" in _instruction_acts
+}
+
+denials contains {"action": act, "code": "instruction_source_required", "article": "三十一", "item": 0} if {
+	not capacity.named(_instructor)
+	some act in _instruction_acts
+}
+
+# The instruction comes from a procurator handling the case (the one guiding the subject).
+denials contains {"action": act, "code": "instructor_not_handling_procurator", "article": "三十一", "item": 0} if {
+	capacity.named(_instructor)
+	not _instructor in capacity.handling_procurators
+	some act in _instruction_acts
+}
+
+_flagged_unobjected if {
+	capacity.ctx.executor_flags_clearly_illegal == true
+	not capacity.ctx.objection_raised == true
+}
+
+obligations contains {"action": "decision.execute", "code": code, "article": "三十一", "item": 0} if {
+	"decision.execute" in _instruction_acts
+	_flagged_unobjected
+	some code in ["warn_liability_clearly_illegal", "objection_available"]
+}
+
+# P12: "检察官授意、指使检察辅助人员实施违反检察职责行为，由检察官承担司法责任" — the procurator who
+# gave an instruction the executor flags as clearly illegal answers for it, objected to or not.
+accountable contains {
+	"action": "decision.execute",
+	"subject_id": _instructor,
+	"capacity": "handling_procurator",
+	"responsibility": "judicial",
+	"article": "三十一",
+} if {
+	"decision.execute" in _instruction_acts
+	capacity.ctx.executor_flags_clearly_illegal == true
+}
+
+# P13: the executor answers too only when not objecting ("执行明显违法的指令且未提出异议的"); an
+# executor who objected is not liable for the instruction it carried out.
+_executes_after_objecting if {
+	"decision.execute" in _instruction_acts
+	capacity.ctx.executor_flags_clearly_illegal == true
+	capacity.ctx.objection_raised == true
+}
+
 # ---------------------------------------------------------------- 三十一 responsibility
 
 # An auxiliary answers for their own work, not for the procurator's decision (P10).
@@ -354,7 +531,13 @@ accountable contains {
 	"responsibility": "judicial",
 	"article": "三十一",
 } if {
-	some act in ((_assistant_acts | _clerk_acts) | _technical_acts) | _police_acts
+	some act in (((_assistant_acts | _clerk_acts) | _technical_acts) | _police_acts) | _instruction_acts
+	not _exempt_executor(act)
+}
+
+_exempt_executor(act) if {
+	act == "decision.execute"
+	_executes_after_objecting
 }
 
 # R19-6: the procurator answers for assigning the clerk. The assignment is the procurator's own

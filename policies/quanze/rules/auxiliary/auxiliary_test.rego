@@ -9,7 +9,7 @@ import data.quanze.testlib as t
 
 # 十七(1)–(7): every listed duty is allowed under a handling procurator's guidance, citing its item. (R17-1, R17-2, R17-3, R17-4, R17-5, R17-7)
 test_assistant_each_listed_duty_under_guidance_allowed if {
-	plain_duties := {act: item | some act, item in auxiliary.assistant_duties; not act in auxiliary.senior_court_duties}
+	plain_duties := {act: item | some act, item in auxiliary.assistant_duties; not act in auxiliary.senior_court_duties; act != "court_file.access"}
 	every act, item in plain_duties {
 		d := t.decide(t.assistant, act, t.sole_case, t.assigned)
 		d.decision == true
@@ -28,11 +28,29 @@ test_assistant_interrogates_without_guidance_denied if {
 	t.articles(d) == {"十七"}
 }
 
-# 十七, A11: the guiding procurator must handle this case.
+# 十七, A11: the guiding procurator must handle this case — and be one the assistant works for.
 test_assistant_guided_by_procurator_of_another_case_denied if {
 	d := t.decide(t.assistant, "case.question_witness", t.sole_case, {"supervising_procurator": "p-X9"})
 	d.decision == false
-	t.codes(d) == {"supervisor_not_handling_procurator"}
+	t.codes(d) == {"supervisor_not_handling_procurator", "supervisor_not_assigned"}
+}
+
+# 十七 "在检察官的指导下": the assistant works for the guiding procurator: the directory assigns
+# asst-A1 to p-A1, p-L1 and p-T2, not to p-X9, even where p-X9 handles the case.
+test_assistant_guided_by_procurator_it_is_not_assigned_to_denied if {
+	case := {"type": "case", "id": "C-1002", "properties": object.union(t.sole_case.properties, {"sole_procurator": "p-X9"})}
+	d := t.decide(t.assistant, "case.question_witness", case, {"supervising_procurator": "p-X9"})
+	d.decision == false
+	t.codes(d) == {"supervisor_not_assigned"}
+	some r in d.reasons
+	contains(r.message_en, "asst-A1 works for p-A1, p-L1, p-T2")
+}
+
+# 五 "可以配备必要的检察辅助人员": a case that attaches the assistant puts it under its procurators.
+test_assistant_attached_to_the_case_guided_by_its_procurator_allowed if {
+	case := {"type": "case", "id": "C-1002", "properties": object.union(t.sole_case.properties, {"sole_procurator": "p-X9", "assigned_auxiliaries": ["asst-A1"]})}
+	d := t.decide(t.assistant, "case.question_witness", case, {"supervising_procurator": "p-X9"})
+	d.decision == true
 }
 
 # 十七, A11: on a team case any team procurator may guide (the lead or a member).
@@ -55,13 +73,79 @@ test_assistant_summons_suspect_denied if {
 test_assistant_procurator_only_powers_denied if {
 	every act in {
 		"court.interrogate_defendant", "evidence.review", "measure.organize", "hearing.preside",
-		"court.appear", "court.read_charging_document", "court_file.access",
+		"court.appear", "court.read_charging_document",
 		"execution.supervise_death_penalty", "decision.prosecute", "opinion.review",
 	} {
 		d := t.decide(t.assistant, act, t.sole_case, t.guided)
 		d.decision == false
 		"action_not_granted" in t.codes(d)
 	}
+}
+
+# A17: court files (十四(8)) only as a task a handling procurator assigned, accompanying them.
+test_assistant_court_file_access_only_as_assigned_task if {
+	t.codes(t.decide(t.assistant, "court_file.access", t.sole_case, t.guided)) == {"court_file_access_only_as_assigned_task"}
+	accompanying := object.union(t.assigned, {"assigned_task": "court_file.access"})
+	t.decide(t.assistant, "court_file.access", t.sole_case, accompanying).decision == true
+	t.decide(t.assistant, "task.assigned", t.sole_case, accompanying).decision == true
+	by_other := object.union(accompanying, {"assigned_by": "p-X9"})
+	t.codes(t.decide(t.assistant, "court_file.access", t.sole_case, by_other)) == {"court_file_access_only_as_assigned_task"}
+	free := t.decide(t.assistant, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": "陪同检察官查阅人民法院案卷"}))
+	free.decision == true
+}
+
+# A44: the assistant stays within the guiding procurator's power: no interrogation in a civil case.
+test_assistant_criminal_act_in_civil_case_denied if {
+	civil := {"type": "case", "id": "C-5", "properties": object.union(t.sole_case.properties, {"domain": "civil"})}
+	d := t.decide(t.assistant, "case.interrogate_suspect", civil, t.guided)
+	t.codes(d) == {"criminal_power_outside_criminal_domain"}
+	t.decide(t.assistant, "case.review_materials", civil, t.guided).decision == true
+}
+
+# 十七(6), A16: the approval relied on names this assistant.
+test_senior_assistant_relying_on_approval_naming_another_denied if {
+	ctx := object.union(t.court_approval, {"approved_assistant": "asst-A1"})
+	d := t.decide(t.senior_assistant, "court.debate", t.sole_case, ctx)
+	t.codes(d) == {"approval_names_another_assistant"}
+	unnamed := t.decide(t.senior_assistant, "court.debate", t.sole_case, object.remove(t.court_approval, ["approved_assistant"]))
+	t.codes(unnamed) == {"approval_names_another_assistant"}
+}
+
+# A17: free text naming a reserved power in other words, other languages or as a disguised id.
+test_catch_all_free_text_variants_denied if {
+	every task in ["签发不起诉决定书", "审查逮捕并作出批捕决定", "decide whether to prosecute", "代替检察官出席法庭履行公诉职责", "到刑场监督执行死刑"] {
+		d := t.decide(t.assistant, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": task}))
+		t.codes(d) == {"task_names_reserved_power"}
+	}
+	disguised := t.decide(t.assistant, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": "Decision.Not_Prosecute "}))
+	"catch_all_decided_as_act" in t.codes(disguised)
+	disguised.decision == false
+	every task in ["讯问嫌疑人王某", "询问被害人李某", "撰写起诉书", "接待辩护律师"] {
+		d := t.decide(t.clerk, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": task}))
+		t.codes(d) == {"task_names_reserved_power"}
+	}
+	every task in ["协助实施搜查", "实施扣押涉案手机", "search the suspect's home"] {
+		d := t.decide(technician, "technical.assist", t.sole_case, object.union(tech_assigned, {"assigned_task": task}))
+		t.codes(d) == {"task_names_reserved_power"}
+	}
+}
+
+# 三十一: an auxiliary objects to a clearly illegal instruction of the guiding procurator; the
+# procurator who gave it answers for it (P12), and the executor only if it did not object (P13).
+test_instruction_objected_to_and_executed_names_the_instructor_only if {
+	flagged := object.union(t.guided, {"decision_source": "procurator", "instructed_by": "p-A1", "executor_flags_clearly_illegal": true})
+	silent := t.decide(t.assistant, "decision.execute", t.sole_case, flagged)
+	silent.accountable == {
+		{"subject_id": "p-A1", "capacity": "handling_procurator", "responsibility": "judicial", "article": "三十一"},
+		{"subject_id": "asst-A1", "capacity": "procurator_assistant", "responsibility": "judicial", "article": "三十一"},
+	}
+	t.obligation_codes(silent) == {"warn_liability_clearly_illegal", "objection_available"}
+	objected := t.decide(t.assistant, "decision.execute", t.sole_case, object.union(flagged, {"objection_raised": true}))
+	objected.accountable == {{"subject_id": "p-A1", "capacity": "handling_procurator", "responsibility": "judicial", "article": "三十一"}}
+	plain := t.decide(t.assistant, "decision.execute", t.sole_case, object.union(t.guided, {"decision_source": "procurator", "instructed_by": "p-A1"}))
+	plain.accountable == {{"subject_id": "asst-A1", "capacity": "procurator_assistant", "responsibility": "judicial", "article": "三十一"}}
+	police_objects := t.decide(police, "decision.object", t.sole_case, {"decision_source": "procurator", "instructed_by": "p-A1"})
+	t.codes(police_objects) == {"auxiliary_objects_to_instruction"}
 }
 
 # 十七(6): a senior-stage assistant with the chief's approval, after the procurator spoke, may argue.
@@ -131,11 +215,45 @@ test_assistant_unnamed_task_denied if {
 	t.codes(d) == {"task_not_named"}
 }
 
-# A17: a catch-all may not confer a procurator's power, such as deciding to prosecute.
-test_assistant_task_to_decide_prosecution_denied if {
+# A17: a catch-all task that is an act of the catalog is decided as that act: deciding to
+# prosecute is the procurator's (六), outside the assistant's duties (十七).
+test_assistant_task_to_decide_prosecution_decided_as_that_act_denied if {
 	d := t.decide(t.assistant, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": "decision.prosecute"}))
 	d.decision == false
-	t.codes(d) == {"task_reserved_to_another_role"}
+	t.codes(d) == {"catch_all_decided_as_act", "action_not_granted", "outside_role_duties"}
+	some r in d.reasons
+	r.code == "catch_all_decided_as_act"
+	[r.article, r.item] == ["十七", 7]
+}
+
+# A17: a catalogued act the assistant may do is decided as that act, under its own conditions:
+# interrogating under guidance is allowed (十七(1)); organising a search is not (十四(4)).
+test_assistant_task_that_is_an_assistant_act_decided_as_that_act if {
+	interrogate := t.decide(t.assistant, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": "case.interrogate_suspect"}))
+	interrogate.decision == true
+	t.codes(interrogate) == {"assistant_duty", "catch_all_decided_as_act"}
+	organise := t.decide(t.assistant, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": "measure.organize"}))
+	organise.decision == false
+	t.codes(organise) == {"catch_all_decided_as_act", "action_not_granted", "outside_role_duties"}
+	unguided := t.decide(t.assistant, "task.assigned", t.sole_case, {"assigned_by": "p-A1", "assigned_task": "evidence.collect"})
+	t.codes(unguided) == {"catch_all_decided_as_act", "assistant_requires_guidance"}
+}
+
+# A17: free text naming a power the Opinion gives to others is denied, naming the act.
+test_assistant_free_text_task_naming_reserved_power_denied if {
+	every task in ["组织搜查张某住所", "决定起诉", "向上级院请示本案处理意见", "宣读起诉书", "Decide to prosecute the suspect"] {
+		d := t.decide(t.assistant, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": task}))
+		d.decision == false
+		t.codes(d) == {"task_names_reserved_power"}
+	}
+}
+
+# A17: free text naming only the assistant's own duties, or none, stays a catch-all task.
+test_assistant_free_text_task_within_own_duties_allowed if {
+	every task in ["讯问犯罪嫌疑人张某并制作笔录", "核实证据清单", "collate the seizure list", "整理讯问笔录"] {
+		d := t.decide(t.assistant, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": task}))
+		d.decision == true
+	}
 }
 
 # 十七, R17-0: the supervising procurator is recorded; the assistant answers for own work (三十一).
@@ -175,12 +293,14 @@ test_clerk_registers_case_before_assignment_allowed if {
 	d.decision == true
 }
 
-# R19-X, A17: clerks do clerical work only — no drafting, interrogation, questioning or measures.
+# R19-X, A17: clerks do clerical work only — no drafting, interrogation, questioning or measures;
+# each denial cites the article giving the act to others and the clerk's own (十九).
 test_clerk_non_clerical_acts_denied if {
 	every act in {"document.draft", "case.interrogate_suspect", "case.question_witness", "measure.carry_out", "decision.prosecute"} {
 		d := t.decide(t.clerk, act, t.sole_case, t.guided)
 		d.decision == false
-		t.codes(d) == {"action_not_granted"}
+		t.codes(d) == {"action_not_granted", "outside_role_duties"}
+		"十九" in t.articles(d)
 	}
 }
 
@@ -191,14 +311,81 @@ test_clerk_task_without_assignment_denied if {
 	t.codes(d) == {"clerk_task_requires_assignment"}
 }
 
-# 十九(5), A17: drafting is not clerical work, even when assigned.
+# 十九(5), A17: drafting is not clerical work, even when assigned: decided as drafting.
 test_clerk_task_to_draft_document_denied if {
 	d := t.decide(t.clerk, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": "document.draft"}))
 	d.decision == false
+	t.codes(d) == {"catch_all_decided_as_act", "action_not_granted", "outside_role_duties"}
 	some r in d.reasons
-	r.code == "task_reserved_to_another_role"
-	r.article == "十九"
-	r.item == 5
+	r.code == "catch_all_decided_as_act"
+	[r.article, r.item] == ["十九", 5]
+}
+
+# 十九(5), A17: free text naming drafting or an interrogation is not clerical work either;
+# printing an indictment or filing interrogation records is.
+test_clerk_free_text_tasks if {
+	every task in ["起草不起诉决定书", "讯问犯罪嫌疑人", "draft the indictment"] {
+		d := t.decide(t.clerk, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": task}))
+		t.codes(d) == {"task_names_reserved_power"}
+	}
+	every task in ["打印起诉书三份", "整理讯问笔录并归档", "print the draft indictment"] {
+		d := t.decide(t.clerk, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": task}))
+		d.decision == true
+	}
+}
+
+# 十九(5), A17: an act id spelt loosely is still that act, decided as it; a task of blanks or
+# punctuation names nothing.
+test_clerk_task_naming_an_act_loosely_decided_as_that_act if {
+	every task in ["decision.prosecute.", "decision_prosecute", "ｄｅｃｉｓｉｏｎ．ｐｒｏｓｅｃｕｔｅ", "decision.prosecute (本案)"] {
+		d := t.decide(t.clerk, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": task}))
+		d.decision == false
+		t.codes(d) == {"catch_all_decided_as_act", "action_not_granted", "outside_role_duties"}
+	}
+	every task in [" ", "-", "."] {
+		d := t.decide(t.clerk, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": task}))
+		t.codes(d) == {"task_not_named"}
+	}
+}
+
+# 十九(2)–(4), A17: clerical work about a summons, a decision or an interrogation is the clerk's;
+# deciding, appearing in court, interrogating or drafting is not, however it is phrased.
+test_clerk_free_text_clerical_and_reserved if {
+	every task in ["送达传唤证", "打印已作出的不起诉决定书", "讯问时担任记录", "询问证人时做笔录", "装订审批表"] {
+		d := t.decide(t.clerk, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": task}))
+		d.decision == true
+	}
+	every task in ["决定对张某不起诉", "代替检察官出庭", "审讯犯罪嫌疑人", "制作起诉书", "查阅法院卷宗", "送达起诉书并决定起诉"] {
+		d := t.decide(t.clerk, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": task}))
+		t.codes(d) == {"task_names_reserved_power"}
+	}
+}
+
+# 十九 "在检察官指导下": before the case has handling procurators the guide must still be a
+# procurator of its procuratorate — not an assistant, a stranger, another procuratorate's
+# procurator or one who left the quota.
+test_clerk_guided_by_someone_not_a_procurator_denied if {
+	unassigned := {"type": "case", "id": "C-3003", "properties": {"procuratorate": "PROC-CITY-A", "assigned_auxiliaries": ["clerk-C1"]}}
+	every guide in ["asst-A1", "nobody-123", "p-K1", "p-R1"] {
+		d := t.decide(t.clerk, "case.receive_register", unassigned, {"supervising_procurator": guide})
+		d.decision == false
+		"supervisor_not_procurator" in t.codes(d)
+	}
+}
+
+# 十九 last paragraph, A18: a chief handling the case is one of its procurators and may assign a
+# clerk to the assistant.
+test_chief_handling_case_assigns_clerk_allowed if {
+	chief_case := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"sole_procurator": "chief-A"})}
+	d := t.decide(t.person("chief-A", "chief_procurator", {}), "clerk.assign_to_assistant", chief_case, {})
+	d.decision == true
+	t.codes(d) == {"procurator_assigns_clerk"}
+}
+
+# 十九(5) "检察官交办": the assigner is a procurator handling the case.
+test_clerk_task_assigned_by_someone_not_handling_the_case_denied if {
+	d := t.decide(t.clerk, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_by": "p-X9"}))
+	t.codes(d) == {"assigner_not_handling_procurator"}
 }
 
 # 十九, §1.2: on a case with handling procurators, one of them guides the clerk.
@@ -221,7 +408,7 @@ test_clerk_allowed_act_records_supervisor if {
 
 # ------------------------------------------------------------------ 十八 technical staff
 
-technician := t.person("tech-T1", "technical_staff", {})
+technician := t.person("tech-T1", "technical_staff", {"department": "DEPT-TECH"})
 
 # R18-0: assigned (指派) by the procurator handling the sole case.
 tech_assigned := {"assigned_by": "p-A1", "assignment_type": "指派"}
@@ -371,7 +558,8 @@ test_technician_interrogation_questioning_decisions_denied if {
 	every act in {"case.interrogate_suspect", "case.question_witness", "measure.organize", "evidence.review", "decision.prosecute", "decision.not_prosecute", "opinion.review"} {
 		d := t.decide(technician, act, t.sole_case, tech_assigned)
 		d.decision == false
-		t.codes(d) == {"action_not_granted"}
+		t.codes(d) == {"action_not_granted", "outside_role_duties"}
+		"十八" in t.articles(d)
 	}
 }
 
@@ -395,16 +583,18 @@ test_technician_unnamed_technical_task_denied if {
 	r.item == 5
 }
 
-# 十八(5), A17, R18-X: the catch-all cannot confer interrogation or a procurator's decision.
-test_technician_technical_task_reserved_to_another_role_denied if {
+# 十八(5), A17, R18-X: the catch-all cannot confer interrogation or a procurator's decision: a
+# catalogued act is decided as itself, free text naming one is denied.
+test_technician_technical_task_naming_another_roles_act_denied if {
 	every task in {"case.interrogate_suspect", "decision.prosecute", "measure.organize"} {
 		d := t.decide(technician, "technical.assist", t.sole_case, object.union(tech_assigned, {"assigned_task": task}))
 		d.decision == false
-		some r in d.reasons
-		r.code == "task_reserved_to_another_role"
-		r.article == "十八"
-		r.item == 5
+		"catch_all_decided_as_act" in t.codes(d)
 	}
+	free := t.decide(technician, "technical.assist", t.sole_case, object.union(tech_assigned, {"assigned_task": "讯问犯罪嫌疑人"}))
+	some r in free.reasons
+	r.code == "task_names_reserved_power"
+	[r.article, r.item] == ["十八", 5]
 }
 
 # R18-2: an appraisal carries the obligation to issue an appraisal opinion.
@@ -446,12 +636,23 @@ test_technician_allowed_act_own_responsibility if {
 test_assistant_forensic_appraisal_denied if {
 	d := t.decide(t.assistant, "forensic.appraise", t.sole_case, object.union(t.guided, tech_assigned))
 	d.decision == false
-	t.codes(d) == {"action_not_granted"}
+	t.codes(d) == {"action_not_granted", "outside_role_duties"}
 }
 
 # ------------------------------------------------------------------ 二十 judicial police
 
-police := t.person("police-J1", "judicial_police", {})
+# 十八(1), R18-X, A17: free text cannot turn technical support into a search, a seizure or an
+# interrogation; recording an interrogation is technical work.
+test_technician_free_text_naming_measures_denied if {
+	every task in ["搜查犯罪嫌疑人住处", "扣押涉案手机", "冻结银行账户", "search of the suspect's home", "审讯犯罪嫌疑人"] {
+		d := t.decide(technician, "technical.assist", t.sole_case, object.union(tech_assigned, {"assigned_task": task}))
+		t.codes(d) == {"task_names_reserved_power"}
+	}
+	d := t.decide(technician, "technical.assist", t.sole_case, object.union(tech_assigned, {"assigned_task": "制作讯问同步录音录像"}))
+	d.decision == true
+}
+
+police := t.person("police-J1", "judicial_police", {"department": "DEPT-POLICE"})
 
 directly_filed_case := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"directly_filed_investigation": true})}
 
@@ -501,7 +702,8 @@ test_police_interrogation_questioning_decisions_denied if {
 	every act in {"case.interrogate_suspect", "case.question_witness", "measure.carry_out", "decision.prosecute", "opinion.review", "record.take"} {
 		d := t.decide(police, act, directly_filed_case, t.assigned)
 		d.decision == false
-		t.codes(d) == {"action_not_granted"}
+		t.codes(d) == {"action_not_granted", "outside_role_duties"}
+		"二十" in t.articles(d)
 	}
 }
 
@@ -564,7 +766,7 @@ test_assistant_or_clerk_assigns_clerk_denied if {
 	every subject in [t.assistant, t.clerk, technician, police] {
 		d := t.decide(subject, "clerk.assign_to_assistant", t.sole_case, t.assigned)
 		d.decision == false
-		t.codes(d) == {"action_not_granted"}
+		"action_not_granted" in t.codes(d)
 	}
 }
 
@@ -595,4 +797,37 @@ test_new_roles_allowed_exactly_their_duties if {
 	{act | some act, d in tech; d.decision == true; not act in everyones_duties} == {act | some act, _ in auxiliary.technical_duties}
 	pol := data.quanze.authz.decisions with input as {"subject": police, "resource": directly_filed_case, "context": {}}
 	{act | some act, d in pol; d.decision == true; not act in everyones_duties} == auxiliary.police_duties
+}
+
+# 十七(6), 四十六, A16: the chief's approval may come from a delegate whose delegation covers it
+# (dep-D5) — cited as such — but not from a department head or an undelegated deputy.
+approved_by(approver) := object.union(t.court_approval, {"approved_by": approver})
+
+test_senior_assistant_court_approval_by_delegate_or_not if {
+	by_delegate := t.decide(t.senior_assistant, "court.present_evidence", t.sole_case, approved_by("dep-D5"))
+	by_delegate.decision == true
+	"approved_by_delegate" in t.codes(by_delegate)
+	every approver in ["dh-A1", "dep-D2"] {
+		d := t.decide(t.senior_assistant, "court.present_evidence", t.sole_case, approved_by(approver))
+		t.codes(d) == {"approver_not_chief", "approver_holds_no_delegation"}
+	}
+}
+
+# 三十一: objecting to or executing an instruction names it, and it comes from a procurator
+# handling the case.
+test_instruction_must_name_a_handling_procurator if {
+	instruction := object.union(t.guided, {"decision_source": "procurator"})
+	t.codes(t.decide(t.assistant, "decision.object", t.sole_case, instruction)) == {"instruction_source_required"}
+	stranger := object.union(instruction, {"instructed_by": "p-X9"})
+	t.codes(t.decide(t.assistant, "decision.object", t.sole_case, stranger)) == {"instructor_not_handling_procurator"}
+}
+
+# 十九(5): before a case has handling procurators, a procurator of its procuratorate may assign
+# the clerk a task; a procurator of another procuratorate may not.
+test_clerk_task_on_incoming_case_assigned_by_a_procurator_of_the_procuratorate if {
+	incoming := {"type": "case", "id": "C-3003", "properties": {"procuratorate": "PROC-CITY-A", "assigned_auxiliaries": ["clerk-C1"]}}
+	ok := t.decide(t.clerk, "task.assigned", incoming, {"supervising_procurator": "p-A1", "assigned_by": "p-A1", "assigned_task": "装订卷宗"})
+	ok.decision == true
+	other := t.decide(t.clerk, "task.assigned", incoming, {"supervising_procurator": "p-A1", "assigned_by": "p-K1", "assigned_task": "装订卷宗"})
+	t.codes(other) == {"assigner_not_handling_procurator"}
 }

@@ -19,12 +19,44 @@ import rego.v1
 import data.quanze.lib.capacity
 import data.quanze.lib.delegation
 import data.quanze.lib.scope
+import data.quanze.lib.tasks
 
 # Every entry carries its article (and item): the messages are merged separately.
 
 _record := capacity.resource_props
 
-_grantee_role := object.get(_record, "grantee_role", null)
+# The grantee's offices in the procuratorate that grants, as the directory shows them; the
+# record's `grantee_role` is the request's description and must agree.
+_grantee := object.get(_record, "grantee", "")
+
+_pid := data.quanze.lib.directory.home_id
+
+_grantee_offices contains role if {
+	some role, _ in data.quanze.lib.directory.person_sections
+	data.quanze.lib.directory.office(_grantee, role, _pid)
+}
+
+_grantee_offices contains "department_head" if data.quanze.lib.directory.is_department_head(_grantee, _pid)
+
+_grantee_offices contains "committee_member" if data.quanze.lib.directory.is_committee_member(_grantee, _pid)
+
+denials contains {
+	"action": act,
+	"code": "grantee_role_contradicts_directory",
+	"article": "四十五",
+	"item": 0,
+	"detail_zh": sprintf("名录：%s 在 %s 担任 %s", [_grantee, _pid, _offices_listed]),
+	"detail_en": sprintf("per the directory %s holds %s in %s", [_grantee, _offices_listed, _pid]),
+} if {
+	claimed := object.get(_record, "grantee_role", "")
+	claimed != ""
+	not claimed in _grantee_offices
+	some act in _chief_acts
+}
+
+_offices_listed := concat(", ", sort(_grantee_offices)) if count(_grantee_offices) > 0
+
+_offices_listed := "no office" if count(_grantee_offices) == 0
 
 
 default _scope_list := []
@@ -60,8 +92,8 @@ grants contains entry if {
 
 # R46-2: "检察长可以委托副检察长、检察委员会专职委员行使" is a closed list; a delegation to
 # anyone else (or to no stated role) is void.
-prohibitions contains {"action": act, "code": "delegation_void_ineligible_delegate", "article": "四十六", "item": 0} if {
-	not _grantee_role in delegation.holder_roles
+prohibitions contains {"action": act, "code": "delegation_void_ineligible_delegate", "condition": true, "article": "四十六", "item": 0} if {
+	count(_grantee_offices & delegation.holder_roles) == 0
 	some act in _chief_acts
 	act == "delegation.grant"
 }
@@ -73,16 +105,38 @@ denials contains {"action": act, "code": "delegation_scope_required", "article":
 	act == "delegation.grant"
 }
 
+# R46-4, A8: conferring authority is the chief's own (no sub-delegation, 十四(10), 二十三): a
+# delegation cannot pass on delegating, entrusting or authorising.
+denials contains {"action": act, "code": "conferral_not_delegable", "article": "四十六", "item": 0} if {
+	some item in _scope_list
+	item in object.keys(chief_conferrals)
+	some act in _chief_acts
+	act == "delegation.grant"
+}
+
+# A8: a delegation whose validity ends before it begins is never in force.
+denials contains {"action": act, "code": "validity_ends_before_it_begins", "article": "四十六", "item": 0} if {
+	from := object.get(_record, "valid_from", "")
+	until := object.get(_record, "valid_until", "")
+	is_string(from)
+	is_string(until)
+	from != ""
+	until != ""
+	substring(until, 0, 10) < substring(from, 0, 10)
+	some act in _chief_acts
+	act == "delegation.grant"
+}
+
 # A8: the record {from, to, scope[], case_scope, valid_from/until} is kept.
 obligations contains {"action": act, "code": "record_delegation_scope_and_validity", "article": "四十六", "item": 0} if {
 	some act in _chief_acts
 	act == "delegation.grant"
 }
 
-# P4, A9: the chief who delegates is recorded as answering for the delegation.
-accountable contains {"action": act, "subject_id": input.subject.id, "capacity": "chief_procurator", "responsibility": "judicial", "article": "四十六"} if {
+# 二十五: conferring authority is the chief's management of the procuratorate, not a decision on
+# a case; the chief answers for it as supervisor ("不当履行监督管理权"), for every conferral alike.
+accountable contains {"action": act, "subject_id": input.subject.id, "capacity": "chief_procurator", "responsibility": "supervisory", "article": "二十五"} if {
 	some act in _chief_acts
-	act == "delegation.grant"
 }
 
 # R46-4, A8: only "检察长可以委托" — a delegate, even holding a delegation, cannot delegate onward.
@@ -104,11 +158,9 @@ prohibitions contains {"action": act, "code": "conferral_reserved_to_chief", "ar
 
 # ---------------------------------------------------------------- 十四(10) entrustment
 
-# 十四: "检察官依照…检察长的委托": the entrustee is a procurator (§1.3, 四十五).
-entrustee_roles := {"procurator", "department_head", "deputy_chief_procurator", "full_time_committee_member"}
-
+# 十四: "检察官依照…检察长的委托": the entrustee is a procurator in the quota (§1.3, 四十五).
 denials contains {"action": act, "code": "entrustee_not_procurator", "article": "十四", "item": 10} if {
-	not _grantee_role in entrustee_roles
+	not "procurator" in _grantee_offices
 	some act in _chief_acts
 	act == "entrustment.grant"
 }
@@ -118,6 +170,13 @@ denials contains {"action": act, "code": "entrusted_task_not_named", "article": 
 	not capacity.named(_record.task)
 	some act in _chief_acts
 	act == "entrustment.grant"
+}
+
+# 十四(10), A17: nor may the entrustment name a decision or a power the procurator lacks.
+denials contains object.union({"action": act}, problem) if {
+	some act in _chief_acts
+	act == "entrustment.grant"
+	problem := tasks.names_outside(object.get(_record, "task", ""), data.quanze.rules.powers.entrustable, "十四", 10)
 }
 
 obligations contains {"action": act, "code": "record_entrustment", "article": "十四", "item": 10} if {
@@ -159,7 +218,7 @@ grants contains entry if {
 }
 
 denials contains {"action": act, "code": "authorization_grantee_not_department_head", "article": "二十三", "item": 0} if {
-	not _grantee_role == "department_head"
+	not delegation.eligible("authorization", _grantee, _pid)
 	some act in _authorizing
 }
 
@@ -202,7 +261,7 @@ grants contains {"action": act, "code": "chief_approves_senior_assistant_court",
 }
 
 # 四十六, A16: the approval is delegable.
-grants contains {"action": act, "code": "delegate_approves_for_chief", "article": "四十六", "item": 0} if {
+grants contains object.union({"action": act, "code": "delegate_approves_for_chief", "article": "四十六", "item": 0}, delegation.delegated_by(act)) if {
 	some act in _approvals
 	delegation.covers(act)
 }
@@ -226,6 +285,21 @@ denials contains {"action": act, "code": "approval_must_name_assistant", "articl
 	some act in _approvals
 }
 
+# 十七(6) "高阶段的检察官助理": the assistant approved is one the directory shows at the senior stage.
+denials contains {
+	"action": act,
+	"code": "approved_assistant_not_senior",
+	"article": "十七",
+	"item": 6,
+	"detail_zh": sprintf("名录：%s 不是 %s 的高阶段检察官助理", [assistant, _pid]),
+	"detail_en": sprintf("per the directory %s is not a senior-stage assistant of %s", [assistant, _pid]),
+} if {
+	assistant := capacity.ctx.approved_assistant
+	capacity.named(assistant)
+	not data.quanze.lib.directory.office(assistant, "procurator_assistant", _pid).senior_stage == true
+	some act in _approvals
+}
+
 obligations contains {"action": act, "code": "record_approval_naming_assistant", "article": "十七", "item": 6} if {
 	some act in _approvals
 }
@@ -239,12 +313,6 @@ accountable contains {"action": act, "subject_id": input.subject.id, "capacity":
 accountable contains {"action": act, "subject_id": input.subject.id, "capacity": capacity.role, "responsibility": "judicial", "article": "二十八"} if {
 	some act in _approvals
 	delegation.covers(act)
-}
-
-accountable contains {"action": act, "subject_id": d.from, "capacity": "chief_procurator", "responsibility": "supervisory", "article": "四十六"} if {
-	some act in _approvals
-	covering := delegation.covering(act)
-	some d in covering
 }
 
 # ---------------------------------------------------------------- 十八 technical assignment
@@ -261,7 +329,7 @@ grants contains {"action": act, "code": "handling_procurator_assigns_technical_s
 	some act in _assignments
 }
 
-prohibitions contains {"action": act, "code": "assigner_not_handling_procurator", "article": "十八", "item": 0} if {
+prohibitions contains {"action": act, "code": "assigner_not_handling_procurator", "condition": true, "article": "十八", "item": 0} if {
 	not capacity.handles_case
 	some act in _assignments
 }

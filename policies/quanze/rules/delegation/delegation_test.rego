@@ -11,27 +11,41 @@ procurator := t.person("p-A1", "procurator", {})
 
 outsider := t.person("p-X9", "procurator", {})
 
-delegation_for(scope) := {"from": "chief-A", "scope": scope, "valid_from": "2024-07-04T00:00:00Z", "valid_until": "2099-12-31T00:00:00Z"}
+# A registered delegation from chief-A (the example registry gives dep-D2 and ftm-F1 none).
+registered(scope) := {"document": "A检委托〔2024〕9号", "kind": "delegation", "grantor": "chief-A", "procuratorate": "PROC-CITY-A", "scope": scope, "valid_from": "2024-07-04"}
 
-deputy(scope) := t.person("dep-D1", "deputy_chief_procurator", {"roles": ["deputy_chief_procurator", "procurator"], "delegations": [delegation_for(scope)]})
+deputy := t.person("dep-D2", "deputy_chief_procurator", {"roles": ["deputy_chief_procurator", "procurator"]})
 
-full_time_member(scope) := t.person("ftm-F1", "full_time_committee_member", {"roles": ["full_time_committee_member", "procurator"], "delegations": [delegation_for(scope)]})
+full_time_member := t.person("ftm-F1", "full_time_committee_member", {"roles": ["full_time_committee_member", "procurator"]})
+
+# The decision for `subject` holding a registered delegation of `scope`.
+decide_delegated(subject, scope, act, res, ctx) := d if {
+	d := t.decide(subject, act, res, ctx) with data.quanze.directory.grants as {subject.id: [registered(scope)]}
+}
 
 # The record a conferral creates (resource type "delegation").
 record(props) := {"type": "delegation", "id": "DEL-1", "properties": object.union({"procuratorate": "PROC-CITY-A"}, props)}
 
-delegating(role) := record({"grantee": "x-1", "grantee_role": role, "scope": ["decision.prosecute"], "valid_until": "2099-12-31T00:00:00Z"})
+# Who holds each office in the example directory.
+holder := {
+	"deputy_chief_procurator": "dep-D2", "full_time_committee_member": "ftm-F1",
+	"department_head": "dh-A2", "procurator": "p-A1", "committee_member": "p-S2",
+	"procurator_assistant": "asst-A1",
+}
 
-entrusting(role, task) := record({"grantee": "p-A1", "grantee_role": role, "task": task})
+delegating(role) := record({"grantee": holder[role], "grantee_role": role, "scope": ["decision.prosecute"], "valid_until": "2099-12-31T00:00:00Z"})
 
-authorizing(role, scope) := record({"grantee": "dh-A1", "grantee_role": role, "scope": scope})
+entrusting(role, task) := record({"grantee": holder[role], "grantee_role": role, "task": task})
+
+authorizing(role, scope) := record({"grantee": holder[role], "grantee_role": role, "scope": scope})
 
 approval_ctx := {"approved_assistant": "asst-S1"}
 
 # ---------------------------------------------------------------- 四十六 delegation
 
 # R46-1: the chief delegates to a deputy chief or a full-time committee member, recording
-# the scope and validity (A8), and is recorded as answering for it (P4, A9).
+# the scope and validity (A8); conferring authority is management, so the chief answers for it as
+# supervisor (二十五).
 test_chief_delegates_to_deputy_or_full_time_member_allowed if {
 	every role in ["deputy_chief_procurator", "full_time_committee_member"] {
 		d := t.decide(chief, "delegation.grant", delegating(role), {})
@@ -39,7 +53,7 @@ test_chief_delegates_to_deputy_or_full_time_member_allowed if {
 		t.codes(d) == {"chief_delegates_power"}
 		t.articles(d) == {"四十六"}
 		t.obligation_codes(d) == {"record_delegation_scope_and_validity"}
-		d.accountable == {{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "judicial", "article": "四十六"}}
+		d.accountable == {{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "supervisory", "article": "二十五"}}
 	}
 }
 
@@ -54,28 +68,40 @@ test_chief_delegates_to_ineligible_role_denied if {
 	t.codes(unstated) == {"delegation_void_ineligible_delegate"}
 }
 
+# 四十六, 四十五: who the grantee is comes from the directory: p-A1 described as a deputy chief is
+# still a procurator, so the delegation is void and the description contradicts the directory.
+test_chief_delegates_to_procurator_described_as_deputy_denied if {
+	d := t.decide(chief, "delegation.grant", record({"grantee": "p-A1", "grantee_role": "deputy_chief_procurator", "scope": ["decision.prosecute"]}), {})
+	d.decision == false
+	t.codes(d) == {"delegation_void_ineligible_delegate", "grantee_role_contradicts_directory"}
+	some r in d.reasons
+	contains(r.message_en, "p-A1 holds procurator in PROC-CITY-A")
+}
+
 # A8: a delegation states the powers it covers.
 test_chief_delegates_without_scope_denied if {
-	d := t.decide(chief, "delegation.grant", record({"grantee_role": "deputy_chief_procurator"}), {})
+	d := t.decide(chief, "delegation.grant", record({"grantee": "dep-D2", "grantee_role": "deputy_chief_procurator"}), {})
 	d.decision == false
 	t.codes(d) == {"delegation_scope_required"}
-	bad := t.decide(chief, "delegation.grant", record({"grantee_role": "deputy_chief_procurator", "scope": "decision.prosecute"}), {})
+	bad := t.decide(chief, "delegation.grant", record({"grantee": "dep-D2", "grantee_role": "deputy_chief_procurator", "scope": "decision.prosecute"}), {})
 	t.codes(bad) == {"delegation_scope_required"}
 }
 
 # R46-4: a delegate — even one whose delegation names delegation.grant — cannot delegate onward.
 test_delegate_sub_delegates_denied if {
-	every subject in [deputy(["delegation.grant"]), deputy(["*"]), full_time_member([])] {
-		d := t.decide(subject, "delegation.grant", delegating("full_time_committee_member"), {})
+	every scope in [["delegation.grant"], ["*"]] {
+		d := decide_delegated(deputy, scope, "delegation.grant", delegating("full_time_committee_member"), {})
 		d.decision == false
 		t.codes(d) == {"no_sub_delegation"}
 	}
+	plain := t.decide(full_time_member, "delegation.grant", delegating("deputy_chief_procurator"), {})
+	t.codes(plain) == {"no_sub_delegation"}
 }
 
 # R46-2: delegating is the chief's alone; a department head is simply not given it.
 test_dept_head_delegates_denied if {
 	d := t.decide(t.dept_head, "delegation.grant", delegating("deputy_chief_procurator"), {})
-	t.codes(d) == {"action_not_granted"}
+	t.codes(d) == {"action_not_granted", "outside_role_duties"}
 }
 
 # ---------------------------------------------------------------- 十四(10) entrustment
@@ -88,6 +114,31 @@ test_chief_entrusts_procurator_with_named_task_allowed if {
 	t.obligation_codes(d) == {"record_entrustment"}
 	head := t.decide(chief, "entrustment.grant", entrusting("department_head", "attend"), {})
 	head.decision == true
+}
+
+# 十四(10) "其他办案事项", A17: an entrustment cannot hand a procurator a decision.
+test_chief_entrusts_a_decision_denied if {
+	d := t.decide(chief, "entrustment.grant", entrusting("procurator", "决定对本案提起公诉"), {})
+	d.decision == false
+	t.codes(d) == {"task_names_reserved_power"}
+}
+
+# 二十三, 四十五: an authorisation goes to a head with procurator status; dh-C1 heads a department
+# without it. Granting any conferral, the chief answers as supervisor (二十五).
+test_chief_authorizes_head_without_procurator_status_denied if {
+	d := t.decide(chief, "authorization.grant", record({"grantee": "dh-C1", "scope": ["review.escalated_cases"]}), {})
+	d.decision == false
+	t.codes(d) == {"authorization_grantee_not_department_head"}
+	ok := t.decide(chief, "authorization.grant", authorizing("department_head", ["review.escalated_cases"]), {})
+	ok.decision == true
+	ok.accountable == {{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "supervisory", "article": "二十五"}}
+}
+
+# A grant record need not describe the grantee's office: the directory knows it.
+test_chief_delegates_without_stating_grantee_role_allowed if {
+	d := t.decide(chief, "delegation.grant", record({"grantee": "dep-D2", "scope": ["decision.prosecute"]}), {})
+	d.decision == true
+	t.codes(d) == {"chief_delegates_power"}
 }
 
 # A10, A17: an entrustment names its task.
@@ -106,13 +157,13 @@ test_chief_entrusts_assistant_denied if {
 
 # A8 (J): a delegation claiming to cover entrusting or authorising does not pass them on.
 test_delegate_entrusts_or_authorizes_denied if {
-	e := t.decide(deputy(["entrustment.grant"]), "entrustment.grant", entrusting("procurator", "attend"), {})
+	e := decide_delegated(deputy, ["entrustment.grant"], "entrustment.grant", entrusting("procurator", "attend"), {})
 	e.decision == false
-	t.codes(e) == {"conferral_reserved_to_chief"}
-	a := t.decide(deputy(["*"]), "authorization.grant", authorizing("department_head", ["review.escalated_cases"]), {})
-	t.codes(a) == {"conferral_reserved_to_chief"}
-	plain := t.decide(deputy(["decision.prosecute"]), "entrustment.grant", entrusting("procurator", "attend"), {})
-	t.codes(plain) == {"action_not_granted"}
+	t.codes(e) == {"conferral_reserved_to_chief", "action_not_granted"}
+	a := decide_delegated(deputy, ["*"], "authorization.grant", authorizing("department_head", ["review.escalated_cases"]), {})
+	t.codes(a) == {"conferral_reserved_to_chief", "action_not_granted"}
+	plain := decide_delegated(deputy, ["decision.prosecute"], "entrustment.grant", entrusting("procurator", "attend"), {})
+	t.codes(plain) == {"action_not_granted", "outside_role_duties"}
 }
 
 # ---------------------------------------------------------------- 二十三(1)(2) authorisation
@@ -132,6 +183,11 @@ test_chief_authorizes_procurator_review_denied if {
 	d := t.decide(chief, "authorization.grant", authorizing("procurator", ["review.escalated_cases"]), {})
 	d.decision == false
 	t.codes(d) == {"authorization_grantee_not_department_head"}
+
+	# dh-C1 heads a department but without procurator status, which 四十五 requires of a
+	# 业务部门负责人; the directory still shows the headship, and 二十三's own checks apply later.
+	described := t.decide(chief, "authorization.grant", record({"grantee": "p-A1", "grantee_role": "department_head", "scope": ["review.escalated_cases"]}), {})
+	t.codes(described) == {"authorization_grantee_not_department_head", "grantee_role_contradicts_directory"}
 }
 
 # 二十三(1)(2): only the two review authorisations exist; an empty one authorises nothing.
@@ -160,22 +216,22 @@ test_chief_approves_senior_assistant_court_allowed if {
 	d.accountable == {{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "judicial", "article": "二十八"}}
 }
 
-# A16, 四十六: a delegate whose delegation covers the approval approves as the chief.
+# A16, 四十六: a delegate whose delegation covers the approval approves as the chief and answers
+# for it (P4); the delegating chief is named in the reason, not made accountable (A9).
 test_delegate_approves_senior_assistant_court_allowed if {
-	d := t.decide(full_time_member(["approval.senior_assistant_court"]), "approval.senior_assistant_court", t.sole_case, approval_ctx)
+	d := decide_delegated(full_time_member, ["approval.senior_assistant_court"], "approval.senior_assistant_court", t.sole_case, approval_ctx)
 	d.decision == true
 	t.codes(d) == {"delegate_approves_for_chief"}
-	d.accountable == {
-		{"subject_id": "ftm-F1", "capacity": "full_time_committee_member", "responsibility": "judicial", "article": "二十八"},
-		{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "supervisory", "article": "四十六"},
-	}
+	some r in d.reasons
+	contains(r.message_en, "delegated by chief-A")
+	d.accountable == {{"subject_id": "ftm-F1", "capacity": "full_time_committee_member", "responsibility": "judicial", "article": "二十八"}}
 }
 
 # 四十六: without a covering delegation a deputy does not approve.
 test_deputy_without_covering_delegation_approves_denied if {
-	d := t.decide(deputy(["decision.prosecute"]), "approval.senior_assistant_court", t.sole_case, approval_ctx)
+	d := decide_delegated(deputy, ["decision.prosecute"], "approval.senior_assistant_court", t.sole_case, approval_ctx)
 	d.decision == false
-	t.codes(d) == {"chief_power_not_delegated"}
+	t.codes(d) == {"chief_power_not_delegated", "action_not_granted"}
 }
 
 # A16: a department head's approval is invalid.
@@ -183,6 +239,13 @@ test_dept_head_approves_senior_assistant_court_denied if {
 	d := t.decide(t.dept_head, "approval.senior_assistant_court", t.sole_case, approval_ctx)
 	d.decision == false
 	t.codes(d) == {"dept_head_approval_invalid"}
+}
+
+# 十七(6) "高阶段的检察官助理": the approval names an assistant the directory shows at the senior stage.
+test_chief_approves_assistant_not_at_senior_stage_denied if {
+	d := t.decide(chief, "approval.senior_assistant_court", t.sole_case, {"approved_assistant": "asst-A1"})
+	d.decision == false
+	t.codes(d) == {"approved_assistant_not_senior"}
 }
 
 # A16: the approval names the assistant.
@@ -230,17 +293,28 @@ test_assignment_of_unknown_type_denied if {
 # 十八: an assistant does not assign technical staff.
 test_assistant_assigns_technical_staff_denied if {
 	d := t.decide(t.assistant, "assignment.technical", t.sole_case, t.guided)
-	t.codes(d) == {"action_not_granted"}
+	t.codes(d) == {"action_not_granted", "outside_role_duties"}
 }
 
 # ---------------------------------------------------------------- the whole catalog
 
 test_list_agrees_with_check_for_conferrals if {
-	every subject in [chief, deputy(["approval.senior_assistant_court"]), t.dept_head, procurator] {
+	grants := {"dep-D2": [registered(["approval.senior_assistant_court"])]}
+	every subject in [chief, deputy, t.dept_head, procurator] {
 		res := authorizing("department_head", ["review.legal_documents"])
 		ds := authz.decisions with input as {"subject": subject, "resource": res, "context": approval_ctx}
+			with data.quanze.directory.grants as grants
 		every act in ["delegation.grant", "entrustment.grant", "authorization.grant", "approval.senior_assistant_court", "assignment.technical"] {
-			ds[act] == t.decide(subject, act, res, approval_ctx)
+			ds[act] == t.decide(subject, act, res, approval_ctx) with data.quanze.directory.grants as grants
 		}
 	}
+}
+
+# R46-4, A8: delegating, entrusting and authorising cannot themselves be delegated, and a
+# delegation whose validity ends before it begins is never in force.
+test_delegation_of_conferrals_or_with_inverted_validity_denied if {
+	conferral := record({"grantee": "dep-D2", "grantee_role": "deputy_chief_procurator", "scope": ["decision.prosecute", "entrustment.grant"]})
+	t.codes(t.decide(chief, "delegation.grant", conferral, {})) == {"conferral_not_delegable"}
+	inverted := record({"grantee": "dep-D2", "grantee_role": "deputy_chief_procurator", "scope": ["decision.prosecute"], "valid_from": "2026-01-01", "valid_until": "2025-12-31"})
+	t.codes(t.decide(chief, "delegation.grant", inverted, {})) == {"validity_ends_before_it_begins"}
 }

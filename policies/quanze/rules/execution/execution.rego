@@ -46,7 +46,7 @@ _acts contains act if {
 
 # Without it no rule here can grant the act, and this says why (a prohibition, so the
 # missing grant adds nothing).
-prohibitions contains {"action": act, "code": "decision_source_required", "article": sourced_acts[act], "item": 0} if {
+prohibitions contains {"action": act, "code": "decision_source_required", "condition": true, "article": sourced_acts[act], "item": 0} if {
 	not _source in {"chief", "committee"}
 	some act in _acts
 	sourced_acts[act]
@@ -140,9 +140,17 @@ grants contains {"action": "decision.defer_execution", "code": "defer_committee_
 _report := object.get(_ctx, "report", {})
 
 _reported_in_writing_at_once if {
-	_report.to == "chief"
+	_to_the_chief
 	_report.form == "written"
 	_report.immediate == true
+}
+
+# To the chief: "chief", or the chief of the case's procuratorate by id (the directory's).
+_to_the_chief if _report.to == "chief"
+
+_to_the_chief if {
+	chief := data.quanze.lib.directory.chief_of(object.get(capacity.resource_props, "procuratorate", ""))
+	_report.to == chief
 }
 
 denials contains {"action": "decision.defer_execution", "code": "written_report_to_chief_required", "article": "十二", "item": 0} if {
@@ -209,6 +217,14 @@ prohibitions contains {"action": "decision.object", "code": code, "article": "�
 # 十二: the report itself, immediate and in writing, to the chief.
 grants contains {"action": "report.execution_obstacle", "code": "report_obstacle_to_chief", "article": "十二", "item": 0} if {
 	"report.execution_obstacle" in _acts
+}
+
+# 十二 "应当立即书面报告检察长": a report the request describes otherwise (oral, later, to someone
+# else) is not that report.
+denials contains {"action": "report.execution_obstacle", "code": "written_report_to_chief_required", "article": "十二", "item": 0} if {
+	"report.execution_obstacle" in _acts
+	count(_report) > 0
+	not _reported_in_writing_at_once
 }
 
 obligations contains {"action": "report.execution_obstacle", "code": "report_in_writing_immediately", "article": "十二", "item": 0} if {

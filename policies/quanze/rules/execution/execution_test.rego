@@ -71,7 +71,7 @@ test_other_procurator_executes_decision_denied if {
 test_assistant_executes_decision_denied if {
 	d := t.decide(t.assistant, "decision.execute", t.sole_case, with_context(t.guided, committee_decision))
 	d.decision == false
-	t.codes(d) == {"action_not_granted"}
+	t.codes(d) == {"action_not_granted", "outside_role_duties"}
 }
 
 # A26, P7: executing a clearly illegal chief decision without objecting is allowed, with a
@@ -198,8 +198,8 @@ test_objecting_to_chief_decision_allowed if {
 test_objecting_to_committee_decision_denied if {
 	d := t.decide(procurator, "decision.object", t.sole_case, committee_decision)
 	d.decision == false
-	t.codes(d) == {"no_objection_to_committee_decision", "report_to_chief_in_writing_instead"}
-	t.articles(d) == {"十二"}
+	t.codes(d) == {"no_objection_to_committee_decision", "report_to_chief_in_writing_instead", "action_not_granted"}
+	t.articles(d) == {"十二", "二十八"}
 }
 
 # 二十八: an objection names the decision's source.
@@ -242,4 +242,16 @@ test_list_agrees_with_check_for_execution_actions if {
 	every act in ["decision.execute", "decision.defer_execution", "decision.object", "report.execution_obstacle"] {
 		ds[act] == t.decide(procurator, act, t.sole_case, context)
 	}
+}
+
+# 十二 "应当立即书面报告检察长": a report described otherwise is not that report; the chief may be
+# named by id, as the directory knows them.
+test_execution_obstacle_report_to_the_chief_in_writing_at_once if {
+	oral := with_context(committee_decision, {"report": {"to": "dh-A1", "form": "oral", "immediate": false}})
+	t.codes(t.decide(procurator, "report.execution_obstacle", t.sole_case, oral)) == {"written_report_to_chief_required"}
+	by_id := with_context(committee_decision, {"report": {"to": "chief-A", "form": "written", "immediate": true}})
+	t.decide(procurator, "report.execution_obstacle", t.sole_case, by_id).decision == true
+	t.decide(procurator, "decision.defer_execution", t.sole_case, by_id).decision == true
+	other_chief := with_context(committee_decision, {"report": {"to": "chief-B", "form": "written", "immediate": true}})
+	t.codes(t.decide(procurator, "decision.defer_execution", t.sole_case, other_chief)) == {"written_report_to_chief_required"}
 }

@@ -1,7 +1,7 @@
 # METADATA
 # title: Internal checks and supervision (二十一–二十五, with 四, 八, 三十, 三十二, 四十六)
 # description: |
-#   二十一: a higher procuratorate — any ancestor in data.quanze.hierarchy, the SPP included
+#   二十一: a higher procuratorate — any ancestor in the directory, the SPP included
 #   (A29) — orders a lower one to correct a wrong decision, or revokes or modifies its
 #   decision; the directive is decided by the higher procuratorate's chief or committee and
 #   made in the procuratorate's name. Never upward, sideways or within one procuratorate.
@@ -28,7 +28,6 @@ package quanze.rules.internal_checks
 
 import rego.v1
 
-import data.quanze.hierarchy
 import data.quanze.lib.capacity
 import data.quanze.lib.delegation
 import data.quanze.lib.matters
@@ -143,24 +142,36 @@ denials contains {"action": act, "code": "outside_own_department"} if {
 	not capacity.same_department
 }
 
-# 二十三(8) "本部门检察人员": the person assessed (the resource) is in the head's department.
+# 二十三(8) "本部门检察人员": the person assessed (resource.subject_of_decision) works in the head's
+# department, as the directory records it — not as the request labels the record.
 denials contains {"action": "staff.assess", "code": "assess_own_department_staff_only", "article": "二十三", "item": 8} if {
 	"staff.assess" in _acts
-	not capacity.same_department
+	not _assessed_in_own_department
 }
 
+_assessed_in_own_department if {
+	person := capacity.resource_props.subject_of_decision
+	pid := object.get(capacity.resource_props, "procuratorate", "")
+	some role, _ in data.quanze.lib.directory.person_sections
+	data.quanze.lib.directory.office(person, role, pid).department == data.quanze.lib.directory.department
+}
+
+# 二十三(1)(2), A5: the chief's authorisation, as the registry (or, with it off, a verified
+# grant the request carries) shows it for this case.
 denials contains {"action": act, "code": "review_not_authorized", "item": _review_item} if {
 	some act in _reviewing
 	needed := object.get(review_authorizations, [review_object, "authorization"], "")
-	not needed in object.get(capacity.subject_props, "authorizations", [])
+	not data.quanze.lib.delegation.authorized(needed)
 }
 
-# 二十三(1), A22: only cases for the committee or the chief, or to be reported to the chief.
+# 二十三(1), A22: only cases for the committee or the chief, or to be reported to the chief — as
+# a case is once the joint meeting's majority disagreed with its procurator (二十四). The head's
+# own disagreement arises in a review (二十四 "审核案件…时"); it cannot open one.
 denials contains {"action": act, "code": "review_outside_escalated_cases"} if {
 	some act in _reviewing
 	review_object == "case"
 	not matters.for_chief_or_committee
-	not disagreement
+	not matters.majority_disagrees
 }
 
 # 二十三(2), A23: documents within the review scope the procuratorate fixed.
@@ -176,13 +187,24 @@ denials contains {"action": act, "code": "no_self_review", "item": _review_item}
 	capacity.involved_in_case
 }
 
+# 八, 二十三(1): a head forwards a case to the chief with its review, which needs the chief's
+# authorisation — except the report 二十四 makes a duty after a joint meeting's majority disagreed.
+denials contains {"action": "case.report_to_chief", "code": "review_not_authorized", "item": 1} if {
+	"case.report_to_chief" in _acts
+	not matters.majority_disagrees
+	not data.quanze.lib.delegation.authorized("review.escalated_cases")
+}
+
 denials contains {"action": "case.report_to_chief", "code": "report_must_attach_procurator_opinion"} if {
 	"case.report_to_chief" in _acts
 	not "procurator_opinion" in object.get(capacity.ctx, "attached", [])
 }
 
+# 二十四 "不得直接改变检察官意见或者要求检察官改变意见" — unless the head is the opinion's own
+# author, handling the case as its sole or lead procurator (A24).
 prohibitions contains {"action": act, "code": "dept_head_cannot_change_opinion"} if {
 	_acting_dept_head
+	not capacity.decides_as_handler
 	some act in scope.actions
 	act in opinion_changes
 }
@@ -290,20 +312,7 @@ _directives contains act if {
 	act in directive_acts
 }
 
-# The hierarchy is data ({"parents": {child: parent}}, replaced by the deployer): looked up by
-# key, never scanned.
-_parents := object.get(hierarchy, "parents", {})
-
-# The procuratorates above `node`, found in at most six key lookups (SPP, province, city,
-# county, plus branch and dispatched procuratorates). A missing parent ends the walk.
-ancestors(node) := {a | some a in [p1, p2, p3, p4, p5, p6]; is_string(a)} if {
-	p1 := object.get(_parents, node, null)
-	p2 := object.get(_parents, p1, null)
-	p3 := object.get(_parents, p2, null)
-	p4 := object.get(_parents, p3, null)
-	p5 := object.get(_parents, p4, null)
-	p6 := object.get(_parents, p5, null)
-}
+ancestors(node) := data.quanze.lib.directory.ancestors(node)
 
 # The procuratorate the directive is aimed at: the one holding the case, else the one named.
 directive_target := capacity.resource_props.procuratorate if capacity.named(capacity.resource_props.procuratorate)
@@ -313,7 +322,8 @@ directive_target := capacity.ctx.target_procuratorate if {
 	capacity.named(capacity.ctx.target_procuratorate)
 }
 
-_issuer := capacity.subject_props.procuratorate if capacity.named(capacity.subject_props.procuratorate)
+# The issuing procuratorate: the subject's, as the directory confirms it.
+_issuer := data.quanze.lib.directory.home_id
 
 default issuer_is_higher := false
 
@@ -379,34 +389,78 @@ denials contains {"action": act, "code": "directive_target_not_case_procuratorat
 	some act in _directives
 }
 
-# P14 (三十二): the higher procuratorate's decider answers for the part it changed — the
-# chief by id when the chief is the subject; the committee's members by capacity (二十七).
-_directive_decider_capacity := {"chief": "chief_procurator", "committee": "committee_member"}
+# 二十一 "应当由检察长或者检察委员会决定": who decided (context.decider) must be the issuing
+# procuratorate's chief, or its committee, as the directory shows. The chief or the committee
+# issuing the directive in person need not name themselves.
+_decider := capacity.ctx.decider if capacity.named(capacity.ctx.decider)
 
-default _subject_decided_directive := false
-
-_subject_decided_directive if {
-	capacity.ctx.decided_by == "chief"
-	capacity.role == "chief_procurator"
+_decider := input.subject.id if {
+	not capacity.named(capacity.ctx.decider)
+	_decider_capacities[capacity.ctx.decided_by] == capacity.role
 }
 
-_directive_decider_id := input.subject.id if _subject_decided_directive
+_decider_capacities := {"chief": "chief_procurator", "committee": "committee"}
 
-_directive_decider_id := "" if not _subject_decided_directive
+_expected_decider := data.quanze.lib.directory.chief_of(_issuer) if capacity.ctx.decided_by == "chief"
 
-accountable contains {
+_expected_decider := data.quanze.lib.directory.body_id("committee", _issuer) if capacity.ctx.decided_by == "committee"
+
+default _decider_verified := false
+
+_decider_verified if _decider == _expected_decider
+
+denials contains {
 	"action": act,
-	"subject_id": _directive_decider_id,
-	"capacity": decider,
-	"responsibility": "judicial",
-	"article": "三十二",
+	"code": "directive_decider_not_verified",
+	"article": "二十一",
+	"detail_zh": sprintf("名录：%s 的%s为 %s；请求称由 %s 决定", [_issuer, _decider_zh[capacity.ctx.decided_by], _expected_or_none, _decider_or_none]),
+	"detail_en": sprintf("per the directory the %s of %s is %s; the request names %s", [capacity.ctx.decided_by, _issuer, _expected_or_none, _decider_or_none]),
 } if {
-	decider := _directive_decider_capacity[capacity.ctx.decided_by]
+	capacity.ctx.decided_by in directive_deciders
+	_decider_verified == false
 	some act in _directives
 }
 
-# P15 (三十二): the lower procuratorate's handling procurators answer for the facts they gave;
-# the higher personnel where at fault, reading "故意和重大过失" as "or" (A30), as 二十六 and 三十 do.
+_decider_zh := {"chief": "检察长", "committee": "检察委员会"}
+
+# 三 (R03-2): a committee composed against 三 decides no directive either.
+denials contains {"action": act, "code": "committee_composition_invalid", "article": "三"} if {
+	capacity.ctx.decided_by == "committee"
+	not data.quanze.lib.directory.committee_composition_valid(_issuer)
+	some act in _directives
+}
+
+default _expected_or_none := "none"
+
+_expected_or_none := _expected_decider
+
+default _decider_or_none := "no one"
+
+_decider_or_none := _decider
+
+# P14 (三十二) "由上级人民检察院有关人员就改变部分负责": the higher procuratorate's decider answers
+# for the part it changed — the chief by id; the committee's members by capacity (二十七).
+accountable contains {
+	"action": act,
+	"subject_id": _directive_decider_id,
+	"capacity": _directive_decider_capacity[capacity.ctx.decided_by],
+	"responsibility": "judicial",
+	"article": "三十二",
+} if {
+	some act in _directives
+}
+
+_directive_decider_capacity := {"chief": "chief_procurator", "committee": "committee_member"}
+
+_directive_decider_id := _decider if capacity.ctx.decided_by == "chief"
+
+_directive_decider_id := "" if capacity.ctx.decided_by == "committee"
+
+# P15 (三十二): the lower procuratorate's handling procurators answer only where the request says
+# they concealed or distorted facts, or through gross negligence left out important ones, so that
+# the higher procuratorate decided wrongly. The higher personnel answer besides where they were at
+# fault themselves, reading "故意和重大过失" as "or" (A30), as 二十六 and 三十 do; that fault is
+# not known when the directive is issued, so it is not labelled here.
 accountable contains {
 	"action": act,
 	"subject_id": procurator,
@@ -414,6 +468,7 @@ accountable contains {
 	"responsibility": "judicial",
 	"article": "三十二",
 } if {
+	capacity.reporting_fault
 	some act in _directives
 	some procurator in capacity.handling_procurators
 }
@@ -465,10 +520,11 @@ _area_acts contains act if {
 	not act in _delegated
 }
 
+# A7: the departments the directory says the leader supervises.
 _in_supervised_area if {
 	department := capacity.resource_props.department
 	capacity.named(department)
-	department in object.get(capacity.subject_props, "supervises_departments", [])
+	department in data.quanze.lib.directory.supervises_departments
 }
 
 # 二十二(1)–(5), A28: the stated circumstance, as the item it cites.
@@ -511,7 +567,7 @@ grants contains {"action": "case.demand_explanation", "code": "chief_demands_exp
 }
 
 # 四十六: the delegate's authority, beside the power exercised.
-grants contains {"action": act, "code": "delegate_acts_for_chief", "article": "四十六"} if {
+grants contains object.union({"action": act, "code": "delegate_acts_for_chief", "article": "四十六"}, delegation.delegated_by(act)) if {
 	some act in _delegated
 }
 
@@ -524,13 +580,13 @@ grants contains {"action": act, "code": "leader_supervises_department", "article
 # Prohibitions here fully explain the missing grant, so no "not granted" is added.
 
 # R22-4, A28: no listed circumstance, no demand for an explanation.
-prohibitions contains {"action": "case.demand_explanation", "code": "explanation_requires_circumstance", "article": "二十二"} if {
+prohibitions contains {"action": "case.demand_explanation", "code": "explanation_requires_circumstance", "condition": true, "article": "二十二"} if {
 	"case.demand_explanation" in _as_chief
 	not _circumstance
 }
 
 # A7: outside the departments they supervise a leader needs the chief's delegation.
-prohibitions contains {"action": act, "code": "outside_supervised_departments", "article": "四"} if {
+prohibitions contains {"action": act, "code": "outside_supervised_departments", "condition": true, "article": "四"} if {
 	not _in_supervised_area
 	some act in _area_acts
 }

@@ -37,10 +37,22 @@ test_dept_head_reviews_chief_matter_within_power_list_allowed if {
 	d.decision == true
 }
 
-# 二十三(1): "拟向检察长报告的案件" — a disagreement to be reported brings the case in.
+# 二十三(1): "拟向检察长报告的案件" — a case the joint meeting's majority disagreed on must be
+# reported to the chief (二十四), which brings it in.
 test_dept_head_reviews_case_to_be_reported_allowed if {
-	d := t.decide(t.dept_head, "opinion.review", t.sole_case, {"disagreement": true})
+	meeting := {"joint_meeting": {"held": true, "majority_opinion": "不起诉", "procurator_opinion": "起诉"}}
+	d := t.decide(t.dept_head, "opinion.review", t.sole_case, meeting)
 	d.decision == true
+}
+
+# 二十三(1), 二十四, A22: the head's own disagreement arises in a review ("审核案件…时"); on a case
+# within the procurator's power list it opens neither a review nor a re-examination.
+test_dept_head_disagreeing_on_case_within_power_list_denied if {
+	every act in ["opinion.review", "case.order_reexamination"] {
+		d := t.decide(t.dept_head, act, t.sole_case, {"disagreement": true})
+		d.decision == false
+		t.codes(d) == {"review_outside_escalated_cases"}
+	}
 }
 
 # 二十三(2): a key legal document within the procuratorate's review scope cites item 2.
@@ -87,12 +99,15 @@ test_dept_head_reviews_other_department_case_denied if {
 	t.codes(d) == {"outside_own_department"}
 }
 
-# 四十五: a department head is one "具有检察官身份".
+# 四十五: a department head is one "具有检察官身份": dh-C1 heads a department in the directory
+# but is not in the quota, so it reviews nothing, and an authorisation the registry shows for it
+# does not count either (二十三 authorises heads as 四十五 defines them).
 test_dept_head_without_procurator_status_denied if {
-	head := t.person("dh-C1", "department_head", {"authorizations": ["review.escalated_cases"]})
-	d := t.decide(head, "opinion.review", t.escalated_case, {})
+	head := t.person("dh-C1", "department_head", {})
+	authorized := {"dh-C1": [{"document": "A检授权〔2024〕9号", "kind": "authorization", "grantor": "chief-A", "procuratorate": "PROC-CITY-A", "scope": ["review.escalated_cases"], "valid_from": "2024-07-04"}]}
+	d := t.decide(head, "opinion.review", t.escalated_case, {}) with data.quanze.directory.grants as authorized
 	d.decision == false
-	t.codes(d) == {"dept_head_requires_procurator_status"}
+	t.codes(d) == {"dept_head_requires_procurator_status", "review_not_authorized"}
 }
 
 # A6: a department head who handles the case may not review it.
@@ -148,12 +163,22 @@ test_dept_head_requests_supplementary_materials_allowed if {
 	t.codes(d) == {"dept_head_request_materials"}
 }
 
-# 二十四: "不得直接改变检察官意见" — the prohibition is the whole reason, no "not granted" noise. (R24-2)
+# 二十四: "不得直接改变检察官意见" — beside the head's own limit, the answer cites whose the
+# opinion is: its author's (六, A24). (R24-2)
 test_dept_head_edits_procurator_opinion_denied if {
 	d := t.decide(t.dept_head, "opinion.edit", t.escalated_case, {})
 	d.decision == false
-	t.codes(d) == {"dept_head_cannot_change_opinion"}
-	t.articles(d) == {"二十四"}
+	t.codes(d) == {"dept_head_cannot_change_opinion", "action_not_granted"}
+	t.articles(d) == {"二十四", "六"}
+}
+
+# A24, 二十三 "除作为检察官承办案件外": a head who handles the case as its sole procurator is the
+# opinion's author and may change it.
+test_dept_head_edits_own_opinion_allowed if {
+	own := {"type": "case", "id": "C-4004", "properties": object.union(t.escalated_case.properties, {"sole_procurator": "dh-A1"})}
+	d := t.decide(t.dept_head, "opinion.edit", own, {})
+	d.decision == true
+	t.codes(d) == {"author_edits_opinion"}
 }
 
 # 二十四: "不得…要求检察官改变意见".
@@ -251,42 +276,62 @@ provincial_chief := at("PROC-PROV-A", "chief-P", "chief_procurator", {"roles": [
 
 provincial_procurator := at("PROC-PROV-A", "p-P1", "procurator", {})
 
-county_procurator := at("PROC-COUNTY-A1", "p-C1", "procurator", {})
+county_procurator := at("PROC-COUNTY-A1", "p-K1", "procurator", {})
 
 # The city procuratorate PROC-CITY-A holds sole_case (p-A1); the county PROC-COUNTY-A1 is below it.
-county_case := {"type": "case", "id": "C-7001", "properties": object.union(t.sole_case.properties, {"procuratorate": "PROC-COUNTY-A1"})}
+county_case := {"type": "case", "id": "C-7001", "properties": object.union(t.sole_case.properties, {"procuratorate": "PROC-COUNTY-A1", "sole_procurator": "p-K1"})}
 
 by_chief := {"decided_by": "chief", "issued_in_name_of": "procuratorate"}
 
 by_committee := {"decided_by": "committee", "issued_in_name_of": "procuratorate"}
 
 # R21-1 (二十一): the provincial chief decides, in the procuratorate's name, to revoke a city
-# procuratorate's decision; the chief answers for the changed part and p-A1 for the facts (三十二, P14, P15).
+# procuratorate's decision and answers for the changed part (三十二, P14); the city's p-A1
+# answers only where the request says the facts reported were concealed, distorted or left out
+# (P15).
 test_provincial_chief_revokes_city_decision_allowed if {
 	d := t.decide(provincial_chief, "decision.revoke_lower", t.sole_case, by_chief)
 	d.decision == true
 	t.codes(d) == {"higher_procuratorate_directive"}
 	t.articles(d) == {"二十一"}
-	d.accountable == {
+	d.accountable == {{"subject_id": "chief-P", "capacity": "chief_procurator", "responsibility": "judicial", "article": "三十二"}}
+	distorted := t.decide(provincial_chief, "decision.revoke_lower", t.sole_case, object.union(by_chief, {"reporting_fault": "distorted_facts"}))
+	distorted.accountable == {
 		{"subject_id": "chief-P", "capacity": "chief_procurator", "responsibility": "judicial", "article": "三十二"},
 		{"subject_id": "p-A1", "capacity": "handling_procurator", "responsibility": "judicial", "article": "三十二"},
 	}
 }
 
+# 二十一 "应当由检察长或者检察委员会决定": the decider named must be the issuing procuratorate's
+# chief (or committee) as the directory shows; a procurator naming another as chief is refused.
+test_directive_decided_by_someone_other_than_the_chief_denied if {
+	ctx := object.union(by_chief, {"decider": "p-P1"})
+	d := t.decide(provincial_procurator, "decision.revoke_lower", t.sole_case, ctx)
+	d.decision == false
+	t.codes(d) == {"directive_decider_not_verified"}
+	some r in d.reasons
+	contains(r.message_en, "the chief of PROC-PROV-A is chief-P; the request names p-P1")
+	unnamed := t.decide(provincial_procurator, "decision.revoke_lower", t.sole_case, by_chief)
+	t.codes(unnamed) == {"directive_decider_not_verified"}
+	named := t.decide(provincial_procurator, "decision.revoke_lower", t.sole_case, object.union(by_chief, {"decider": "chief-P"}))
+	named.decision == true
+	{"subject_id": "chief-P", "capacity": "chief_procurator", "responsibility": "judicial", "article": "三十二"} in named.accountable
+}
+
 # R21-1, A29: any ancestor, the SPP included; here the SPP's committee decided, carried by a procurator.
 test_spp_committee_orders_county_correction_allowed if {
 	spp_procurator := at("SPP", "p-S1", "procurator", {})
-	d := t.decide(spp_procurator, "directive.order_correction", county_case, by_committee)
+	d := t.decide(spp_procurator, "directive.order_correction", county_case, object.union(by_committee, {"decider": "ctte-SPP"}))
 	d.decision == true
 	{"subject_id": "", "capacity": "committee_member", "responsibility": "judicial", "article": "三十二"} in d.accountable
 }
 
 # R21-1: a city procuratorate modifies its county's decision on its chief's decision.
 test_city_procurator_modifies_county_decision_on_chief_decision_allowed if {
-	city_procurator := at("PROC-CITY-A", "p-A9", "procurator", {})
-	d := t.decide(city_procurator, "decision.modify_lower", county_case, by_chief)
+	city_procurator := at("PROC-CITY-A", "p-X9", "procurator", {})
+	d := t.decide(city_procurator, "decision.modify_lower", county_case, object.union(by_chief, {"decider": "chief-A"}))
 	d.decision == true
-	{"subject_id": "", "capacity": "chief_procurator", "responsibility": "judicial", "article": "三十二"} in d.accountable
+	{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "judicial", "article": "三十二"} in d.accountable
 }
 
 # R21-2: staff of the higher procuratorate acting alone.
@@ -316,7 +361,7 @@ test_directive_without_decision_record_denied if {
 test_lower_procuratorate_revokes_upward_denied if {
 	d := t.decide(county_procurator, "decision.revoke_lower", t.sole_case, by_chief)
 	d.decision == false
-	t.codes(d) == {"directive_to_higher_procuratorate"}
+	t.codes(d) == {"directive_to_higher_procuratorate", "directive_decider_not_verified"}
 }
 
 # A29: a sibling city procuratorate is not above PROC-CITY-A.
@@ -329,7 +374,7 @@ test_sibling_procuratorate_directive_denied if {
 
 # A29: another province's procuratorate is outside the chain, however high.
 test_other_province_directive_denied if {
-	other_chief := at("PROC-PROV-B", "chief-PB", "chief_procurator", {})
+	other_chief := at("PROC-PROV-B", "chief-PB", "chief_procurator", {"roles": ["chief_procurator", "procurator"]})
 	d := t.decide(other_chief, "decision.revoke_lower", county_case, by_chief)
 	t.codes(d) == {"directive_outside_hierarchy_chain"}
 }
@@ -375,7 +420,7 @@ test_directive_without_target_denied if {
 test_assistant_directive_not_granted if {
 	assistant := at("PROC-PROV-A", "asst-P1", "procurator_assistant", {})
 	d := t.decide(assistant, "directive.order_correction", t.sole_case, by_chief)
-	t.codes(d) == {"action_not_granted"}
+	t.codes(d) == {"action_not_granted", "outside_role_duties"}
 }
 
 # A29: the walk finds every level above a county, up to the SPP.
@@ -384,29 +429,32 @@ test_ancestors_of_county_reach_spp if {
 	internal_checks.ancestors("SPP") == set()
 }
 
-# The sample data (and any replacement) must be acyclic and within the six-step walk.
+# The example directory (and any replacement, checked when it loads) is acyclic and within the
+# six-step walk: every chain ends at the root.
 test_hierarchy_data_acyclic_within_walk_bound if {
-	parents := data.quanze.hierarchy.parents
-	every node, _ in parents {
+	procuratorates := data.quanze.directory.procuratorates
+	every node, _ in procuratorates {
 		up := internal_checks.ancestors(node)
 		not node in up
-		some root in up
-		not parents[root]
+		some root in up | {node}
+		procuratorates[root].parent == null
 	}
 }
 
-# A cycle in replaced data fails closed.
+# A cycle slipped into the data fails closed.
 test_directive_in_cyclic_hierarchy_denied if {
-	x := at("PROC-X", "chief-X", "chief_procurator", {})
-	case := {"type": "case", "id": "C-Y", "properties": {"procuratorate": "PROC-Y"}}
-	d := t.decide(x, "decision.revoke_lower", case, by_chief) with data.quanze.hierarchy as {"parents": {"PROC-X": "PROC-Y", "PROC-Y": "PROC-X"}}
+	cyclic := object.union(data.quanze.directory.procuratorates, {
+		"PROC-PROV-A": object.union(data.quanze.directory.procuratorates["PROC-PROV-A"], {"parent": "PROC-CITY-A"}),
+	})
+	d := t.decide(provincial_chief, "decision.revoke_lower", t.sole_case, by_chief) with data.quanze.directory.procuratorates as cyclic
 	d.decision == false
 	"directive_to_higher_procuratorate" in t.codes(d)
 }
 
-# Without hierarchy data no procuratorate is above another.
+# Without parents in the data no procuratorate is above another.
 test_directive_without_hierarchy_data_denied if {
-	d := t.decide(provincial_chief, "decision.revoke_lower", t.sole_case, by_chief) with data.quanze.hierarchy as {}
+	flat := {p: object.union(entry, {"parent": null}) | some p, entry in data.quanze.directory.procuratorates}
+	d := t.decide(provincial_chief, "decision.revoke_lower", t.sole_case, by_chief) with data.quanze.directory.procuratorates as flat
 	t.codes(d) == {"directive_outside_hierarchy_chain"}
 }
 
@@ -519,17 +567,21 @@ test_procurator_requests_report_not_granted if {
 
 # ================================================================ 四十六 delegates and A7 leaders
 
-delegation(scope) := {"from": "chief-A", "scope": scope, "valid_from": "2024-07-04T00:00:00Z", "valid_until": "2099-12-31T00:00:00Z"}
+# dep-D2 supervises DEPT-CRIM-1 and dep-D4 DEPT-CIVIL-1 in the example directory; neither holds a
+# grant, so each test gives the delegation it is about.
+registered(scope) := {"document": "A检委托〔2024〕9号", "kind": "delegation", "grantor": "chief-A", "procuratorate": "PROC-CITY-A", "scope": scope, "valid_from": "2024-07-04"}
 
-deputy(extra) := t.person("dep-D1", "deputy_chief_procurator", object.union({"roles": ["deputy_chief_procurator", "procurator", "committee_member"]}, extra))
+supervising := t.person("dep-D2", "deputy_chief_procurator", {"roles": ["deputy_chief_procurator", "procurator", "committee_member"]})
 
-supervising := deputy({"supervises_departments": ["DEPT-CRIM-1"]})
+civil_supervisor := t.person("dep-D4", "deputy_chief_procurator", {"roles": ["deputy_chief_procurator", "procurator", "committee_member"]})
 
-civil_supervisor := deputy({"supervises_departments": ["DEPT-CIVIL-1"]})
+decide_delegated(subject, scope, act, res, ctx) := d if {
+	d := t.decide(subject, act, res, ctx) with data.quanze.directory.grants as {subject.id: [registered(scope)]}
+}
 
 # 四十六, R08-3: a delegate refers to the committee as the chief would.
 test_delegate_refers_to_committee_allowed if {
-	d := t.decide(deputy({"delegations": [delegation(["case.refer_to_committee"])]}), "case.refer_to_committee", t.sole_case, {})
+	d := decide_delegated(supervising, ["case.refer_to_committee"], "case.refer_to_committee", t.sole_case, {})
 	d.decision == true
 	t.codes(d) == {"chief_refers_to_committee", "delegate_acts_for_chief"}
 }
@@ -543,14 +595,14 @@ test_deputy_without_delegation_refers_to_committee_escalated if {
 
 # 四十六, R22-4: a delegate demands an explanation in a listed circumstance.
 test_delegate_demands_explanation_allowed if {
-	d := t.decide(deputy({"delegations": [delegation(["*"])]}), "case.demand_explanation", t.sole_case, {"circumstance": 2})
+	d := decide_delegated(supervising, ["*"], "case.demand_explanation", t.sole_case, {"circumstance": 2})
 	d.decision == true
 	t.codes(d) == {"chief_demands_explanation", "delegate_acts_for_chief"}
 }
 
 # 四十六, R22-4: the delegation does not lift the circumstance condition.
 test_delegate_demands_explanation_without_circumstance_denied if {
-	d := t.decide(deputy({"delegations": [delegation(["*"])]}), "case.demand_explanation", t.sole_case, {})
+	d := decide_delegated(supervising, ["*"], "case.demand_explanation", t.sole_case, {})
 	t.codes(d) == {"explanation_requires_circumstance"}
 }
 
@@ -558,7 +610,8 @@ test_delegate_demands_explanation_without_circumstance_denied if {
 test_deputy_without_delegation_demands_explanation_denied if {
 	d := t.decide(supervising, "case.demand_explanation", t.sole_case, {"circumstance": 1})
 	d.decision == false
-	t.codes(d) == {"chief_power_requires_delegation"}
+	t.codes(d) == {"chief_power_requires_delegation", "action_not_granted"}
+	t.articles(d) == {"四十六", "二十二"}
 }
 
 # A7 (四): a deputy reviews cases of a department they supervise, without a delegation (二十五).
@@ -567,7 +620,7 @@ test_deputy_reviews_supervised_department_case_allowed if {
 	d.decision == true
 	t.codes(d) == {"leader_supervises_department"}
 	t.articles(d) == {"四"}
-	d.accountable == {{"subject_id": "dep-D1", "capacity": "deputy_chief_procurator", "responsibility": "supervisory", "article": "二十五"}}
+	d.accountable == {{"subject_id": "dep-D2", "capacity": "deputy_chief_procurator", "responsibility": "supervisory", "article": "二十五"}}
 }
 
 # A7, P9 (三十): re-examination required by a deputy; the deputy supervisory, p-A1 judicial.
@@ -575,7 +628,7 @@ test_deputy_orders_reexamination_in_supervised_department_allowed if {
 	d := t.decide(supervising, "case.order_reexamination", t.sole_case, {})
 	d.decision == true
 	d.accountable == {
-		{"subject_id": "dep-D1", "capacity": "deputy_chief_procurator", "responsibility": "supervisory", "article": "三十"},
+		{"subject_id": "dep-D2", "capacity": "deputy_chief_procurator", "responsibility": "supervisory", "article": "三十"},
 		{"subject_id": "p-A1", "capacity": "handling_procurator", "responsibility": "judicial", "article": "三十"},
 	}
 }
@@ -597,20 +650,20 @@ test_deputy_reviews_outside_supervised_departments_denied if {
 
 # A7: a deputy with no area recorded supervises nothing of their own.
 test_deputy_without_supervised_departments_denied if {
-	d := t.decide(deputy({}), "opinion.review", t.sole_case, {})
+	d := t.decide(supervising, "opinion.review", t.sole_case, {}) with data.quanze.directory.procuratorates["PROC-CITY-A"].deputy_chiefs["dep-D2"].supervises_departments as []
 	t.codes(d) == {"outside_supervised_departments"}
 }
 
 # A7: a case that names no department is in no one's area.
 test_deputy_reviews_case_without_department_denied if {
 	case := {"type": "case", "id": "C-8", "properties": {"procuratorate": "PROC-CITY-A", "department": ""}}
-	d := t.decide(deputy({"supervises_departments": [""]}), "opinion.review", case, {})
+	d := t.decide(supervising, "opinion.review", case, {}) with data.quanze.directory.procuratorates["PROC-CITY-A"].deputy_chiefs["dep-D2"].supervises_departments as [""]
 	t.codes(d) == {"outside_supervised_departments"}
 }
 
 # A7: full-time committee members supervise their area likewise.
 test_full_time_member_reviews_supervised_department_allowed if {
-	member := t.person("ftm-1", "full_time_committee_member", {"roles": ["full_time_committee_member", "procurator"], "supervises_departments": ["DEPT-CRIM-1"]})
+	member := t.person("ftm-F1", "full_time_committee_member", {"roles": ["full_time_committee_member", "procurator"], "supervises_departments": ["DEPT-CRIM-1"]})
 	d := t.decide(member, "case.order_reexamination", t.sole_case, {})
 	d.decision == true
 	t.codes(d) == {"leader_supervises_department"}
@@ -618,14 +671,14 @@ test_full_time_member_reviews_supervised_department_allowed if {
 
 # 四十六: a covering delegation reaches beyond the area.
 test_delegate_reviews_outside_supervised_department_allowed if {
-	d := t.decide(deputy({"supervises_departments": ["DEPT-CIVIL-1"], "delegations": [delegation(["opinion.review"])]}), "opinion.review", t.sole_case, {})
+	d := decide_delegated(civil_supervisor, ["opinion.review"], "opinion.review", t.sole_case, {})
 	d.decision == true
 	t.codes(d) == {"chief_reviews_procurator_decision", "delegate_acts_for_chief"}
 }
 
 # ================================================================ 二十三(4)–(8): department heads
 
-staff_record := {"type": "procurator_quota", "id": "p-A1", "properties": {"procuratorate": "PROC-CITY-A", "department": "DEPT-CRIM-1"}}
+staff_record := {"type": "procurator_quota", "id": "Q-p-A1", "properties": {"procuratorate": "PROC-CITY-A", "department": "DEPT-CRIM-1", "subject_of_decision": "p-A1"}}
 
 # 二十三(4): routine checks of the department's cases; 二十五 for supervision. (R23-4)
 test_dept_head_routine_check_own_department_allowed if {
@@ -676,7 +729,7 @@ test_dept_head_assesses_own_staff_allowed if {
 
 # 二十三(8) "本部门检察人员".
 test_dept_head_assesses_other_department_staff_denied if {
-	other := {"type": "procurator_quota", "id": "p-C9", "properties": {"procuratorate": "PROC-CITY-A", "department": "DEPT-CIVIL-1"}}
+	other := {"type": "procurator_quota", "id": "Q-p-C9", "properties": {"procuratorate": "PROC-CITY-A", "department": "DEPT-CIVIL-1", "subject_of_decision": "p-C9"}}
 	d := t.decide(t.dept_head, "staff.assess", other, {})
 	d.decision == false
 	t.codes(d) == {"assess_own_department_staff_only"}
@@ -702,4 +755,23 @@ test_list_agrees_with_check_for_supervision if {
 	every act in ["opinion.review", "case.order_reexamination", "case.request_report", "case.demand_explanation", "case.refer_to_committee"] {
 		listed[act] == t.decide(supervising, act, t.sole_case, {})
 	}
+}
+
+# 三 (R03-2): a committee composed against 三 decides no directive either (PROC-CITY-B's: two
+# members, no full-time member).
+test_directive_by_invalid_committee_denied if {
+	committee_b := {"type": "body", "id": "ctte-B", "properties": {"role": "committee", "procuratorate": "PROC-CITY-B"}}
+	case := {"type": "case", "id": "C-8", "properties": {"procuratorate": "PROC-COUNTY-B1", "department": "DEPT-CRIM-1", "handling_mode": "sole", "sole_procurator": "p-KB1"}}
+	d := t.decide(committee_b, "directive.order_correction", case, by_committee)
+	t.codes(d) == {"committee_composition_invalid"}
+}
+
+# 八, 二十三(1): a head forwards a case to the chief with a review it is authorised to make; the
+# report after a joint meeting's majority disagreed is its duty without one (二十四).
+test_unauthorised_head_forwards_only_after_joint_meeting if {
+	head := t.person("dh-A2", "department_head", {"roles": ["department_head", "procurator"]})
+	ctx := {"attached": ["procurator_opinion"]}
+	t.codes(t.decide(head, "case.report_to_chief", t.escalated_case, ctx)) == {"review_not_authorized"}
+	meeting := object.union(ctx, {"joint_meeting": {"held": true, "majority_opinion": "not_prosecute", "procurator_opinion": "prosecute"}})
+	t.decide(head, "case.report_to_chief", t.escalated_case, meeting).decision == true
 }

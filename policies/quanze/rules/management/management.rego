@@ -84,11 +84,30 @@ staff_roles := {
 
 # ---------------------------------------------------------------- 三十五 referral and its approval
 
-# R35-2: the referral needs the chief's approval, recorded with who approved.
+# R35-2: the referral needs the chief's approval, recorded with who approved; the directory
+# must show the approver is the chief, or the registry a delegation of the approval (四十六).
 denials contains {"action": act, "code": "referral_requires_chief_approval", "article": "三十五", "item": 0} if {
-	not capacity.chief_approval_recorded
+	not _approval_recorded
 	some act in _role_acts
 	act == "accountability.refer_to_disciplinary_committee"
+}
+
+_approval_recorded if {
+	capacity.ctx.chief_approval == true
+	capacity.named(capacity.ctx.approved_by)
+}
+
+denials contains object.union({"action": act, "article": "三十五", "item": 0}, problem) if {
+	some act in _role_acts
+	act == "accountability.refer_to_disciplinary_committee"
+	some problem in capacity.approval_problems("accountability.approve_referral")
+}
+
+# 四十六: an approval given by the chief's delegate is cited as such.
+grants contains {"action": act, "code": "approved_by_delegate", "article": "四十六", "item": 0} if {
+	some act in _role_acts
+	act == "accountability.refer_to_disciplinary_committee"
+	capacity.approved_by_delegate("accountability.approve_referral")
 }
 
 # "报检察长批准": the chief approves; 四十六: a deputy chief or full-time member whose
@@ -106,7 +125,7 @@ grants contains {"action": act, "code": "chief_approves_referral", "article": "�
 	some act in _approvals
 }
 
-grants contains {"action": act, "code": "delegate_approves_for_chief", "article": "四十六", "item": 0} if {
+grants contains object.union({"action": act, "code": "delegate_approves_for_chief", "article": "四十六", "item": 0}, delegation.delegated_by(act)) if {
 	some act in _approvals
 	delegation.covers(act)
 }
@@ -117,21 +136,12 @@ prohibitions contains {"action": act, "code": "chief_power_not_delegated", "arti
 	not delegation.covers(act)
 }
 
-# P3, P4 (二十八, A9): the approver answers as the chief; a delegate's chief is recorded.
-accountable contains {"action": act, "subject_id": input.subject.id, "capacity": "chief_procurator", "responsibility": "judicial", "article": "二十八"} if {
-	capacity.role == "chief_procurator"
+# 二十五: approving a referral is an act of supervision, not a decision on a case (二十八 "就办案事项
+# 作出的决定"): the approver answers supervisorily; a delegate's chief is named in its reason (A9).
+accountable contains {"action": act, "subject_id": input.subject.id, "capacity": capacity.role, "responsibility": "supervisory", "article": "二十五"} if {
 	some act in _approvals
-}
-
-accountable contains {"action": act, "subject_id": input.subject.id, "capacity": capacity.role, "responsibility": "judicial", "article": "二十八"} if {
-	some act in _approvals
-	delegation.covers(act)
-}
-
-accountable contains {"action": act, "subject_id": d.from, "capacity": "chief_procurator", "responsibility": "supervisory", "article": "四十六"} if {
-	some act in _approvals
-	covering := delegation.covering(act)
-	some d in covering
+	some grant in grants
+	grant.action == act
 }
 
 # ---------------------------------------------------------------- 三十五 review and decision
@@ -147,6 +157,35 @@ denials contains {"action": act, "code": "review_opinion_not_recognised", "artic
 	act == "disciplinary.review_opinion"
 }
 
+# 三十五 "检察官惩戒委员会…对检察官的司法责任进行审查": the committee reviews, and inspection refers to
+# it, the matters of procurators — the staff member named must be in the quota (directory).
+_disciplinary_acts := {"disciplinary.review_opinion", "accountability.refer_to_disciplinary_committee"}
+
+denials contains {"action": act, "code": "disciplinary_matter_of_a_procurator_only", "article": "三十五", "item": 0} if {
+	not _concerns_a_procurator
+	some act in _role_acts
+	act in _disciplinary_acts
+}
+
+_concerns_a_procurator if {
+	person := capacity.resource_props.subject_of_decision
+	data.quanze.lib.directory.is_procurator(person, object.get(capacity.resource_props, "procuratorate", ""))
+}
+
+# 三十五 "报检察长批准后，提请检察官惩戒委员会审议": the committee reviews only a matter referred with
+# the approval of the chief of the matter's procuratorate (or a delegate's), as the directory shows.
+denials contains {"action": act, "code": "referral_requires_chief_approval", "article": "三十五", "item": 0} if {
+	not _approval_recorded
+	some act in _role_acts
+	act == "disciplinary.review_opinion"
+}
+
+denials contains object.union({"action": act, "article": "三十五", "item": 0}, problem) if {
+	some act in _role_acts
+	act == "disciplinary.review_opinion"
+	some problem in capacity.approval_problems("accountability.approve_referral")
+}
+
 # R35-4: "检察官惩戒委员会提出审查意见后，人民检察院应当…作出是否予以惩戒的决定".
 denials contains {"action": act, "code": "committee_opinion_required", "article": "三十五", "item": 0} if {
 	opinion := object.get(capacity.resource_props, "committee_opinion", null)
@@ -160,6 +199,29 @@ obligations contains {"action": act, "code": "apply_accountability_regulations",
 	some act in _role_acts
 	act == "disciplinary.decide"
 }
+
+# 三十五: a disciplinary committee reviews the matters of the procuratorates its seat covers —
+# the nearest at or above the matter's that has a committee (the SPP and the provinces).
+denials contains {
+	"action": act,
+	"code": "disciplinary_committee_not_competent",
+	"article": "三十五",
+	"item": 0,
+	"detail_zh": sprintf("名录：%s 的事项由 %s 的检察官惩戒委员会审议", [matter, seat]),
+	"detail_en": sprintf("per the directory, matters of %s go to the disciplinary committee of %s", [matter, seat]),
+} if {
+	capacity.role == "disciplinary_committee"
+	matter := object.get(capacity.resource_props, "procuratorate", "")
+	seat := _seat_or_none(matter)
+	seat != data.quanze.lib.directory.home_id
+	some act in scope.actions
+}
+
+_seat_or_none(matter) := seat if {
+	seat := data.quanze.lib.directory.disciplinary_seat(matter)
+}
+
+_seat_or_none(matter) := "none" if not data.quanze.lib.directory.disciplinary_seat(matter)
 
 # R35-5: the committee gives an opinion; it does not decide discipline.
 prohibitions contains {"action": act, "code": "disciplinary_committee_cannot_decide", "article": "三十五", "item": 0} if {
@@ -181,7 +243,7 @@ grants contains {"action": act, "code": "staff_member_contests_decision", "artic
 	act in _contests
 }
 
-prohibitions contains {"action": act, "code": "only_subject_of_decision_may_contest", "article": "三十八", "item": 0} if {
+prohibitions contains {"action": act, "code": "only_subject_of_decision_may_contest", "condition": true, "article": "三十八", "item": 0} if {
 	not _concerns_subject
 	some act in scope.actions
 	act in _contests
@@ -248,6 +310,15 @@ denials contains {"action": act, "code": "unfitness_not_found_by_evaluation_comm
 	not capacity.resource_props.found_unfit_by_evaluation_committee == true
 	some act in _role_acts
 	act == "quota.exit"
+}
+
+# "降低检察官等级", "退出检察官员额": only a procurator has a grade and a quota place — the person
+# decided on (resource.properties.subject_of_decision) is one of the procuratorate's, per the directory.
+denials contains {"action": act, "code": "subject_of_decision_not_procurator", "article": "四十一", "item": 0} if {
+	some act in _role_acts
+	act in {"grade.lower", "quota.exit"}
+	person := object.get(capacity.resource_props, "subject_of_decision", "")
+	not data.quanze.lib.directory.is_procurator(person, object.get(capacity.resource_props, "procuratorate", ""))
 }
 
 obligations contains {"action": act, "code": "follow_quota_exit_procedure", "article": "四十一", "item": 0} if {
@@ -321,6 +392,13 @@ denials contains {"action": act, "code": code, "article": "四十四", "item": 0
 	is_array(flags)
 	some flag in flags
 	code := protected_content[flag]
+	some act in _disclosures
+}
+
+# 四十四, A42: a case that itself involves national security (十一(1)) is not disclosed either,
+# whatever flags its content carries.
+denials contains {"action": act, "code": "disclosure_endangers_national_security", "article": "四十四", "item": 0} if {
+	capacity.resource_props.involves_national_security == true
 	some act in _disclosures
 }
 

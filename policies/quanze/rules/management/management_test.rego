@@ -6,32 +6,38 @@ import data.quanze.authz
 import data.quanze.rules.management
 import data.quanze.testlib as t
 
-unit(id, role) := t.person(id, role, {"department": ""})
+# Units and bodies act under their directory ids; the procuratorate acts as itself.
+unit(id, role) := {"type": "unit", "id": id, "properties": {"role": role, "roles": [role], "procuratorate": "PROC-CITY-A"}}
 
 inspection := unit("insp-A", "inspection")
 
 case_management := unit("cm-A", "case_management")
 
-procuratorate := unit("proc-A", "procuratorate")
+procuratorate := unit("PROC-CITY-A", "procuratorate")
 
 evaluation_committee := unit("eval-A", "evaluation_committee")
 
-disciplinary_committee := unit("dc-P", "disciplinary_committee")
+# 三十五: the disciplinary committee of PROC-CITY-A's province.
+disciplinary_committee := {"type": "body", "id": "dc-PROV-A", "properties": {"role": "disciplinary_committee", "procuratorate": "PROC-PROV-A"}}
 
 chief := t.person("chief-A", "chief_procurator", {"roles": ["chief_procurator", "procurator", "committee_member"]})
 
 procurator := t.person("p-A1", "procurator", {})
 
-delegation_for(scope) := {"from": "chief-A", "scope": scope, "valid_from": "2024-07-04T00:00:00Z", "valid_until": "2099-12-31T00:00:00Z"}
+registered(scope) := {"document": "A检委托〔2024〕9号", "kind": "delegation", "grantor": "chief-A", "procuratorate": "PROC-CITY-A", "scope": scope, "valid_from": "2024-07-04"}
 
-deputy(scope) := t.person("dep-D1", "deputy_chief_procurator", {"roles": ["deputy_chief_procurator", "procurator"], "delegations": [delegation_for(scope)]})
+deputy := t.person("dep-D2", "deputy_chief_procurator", {"roles": ["deputy_chief_procurator", "procurator"]})
+
+decide_delegated(subject, scope, act, res, ctx) := d if {
+	d := t.decide(subject, act, res, ctx) with data.quanze.directory.grants as {subject.id: [registered(scope)]}
+}
 
 full_time_member := t.person("ftm-F1", "full_time_committee_member", {"roles": ["full_time_committee_member", "procurator"]})
 
 # The accountability matter: a case of this procuratorate in which p-A1's conduct is examined.
 matter(props) := {"type": "discipline_decision", "id": "DISC-1", "properties": object.union({"procuratorate": "PROC-CITY-A", "subject_of_decision": "p-A1"}, props)}
 
-quota(props) := {"type": "procurator_quota", "id": "Q-p-A1", "properties": object.union({"procuratorate": "PROC-CITY-A"}, props)}
+quota(props) := {"type": "procurator_quota", "id": "Q-p-A1", "properties": object.union({"procuratorate": "PROC-CITY-A", "subject_of_decision": "p-A1"}, props)}
 
 case_with(props) := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, props)}
 
@@ -54,6 +60,20 @@ test_procurator_investigates_denied if {
 	t.codes(d) == {"action_not_granted"}
 }
 
+# R35-2, 四十六: an approval counts only when the directory shows the approver is the chief, or
+# the registry a delegation of the approval; a department head's name is no approval.
+test_inspection_refers_with_approval_by_someone_not_the_chief_denied if {
+	d := t.decide(inspection, "accountability.refer_to_disciplinary_committee", matter({}), {"chief_approval": true, "approved_by": "dh-A1"})
+	d.decision == false
+	{[r.code, r.article] | some r in d.reasons} == {["approver_not_chief", "三十五"], ["approver_holds_no_delegation", "四十六"]}
+	some r in d.reasons
+	contains(r.message_en, "the chief of PROC-CITY-A is chief-A")
+	some s in d.reasons
+	contains(s.message_en, "the registry shows dh-A1 holding no delegation covering accountability.approve_referral")
+	delegated := t.decide(inspection, "accountability.refer_to_disciplinary_committee", matter({}), {"chief_approval": true, "approved_by": "dep-D2"}) with data.quanze.directory.grants as {"dep-D2": [registered(["accountability.approve_referral"])]}
+	delegated.decision == true
+}
+
 # R35-2: "报检察长批准后，提请检察官惩戒委员会审议".
 test_inspection_refers_with_chief_approval_allowed if {
 	d := t.decide(inspection, "accountability.refer_to_disciplinary_committee", matter({}), approval)
@@ -73,49 +93,50 @@ test_inspection_refers_without_chief_approval_denied if {
 # R35-2: case management refers to inspection; it does not refer to the committee itself.
 test_case_management_refers_to_disciplinary_committee_denied if {
 	d := t.decide(case_management, "accountability.refer_to_disciplinary_committee", matter({}), approval)
-	t.codes(d) == {"action_not_granted"}
+	t.codes(d) == {"action_not_granted", "outside_role_duties"}
 }
 
-# R35-2: the chief approves the referral and answers for the approval (二十八).
+# R35-2: the chief approves the referral and answers for it as supervisor (二十五): approving a
+# referral is supervision, not a decision on a case (二十八 "就办案事项作出的决定").
 test_chief_approves_referral_allowed if {
 	d := t.decide(chief, "accountability.approve_referral", matter({}), {})
 	d.decision == true
 	t.codes(d) == {"chief_approves_referral"}
-	d.accountable == {{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "judicial", "article": "二十八"}}
+	d.accountable == {{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "supervisory", "article": "二十五"}}
 }
 
 # R35-2, R46-3: a deputy whose delegation covers the approval approves as the chief; the
-# delegating chief is recorded (A9).
+# delegating chief is named in the reason (A9 "delegated_by"), and the deputy answers.
 test_deputy_with_delegation_approves_referral_allowed if {
-	d := t.decide(deputy(["accountability.approve_referral"]), "accountability.approve_referral", matter({}), {})
+	d := decide_delegated(deputy, ["accountability.approve_referral"], "accountability.approve_referral", matter({}), {})
 	d.decision == true
 	t.codes(d) == {"delegate_approves_for_chief"}
-	d.accountable == {
-		{"subject_id": "dep-D1", "capacity": "deputy_chief_procurator", "responsibility": "judicial", "article": "二十八"},
-		{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "supervisory", "article": "四十六"},
-	}
+	some r in d.reasons
+	contains(r.message_zh, "受 chief-A 委托")
+	d.accountable == {{"subject_id": "dep-D2", "capacity": "deputy_chief_procurator", "responsibility": "supervisory", "article": "二十五"}}
 }
 
 # 四十六: a deputy or full-time member whose delegation does not cover the approval is denied.
 test_deputy_without_covering_delegation_approves_referral_denied if {
-	d := t.decide(deputy(["decision.prosecute"]), "accountability.approve_referral", matter({}), {})
+	d := decide_delegated(deputy, ["decision.prosecute"], "accountability.approve_referral", matter({}), {})
 	d.decision == false
-	t.codes(d) == {"chief_power_not_delegated"}
+	t.codes(d) == {"chief_power_not_delegated", "action_not_granted"}
 	member := t.decide(full_time_member, "accountability.approve_referral", matter({}), {})
-	t.codes(member) == {"chief_power_not_delegated"}
+	t.codes(member) == {"chief_power_not_delegated", "action_not_granted"}
 }
 
 # R35-2: a department head's approval is not the chief's.
 test_dept_head_approves_referral_denied if {
 	d := t.decide(t.dept_head, "accountability.approve_referral", matter({}), {})
 	d.decision == false
-	t.codes(d) == {"action_not_granted"}
+	t.codes(d) == {"action_not_granted", "outside_role_duties"}
 }
 
-# R35-3: the committee reviews and gives one of the four opinions.
+# R35-3: the committee reviews a procurator's matter referred with the chief's approval and
+# gives one of the four opinions.
 test_disciplinary_committee_issues_each_opinion_allowed if {
 	every opinion in management.review_opinions {
-		d := t.decide(disciplinary_committee, "disciplinary.review_opinion", matter({}), {"review_opinion": opinion})
+		d := t.decide(disciplinary_committee, "disciplinary.review_opinion", matter({}), object.union(approval, {"review_opinion": opinion}))
 		d.decision == true
 		t.codes(d) == {"disciplinary_committee_issues_opinion"}
 	}
@@ -123,11 +144,22 @@ test_disciplinary_committee_issues_each_opinion_allowed if {
 
 # R35-3: an opinion outside the four (or none) is denied.
 test_disciplinary_committee_issues_unknown_opinion_denied if {
-	d := t.decide(disciplinary_committee, "disciplinary.review_opinion", matter({}), {"review_opinion": "reprimand"})
+	d := t.decide(disciplinary_committee, "disciplinary.review_opinion", matter({}), object.union(approval, {"review_opinion": "reprimand"}))
 	d.decision == false
 	t.codes(d) == {"review_opinion_not_recognised"}
-	none := t.decide(disciplinary_committee, "disciplinary.review_opinion", matter({}), {})
+	none := t.decide(disciplinary_committee, "disciplinary.review_opinion", matter({}), approval)
 	t.codes(none) == {"review_opinion_not_recognised"}
+}
+
+# 三十五 "报检察长批准后，提请检察官惩戒委员会审议…对检察官的司法责任进行审查": without the chief's
+# approval the committee has nothing referred to it; and it reviews procurators only.
+test_disciplinary_committee_reviews_only_referred_matters_of_procurators if {
+	unreferred := t.decide(disciplinary_committee, "disciplinary.review_opinion", matter({}), {"review_opinion": "no_violation"})
+	t.codes(unreferred) == {"referral_requires_chief_approval"}
+	forged := t.decide(disciplinary_committee, "disciplinary.review_opinion", matter({}), {"review_opinion": "no_violation", "chief_approval": true, "approved_by": "p-X9"})
+	t.codes(forged) == {"approver_not_chief", "approver_holds_no_delegation"}
+	clerk_matter := t.decide(disciplinary_committee, "disciplinary.review_opinion", matter({"subject_of_decision": "clerk-C1"}), object.union(approval, {"review_opinion": "no_violation"}))
+	t.codes(clerk_matter) == {"disciplinary_matter_of_a_procurator_only"}
 }
 
 # R35-4, 三十六: the procuratorate decides after the committee's opinion, under the regulations.
@@ -162,7 +194,7 @@ test_subject_of_decision_contests_allowed if {
 		t.codes(d) == {"staff_member_contests_decision"}
 		t.articles(d) == {"三十八"}
 	}
-	clerk := t.decide(t.person("p-A1", "clerk", {}), "discipline.appeal", matter({}), {})
+	clerk := t.decide(t.clerk, "discipline.appeal", matter({"subject_of_decision": "clerk-C1"}), {})
 	clerk.decision == true
 }
 
@@ -177,8 +209,8 @@ test_other_staff_contest_decision_denied if {
 
 # R38-1: the right is the staff member's (四十五 检察人员), not a unit's.
 test_unit_contests_decision_about_its_id_denied if {
-	d := t.decide(unit("p-A1", "case_management"), "discipline.appeal", matter({}), {})
-	t.codes(d) == {"action_not_granted"}
+	d := t.decide(case_management, "discipline.appeal", matter({"subject_of_decision": "cm-A"}), {})
+	t.codes(d) == {"staff_member_not_of_procuratorate", "action_not_granted"}
 }
 
 # ---------------------------------------------------------------- 三十九
@@ -245,7 +277,7 @@ test_case_management_decides_denied if {
 	every act in ["decision.prosecute", "decision.procedural", "request.reply_to_lower"] {
 		d := t.decide(case_management, act, t.sole_case, {})
 		d.decision == false
-		t.codes(d) == {"case_management_cannot_decide"}
+		t.codes(d) == {"case_management_cannot_decide", "action_not_granted"}
 	}
 }
 
@@ -253,7 +285,7 @@ test_case_management_changes_opinion_denied if {
 	every act in ["opinion.edit", "opinion.demand_change"] {
 		d := t.decide(case_management, act, t.sole_case, {})
 		d.decision == false
-		t.codes(d) == {"case_management_cannot_change_opinion"}
+		"case_management_cannot_change_opinion" in t.codes(d)
 	}
 }
 
@@ -286,6 +318,19 @@ test_quota_exit_without_unfitness_finding_denied if {
 	d := t.decide(evaluation_committee, "quota.exit", quota({"annual_rating": "incompetent"}), {})
 	d.decision == false
 	t.codes(d) == {"unfitness_not_found_by_evaluation_committee"}
+}
+
+# 四十一 "降低检察官等级", "退出检察官员额": the person must be a procurator of the procuratorate in
+# the directory — not an assistant, a clerk, someone who left the quota, or nobody named.
+test_grade_and_quota_of_someone_not_a_procurator_denied if {
+	every person in ["asst-A1", "clerk-C1", "p-R1", "p-K1", ""] {
+		lowered := t.decide(procuratorate, "grade.lower", quota({"annual_rating": "incompetent", "subject_of_decision": person}), {})
+		lowered.decision == false
+		"subject_of_decision_not_procurator" in t.codes(lowered)
+		exited := t.decide(evaluation_committee, "quota.exit", quota({"found_unfit_by_evaluation_committee": true, "subject_of_decision": person}), {})
+		exited.decision == false
+		"subject_of_decision_not_procurator" in t.codes(exited)
+	}
 }
 
 # R41-2: a department head assesses (二十三(8)) but does not remove anyone from the quota.
@@ -337,7 +382,7 @@ test_interference_record_without_event_denied if {
 # R43-1: the duty is personal (检察人员); a unit is not granted it.
 test_unit_records_interference_denied if {
 	d := t.decide(case_management, "interference.record_report", t.sole_case, {"event": {"type": "meddling"}})
-	t.codes(d) == {"action_not_granted"}
+	t.codes(d) == {"action_not_granted", "outside_role_duties"}
 }
 
 # ---------------------------------------------------------------- 四十四
@@ -359,6 +404,27 @@ test_procuratorate_discloses_protected_content_denied if {
 	t.codes(d) == {"disclosure_endangers_national_security", "disclosure_endangers_data_security", "disclosure_exposes_personal_privacy"}
 	party := t.decide(procuratorate, "info.disclose_party", case_with({"content_flags": ["personal_privacy"]}), {})
 	t.codes(party) == {"disclosure_exposes_personal_privacy"}
+}
+
+# 四十四, 十一(1), A42: a case that itself involves national security is not disclosed, whatever
+# flags its content carries.
+test_procuratorate_discloses_national_security_case_denied if {
+	d := t.decide(procuratorate, "info.disclose_public", case_with({"involves_national_security": true, "content_flags": []}), {})
+	d.decision == false
+	t.codes(d) == {"disclosure_endangers_national_security"}
+}
+
+# 三十五: matters go to the disciplinary committee of the nearest procuratorate at or above them
+# that has one; another province's committee, or a city's claimed committee, is not competent.
+test_disciplinary_committee_of_another_province_not_competent if {
+	other := {"type": "body", "id": "dc-PROV-B", "properties": {"role": "disciplinary_committee", "procuratorate": "PROC-PROV-B"}}
+	d := t.decide(other, "disciplinary.review_opinion", matter({}), object.union(approval, {"review_opinion": "no_violation"}))
+	d.decision == false
+	t.codes(d) == {"disciplinary_committee_not_competent"}
+	some r in d.reasons
+	contains(r.message_en, "matters of PROC-CITY-A go to the disciplinary committee of PROC-PROV-A")
+	city := {"type": "body", "id": "dc-CITY", "properties": {"role": "disciplinary_committee", "procuratorate": "PROC-CITY-A"}}
+	"office_not_held" in t.codes(t.decide(city, "disciplinary.review_opinion", matter({}), {"review_opinion": "no_violation"}))
 }
 
 # R44-1: disclosure is the procuratorate's act, not a procurator's.

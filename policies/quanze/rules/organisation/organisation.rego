@@ -52,20 +52,11 @@ _ctx := capacity.ctx
 
 # ------------------------------------------------------------------ team composition
 
-# 五: the procurators of the team (the team resource, or the case a team handles).
-team_procurators := {p |
-	some p in object.get(_props, "team_procurators", [])
-	capacity.named(p)
-}
+# 五: the procurators of the team (the team resource, or the case a team handles), and those of
+# them who must lead it (A37), as lib/capacity computes them from the directory.
+team_procurators := capacity.team_members
 
-# A37: the organisational role of each member, when the request gives it
-# (`resource.properties.member_roles`: {member id: role id}).
-_member_roles := object.get(_props, "member_roles", {})
-
-team_leaders := {p |
-	some p in team_procurators
-	_member_roles[p] in leader_roles
-}
+team_leaders := capacity.team_leaders
 
 default _subject_is_leader := false
 
@@ -125,6 +116,15 @@ denials contains {"action": "case.assign", "code": "team_needs_two_procurators",
 	_assigning
 	_props.handling_mode == "team"
 	count(team_procurators) < 2
+}
+
+# R05-3: a team given the case with a chief, deputy chief or full-time member who is not its
+# lead — whoever assigns or designates, the leader in a team leads it (五).
+denials contains {"action": "case.assign", "code": "leader_must_be_lead", "article": "五", "item": 0} if {
+	_assigning
+	_props.handling_mode == "team"
+	some p in team_leaders
+	p != object.get(_props, "lead_procurator", "")
 }
 
 obligations contains {"action": "case.assign", "code": "log_assignment_method", "article": "九", "item": 0} if _assigning
@@ -190,7 +190,7 @@ default _delegated_designation := false
 
 _delegated_designation if delegation.covers("team.designate_lead")
 
-grants contains {"action": "team.designate_lead", "code": "delegate_designates_lead", "article": "四十六", "item": 0} if {
+grants contains object.union({"action": "team.designate_lead", "code": "delegate_designates_lead", "article": "四十六", "item": 0}, delegation.delegated_by("team.designate_lead")) if {
 	_designating
 	_delegated_designation == true
 }
@@ -235,6 +235,14 @@ denials contains {"action": "team.join", "code": "leader_must_be_lead", "article
 	_joining
 	_subject_is_leader
 	_team_role == "member"
+}
+
+# R05-3: joining as lead a team that holds a chief, deputy chief or full-time member, who must lead it.
+denials contains {"action": "team.join", "code": "leader_must_be_lead", "article": "五", "item": 0} if {
+	_joining
+	_team_role == "lead"
+	some p in team_leaders
+	p != input.subject.id
 }
 
 # 五 "指定一名": the team already has another designated lead.

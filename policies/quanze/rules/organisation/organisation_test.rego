@@ -19,14 +19,12 @@ chief := t.person("chief-A", "chief_procurator", {"roles": ["chief_procurator", 
 
 deputy := t.person("dep-D2", "deputy_chief_procurator", {"roles": ["deputy_chief_procurator", "procurator", "committee_member"]})
 
-delegate := t.person("dep-D1", "deputy_chief_procurator", {
-	"roles": ["deputy_chief_procurator", "procurator", "committee_member"],
-	"delegations": [{"from": "chief-A", "scope": ["team.designate_lead"]}],
-})
+# dep-D3 holds the example registry's delegation of every chief power (scope *).
+delegate := t.person("dep-D3", "deputy_chief_procurator", {"roles": ["deputy_chief_procurator", "procurator", "committee_member"]})
 
 full_time_member := t.person("ftm-F1", "full_time_committee_member", {"roles": ["full_time_committee_member", "procurator", "committee_member"]})
 
-case_management := t.person("cm-A1", "case_management", {})
+case_management := {"type": "unit", "id": "cm-A", "properties": {"role": "case_management", "roles": ["case_management"], "procuratorate": "PROC-CITY-A"}}
 
 procurator := t.person("p-A1", "procurator", {})
 
@@ -130,12 +128,10 @@ test_team_form_on_case_resource_denied if {
 	t.codes(d) == {"team_resource_required"}
 }
 
-# A37: a team holding both a deputy chief and a full-time member could not have both as lead.
+# A37: a team holding both a deputy chief and a full-time member could not have both as lead;
+# who is what is the directory's to say, not the request's.
 test_team_with_two_leaders_denied if {
-	both := team_with({
-		"team_procurators": ["dep-D2", "ftm-F1", "p-T2"],
-		"member_roles": {"dep-D2": "deputy_chief_procurator", "ftm-F1": "full_time_committee_member", "p-T2": "procurator"},
-	})
+	both := team_with({"team_procurators": ["dep-D2", "ftm-F1", "p-T2"]})
 	d := t.decide(chief, "team.form", both, {})
 	d.decision == false
 	t.codes(d) == {"team_has_several_leaders"}
@@ -143,21 +139,23 @@ test_team_with_two_leaders_denied if {
 
 # R05-3: a deputy chief in the team, but another procurator named as lead.
 test_team_with_deputy_not_leading_denied if {
-	led := team_with({
-		"team_procurators": ["dep-D2", "p-L1"], "lead_procurator": "p-L1",
-		"member_roles": {"dep-D2": "deputy_chief_procurator"},
-	})
+	led := team_with({"team_procurators": ["dep-D2", "p-L1"], "lead_procurator": "p-L1"})
 	d := t.decide(chief, "team.form", led, {})
+	d.decision == false
+	t.codes(d) == {"leader_must_be_lead"}
+}
+
+# R05-3 "whoever designates": a case assigned to a team with a deputy chief who is not its lead.
+test_case_assigned_to_team_with_deputy_not_leading_denied if {
+	case := case_with(t.team_case, {"team_procurators": ["dep-D2", "p-L1"], "lead_procurator": "p-L1"})
+	d := t.decide(case_management, "case.assign", case, {"assignment_method": "designated"})
 	d.decision == false
 	t.codes(d) == {"leader_must_be_lead"}
 }
 
 # R05-3: the deputy chief leads the team: valid.
 test_team_led_by_deputy_allowed if {
-	led := team_with({
-		"team_procurators": ["dep-D2", "p-T2"], "lead_procurator": "dep-D2",
-		"member_roles": {"dep-D2": "deputy_chief_procurator"},
-	})
+	led := team_with({"team_procurators": ["dep-D2", "p-T2"], "lead_procurator": "dep-D2"})
 	d := t.decide(chief, "team.form", led, {})
 	d.decision == true
 }
@@ -200,8 +198,8 @@ test_delegate_designates_lead_allowed if {
 test_deputy_without_delegation_designates_lead_denied if {
 	d := t.decide(deputy, "team.designate_lead", team, {"proposed_lead": "p-L1"})
 	d.decision == false
-	t.codes(d) == {"designation_needs_delegation"}
-	t.articles(d) == {"四十六"}
+	t.codes(d) == {"designation_needs_delegation", "action_not_granted"}
+	t.articles(d) == {"四十六", "五"}
 }
 
 # 五 "指定一名检察官": the lead is one of the team's procurators.
@@ -213,10 +211,7 @@ test_designated_lead_outside_team_denied if {
 
 # R05-3: a full-time member in the team must be the one designated.
 test_designating_other_than_leader_in_team_denied if {
-	with_member := team_with({
-		"team_procurators": ["ftm-F1", "p-L1"],
-		"member_roles": {"ftm-F1": "full_time_committee_member"},
-	})
+	with_member := team_with({"team_procurators": ["ftm-F1", "p-L1"]})
 	d := t.decide(chief, "team.designate_lead", with_member, {"proposed_lead": "p-L1"})
 	d.decision == false
 	t.codes(d) == {"leader_must_be_lead"}
@@ -283,20 +278,17 @@ test_join_without_team_role_denied if {
 
 # A37: a full-time member joining a team that already holds a deputy chief.
 test_second_leader_joins_team_denied if {
-	with_deputy := team_with({
-		"team_procurators": ["dep-D2", "p-T2"],
-		"member_roles": {"dep-D2": "deputy_chief_procurator"},
-	})
+	with_deputy := team_with({"team_procurators": ["dep-D2", "p-T2"]})
 	d := t.decide(full_time_member, "team.join", with_deputy, {"team_role": "lead"})
 	d.decision == false
-	t.codes(d) == {"team_has_several_leaders"}
+	t.codes(d) == {"team_has_several_leaders", "leader_must_be_lead"}
 }
 
 # 五 "由两名以上检察官组成": auxiliaries are attached, they do not join as procurators.
 test_assistant_joins_team_denied if {
 	d := t.decide(t.assistant, "team.join", t.team_case, {"team_role": "member"})
 	d.decision == false
-	t.codes(d) == {"action_not_granted"}
+	t.codes(d) == {"action_not_granted", "outside_role_duties"}
 }
 
 # ------------------------------------------------------------------ 五: team.assign_auxiliary (R05-4, A39)

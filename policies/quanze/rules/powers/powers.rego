@@ -14,6 +14,7 @@ import rego.v1
 
 import data.quanze.lib.capacity
 import data.quanze.lib.scope
+import data.quanze.lib.tasks
 
 # 十四(1)–(9), by item. A13: procurators organise measures and may carry them out.
 procurator_powers := {
@@ -32,9 +33,6 @@ procurator_powers := {
 # R14-11 (I): work a procurator guides assistants in is the procurator's own too.
 guided_tasks := {"lawyer.receive", "document.draft", "evidence.verify"}
 
-# A44: criminal-procedure powers are not inferred into civil, administrative or
-# public-interest cases.
-criminal_only := {"case.summon_suspect", "case.interrogate_suspect", "court.interrogate_defendant", "execution.supervise_death_penalty"}
 
 # 十五: the lead procurator's management of the team, by item.
 lead_duties := {"team.direct": 1, "team.allocate_auxiliary_tasks": 2, "team.propose_assessment": 2}
@@ -69,10 +67,12 @@ prohibitions contains {"action": act, "code": "procurator_not_handling_case"} if
 	some act in _power_acts
 }
 
+# A44: criminal-procedure powers (catalog criminal_only) are not inferred into civil,
+# administrative or public-interest cases.
 denials contains {"action": act, "code": "criminal_power_outside_criminal_domain", "item": item} if {
 	_non_criminal_domain
 	some act in _power_acts
-	act in criminal_only
+	act in data.quanze.catalog.criminal_only
 	item := procurator_powers[act]
 }
 
@@ -110,11 +110,28 @@ denials contains {"action": "task.entrusted", "code": "chief_entrustment_require
 	not _entrusted
 }
 
+# 十四(10) "其他办案事项", A17: an entrustment confers no decision or other power the procurator
+# does not hold under 十四(1)–(9) — deciding is routed (六, 十一, 十三), whatever the text says.
+denials contains object.union({"action": "task.entrusted"}, problem) if {
+	"task.entrusted" in _entrusted_acts
+	problem := tasks.names_outside(object.get(capacity.ctx, ["chief_entrustment", "task"], ""), entrustable, "十四", 10)
+}
+
+# What an entrustment may name: the procurator's own powers and the work they guide.
+entrustable := object.union(procurator_powers, {act: 10 | some act in guided_tasks})
+
+# The procurator answers for the matter entrusted to them (二十九).
+accountable contains {"action": "task.entrusted", "subject_id": input.subject.id, "capacity": capacity.role, "responsibility": "judicial", "article": "二十九"} if {
+	"task.entrusted" in _entrusted_acts
+}
+
+# The request names the matter (context.chief_entrustment.task); the chief of this procuratorate
+# must have entrusted it to the subject — in the registry, or (with it off) as the request shows.
 _entrusted if {
 	entrustment := capacity.ctx.chief_entrustment
-	capacity.named(entrustment.from)
 	entrustment.to == input.subject.id
 	capacity.named(entrustment.task)
+	data.quanze.lib.delegation.entrusted(entrustment.task)
 }
 
 # ---------------------------------------------------------------- 十五
@@ -144,6 +161,22 @@ accountable contains {"action": act, "subject_id": input.subject.id, "capacity":
 
 grants contains {"action": act, "code": "provincial_power_list"} if {
 	capacity.role == "provincial_procuratorate"
+	some act in scope.actions
+	act in {"power_list.formulate", "power_list.file"}
+}
+
+# 十六 "制定辖区内人民检察院检察官职权清单": the list is for the province itself or a procuratorate
+# below it, as the directory's hierarchy shows.
+denials contains {
+	"action": act,
+	"code": "power_list_outside_jurisdiction",
+	"detail_zh": sprintf("名录：%s 不在 %s 辖区内", [target, data.quanze.lib.directory.home_id]),
+	"detail_en": sprintf("per the directory %s is not within %s", [target, data.quanze.lib.directory.home_id]),
+} if {
+	capacity.role == "provincial_procuratorate"
+	target := object.get(capacity.resource_props, "procuratorate", "")
+	chain := data.quanze.lib.directory.chain(target)
+	not data.quanze.lib.directory.home_id in chain
 	some act in scope.actions
 	act in {"power_list.formulate", "power_list.file"}
 }

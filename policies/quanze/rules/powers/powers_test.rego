@@ -54,7 +54,7 @@ test_department_head_without_procurator_status_not_granted if {
 	own := {"type": "case", "id": "C-9", "properties": object.union(t.sole_case.properties, {"sole_procurator": "dh-C1"})}
 	d := t.decide(head, "case.review_materials", own, {})
 	d.decision == false
-	t.codes(d) == {"action_not_granted"}
+	t.codes(d) == {"handling_procurator_not_in_quota", "action_not_granted"}
 }
 
 # R14-11 (I): the procurator may do what they guide assistants in.
@@ -80,21 +80,63 @@ test_consultation_only_in_public_interest_case if {
 	t.decide(procurator, "hearing.preside", case_in("civil"), {}).decision == true
 }
 
-# 十四(10), A10: another matter needs the chief's entrustment naming the procurator and the task.
-test_entrusted_task_with_entrustment_allowed if {
+entrustment := {
+	"document": "A检委托〔2024〕21号", "kind": "entrustment", "grantor": "chief-A", "procuratorate": "PROC-CITY-A",
+	"scope": ["task.entrusted"], "task": "attend the coordination meeting", "valid_from": "2024-07-04",
+}
+
+# 十四(10), A10: another matter needs the chief's entrustment of the task to the procurator, in
+# the registry of grants.
+test_entrusted_task_with_registered_entrustment_allowed if {
 	ctx := {"chief_entrustment": {"from": "chief-A", "to": "p-A1", "task": "attend the coordination meeting"}}
-	d := t.decide(procurator, "task.entrusted", t.sole_case, ctx)
+	d := t.decide(procurator, "task.entrusted", t.sole_case, ctx) with data.quanze.directory.grants as {"p-A1": [entrustment]}
 	d.decision == true
 	some r in d.reasons
 	r.item == 10
 }
 
+# 十四(10): an entrustment the registry does not hold is a claim it contradicts.
+test_entrusted_task_not_in_registry_denied if {
+	ctx := {"chief_entrustment": {"from": "chief-A", "to": "p-A1", "task": "attend the coordination meeting"}}
+	d := t.decide(procurator, "task.entrusted", t.sole_case, ctx) with data.quanze.directory.grants as {}
+	t.codes(d) == {"chief_entrustment_required", "entrustment_not_in_registry"}
+	other_task := {"chief_entrustment": {"from": "chief-A", "to": "p-A1", "task": "something else"}}
+	d2 := t.decide(procurator, "task.entrusted", t.sole_case, other_task) with data.quanze.directory.grants as {"p-A1": [entrustment]}
+	t.codes(d2) == {"chief_entrustment_required", "entrustment_not_in_registry"}
+}
+
+# 十四(10), registry off: the entrustment the request carries counts when the chief gave it.
+test_entrusted_task_registry_off_checked_against_the_directory if {
+	ctx := {"chief_entrustment": {"from": "chief-A", "to": "p-A1", "task": "attend"}}
+	d := t.decide(procurator, "task.entrusted", t.sole_case, ctx) with data.quanze.directory.delegation_registry as false
+	d.decision == true
+	forged := {"chief_entrustment": {"from": "dep-D1", "to": "p-A1", "task": "attend"}}
+	d2 := t.decide(procurator, "task.entrusted", t.sole_case, forged) with data.quanze.directory.delegation_registry as false
+	t.codes(d2) == {"chief_entrustment_required"}
+}
+
+# 十四(10) "其他办案事项", A17: an entrustment naming a decision confers nothing — deciding is routed.
+# The procurator answers for an entrusted matter (二十九).
+test_entrusted_task_naming_a_decision_denied if {
+	task := "决定对本案提起公诉"
+	ctx := {"chief_entrustment": {"from": "chief-A", "to": "p-A1", "task": task}}
+	grants := {"p-A1": [object.union(entrustment, {"task": task})]}
+	d := t.decide(procurator, "task.entrusted", t.sole_case, ctx) with data.quanze.directory.grants as grants
+	d.decision == false
+	t.codes(d) == {"task_names_reserved_power"}
+	allowed := t.decide(procurator, "task.entrusted", t.sole_case, {"chief_entrustment": {"from": "chief-A", "to": "p-A1", "task": "attend the coordination meeting"}}) with data.quanze.directory.grants as {"p-A1": [entrustment]}
+	allowed.accountable == {{"subject_id": "p-A1", "capacity": "procurator", "responsibility": "judicial", "article": "二十九"}}
+}
+
 test_entrusted_task_without_or_for_someone_else_denied if {
+	grants := {"p-A1": [entrustment]}
 	t.codes(t.decide(procurator, "task.entrusted", t.sole_case, {})) == {"chief_entrustment_required"}
-	other := {"chief_entrustment": {"from": "chief-A", "to": "p-B2", "task": "attend"}}
-	t.codes(t.decide(procurator, "task.entrusted", t.sole_case, other)) == {"chief_entrustment_required"}
+	other := {"chief_entrustment": {"from": "chief-A", "to": "p-B2", "task": "attend the coordination meeting"}}
+	for_other := t.decide(procurator, "task.entrusted", t.sole_case, other) with data.quanze.directory.grants as grants
+	t.codes(for_other) == {"chief_entrustment_required"}
 	unnamed := {"chief_entrustment": {"from": "chief-A", "to": "p-A1", "task": ""}}
-	t.codes(t.decide(procurator, "task.entrusted", t.sole_case, unnamed)) == {"chief_entrustment_required"}
+	no_task := t.decide(procurator, "task.entrusted", t.sole_case, unnamed) with data.quanze.directory.grants as grants
+	t.codes(no_task) == {"chief_entrustment_required"}
 }
 
 # 十五(1)(2): the lead directs the team and manages its auxiliaries; a member does not. (R15-1, R15-2)
@@ -134,4 +176,16 @@ test_city_procuratorate_formulates_power_list_denied if {
 	d := t.decide(city, "power_list.formulate", list, {})
 	d.decision == false
 	t.codes(d) == {"power_list_provincial_only"}
+}
+
+# 十六 "制定辖区内人民检察院检察官职权清单": a province makes lists for itself and the procuratorates
+# below it, not for another province's.
+test_power_list_only_within_the_province if {
+	province := {"type": "institution", "id": "PROC-PROV-A", "properties": {"role": "provincial_procuratorate", "procuratorate": "PROC-PROV-A"}}
+	own := {"type": "power_list", "id": "PL-1", "properties": {"procuratorate": "PROC-COUNTY-A1"}}
+	t.decide(province, "power_list.formulate", own, {"filed_with_spp": true}).decision == true
+	other := {"type": "power_list", "id": "PL-2", "properties": {"procuratorate": "PROC-CITY-C"}}
+	t.codes(t.decide(province, "power_list.formulate", other, {})) == {"power_list_outside_jurisdiction"}
+	spp := {"type": "power_list", "id": "PL-3", "properties": {"procuratorate": "SPP"}}
+	t.codes(t.decide(province, "power_list.file", spp, {})) == {"power_list_outside_jurisdiction"}
 }

@@ -71,7 +71,8 @@ _committee_items(act) := items if {
 # 十三(6): replying to a lower procuratorate's request is the chief's.
 _chief_items(act) := matters.chief_triggers | {i | i := 6; act == "request.reply_to_lower"}
 
-# 四十七: a non-decisive matter (decision.procedural) is settled by the power list alone.
+# 四十七: a non-decisive matter (decision.procedural) is settled by the power list alone, not by
+# 十一 or 十三.
 committee_grounds(act) := reserved | _list_to_committee(act) if {
 	reserved := {r |
 		act != "decision.procedural"
@@ -92,8 +93,9 @@ chief_grounds(act) := (reserved | disagreement) | _list_to_chief(act) if {
 		some i in _chief_items(act)
 		r := {"code": "reserved_for_chief", "item": i}
 	}
+	# 二十四 "应当将案件报检察长决定" holds for every matter a joint meeting discussed: 四十七
+	# narrows 十一 and 十三 only.
 	disagreement := {d |
-		act != "decision.procedural"
 		matters.majority_disagrees == true
 		d := {"code": "joint_meeting_majority_disagrees"}
 	}
@@ -141,12 +143,38 @@ _grant(act) := pair[1] if {
 
 # ------------------------------------------------------------------ who may decide
 
+# 八, 十一: "报检察长提请检察委员会讨论决定" — the referrer is the chief of the case's
+# procuratorate, or a deputy chief or full-time member whose delegation covers the referral
+# (四十六), as the directory and the registry show; a name alone is not a referral.
 _referred_to_committee if {
 	capacity.role == "committee"
-	capacity.named(capacity.ctx.referred_by)
+	_referral_verified
 }
 
-# The grant (its code and article) for a subject who may decide `act` at its level.
+_referral_verified if {
+	referrer := capacity.ctx.referred_by
+	capacity.named(referrer)
+	referrer == data.quanze.lib.directory.chief_of(_case_procuratorate)
+}
+
+_referral_verified if {
+	referrer := capacity.ctx.referred_by
+	capacity.named(referrer)
+	data.quanze.lib.delegation.person_covers(referrer, "case.refer_to_committee", _case_procuratorate)
+}
+
+_case_procuratorate := object.get(capacity.resource_props, "procuratorate", "")
+
+# 四十六: a committee decision on a delegate's referral cites the delegation too.
+grants contains {"action": act, "code": "referred_by_delegate", "article": "四十六"} if {
+	capacity.role == "committee"
+	_referral_verified
+	not capacity.ctx.referred_by == data.quanze.lib.directory.chief_of(_case_procuratorate)
+	some act in _acts
+	_decides(act)
+}
+
+# The capacity in which a subject may decide `act` at its level (code and article).
 decider_grant(act) := {"code": "committee_decides", "article": "十一"} if {
 	_level(act) == "committee"
 	_referred_to_committee
@@ -157,8 +185,8 @@ decider_grant(act) := {"code": "chief_decides_reserved_matter", "article": "十�
 	capacity.role == "chief_procurator"
 }
 
-decider_grant(act) := {"code": "delegate_decides_for_chief", "article": "四十六"} if {
-	_level(act) in {"chief", "procurator"}
+decider_grant(act) := object.union({"code": "delegate_decides_for_chief", "article": "四十六"}, delegation.delegated_by(act)) if {
+	_level(act) == "chief"
 	delegation.covers(act)
 }
 
@@ -167,27 +195,66 @@ decider_grant(act) := {"code": "committee_decides_on_referral", "article": "二�
 	_referred_to_committee
 }
 
+# 六: within power the sole or lead procurator decides — a chief, deputy chief or department
+# head who handles the case as its sole or lead procurator too, bound by 六 as any lead is.
 decider_grant(act) := object.union({"code": "procurator_decides_within_power", "article": "六"}, power_list.provenance) if {
 	_level(act) == "procurator"
-	capacity.acts_as_procurator
-	some case_role in {"sole_procurator", "lead_procurator"}
-	case_role in capacity.case_roles
-	capacity.role != "chief_procurator"
-	not delegation.covers(act)
+	capacity.decides_as_handler
 }
 
+# 二十二 "也可以直接作出决定": the chief reviewing a case others handle; 四十六: a delegate.
 decider_grant(act) := {"code": "chief_decides_directly", "article": "二十二"} if {
 	_level(act) == "procurator"
 	capacity.role == "chief_procurator"
+	not capacity.decides_as_handler
+}
+
+decider_grant(act) := object.union({"code": "delegate_decides_for_chief", "article": "四十六"}, delegation.delegated_by(act)) if {
+	_level(act) == "procurator"
+	not capacity.decides_as_handler
+	delegation.covers(act)
 }
 
 _decides(act) if _grant(act)
+
+# Capacities whose grant is stated through the grounds of the matter instead (below).
+_grounded_capacities := {"chief_decides_reserved_matter", "committee_decides"}
 
 # Bound first: regorus raises when a builtin gets an undefined function result.
 grants contains object.union({"action": act}, grant) if {
 	some pair in _grant_pairs
 	act := pair[0]
 	grant := pair[1]
+	not grant.code in _grounded_capacities
+}
+
+# An allow cites the ground that made the matter the decider's: each 十三 item, the joint
+# meeting's disagreement (二十四) or the power list (六, with the list that decided) for the
+# chief or the chief's delegate; each 十一 item or the power list (四十七) for the committee.
+_chief_ground_codes := {
+	"reserved_for_chief": "chief_decides_reserved_matter",
+	"joint_meeting_majority_disagrees": "chief_decides_after_joint_meeting",
+	"outside_power_list": "chief_decides_outside_power_list",
+}
+
+_committee_ground_codes := {
+	"reserved_for_committee": "committee_decides",
+	"power_list_reserves_for_committee": "committee_decides_per_power_list",
+}
+
+grants contains object.union(ground, {"action": act, "code": _chief_ground_codes[ground.code]}) if {
+	some pair in _grant_pairs
+	act := pair[0]
+	pair[1].code in {"chief_decides_reserved_matter", "delegate_decides_for_chief"}
+	_level(act) == "chief"
+	some ground in chief_grounds(act)
+}
+
+grants contains object.union(ground, {"action": act, "code": _committee_ground_codes[ground.code]}) if {
+	some pair in _grant_pairs
+	act := pair[0]
+	pair[1].code == "committee_decides"
+	some ground in committee_grounds(act)
 }
 
 # ------------------------------------------------------------------ escalation
@@ -223,8 +290,9 @@ escalations contains {"action": act, "to": "committee", "code": "refer_to_commit
 
 # ------------------------------------------------------------------ denials at the procurator level
 
-# Prohibitions here are denials that fully explain the missing grant: the Opinion gives the
-# decision to someone else, so "not granted" would add nothing.
+# Prohibitions here say why the subject is not the one the Opinion gives the decision to; the
+# answer adds the article that gives it to others. One marked "condition" is instead the failed
+# condition of the subject's own grant (authz/decision.rego).
 
 # 六: only the sole or lead procurator of this case decides within power.
 prohibitions contains {"action": act, "code": "only_lead_procurator_decides"} if {
@@ -243,42 +311,48 @@ prohibitions contains {"action": act, "code": "not_deciding_procurator"} if {
 }
 
 # 八: the committee decides only what the chief refers to it.
-prohibitions contains {"action": act, "code": "committee_needs_chief_referral"} if {
+prohibitions contains {"action": act, "code": "committee_needs_chief_referral", "condition": true} if {
 	capacity.role == "committee"
 	not capacity.named(capacity.ctx.referred_by)
 	some act in _acts
 }
 
-# 三 (R03-2): "由检察长、副检察长和若干资深检察官组成，成员应当为单数，并设专职委员". When the
-# committee's membership is given (subject.properties.member_roles: id → role), it decides only
-# with an odd number of members, the chief among them, and a full-time member.
+# 八: a referral the directory does not bear out: the referrer is neither the chief nor a
+# delegate whose delegation covers referrals.
+prohibitions contains {
+	"action": act,
+	"code": "referral_not_by_chief",
+	"condition": true,
+	"detail_zh": sprintf("名录：%s 的检察长为 %s；登记簿中 %s 无涵盖提请检察委员会的委托", [_case_procuratorate, _chief, referrer]),
+	"detail_en": sprintf("per the directory the chief of %s is %s, and the registry shows %s holding no delegation covering referrals to the committee", [_case_procuratorate, _chief, referrer]),
+} if {
+	capacity.role == "committee"
+	referrer := capacity.ctx.referred_by
+	capacity.named(referrer)
+	not _referral_verified
+	some act in _acts
+}
+
+_chief := object.get(data.quanze.lib.directory.procuratorates, [_case_procuratorate, "chief", "person"], "none")
+
+# 三 (R03-2): "由检察长、副检察长和若干资深检察官组成，成员应当为单数，并设专职委员". The committee
+# decides only while its membership in the directory is valid today: an odd number of members,
+# the chief and the deputy chiefs among them, and a full-time member.
 denials contains {"action": act, "code": "committee_composition_invalid"} if {
 	capacity.role == "committee"
 	_committee_composition_invalid
 	some act in _acts
 }
 
-# object.get and is_object, not a bare reference: on the RVM a binding of an absent
-# attribute did not fail the body, so the composition of no membership read as invalid.
-_committee_composition_invalid if {
-	members := object.get(capacity.subject_props, "member_roles", null)
-	is_object(members)
-	count(members) % 2 == 0
-}
+_committee_composition_invalid if not data.quanze.lib.directory.committee_composition_valid(data.quanze.lib.directory.home_id)
 
-_committee_composition_invalid if {
-	members := object.get(capacity.subject_props, "member_roles", null)
-	is_object(members)
-	roles := {r | some _, r in members}
-	count(roles & {"chief_procurator", "full_time_committee_member"}) < 2
-}
-
-# 六: the lead decides or proposes only after the team has discussed, or been heard.
+# 六: the lead decides or proposes only after the team has discussed, or been heard — in
+# whatever capacity the lead decides: a chief leading the team decides as its lead (五, 六).
 denials contains {"action": act, "code": "team_discussion_required"} if {
 	"lead_procurator" in capacity.case_roles
 	not capacity.ctx.team_discussion_held == true
 	some act in _acts
-	_grant(act).code == "procurator_decides_within_power"
+	_decides(act)
 }
 
 denials contains {"action": "opinion.propose", "code": "team_discussion_required"} if {
@@ -296,13 +370,56 @@ _proposals contains "opinion.propose" if {
 
 grants contains {"action": "opinion.propose", "code": "propose_handling_opinion"} if {
 	"opinion.propose" in _proposals
-	some case_role in {"sole_procurator", "lead_procurator"}
-	case_role in capacity.case_roles
+	capacity.decides_as_handler
 }
 
 prohibitions contains {"action": "opinion.propose", "code": "only_lead_procurator_decides"} if {
 	"opinion.propose" in _proposals
 	"team_procurator" in capacity.case_roles
+}
+
+# 八 "经部门负责人审核后报检察长决定": an opinion on a matter for the chief or the committee
+# goes through the department head's review.
+obligations contains {"action": "opinion.propose", "code": "route_through_department_head_review"} if {
+	"opinion.propose" in _proposals
+	capacity.decides_as_handler
+	matters.for_chief_or_committee
+}
+
+# ------------------------------------------------------------------ changing an opinion (六, 二十二, 二十四, A24)
+
+# A24: a procurator's opinion is changed only by its author, the sole or lead procurator who
+# proposed it (a chief, deputy chief or department head handling the case as such included).
+_editing if {
+	capacity.acts_as_procurator
+	"opinion.edit" in scope.actions
+}
+
+grants contains {"action": "opinion.edit", "code": "author_edits_opinion"} if {
+	_editing
+	capacity.decides_as_handler
+}
+
+prohibitions contains {"action": "opinion.edit", "code": "only_author_edits_opinion"} if {
+	_editing
+	"team_procurator" in capacity.case_roles
+}
+
+accountable contains {"action": "opinion.edit", "subject_id": input.subject.id, "capacity": case_role, "responsibility": "judicial", "article": "二十九"} if {
+	_editing
+	capacity.decides_as_handler
+	some case_role in {"sole_procurator", "lead_procurator"}
+	case_role in capacity.case_roles
+}
+
+# 二十二, 三十, A24: the chief, deputy chiefs and full-time members who review another's case
+# require re-examination, refer it or decide themselves; they never rewrite the opinion nor
+# require it changed (a department head is barred by 二十四, rules/internal_checks).
+prohibitions contains {"action": act, "code": "leader_cannot_change_opinion"} if {
+	capacity.role in {"chief_procurator", "deputy_chief_procurator", "full_time_committee_member"}
+	not capacity.decides_as_handler
+	some act in scope.actions
+	act in {"opinion.edit", "opinion.demand_change"}
 }
 
 # ------------------------------------------------------------------ obligations
@@ -314,15 +431,23 @@ obligations contains {"action": act, "code": "record_dissent"} if {
 	_leads_decision_or_proposal(act)
 }
 
-_leads_decision_or_proposal(act) if _grant(act).code == "procurator_decides_within_power"
+_leads_decision_or_proposal(act) if _decides(act)
 
 _leads_decision_or_proposal("opinion.propose") if "opinion.propose" in _proposals
 
-# 四十七: the committee's decision is made in the procuratorate's name.
+# 四十七 "由检察委员会、检察长决定的，指的是以人民检察院名义作出…": the committee's decision, and
+# the chief's (or a delegate's) on a matter reserved to the chief, are made in the procuratorate's
+# name.
 obligations contains {"action": act, "code": "issue_in_procuratorate_name"} if {
 	_referred_to_committee
 	some act in _acts
 	_decides(act)
+}
+
+obligations contains {"action": act, "code": "issue_in_procuratorate_name"} if {
+	some act in _acts
+	_level(act) == "chief"
+	_grant(act).code in {"chief_decides_reserved_matter", "delegate_decides_for_chief"}
 }
 
 # 十六, A32: deciding under a list not yet filed with the SPP leaves the filing outstanding.
@@ -356,10 +481,14 @@ _decision_capacity := {
 	"delegate_decides_for_chief": [capacity.role, "二十八"],
 }
 
-# P1, P2 (二十九): the sole or lead procurator answers for a decision within power.
+_committee_decisions := {"committee_decides", "committee_decides_on_referral"}
+
+# P1, P2 (二十九): the sole or lead procurator answers for a decision they take — within power,
+# or as chief or delegate while leading the team or handling the case alone.
 accountable contains {"action": act, "subject_id": input.subject.id, "capacity": case_role, "responsibility": "judicial", "article": "二十九"} if {
+	capacity.decides_as_handler
 	some act in _acts
-	_grant(act).code == "procurator_decides_within_power"
+	_decides(act)
 	some case_role in {"sole_procurator", "lead_procurator"}
 	case_role in capacity.case_roles
 }
@@ -375,17 +504,24 @@ _decider_id := "" if capacity.role == "committee"
 
 _decider_id := input.subject.id if capacity.role != "committee"
 
-# P3, P5 (二十七, 二十九): the handling procurators answer for the facts they reported.
-accountable contains {"action": act, "subject_id": p, "capacity": "handling_procurator", "responsibility": "judicial", "article": _facts_article(act)} if {
+# P5 (二十七): "检察官对其汇报的事实负责" — for a committee decision the procurators who
+# reported the case answer for the facts they reported.
+accountable contains {"action": act, "subject_id": p, "capacity": "handling_procurator", "responsibility": "judicial", "article": "二十七"} if {
+	some act in _acts
+	_grant(act).code in _committee_decisions
+	some p in capacity.handling_procurators
+}
+
+# P3 (二十九 para. 3): for a decision of the chief (or a delegate) they answer only where the
+# request says they concealed or distorted facts, or left out important ones through gross
+# negligence; then mainly they (and for the committee too).
+accountable contains {"action": act, "subject_id": p, "capacity": "handling_procurator", "responsibility": "judicial", "article": "二十九"} if {
+	capacity.reporting_fault
 	some act in _acts
 	_grant(act).code in object.keys(_decision_capacity)
 	some p in capacity.handling_procurators
 	p != input.subject.id
 }
-
-_facts_article(act) := "二十七" if _grant(act).code in {"committee_decides", "committee_decides_on_referral"}
-
-_facts_article(act) := "二十九" if not _grant(act).code in {"committee_decides", "committee_decides_on_referral"}
 
 # P1 (二十九): the proposer answers for the facts and opinion proposed.
 accountable contains {"action": "opinion.propose", "subject_id": input.subject.id, "capacity": "handling_procurator", "responsibility": "judicial", "article": "二十九"} if {

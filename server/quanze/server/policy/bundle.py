@@ -6,6 +6,7 @@ Test modules (`*_test.rego`) are kept apart so serving never loads them.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,13 @@ from typing import Any
 import jsonschema
 
 from quanze.server.errors import PolicyError
+from quanze.server.policy.directory import (
+    BUNDLED_FILE,
+    DIRECTORY_KEYS,
+    DIRECTORY_SCHEMA,
+    Directory,
+    consistency_problems,
+)
 
 SCHEMA_PATH = Path("quanze/schema/input.schema.json")
 CATALOG_KEY = ("quanze", "catalog")
@@ -38,6 +46,12 @@ class PolicyBundle:
     data_json: str
     schema: dict[str, Any]
     revision: str
+    """What decided: the policies' revision, plus `+directory.<revision>` for a directory of
+    its own (`--directory`)."""
+    directory_revision: str = ""
+    """The revision of a directory given apart from the policies; empty for the bundled one."""
+    policy_revision: str = ""
+    """The policies' own revision: `revision` without the directory's."""
 
     @cached_property
     def actions(self) -> tuple[str, ...]:
@@ -50,10 +64,16 @@ def bundled_policy_dir() -> Path:
     return Path(str(resources.files("quanze.policies")))
 
 
-def load_bundle(root: Path | None = None, *, revision: str | None = None) -> PolicyBundle:
+def load_bundle(
+    root: Path | None = None,
+    *,
+    revision: str | None = None,
+    directory: Directory | None = None,
+) -> PolicyBundle:
     """Read the policy directory `root` (the bundled policies by default).
 
     `revision` names the bundle instead of its content hash, e.g. the git commit it came from.
+    `directory` replaces the organisation directory bundled with the policies.
     """
     root = (root or bundled_policy_dir()).resolve()
     if not root.is_dir():
@@ -66,9 +86,16 @@ def load_bundle(root: Path | None = None, *, revision: str | None = None) -> Pol
     if not modules:
         raise PolicyError(f"no .rego files under {root}")
     data = load_data(root)
+    if directory is not None:
+        data["quanze"]["directory"] = directory.document
     schema = load_schema(root)
     check_schema_matches_catalog(schema, data)
-    _check_data_against_schemas(root, data)
+    _check_data_against_schemas(root, data, directory)
+    _check_directory_consistency(data, directory)
+    policy_revision = content_revision(root) if revision is None else revision
+    revision = policy_revision
+    if directory is not None:
+        revision = combined_revision(policy_revision, directory.revision)
     return PolicyBundle(
         root=root,
         modules=tuple(modules),
@@ -76,8 +103,15 @@ def load_bundle(root: Path | None = None, *, revision: str | None = None) -> Pol
         data=data,
         data_json=json.dumps(data, ensure_ascii=False),
         schema=schema,
-        revision=content_revision(root) if revision is None else revision,
+        revision=revision,
+        directory_revision="" if directory is None else directory.revision,
+        policy_revision=policy_revision,
     )
+
+
+def combined_revision(policies: str, directory: str) -> str:
+    """What decides when the directory comes from elsewhere: `<policies>+directory.<directory>`."""
+    return f"{policies}+directory.{directory}"
 
 
 def content_revision(root: Path) -> str:
@@ -126,7 +160,10 @@ def load_schema(root: Path) -> dict[str, Any]:
 
 
 # Data documents the security team edits, and the schema each must satisfy.
-DATA_SCHEMAS = {("quanze", "power_lists"): Path("quanze/schema/power_lists.schema.json")}
+DATA_SCHEMAS = {
+    ("quanze", "power_lists"): Path("quanze/schema/power_lists.schema.json"),
+    DIRECTORY_KEYS: DIRECTORY_SCHEMA,
+}
 
 
 def governed_document(data: Mapping[str, Any], keys: Sequence[str]) -> Any:
@@ -137,21 +174,76 @@ def governed_document(data: Mapping[str, Any], keys: Sequence[str]) -> Any:
     return document
 
 
-def _check_data_against_schemas(root: Path, data: dict[str, Any]) -> None:
-    """Every governed data document matches its schema; a bad one names the field."""
+def _check_data_against_schemas(
+    root: Path, data: dict[str, Any], directory: Directory | None
+) -> None:
+    """Every governed data document matches its schema; a bad one names the file and field."""
     for keys, schema_path in DATA_SCHEMAS.items():
         document = governed_document(data, keys)
         if document is None:
+            if keys == DIRECTORY_KEYS:
+                raise PolicyError(
+                    f"{BUNDLED_FILE}: the organisation directory is missing; the policies "
+                    "check every office a request relies on against it"
+                )
             continue
         schema = _read_json(root / schema_path, "data schema")
-        error = jsonschema.exceptions.best_match(
-            jsonschema.Draft202012Validator(schema).iter_errors(document)
-        )
+        error = jsonschema.exceptions.best_match(schema_errors(schema, document))
         if error is not None:
             field = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+            where = f"{'/'.join(keys)}/data.json"
+            if keys == DIRECTORY_KEYS and directory is not None:
+                where = directory.where(field)
             raise PolicyError(
-                f"{'/'.join(keys)}/data.json: {field}: {error.message} (see {schema_path})"
+                f"{where}: {field}: {schema_error_message(error)} (see {schema_path})"
             )
+
+
+def schema_errors(schema: Mapping[str, Any], document: Any) -> list[jsonschema.ValidationError]:
+    """Every way `document` breaks `schema`, by path; none that only follows from another.
+
+    A property whose value fails its schema does not count as evaluated, so the object holding
+    it also reports it under `unevaluatedProperties`; the error at the value is the one to fix.
+    """
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(document))
+
+    def derived(error: jsonschema.ValidationError) -> bool:
+        path = list(error.absolute_path)
+        return error.validator == "unevaluatedProperties" and any(
+            len(other.absolute_path) > len(path) and list(other.absolute_path)[: len(path)] == path
+            for other in errors
+        )
+
+    kept = [error for error in errors if not derived(error)]
+    return sorted(kept, key=lambda error: [str(p) for p in error.absolute_path])
+
+
+def schema_error_message(error: jsonschema.ValidationError) -> str:
+    """What is wrong, naming the closest known field for a misspelt one (HR edits these by hand)."""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        schema: Any = error.schema
+        known = sorted(schema.get("properties", {}))
+        parts = []
+        for name in sorted(set(error.instance) - set(known)):
+            close = difflib.get_close_matches(name, known, n=1)
+            if close:
+                hint = f"; did you mean {close[0]!r}?"
+            else:
+                hint = f"; expected one of: {', '.join(known)}"
+            parts.append(f"unknown field {name!r}{hint}")
+        if parts:
+            return "; ".join(parts)
+    return error.message
+
+
+def _check_directory_consistency(data: dict[str, Any], directory: Directory | None) -> None:
+    """The directory's references hold together; every problem is listed at once."""
+    document = governed_document(data, DIRECTORY_KEYS)
+    problems = consistency_problems(document, data["quanze"]["catalog"]["actions"])
+    if problems:
+        where = directory.where if directory is not None else lambda _member: BUNDLED_FILE
+        listing = "".join(f"\n  - {where(p.split(':', 1)[0])}: {p}" for p in problems)
+        raise PolicyError(f"the organisation directory has {len(problems)} problem(s):{listing}")
 
 
 def check_schema_matches_catalog(schema: dict[str, Any], data: dict[str, Any]) -> None:
