@@ -10,8 +10,17 @@ from typing import Any
 
 import pytest
 
+from quanze.server.policy.directory import read_directory
 from quanze.server.policy.testing import DecisionCase
-from tests.support import ANSWER_KEYS, environment_without_quanze_settings
+from tests.support import (
+    ANSWER_KEYS,
+    CLERK_TAKES_RECORD,
+    bundled_directory,
+    environment_without_quanze_settings,
+    split_directory,
+    without_clerk,
+    write_json,
+)
 
 QUANZE = [sys.executable, "-m", "quanze.server.cli"]
 
@@ -142,3 +151,77 @@ def test_closed_stdout_stops_quietly(requests: list[dict[str, Any]]) -> None:
     )
     assert len(result.stdout.splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+# ====================================================================== --directory
+
+
+def check_clerk(*options: str) -> dict[str, Any]:
+    result = run("check", *options, stdin=json.dumps(CLERK_TAKES_RECORD))
+    assert result.returncode == 0, result.stderr
+    (answer,) = answers(result.stdout)
+    return answer
+
+
+def test_check_with_the_bundled_directory_allows_the_clerk() -> None:
+    answer = check_clerk()
+    assert answer["decision"] is True, answer["reasons"]
+    assert "+directory." not in answer["policy_revision"]
+
+
+@pytest.mark.parametrize("form", ["file", "folder"])
+def test_check_decides_with_the_directory_given(form: str, tmp_path: Path) -> None:
+    def given(document: dict[str, Any], name: str) -> str:
+        if form == "file":
+            return str(write_json(tmp_path / f"{name}.json", document))
+        return str(split_directory(document, tmp_path / name))
+
+    unchanged = given(bundled_directory(), "unchanged")
+    left = given(without_clerk(bundled_directory()), "left")
+
+    allowed = check_clerk("--directory", unchanged)
+    denied = check_clerk("--directory", left)
+
+    assert allowed["decision"] is True, allowed["reasons"]
+    assert denied["decision"] is False
+    assert "office_not_held" in [r["code"] for r in denied["reasons"]]
+    policies, _, directory = denied["policy_revision"].partition("+directory.")
+    assert policies == allowed["policy_revision"].partition("+directory.")[0]
+    assert len(directory) == 40
+    assert directory != allowed["policy_revision"].partition("+directory.")[2]
+
+
+def test_check_refuses_a_directory_that_breaks_its_schema_naming_file_and_field(
+    tmp_path: Path,
+) -> None:
+    document = bundled_directory()
+    document["procuratorates"]["PROC-CITY-A"]["clerks"]["clerk-C1"]["from"] = "last spring"
+    folder = split_directory(document, tmp_path / "directory")
+    result = run("check", "--directory", str(folder), stdin=json.dumps(CLERK_TAKES_RECORD))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert f"{folder / 'PROC-CITY-A.json'}: procuratorates.PROC-CITY-A.clerks.clerk-C1.from" in (
+        result.stderr
+    )
+    assert "'last spring' does not match" in result.stderr
+
+
+def test_a_directory_path_that_is_nothing_is_a_configuration_problem(tmp_path: Path) -> None:
+    result = run("check", "--directory", str(tmp_path / "nowhere.json"), stdin="{}")
+    assert result.returncode == 2
+    assert "directory.path: " in result.stderr
+    assert "is neither a JSON file, a directory nor a git repository" in result.stderr
+
+
+def test_version_names_the_directory_s_revision(tmp_path: Path) -> None:
+    path = write_json(tmp_path / "directory.json", bundled_directory())
+    result = run("version", "--directory", str(path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    policies = lines[2].split()[1]
+    directory = lines[3].split()[1]
+    assert lines[3] == f"directory {directory} ({path})"
+    assert lines[4] == f"answers name {policies}+directory.{directory}"
+    assert directory == read_directory(path).revision
+    bundled = run("version").stdout.splitlines()
+    assert bundled[3] == "directory bundled with the policies (quanze/directory/data.json)"

@@ -1,4 +1,7 @@
-"""A security team's policy repository for tests: real git, real commits, pushed to a remote."""
+"""Repositories for tests: the security team's policies and HR's organisation directory.
+
+Real git, real commits, pushed to a bare remote.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,12 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from quanze.server.policy.bundle import bundled_policy_dir
-from tests.support import copy_bundled_policies
+from tests.support import copy_bundled_policies, split_directory
 
 MESSAGES = Path("quanze/messages/data.json")
 _IDENTITY = {
@@ -77,3 +82,34 @@ class PolicyRepo:
     def restore(self, relative: str) -> None:
         """Put one file back as it was in the bundled policies."""
         shutil.copy(bundled_policy_dir() / relative, self.work / relative)
+
+
+class DirectoryRepo:
+    """HR's repository of the organisation directory: a folder of JSON files, pushed to a remote.
+
+    `sign` (git options naming a signing key) signs every commit made without `signed=False`.
+    """
+
+    SUBDIR = "directory"
+
+    def __init__(self, root: Path, document: dict[str, Any], *, sign: Sequence[str] = ()) -> None:
+        self.remote = root / "directory.git"
+        self.work = root / "work"
+        self.sign = list(sign)
+        root.mkdir(parents=True, exist_ok=True)
+        git("init", "--quiet", "--bare", "--initial-branch=main", str(self.remote), cwd=root)
+        git("init", "--quiet", "--initial-branch=main", str(self.work), cwd=root)
+        git("remote", "add", "origin", str(self.remote), cwd=self.work)
+        (self.work / "README.md").write_text("The procuratorate's organisation directory\n")
+        self.first = self.publish(document, "the directory")
+
+    def publish(self, document: dict[str, Any], message: str, *, signed: bool = True) -> str:
+        """Replace the directory by `document`, commit, push; returns the commit SHA."""
+        folder = self.work / self.SUBDIR
+        shutil.rmtree(folder, ignore_errors=True)
+        split_directory(document, folder)
+        git("add", "--all", cwd=self.work)
+        signing = [*self.sign, "commit", "-S"] if signed and self.sign else ["commit"]
+        git(*signing, "--quiet", "-m", message, cwd=self.work)
+        git("push", "--quiet", "origin", "main", cwd=self.work)
+        return git("rev-parse", "HEAD", cwd=self.work)

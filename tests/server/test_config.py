@@ -123,3 +123,44 @@ def test_a_git_url_is_a_valid_policy_source() -> None:
     )
     assert loaded.policies.path.endswith("policies.git")
     assert loaded.policies.require_tests_pass is True
+
+
+def test_the_directory_section_takes_a_file_folder_or_repository(tmp_path: Path) -> None:
+    file = tmp_path / "directory.json"
+    file.write_text("{}")
+    loaded = config.load(environ={"QUANZE_DIRECTORY_PATH": str(file)})
+    assert loaded.directory.path == str(file)
+    assert loaded.directory.poll_interval_seconds == 30.0
+    assert config.load(environ={}, overrides=[f"directory.path={tmp_path}"]).directory.path
+    remote = config.load(
+        environ={"QUANZE_DIRECTORY_PATH": "https://git.example.org/hr/directory.git"},
+        overrides=["directory.subdir=directory", "directory.branch=published"],
+    )
+    assert (remote.directory.subdir, remote.directory.branch) == ("directory", "published")
+    assert config.load(environ={}).directory.path == ""
+
+
+def test_directory_problems_name_the_directory_settings(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load(
+            environ={},
+            overrides=[
+                f"directory.path={tmp_path / 'nowhere.json'}",
+                "directory.subdir=hr",
+                "directory.poll_interval_seconds=0",
+                f"directory.gpg_home={tmp_path}",
+                "engine.kind=opa",
+            ],
+        )
+    problems = caught.value.problems
+    assert problems == [
+        f"directory.path: {str(tmp_path / 'nowhere.json')!r} is neither a JSON file, a directory "
+        "nor a git repository (a URL, user@host:path, a name ending in .git or a local repository)",
+        "directory.subdir: applies to git repositories only; point directory.path at the "
+        "directory holding the organisation directory instead",
+        "directory.gpg_home: is set but directory.require_signed_commits is false, so no "
+        "signature would be checked; set directory.require_signed_commits: true",
+        "directory.poll_interval_seconds: must be greater than 0",
+        "directory.path: with engine.kind: opa, OPA decides with the directory in its own bundle; "
+        "build that bundle with `quanze policy bundle --directory PATH` instead",
+    ]

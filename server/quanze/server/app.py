@@ -36,7 +36,9 @@ from quanze.server.engine.base import EngineFactory
 from quanze.server.engine.regorus_engine import RegorusEngine
 from quanze.server.errors import QuanzeError
 from quanze.server.policy.bundle import PolicyBundle, load_bundle
+from quanze.server.policy.directory import Directory, read_directory
 from quanze.server.policy.reloader import (
+    CombinedGate,
     PolicyStatus,
     Reloader,
     Worker,
@@ -46,6 +48,7 @@ from quanze.server.policy.reloader import (
 from quanze.server.policy.source import (
     BundledSource,
     Candidate,
+    CombinedSource,
     PolicySource,
     is_git_location,
     open_source,
@@ -82,17 +85,63 @@ def policy_source(config: Config) -> PolicySource:
     )
 
 
+def directory_source(config: Config) -> PolicySource | None:
+    """Where the configured organisation directory comes from; None: the policies' own example."""
+    directory = config.directory
+    if not directory.path:
+        return None
+    return open_source(
+        section="directory",
+        path=directory.path,
+        branch=directory.branch,
+        subdir=directory.subdir,
+        cache_dir=config.policies.cache_dir,
+        git_timeout_seconds=config.policies.git_timeout_seconds,
+        require_signed_commits=directory.require_signed_commits,
+        allowed_signers_file=directory.allowed_signers_file,
+        gpg_home=directory.gpg_home,
+    )
+
+
 def load_policies(config: Config) -> PolicyBundle:
     """The configured policies' current revision, read once (any thread may do this).
 
     A directory is read in place: snapshots are for a sidecar that follows it, not for a
-    one-shot command. A git repository has to be fetched and exported either way.
+    one-shot command. A git repository has to be fetched and exported either way. So is the
+    organisation directory, when one is configured.
     """
     path = config.policies.path
+    directory = load_directory(config)
     if not path or not is_git_location(path):
-        return load_bundle(Path(path) if path else None)
+        return load_bundle(Path(path) if path else None, directory=directory)
     candidate = policy_source(config).poll()
-    return load_bundle(candidate.path, revision=candidate.revision)
+    return load_bundle(candidate.path, revision=candidate.revision, directory=directory)
+
+
+def load_directory(config: Config) -> Directory | None:
+    """The configured organisation directory, read once; None for the policies' own example."""
+    path = config.directory.path
+    if path and not is_git_location(path):
+        return read_directory(Path(path))
+    source = directory_source(config)
+    return None if source is None else candidate_directory(source.poll())
+
+
+def candidate_directory(candidate: Candidate) -> Directory:
+    """The directory `candidate` holds, named by the candidate's revision (git: its commit)."""
+    return dataclasses.replace(read_directory(candidate.path), revision=candidate.revision)
+
+
+def load_candidate(candidate: Candidate) -> PolicyBundle:
+    """What `candidate` serves: its policies, with its organisation directory if it has one.
+
+    The bundle's revision is the candidate's, the combination's included.
+    """
+    if candidate.directory is None:
+        return load_bundle(candidate.path, revision=candidate.revision)
+    policies = candidate.policy_part
+    directory = candidate_directory(candidate.directory)
+    return load_bundle(policies.path, revision=policies.revision, directory=directory)
 
 
 def build_decider(
@@ -159,9 +208,7 @@ class LocalWorker:
         try:
             # Reading files happens off the loop; the engine must be built on this thread,
             # which will use it (regorus objects are thread-bound).
-            bundle = await asyncio.to_thread(
-                load_bundle, candidate.path, revision=candidate.revision
-            )
+            bundle = await asyncio.to_thread(load_candidate, candidate)
             self._pending[candidate.revision] = build_decider(
                 self._config, self._engine_factory, bundle
             )
@@ -320,16 +367,34 @@ async def _open_decision_log(decision_log: DecisionLog, config: Config) -> None:
 
 
 def build_reloader(config: Config, workers: Sequence[Worker]) -> Reloader:
-    """The reloader for the configured policy source, serving `workers`."""
+    """The reloader for the configured policy source, serving `workers`.
+
+    With an organisation directory of its own, it follows both sources as one: each at its
+    own poll interval, each part gated only when it is new (`CombinedGate`).
+    """
     policies = config.policies
     source = policy_source(config)
     bundled = isinstance(source, BundledSource)
+    gate = no_gate if bundled else command_gate(policies.require_tests_pass)
+    directory = directory_source(config)
+    if directory is None:
+        return Reloader(
+            source,
+            workers,
+            poll_interval_s=policies.poll_interval_seconds,
+            gate=gate,
+            polls=not bundled,
+        )
+    # The bundled policies never change: only the directory's interval counts then.
+    intervals = (
+        config.directory.poll_interval_seconds if bundled else policies.poll_interval_seconds,
+        config.directory.poll_interval_seconds,
+    )
     return Reloader(
-        source,
+        CombinedSource(source, directory, intervals=intervals),
         workers,
-        poll_interval_s=policies.poll_interval_seconds,
-        gate=no_gate if bundled else command_gate(policies.require_tests_pass),
-        polls=not bundled,
+        poll_interval_s=min(intervals),
+        gate=CombinedGate(gate),
     )
 
 

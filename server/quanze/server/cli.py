@@ -1,4 +1,4 @@
-"""The `quanze` command: serve, check, version."""
+"""The `quanze` command: serve, check, version, status; `policy`, `directory` and `logs`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from quanze.server import __version__, app, applog, config
 from quanze.server.decisionlog import commands as decisionlog_commands
 from quanze.server.errors import ConfigError, InvalidRequestError, QuanzeError
 from quanze.server.policy import commands as policy_commands
+from quanze.server.policy.directory import BUNDLED_FILE
 from quanze.v1 import decision_service_pb2 as pb
 from quanze.v1 import decision_service_pb2_grpc as pb_grpc
 
@@ -53,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     policy_commands.register(commands)
+    policy_commands.register_directory(commands)
 
     serve = commands.add_parser(
         "serve", help="run the gRPC decision sidecar", description=_serve_help()
@@ -71,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         dest="poll_interval",
         metavar="SECONDS",
-        help="how often a directory or git source is checked for a new revision (default 30)",
+        help="how often the policies' and the directory's sources are checked for a new "
+        "revision (default 30; set them apart with --set)",
     )
     serve.add_argument(
         "--decision-log",
@@ -124,6 +127,12 @@ def _config_options(parser: argparse.ArgumentParser) -> None:
         help="policy directory or git repository (default: the bundled policies)",
     )
     parser.add_argument(
+        "--directory",
+        metavar="PATH|GIT-URL",
+        help="organisation directory: a JSON file, a folder of them or a git repository "
+        "(default: the example bundled with the policies)",
+    )
+    parser.add_argument(
         "--set",
         metavar="KEY=VALUE",
         action="append",
@@ -146,6 +155,8 @@ def _load_config(args: argparse.Namespace) -> config.Config:
     overrides = list(args.overrides)
     if args.policies:
         overrides.append(f"policies.path={args.policies}")
+    if args.directory:
+        overrides.append(f"directory.path={args.directory}")
     for key in ("address", "workers"):
         value = getattr(args, key, None)
         if value is not None:
@@ -156,6 +167,7 @@ def _load_config(args: argparse.Namespace) -> config.Config:
         overrides.append(f"policies.branch={args.branch}")
     if getattr(args, "poll_interval", None) is not None:
         overrides.append(f"policies.poll_interval_seconds={args.poll_interval}")
+        overrides.append(f"directory.poll_interval_seconds={args.poll_interval}")
     loaded = config.load(args.config, overrides=overrides)
     applog.configure(loaded.log.level)
     return loaded
@@ -166,10 +178,16 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _version(args: argparse.Namespace) -> int:
-    bundle = app.load_policies(_load_config(args))
+    settings = _load_config(args)
+    bundle = app.load_policies(settings)
     print(f"quanze {__version__}")
     print(f"engine regorus {_package_version('gordon-to-regorus')}")
-    print(f"policies {bundle.revision} ({bundle.root})")
+    print(f"policies {bundle.policy_revision} ({bundle.root})")
+    if not bundle.directory_revision:
+        print(f"directory bundled with the policies ({BUNDLED_FILE})")
+        return 0
+    print(f"directory {bundle.directory_revision} ({settings.directory.path})")
+    print(f"answers name {bundle.revision}")
     return 0
 
 
@@ -195,8 +213,12 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _status_text(status: dict[str, Any]) -> str:
-    lines = [
-        f"source            {status['policy_source'] or '-'}",
+    # A directory of its own is described after the policies: `POLICIES; directory WHERE`.
+    source, _, directory = status["policy_source"].partition("; directory ")
+    lines = [f"source            {source or '-'}"]
+    if directory:
+        lines.append(f"directory source  {directory}")
+    lines += [
         f"active revision   {status['active_revision'] or 'none (not serving)'}",
         f"activated at      {status['activated_at'] or '-'}",
         f"last checked at   {status['last_checked_at'] or '-'}",

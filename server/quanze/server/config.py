@@ -77,6 +77,26 @@ class PolicyConfig:
 
 
 @dataclass(frozen=True)
+class DirectoryConfig:
+    """The organisation directory the policies check requests against, kept apart from them."""
+
+    path: str = ""
+    """Empty: the policies' own example; else a JSON file, a folder of them or a git repository."""
+    branch: str = "main"
+    """Git: the branch whose tip serves."""
+    subdir: str = ""
+    """Git: the folder of JSON files inside the repository ("" is its root)."""
+    poll_interval_seconds: float = 30.0
+    """How often a file, folder or git source is checked for a new revision."""
+    require_signed_commits: bool = False
+    """Git: serve only commits whose signature `git verify-commit` accepts."""
+    allowed_signers_file: str = ""
+    """Git: SSH allowed-signers file (`git config gpg.ssh.allowedSignersFile` format)."""
+    gpg_home: str = ""
+    """Git: GnuPG home whose keyring holds the allowed signers' keys."""
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     """How policies are evaluated."""
 
@@ -138,6 +158,7 @@ class Config:
 
     server: ServerConfig = field(default_factory=ServerConfig)
     policies: PolicyConfig = field(default_factory=PolicyConfig)
+    directory: DirectoryConfig = field(default_factory=DirectoryConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     log: LogConfig = field(default_factory=LogConfig)
     decision_log: DecisionLogConfig = field(default_factory=DecisionLogConfig)
@@ -293,6 +314,12 @@ def _check(config: Config) -> list[str]:
     if config.server.shutdown_delay_seconds < 0:
         problems.append("server.shutdown_delay_seconds: must not be negative")
     problems.extend(_policy_problems(config.policies))
+    problems.extend(_directory_problems(config.directory))
+    if config.directory.path and config.engine.kind == "opa":
+        problems.append(
+            "directory.path: with engine.kind: opa, OPA decides with the directory in its own "
+            "bundle; build that bundle with `quanze policy bundle --directory PATH` instead"
+        )
     problems.extend(_engine_problems(config.engine))
     if config.engine.timeout_ms <= 0:
         problems.append("engine.timeout_ms: must be greater than 0")
@@ -314,6 +341,22 @@ def _policy_problems(policies: PolicyConfig) -> list[str]:
     )
     if policies.poll_interval_seconds <= 0:
         problems.append("policies.poll_interval_seconds: must be greater than 0")
+    return problems
+
+
+def _directory_problems(directory: DirectoryConfig) -> list[str]:
+    """The `directory.*` settings; the cache and git timeout are the policies' own."""
+    problems = settings_problems(
+        section="directory",
+        path=directory.path,
+        subdir=directory.subdir,
+        branch=directory.branch,
+        require_signed_commits=directory.require_signed_commits,
+        allowed_signers_file=directory.allowed_signers_file,
+        gpg_home=directory.gpg_home,
+    )
+    if directory.poll_interval_seconds <= 0:
+        problems.append("directory.poll_interval_seconds: must be greater than 0")
     return problems
 
 

@@ -1,6 +1,6 @@
-"""`quanze policy test|check|eval|bundle`, driven through `quanze.server.cli.main`.
+"""`quanze policy test|check|eval|bundle` and `quanze directory check`, through `cli.main`.
 
-Each test works on its own copy of the bundled policies and breaks one thing in it.
+Each test works on its own copy of the bundled policies (or directory) and breaks one thing in it.
 """
 
 from __future__ import annotations
@@ -24,8 +24,16 @@ from quanze.server.decisions import Decider
 from quanze.server.engine.regorus_engine import RegorusEngine
 from quanze.server.policy.bundle import bundled_policy_dir, load_bundle
 from quanze.server.policy.commands import json_position
+from quanze.server.policy.directory import BUNDLED_FILE, read_directory
 from quanze.server.policy.testing import RegoTestRunner, load_decision_table
-from tests.support import copy_bundled_policies
+from tests.support import (
+    CLERK_TAKES_RECORD,
+    bundled_directory,
+    copy_bundled_policies,
+    split_directory,
+    without_clerk,
+    write_json,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "assistant-unguided.json"
 LAST_LINE = re.compile(r"^(\d+) passed, (\d+) failed$")
@@ -467,6 +475,18 @@ def test_eval_shows_print_output(capsys: pytest.CaptureFixture[str], policies: P
     assert "no supervisor for case.interrogate_suspect" in err
 
 
+def test_eval_of_policies_that_do_not_compile_says_where(
+    capsys: pytest.CaptureFixture[str], policies: Path
+) -> None:
+    line = append(policies / "quanze/rules/common/common.rego", "this is not rego {\n")
+    code, out, err = run(
+        capsys, "policy", "eval", "--input", str(EXAMPLE), "--policies", str(policies)
+    )
+    assert (code, out) == (1, "")
+    assert f"quanze/rules/common/common.rego:{line}:1: rule must have a body" in err
+    assert "Traceback" not in err
+
+
 def test_eval_other_entrypoints(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, _ = run(
         capsys,
@@ -620,3 +640,173 @@ def test_bundle_is_a_gzipped_tarball_readable_as_a_stream(
     # Bundle servers stream bundles; a streaming reader must see every member in order.
     with tarfile.open(fileobj=io.BytesIO(output.read_bytes()), mode="r|gz") as stream:
         assert next(iter(stream)).name == "/.manifest"
+
+
+# ====================================================================== directory
+
+
+def test_directory_check_summarises_a_good_directory(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    document = bundled_directory()
+    path = write_json(tmp_path / "directory.json", document)
+    folder = split_directory(document, tmp_path / "split")
+    procurators = {
+        person
+        for entry in document["procuratorates"].values()
+        for person in entry.get("procurators", {})
+    }
+    grants = sum(len(g) for g in document["grants"].values())
+
+    summaries = []
+    for given in (path, folder):
+        code, out, _ = run(capsys, "directory", "check", str(given))
+        assert code == 0, out
+        summary = re.fullmatch(
+            rf"ok: {len(document['procuratorates'])} procuratorates, (\d+) people, {grants} "
+            rf"grants, revision {read_directory(given).revision}\n",
+            out,
+        )
+        assert summary, out
+        summaries.append(int(summary[1]))
+    assert summaries[0] == summaries[1] > len(procurators)  # clerks, assistants... too
+
+
+def test_directory_check_names_file_line_and_field_of_every_schema_problem(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    document = bundled_directory()
+    city = document["procuratorates"]["PROC-CITY-A"]
+    city["clerks"]["clerk-C1"]["from"] = "last spring"
+    city["level"] = "municipal"
+    folder = split_directory(document, tmp_path / "directory")
+    text = (folder / "PROC-CITY-A.json").read_text()
+
+    code, out, _ = run(
+        capsys, "directory", "check", str(folder), "--policies", str(bundled_policy_dir())
+    )
+
+    lines = out.splitlines()
+    assert code == 1
+    assert lines[-1] == f"2 problem(s) in {folder}"
+    line, col = json_position(text, ["procuratorates", "PROC-CITY-A", "clerks", "clerk-C1", "from"])
+    assert lines[0].startswith(
+        f"PROC-CITY-A.json:{line}:{col}: procuratorates.PROC-CITY-A.clerks.clerk-C1.from: "
+        "'last spring' does not match"
+    )
+    assert lines[0].endswith("(see quanze/schema/directory.schema.json)")
+    assert lines[1].startswith("PROC-CITY-A.json:")
+    assert "procuratorates.PROC-CITY-A.level: 'municipal' is not one of" in lines[1]
+
+
+def test_directory_check_suggests_the_field_a_misspelt_one_meant(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    document = bundled_directory()
+    grant = document["grants"]["dep-D1"][0]
+    grant["valid_form"] = grant.pop("valid_from")
+    grant["scoop"] = ["decision.prosecute"]
+    path = write_json(tmp_path / "directory.json", document)
+
+    code, out, _ = run(capsys, "directory", "check", str(path))
+
+    assert code == 1
+    assert "grants.dep-D1.0: 'valid_from' is a required property" in out
+    assert (
+        "grants.dep-D1.0: unknown field 'scoop'; did you mean 'scope'?; "
+        "unknown field 'valid_form'; did you mean 'valid_from'?" in out
+    ), out
+
+
+def test_directory_check_lists_every_inconsistency(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    document = bundled_directory()
+    city = document["procuratorates"]["PROC-CITY-A"]
+    city["parent"] = "PROC-NOWHERE"
+    city["clerks"]["clerk-C1"]["assigned_to"].append("p-NOBODY")
+    path = write_json(tmp_path / "directory.json", document)
+
+    code, out, _ = run(capsys, "directory", "check", str(path))
+
+    assert code == 1
+    problems = out.splitlines()[:-1]
+    assert len(problems) == 2
+    assert all(p.startswith("directory.json:") for p in problems)
+    assert any(
+        "procuratorates.PROC-CITY-A.parent: 'PROC-NOWHERE' is not a procuratorate" in p
+        for p in problems
+    )
+    assert any(
+        "procuratorates.PROC-CITY-A.clerks.clerk-C1.assigned_to: 'p-NOBODY' is not one of its "
+        "procurators" in p
+        for p in problems
+    )
+
+
+def test_directory_check_reports_unreadable_and_conflicting_files(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"procuratorates": {\n  "PROC-X": \n}\n')
+    code, out, _ = run(capsys, "directory", "check", str(broken))
+    assert code == 1
+    assert out.splitlines()[0] == "broken.json:3:1: invalid JSON: Expecting value"
+
+    folder = split_directory(bundled_directory(), tmp_path / "twice")
+    write_json(folder / "again.json", json.loads((folder / "PROC-CITY-A.json").read_text()))
+    code, out, _ = run(capsys, "directory", "check", str(folder))
+    assert code == 1
+    assert "procuratorates.PROC-CITY-A is also in" in out
+
+    code, out, _ = run(capsys, "directory", "check", str(tmp_path / "absent"))
+    assert (code, out.splitlines()[-1]) == (1, f"1 problem(s) in {tmp_path / 'absent'}")
+
+
+def test_eval_answers_with_the_directory_given(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    request = write_json(tmp_path / "request.json", CLERK_TAKES_RECORD)
+    left = write_json(tmp_path / "left.json", without_clerk(bundled_directory()))
+
+    code, out, _ = run(capsys, "policy", "eval", "--input", str(request))
+    assert (code, json.loads(out)["decision"]) == (0, True)
+    code, out, _ = run(capsys, "policy", "eval", "--input", str(request), "--directory", str(left))
+    answer = json.loads(out)
+    assert (code, answer["decision"]) == (0, False)
+    assert "office_not_held" in [r["code"] for r in answer["reasons"]]
+    assert answer["policy_revision"].endswith(f"+directory.{read_directory(left).revision}")
+
+
+def test_bundle_packs_the_directory_given(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    left = without_clerk(bundled_directory())
+    folder = split_directory(left, tmp_path / "directory")
+    output = tmp_path / "bundle.tar.gz"
+
+    code, out, _ = run(capsys, "policy", "bundle", "-o", str(output), "--directory", str(folder))
+
+    assert code == 0
+    revision = read_directory(folder).revision
+    assert f"organisation directory {folder} (revision {revision}) packed as /{BUNDLED_FILE}" in out
+    target = tmp_path / "extracted"
+    extract(output, target)
+    assert json.loads((target / BUNDLED_FILE).read_text()) == read_directory(folder).document
+    unpacked = load_bundle(target)
+    assert unpacked.revision == manifest_of(output)["revision"]
+    answer = Decider(unpacked, RegorusEngine(unpacked)).check(CLERK_TAKES_RECORD)
+    assert "office_not_held" in [r["code"] for r in answer["reasons"]]
+
+
+def test_bundle_refuses_an_inconsistent_directory(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    document = bundled_directory()
+    document["procuratorates"]["PROC-CITY-A"]["parent"] = "PROC-NOWHERE"
+    path = write_json(tmp_path / "directory.json", document)
+    output = tmp_path / "bundle.tar.gz"
+    code, _, err = run(capsys, "policy", "bundle", "-o", str(output), "--directory", str(path))
+    assert code == 1
+    assert f"{path}: procuratorates.PROC-CITY-A.parent: 'PROC-NOWHERE'" in err
+    assert not output.exists()

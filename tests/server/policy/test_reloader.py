@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from quanze.server.errors import QuanzeError
-from quanze.server.policy.reloader import PolicyStatus, Reloader
-from quanze.server.policy.source import Candidate, UnsignedRevisionError
+from quanze.server.policy.reloader import CombinedGate, PolicyStatus, Reloader
+from quanze.server.policy.source import Candidate, UnsignedRevisionError, combine
 
 
 class ScriptedSource:
@@ -130,3 +132,89 @@ async def test_any_failure_to_read_the_source_keeps_serving_and_polling() -> Non
     await polling
     assert worker.serving == "r2"
     assert worker.status.source_error == ""
+
+
+# ============================================= policies with a directory of their own
+
+
+class CountingDirectoryGate:
+    def __init__(self) -> None:
+        self.verdicts: dict[str, str] = {}
+        self.calls: list[tuple[str, str]] = []
+
+    async def __call__(self, directory: Candidate, policies: Candidate) -> str:
+        self.calls.append((policies.revision, directory.revision))
+        return self.verdicts.get(directory.revision, "")
+
+
+def pair(policies: str, directory: str) -> Candidate:
+    return combine(candidate(policies), candidate(directory))
+
+
+async def test_a_directory_change_is_gated_without_the_policy_tests() -> None:
+    source, policy_gate, directory_gate = ScriptedSource(), CountingGate(), CountingDirectoryGate()
+    worker = RecordingWorker()
+    subject = Reloader(
+        source,
+        [worker],
+        poll_interval_s=0.01,
+        gate=CombinedGate(policy_gate, directory_gate),
+    )
+    source.next = pair("p1", "d1")
+    assert await subject.poll_once() is True
+    assert worker.serving == "p1+directory.d1"
+
+    source.next = pair("p1", "d2")  # HR changed the directory
+    directory_gate.verdicts["d2"] = "`quanze directory check` failed"
+    assert await subject.poll_once() is False
+    source.next = pair("p1", "d3")
+    assert await subject.poll_once() is True
+
+    assert policy_gate.calls == ["p1"]  # the policy tests ran once
+    assert directory_gate.calls == [("p1", "d1"), ("p1", "d2"), ("p1", "d3")]
+    assert worker.serving == "p1+directory.d3"
+    assert worker.status.last_failed_revision == "p1+directory.d2"
+    assert worker.status.last_error == "`quanze directory check` failed"
+
+
+async def test_new_policies_check_the_serving_directory_again() -> None:
+    policy_gate, directory_gate = CountingGate(), CountingDirectoryGate()
+    gate = CombinedGate(policy_gate, directory_gate)
+    assert await gate(pair("p1", "d1")) == ""
+    assert await gate(pair("p2", "d1")) == ""  # p2 may have changed the schema
+    assert await gate(pair("p1", "d1")) == ""  # back again: both verdicts remembered
+    assert policy_gate.calls == ["p1", "p2"]
+    assert directory_gate.calls == [("p1", "d1"), ("p2", "d1")]
+
+
+async def test_refused_policies_are_not_checked_with_the_directory() -> None:
+    policy_gate, directory_gate = CountingGate(), CountingDirectoryGate()
+    policy_gate.verdicts["p2"] = "`quanze policy test` failed"
+    gate = CombinedGate(policy_gate, directory_gate)
+    assert await gate(pair("p2", "d1")) == "`quanze policy test` failed"
+    assert await gate(pair("p2", "d2")) == "`quanze policy test` failed"
+    assert policy_gate.calls == ["p2"]
+    assert directory_gate.calls == []
+
+
+async def test_a_gate_without_a_verdict_is_asked_again_and_verdicts_are_bounded() -> None:
+    policy_gate, directory_gate = CountingGate(), CountingDirectoryGate()
+    policy_gate.verdicts["p1"] = QuanzeError("did not finish within 600 s")
+    gate = CombinedGate(policy_gate, directory_gate, remembered=2)
+    with pytest.raises(QuanzeError):
+        await gate(pair("p1", "d1"))
+    del policy_gate.verdicts["p1"]
+    assert await gate(pair("p1", "d1")) == ""
+    assert policy_gate.calls == ["p1", "p1"]
+    await gate(pair("p2", "d1"))  # two verdicts kept, the latest used: p2's and (p2, d1)'s
+    await gate(pair("p1", "d1"))
+    assert policy_gate.calls == ["p1", "p1", "p2", "p1"]
+
+
+async def test_without_a_directory_of_its_own_the_policy_gate_decides_alone() -> None:
+    policy_gate, directory_gate = CountingGate(), CountingDirectoryGate()
+    gate = CombinedGate(policy_gate, directory_gate)
+    assert await gate(candidate("r1")) == ""
+    assert await gate(candidate("r1")) == ""
+    assert policy_gate.calls == ["r1", "r1"]  # the reloader remembers plain revisions itself
+    assert directory_gate.calls == []

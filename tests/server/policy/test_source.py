@@ -24,18 +24,23 @@ from quanze.server.engine.regorus_engine import RegorusEngine
 from quanze.server.errors import PolicySourceError, UnsignedRevisionError
 from quanze.server.policy import source as source_module
 from quanze.server.policy.bundle import bundled_policy_dir, content_revision, load_bundle
+from quanze.server.policy.directory import read_directory
 from quanze.server.policy.source import (
+    DIRECTORY,
     BundledSource,
     Candidate,
+    CombinedSource,
     DirectorySource,
+    FileSource,
     GitSource,
     SignaturePolicy,
     default_cache_dir,
     is_git_location,
     open_source,
     redact_url,
+    settings_problems,
 )
-from tests.support import copy_bundled_policies
+from tests.support import bundled_directory, copy_bundled_policies, split_directory, write_json
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "assistant-unguided.json"
 MESSAGES = "quanze/messages/data.json"
@@ -779,3 +784,201 @@ def test_the_default_cache_follows_xdg() -> None:
     assert default_cache_dir({"XDG_CACHE_HOME": "cache", "HOME": "/home/q"}) == Path(
         "/home/q/.cache/quanze"
     )
+
+
+# ======================================================= an organisation directory
+
+
+@pytest.fixture
+def directory_file(tmp_path: Path) -> Path:
+    return write_json(tmp_path / "hr" / "directory.json", bundled_directory())
+
+
+def test_a_directory_file_is_snapshotted_under_its_own_name_and_revision(
+    directory_file: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    source = FileSource(directory_file, cache, contents=DIRECTORY, now=an_hour_later)
+
+    first = source.poll()
+
+    assert first.revision == read_directory(directory_file).revision
+    assert first.path == cache / "directory-snapshots" / first.revision / "directory.json"
+    assert first.path.read_bytes() == directory_file.read_bytes()
+    assert read_directory(first.path).revision == first.revision
+    assert first.description == f"file {directory_file}"
+    assert source.poll() == first
+
+    document = bundled_directory()
+    document["description"] = "Changed by HR"
+    write_json(directory_file, document)
+    second = source.poll()
+
+    assert second.revision == read_directory(directory_file).revision != first.revision
+    assert json.loads(second.path.read_text())["description"] == "Changed by HR"
+    assert json.loads(first.path.read_text())["description"] != "Changed by HR"
+
+
+def test_a_directory_folder_snapshot_holds_only_its_json_files(tmp_path: Path) -> None:
+    folder = split_directory(bundled_directory(), tmp_path / "hr")
+    (folder / "README.md").write_text("Kept by HR\n")
+    (folder / "notes.yaml").write_text("not: a directory file\n")
+    cache = tmp_path / "cache"
+
+    candidate = DirectorySource(folder, cache, contents=DIRECTORY).poll()
+
+    assert candidate.revision == read_directory(folder).revision
+    assert candidate.path == cache / "directory-snapshots" / candidate.revision
+    assert sorted(files_of(candidate.path)) == sorted(p.name for p in folder.glob("*.json"))
+    assert candidate.description == f"folder {folder}"
+    assert read_directory(candidate.path).document == read_directory(folder).document
+
+
+def test_directory_source_problems_name_the_directory_settings(
+    directory_file: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    directory_file.unlink()
+    with pytest.raises(
+        PolicySourceError, match=r"does not exist or is not a file; .* directory\.path"
+    ):
+        FileSource(directory_file, cache, contents=DIRECTORY).poll()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(
+        PolicySourceError, match=r"holds no directory files \(\*\.json\); set directory\.path"
+    ):
+        DirectorySource(empty, cache, contents=DIRECTORY).poll()
+    with pytest.raises(
+        PolicySourceError, match=r"directory\.subdir '\.\./x' leaves the repository"
+    ):
+        GitSource("https://git.example/hr.git", subdir="../x", cache_dir=cache, contents=DIRECTORY)
+
+
+def test_directory_settings_accept_a_file_and_name_their_section(
+    directory_file: Path, tmp_path: Path
+) -> None:
+    assert settings_problems(section="directory", path=str(directory_file)) == []
+    assert settings_problems(section="directory", path=str(directory_file.parent)) == []
+    problems = settings_problems(
+        section="directory",
+        path=str(directory_file),
+        subdir="hr",
+        require_signed_commits=True,
+    )
+    assert "directory.subdir: applies to git repositories only" in problems[0]
+    assert problems[1].startswith("directory.require_signed_commits: applies to git repositories")
+    assert (
+        "needs directory.allowed_signers_file (SSH keys) and/or directory.gpg_home" in problems[2]
+    )
+    assert settings_problems(section="directory", path=str(tmp_path / "nowhere.json")) == [
+        f"directory.path: {str(tmp_path / 'nowhere.json')!r} is neither a JSON file, a directory "
+        "nor a git repository (a URL, user@host:path, a name ending in .git or a local repository)"
+    ]
+    # A policy directory is a folder: one file is not one.
+    assert "policies.path: " in settings_problems(path=str(directory_file))[0]
+
+    cache = str(tmp_path / "cache")
+    assert isinstance(
+        open_source(section="directory", path=str(directory_file), cache_dir=cache), FileSource
+    )
+    folder = open_source(section="directory", path=str(directory_file.parent), cache_dir=cache)
+    assert isinstance(folder, DirectorySource)
+    assert folder.contents is DIRECTORY
+    with pytest.raises(PolicySourceError, match=r"the directory source settings have 1 problem"):
+        open_source(section="directory", path="")
+
+
+class ScriptedPart:
+    """A source whose next answer the test sets; counts its polls."""
+
+    def __init__(self, description: str, revision: str) -> None:
+        self.description = description
+        self.next: Candidate | BaseException = Candidate(
+            revision, Path("/x") / revision, description
+        )
+        self.polls = 0
+
+    def poll(self) -> Candidate:
+        self.polls += 1
+        if isinstance(self.next, BaseException):
+            raise self.next
+        return self.next
+
+
+def test_a_combined_source_answers_both_parts_each_at_its_own_interval() -> None:
+    policies, directory = ScriptedPart("git P", "p1"), ScriptedPart("file D", "d1")
+    now = [0.0]
+    source = CombinedSource(policies, directory, intervals=(30.0, 1.0), clock=lambda: now[0])
+
+    first = source.poll()
+
+    assert source.description == "git P; directory file D"
+    assert first.revision == "p1+directory.d1"
+    assert (first.policy_part.revision, first.path) == ("p1", Path("/x/p1"))
+    assert first.directory is not None
+    assert first.directory.revision == "d1"
+    assert first.description == "git P; directory file D"
+
+    directory.next = Candidate("d2", Path("/x/d2"), "file D")
+    now[0] = 1.5
+    assert source.poll().revision == "p1+directory.d2"
+    assert (policies.polls, directory.polls) == (1, 2)  # the policies' 30 s have not passed
+    now[0] = 31.0
+    source.poll()
+    assert (policies.polls, directory.polls) == (2, 3)
+
+
+def test_a_combined_source_refuses_an_unsigned_part_under_the_combined_revision() -> None:
+    policies, directory = ScriptedPart("git P", "p1"), ScriptedPart("git D", "d1")
+    source = CombinedSource(policies, directory)
+    directory.next = UnsignedRevisionError("d2", "commit d2 is not signed")
+
+    with pytest.raises(UnsignedRevisionError) as refused:
+        source.poll()
+
+    assert refused.value.revision == "p1+directory.d2"
+    assert str(refused.value) == "commit d2 is not signed"
+    directory.next = PolicySourceError("cannot fetch")
+    with pytest.raises(PolicySourceError, match="cannot fetch"):
+        source.poll()
+
+
+@needs_git
+@needs_ssh_keygen
+def test_a_directory_repository_serves_signed_commits_of_its_folder(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    hr_key, hr_public, _ = ssh_key(keys, "hr")
+    allowed = keys / "allowed_signers"
+    allowed.write_text(f'hr@example.com namespaces="git" {hr_public}\n')
+    bare, work = tmp_path / "hr.git", tmp_path / "hr"
+    git("init", "--quiet", "--bare", "--initial-branch=main", str(bare))
+    git("init", "--quiet", "--initial-branch=main", str(work))
+    split_directory(bundled_directory(), work / "directory")
+    (work / "README.md").write_text("The procuratorate's organisation directory\n")
+    git("add", "--all", cwd=work)
+    git(*IDENTITY, *ssh_signing(hr_key), "commit", "--quiet", "-S", "-m", "Directory", cwd=work)
+    git("push", "--quiet", str(bare), "main", cwd=work)
+    signed = git("rev-parse", "HEAD", cwd=work)
+    source = open_source(
+        section="directory",
+        path=str(bare),
+        subdir="directory",
+        cache_dir=str(tmp_path / "cache"),
+        require_signed_commits=True,
+        allowed_signers_file=str(allowed),
+    )
+
+    candidate = source.poll()
+
+    assert candidate.revision == signed
+    assert read_directory(candidate.path).document == read_directory(work / "directory").document
+    assert not (candidate.path / "README.md").exists()
+
+    (work / "directory" / "grants.json").write_text("{}\n")
+    git("add", "--all", cwd=work)
+    git(*IDENTITY, "commit", "--quiet", "-m", "Unsigned", cwd=work)
+    git("push", "--quiet", str(bare), "main", cwd=work)
+    with pytest.raises(UnsignedRevisionError, match=r"directory\.require_signed_commits is on"):
+        source.poll()

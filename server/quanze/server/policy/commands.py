@@ -8,6 +8,10 @@
 - `bundle` writes an OPA-compatible bundle (gzipped tarball with a `/.manifest`), byte for byte
   the same for the same policies.
 
+And `quanze directory check`, for whoever keeps the organisation directory: its schema and
+consistency against the policies, every problem as `file:line:col: field: message`.
+`eval` and `bundle` take a deployment's directory too (`--directory`).
+
 Every command returns its exit status; failures the user must fix raise `QuanzeError`s.
 """
 
@@ -60,6 +64,16 @@ from quanze.server.policy.bundle import (
     load_bundle,
     load_data,
     load_schema,
+    schema_error_message,
+    schema_errors,
+)
+from quanze.server.policy.directory import (
+    BUNDLED_FILE,
+    DIRECTORY_SCHEMA,
+    Directory,
+    consistency_problems,
+    office_holders,
+    read_directory,
 )
 from quanze.server.policy.testing import (
     DECISION_TABLE,
@@ -145,6 +159,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     evaluate.add_argument(
         "--policies", metavar="DIR", help="policy directory (default: the bundled policies)"
     )
+    _directory_option(evaluate)
     evaluate.add_argument(
         "--entrypoint",
         default=DECISION_ENTRYPOINT,
@@ -174,7 +189,46 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="store_true",
         help="also pack the *_test.rego files and the decision table",
     )
+    _directory_option(build)
     build.set_defaults(run=_bundle)
+
+
+def register_directory(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `directory check` to the `quanze` command line."""
+    directory = commands.add_parser(
+        "directory",
+        help="check an organisation directory against the policies",
+        description="Commands for whoever keeps the organisation directory.",
+    )
+    subcommands = directory.add_subparsers(title="directory commands", metavar="COMMAND")
+    directory.set_defaults(run=lambda _args: _usage(directory))
+    check = subcommands.add_parser(
+        "check",
+        help="validate a directory: schema, consistency, and the policies evaluating it",
+        description="Validate an organisation directory (one JSON file, or a folder of JSON "
+        "files merged) against the policies' schema (quanze/schema/directory.schema.json) and "
+        "consistency rules, then compile the policies with it and evaluate one request. Lists "
+        "every problem as `file:line:col: field: message` (files relative to PATH); exit status "
+        "1 if there are any.",
+    )
+    check.add_argument("path", metavar="PATH", help="a JSON file or a folder of JSON files")
+    check.add_argument(
+        "--policies", metavar="DIR", help="policy directory (default: the bundled policies)"
+    )
+    check.set_defaults(run=_directory_check)
+
+
+def _directory_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--directory",
+        metavar="PATH",
+        help="organisation directory to use instead of the policies' example: a JSON file or a "
+        "folder of JSON files",
+    )
+
+
+def _read_directory(value: str | None) -> Directory | None:
+    return read_directory(Path(value)) if value else None
 
 
 def _dir_argument(parser: argparse.ArgumentParser) -> None:
@@ -796,11 +850,10 @@ def _check_governed_document(
         text = (root / name).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         text = ""
-    errors = jsonschema.Draft202012Validator(schema).iter_errors(document)
-    for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
+    for error in schema_errors(schema, document):
         where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
         line, col = json_position(text, list(error.absolute_path)) or (0, 0)
-        message = f"{where}: {error.message} (see {schema_path})"
+        message = f"{where}: {schema_error_message(error)} (see {schema_path})"
         report.add(Problem(name, line, col, message))
 
 
@@ -1146,6 +1199,23 @@ class Trace:
     definitions: int = 0
 
 
+def _compiled_engine(policies: PolicyBundle) -> Any:
+    """A tree-walking Engine holding `policies`; a module that does not compile is a PolicyError."""
+    engine = regorus.Engine()
+    try:
+        for name, source in policies.modules:
+            engine.add_policy(name, source)
+    except PASS_THROUGH:
+        raise
+    except BaseException as exc:
+        raise PolicyError(
+            f"{policies.root} does not compile: {parse_engine_error(str(exc))}; "
+            f"`quanze policy check {policies.root}` lists every problem"
+        ) from exc
+    engine.add_data_json(policies.data_json)
+    return engine
+
+
 def trace(policies: PolicyBundle, request: Any, entrypoint: str, *, explain: bool) -> Trace:
     """Evaluate `entrypoint` for `request` with print capture and, to explain, line coverage.
 
@@ -1154,10 +1224,7 @@ def trace(policies: PolicyBundle, request: Any, entrypoint: str, *, explain: boo
     line says only that the rule was reached; then a constant head is looked for in the rule's
     value, and other rules (e.g. functions) are listed as reached.
     """
-    engine = regorus.Engine()
-    for name, source in policies.modules:
-        engine.add_policy(name, source)
-    engine.add_data_json(policies.data_json)
+    engine = _compiled_engine(policies)
     engine.set_input_json(json.dumps(request, ensure_ascii=False))
     engine.set_gather_prints(True)
     engine.set_enable_coverage(explain)
@@ -1289,7 +1356,7 @@ def _eval(args: argparse.Namespace) -> int:
     except InvalidRequestError as exc:
         print(f"quanze policy eval: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    policies = load_bundle(_policy_dir(args.policies))
+    policies = load_bundle(_policy_dir(args.policies), directory=_read_directory(args.directory))
     validator = RequestValidator(policies.schema, policies.actions)
     try:
         if entrypoint == DECISIONS_ENTRYPOINT:
@@ -1459,6 +1526,17 @@ def _bundle(args: argparse.Namespace) -> int:
             f"fix them before bundling:\n{listing}"
         )
     files = bundle_files(root, include_tests=args.include_tests)
+    directory = _read_directory(args.directory)
+    if directory is not None:
+        load_bundle(root, directory=directory)  # the schema and consistency, file and field named
+        document = json.dumps(directory.document, ensure_ascii=False, indent=1) + "\n"
+        files = sorted(
+            [
+                *(f for f in files if f.path != BUNDLED_FILE),
+                BundleFile(BUNDLED_FILE, document.encode()),
+            ],
+            key=lambda f: f.path,
+        )
     revision = args.revision or packed_revision(files)
     manifest = {"revision": revision, "roots": bundle_roots(files)}
     payload = write_bundle(files, manifest)
@@ -1475,9 +1553,159 @@ def _bundle(args: argparse.Namespace) -> int:
     tests = "with tests" if args.include_tests else "without tests"
     print(f"wrote {output}: {len(files)} files {tests}, {len(payload)} bytes")
     print(f"manifest: revision {revision}, roots {json.dumps(manifest['roots'])}")
-    if revision != report.revision and not args.revision:
+    if directory is not None:
+        print(
+            f"organisation directory {args.directory} (revision {directory.revision}) packed as "
+            f"/{BUNDLED_FILE}"
+        )
+    elif revision != report.revision and not args.revision:
         print(
             f"(the directory's own revision, counting every file, is {report.revision}; the "
             "bundle's revision counts only what it packs)"
         )
+    return 0
+
+
+# ====================================================================== directory
+
+
+@dataclass
+class DirectoryReport:
+    """What `directory check` found: problems, and on success what the directory holds."""
+
+    problems: list[Problem] = field(default_factory=list)
+    procuratorates: int = 0
+    people: int = 0
+    grants: int = 0
+    revision: str = ""
+
+
+def check_directory(path: Path, root: Path) -> DirectoryReport:
+    """Every problem of the organisation directory at `path`, as the policies at `root` see it.
+
+    Files are named relative to `path` (a folder) or by their name (one file). Past the schema
+    and the consistency rules, the policies are compiled with the directory and asked what one
+    of its procurators may do on a case of their own, so a directory the policies cannot
+    evaluate is refused here rather than when serving. Policies that cannot be read raise
+    `PolicyError`: that is for `quanze policy check` to explain.
+    """
+    report = DirectoryReport()
+    base = (path if path.is_dir() else path.parent).absolute()
+    try:
+        directory = read_directory(path)
+    except PolicyError as exc:
+        report.problems.append(_policy_problem(base, exc))
+        return report
+    data = load_data(root)
+    try:
+        schema = json.loads((root / DIRECTORY_SCHEMA).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PolicyError(
+            f"{root / DIRECTORY_SCHEMA}: cannot read the directory schema ({exc}); run "
+            f"`quanze policy check {root}`"
+        ) from exc
+    locate = _Locator(directory, base)
+    document = directory.document
+    for error in schema_errors(schema, document):
+        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        message = f"{where}: {schema_error_message(error)} (see {DIRECTORY_SCHEMA})"
+        report.problems.append(locate(list(error.absolute_path), message))
+    if not report.problems:
+        for problem in consistency_problems(document, data["quanze"]["catalog"]["actions"]):
+            member = problem.split(":", 1)[0].split(".")
+            steps = [int(p) if p.isdigit() else p for p in member]
+            report.problems.append(locate(steps, problem))
+    if not report.problems:
+        problem = _serving_problem(root, directory)
+        if problem:
+            report.problems.append(Problem("", message=problem))
+    if not report.problems:
+        report.procuratorates = len(document["procuratorates"])
+        report.people = len(office_holders(document))
+        report.grants = sum(len(grants) for grants in document["grants"].values())
+        report.revision = directory.revision
+    return report
+
+
+class _Locator:
+    """Places a problem at the file holding a member and the line and column of its value."""
+
+    def __init__(self, directory: Directory, base: Path) -> None:
+        self._directory = directory
+        self._base = base
+        self._texts: dict[Path, str] = {}
+
+    def __call__(self, steps: list[str | int], message: str) -> Problem:
+        file = Path(self._directory.where(".".join(str(s) for s in steps)))
+        if not file.is_file():  # the whole document: no one file holds it
+            return Problem("", message=message)
+        if file not in self._texts:
+            self._texts[file] = file.read_text(encoding="utf-8")
+        line, col = json_position(self._texts[file], steps) or (0, 0)
+        name = (
+            file.relative_to(self._base).as_posix()
+            if file.is_relative_to(self._base)
+            else str(file)
+        )
+        return Problem(name, line, col, message)
+
+
+def _serving_problem(root: Path, directory: Directory) -> str:
+    """Why the policies cannot serve with `directory` ("" if they can): load, compile, evaluate."""
+    request = _procurator_request(directory.document)
+    try:
+        engine = RegorusEngine(load_bundle(root, directory=directory))
+        if request is not None:
+            engine.decide_all(request)
+    except PASS_THROUGH:
+        raise
+    except QuanzeError as exc:
+        return f"the policies cannot serve with this directory: {exc}"
+    except BaseException as exc:  # an engine panic is a refusal too, not a crash
+        return f"the policies cannot serve with this directory: {type(exc).__name__}: {exc}"
+    return ""
+
+
+def _procurator_request(document: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What may the directory's first procurator do on a case they handle alone?"""
+    for pid, entry in sorted(document["procuratorates"].items()):
+        procurators = sorted(entry.get("procurators", {}))
+        if procurators:
+            person = procurators[0]
+            return {
+                "subject": {
+                    "type": "user",
+                    "id": person,
+                    "properties": {
+                        "role": "procurator",
+                        "roles": ["procurator"],
+                        "procuratorate": pid,
+                    },
+                },
+                "resource": {
+                    "type": "case",
+                    "id": "C-DIRECTORY-CHECK",
+                    "properties": {
+                        "procuratorate": pid,
+                        "handling_mode": "sole",
+                        "sole_procurator": person,
+                    },
+                },
+            }
+    return None
+
+
+def _directory_check(args: argparse.Namespace) -> int:
+    _quiet_logs()
+    root = _policy_dir(args.policies)
+    report = check_directory(Path(args.path), root)
+    for problem in report.problems:
+        print(problem)
+    if report.problems:
+        print(f"{len(report.problems)} problem(s) in {args.path}")
+        return 1
+    print(
+        f"ok: {report.procuratorates} procuratorates, {report.people} people, "
+        f"{report.grants} grants, revision {report.revision}"
+    )
     return 0

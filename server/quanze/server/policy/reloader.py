@@ -6,6 +6,12 @@ process so the gate never competes with serving for the GIL). Every worker then 
 (loads and compiles its own engine) and only when all have, every worker *commits* (one
 assignment swaps the Decider), so the switch never leaves a worker without policies. Any failure
 keeps the last good revision serving; the failure is kept in the status and logged.
+
+With an organisation directory of its own source, a revision is a combination of the two
+(`Candidate.policies`, `Candidate.directory`) and `CombinedGate` gates it part by part: the
+policies' check and tests only for a policy revision not gated before, `quanze directory check`
+for a pairing of policies and directory not gated before — so an HR change costs seconds, not
+the policy test suite.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import asyncio
 import contextlib
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -61,6 +68,8 @@ class Worker(Protocol):
 
 
 Gate = Callable[[Candidate], Awaitable[str]]
+DirectoryGate = Callable[[Candidate, Candidate], Awaitable[str]]
+"""Checks a directory candidate against a policies candidate: "" when it may serve."""
 
 
 class Reloader:
@@ -192,11 +201,11 @@ def command_gate(require_tests_pass: bool) -> Gate:
     """The gate: `quanze policy check`, then `quanze policy test` when tests must pass."""
 
     async def gate(candidate: Candidate) -> str:
-        commands = [["check", str(candidate.path)]]
+        commands = [["policy", "check", str(candidate.path)]]
         if require_tests_pass:
-            commands.append(["test", str(candidate.path)])
+            commands.append(["policy", "test", str(candidate.path)])
         for command in commands:
-            problem = await _run_policy_command(command, _GATE_TIMEOUT_S)
+            problem = await _run_command(command, candidate.revision, _GATE_TIMEOUT_S)
             if problem:
                 return problem
         return ""
@@ -204,17 +213,69 @@ def command_gate(require_tests_pass: bool) -> Gate:
     return gate
 
 
-async def _run_policy_command(arguments: list[str], timeout_s: float) -> str:
-    """Run `quanze policy ARGS` in a child process: "" on success, else its last output lines.
+async def directory_gate(directory: Candidate, policies: Candidate) -> str:
+    """`quanze directory check` of the directory snapshot against the policies snapshot."""
+    command = ["directory", "check", str(directory.path), "--policies", str(policies.path)]
+    return await _run_command(command, directory.revision, _GATE_TIMEOUT_S)
+
+
+class CombinedGate:
+    """Gates policies and a directory of their own part by part, remembering every verdict.
+
+    A policy verdict depends only on the policies, so it is kept by policy revision; a directory
+    verdict depends on the policies it is checked against too (their schema, their catalog of
+    actions), so it is kept by the pair. A candidate without a directory of its own goes to the
+    policy gate as before. `remembered` bounds the verdicts kept (oldest forgotten first).
+    """
+
+    def __init__(
+        self, policies: Gate, directory: DirectoryGate = directory_gate, *, remembered: int = 64
+    ) -> None:
+        self._policies = policies
+        self._directory = directory
+        self._remembered = remembered
+        self._verdicts: OrderedDict[tuple[str, ...], str] = OrderedDict()
+
+    async def __call__(self, candidate: Candidate) -> str:
+        directory = candidate.directory
+        if directory is None:
+            return await self._policies(candidate)
+        policies = candidate.policy_part
+        problem = await self._verdict(
+            ("policies", policies.revision), lambda: self._policies(policies)
+        )
+        if problem:
+            return problem
+        return await self._verdict(
+            ("directory", policies.revision, directory.revision),
+            lambda: self._directory(directory, policies),
+        )
+
+    async def _verdict(self, key: tuple[str, ...], gate: Callable[[], Awaitable[str]]) -> str:
+        """The verdict on `key`, from memory or from `gate` (whose errors give no verdict)."""
+        if key in self._verdicts:
+            self._verdicts.move_to_end(key)
+            log.info("gate_verdict_reused", part=key[0], revision="+".join(key[1:]))
+            return self._verdicts[key]
+        verdict = await gate()
+        self._verdicts[key] = verdict
+        while len(self._verdicts) > self._remembered:
+            self._verdicts.popitem(last=False)
+        return verdict
+
+
+async def _run_command(arguments: list[str], revision: str, timeout_s: float) -> str:
+    """Run `quanze ARGS` in a child process: "" on success, else its last output lines.
 
     The child is killed if this is cancelled (shutdown) or takes longer than `timeout_s`, which
     raises `QuanzeError`: no verdict, so the revision is tried again later.
     """
+    name = f"quanze {arguments[0]} {arguments[1]}"
+    started = time.perf_counter()
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "quanze.server.cli",
-        "policy",
         *arguments,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -226,11 +287,16 @@ async def _run_policy_command(arguments: list[str], timeout_s: float) -> str:
         await child.wait()
         if isinstance(exc, asyncio.CancelledError):
             raise
-        raise QuanzeError(
-            f"`quanze policy {arguments[0]}` did not finish within {timeout_s:.0f} s"
-        ) from exc
+        raise QuanzeError(f"`{name}` did not finish within {timeout_s:.0f} s") from exc
+    log.info(
+        "gate_command_finished",
+        command=name,
+        revision=revision,
+        exit=child.returncode,
+        seconds=round(time.perf_counter() - started, 2),
+    )
     if child.returncode == 0:
         return ""
     lines = output.decode(errors="replace").strip().splitlines()
     tail = "\n".join(lines[-_GATE_OUTPUT_LINES:])
-    return f"`quanze policy {arguments[0]}` failed (exit {child.returncode}):\n{tail}"
+    return f"`{name}` failed (exit {child.returncode}):\n{tail}"

@@ -6,8 +6,15 @@ reloader can test it and serve it while the source moves on.
 
 - `BundledSource`: the policies shipped in the package.
 - `DirectorySource`: a directory on disk, copied into a content-addressed snapshot.
+- `FileSource`: one file on disk (an organisation directory in one JSON document), the same way.
 - `GitSource`: the tip of a branch of a git repository, exported commit by commit; with a
   `SignaturePolicy` the commit must carry a signature by an allowed SSH or GPG key.
+- `CombinedSource`: the policies and an organisation directory with a source of its own,
+  polled together; each poll answers both as one candidate.
+
+The same sources serve the policies (`POLICIES`) and the organisation directory (`DIRECTORY`):
+`Contents` says which files count, how a snapshot's revision is named and which settings
+messages point at.
 """
 
 from __future__ import annotations
@@ -31,18 +38,30 @@ from typing import Protocol
 from urllib.parse import unquote
 
 from quanze.server.errors import PolicySourceError, UnsignedRevisionError
-from quanze.server.policy.bundle import POLICY_SUFFIXES, bundled_policy_dir, content_revision
+from quanze.server.policy.bundle import (
+    POLICY_SUFFIXES,
+    bundled_policy_dir,
+    combined_revision,
+    content_revision,
+)
+from quanze.server.policy.directory import directory_revision
 
 __all__ = [
+    "DIRECTORY",
+    "POLICIES",
     "POLICY_SUFFIXES",
     "BundledSource",
     "Candidate",
+    "CombinedSource",
+    "Contents",
     "DirectorySource",
+    "FileSource",
     "GitSource",
     "PolicySource",
     "PolicySourceError",
     "SignaturePolicy",
     "UnsignedRevisionError",
+    "combine",
     "default_cache_dir",
     "is_git_location",
     "open_source",
@@ -77,19 +96,94 @@ _GIT_LOCATION_VARIABLES = (
 
 
 @dataclass(frozen=True)
+class Contents:
+    """What a source's revisions consist of: the policies, or an organisation directory."""
+
+    setting: str
+    """The configuration section that names the source (`policies`, `directory`)."""
+    folder: str
+    """What a folder of them is called in descriptions (`directory /srv/policies`)."""
+    place: str
+    """What a folder of them is called in messages, e.g. `policy directory`."""
+    file: str
+    """What one of their files is called in messages, e.g. `policy file`."""
+    holding: str
+    """What they are, in messages: `the policies`."""
+    suffixes: frozenset[str]
+    """The files a revision consists of; nothing else is copied into a snapshot."""
+    revision: Callable[[Path], str]
+    """The revision of a snapshot (a folder, or for a one-file source the file)."""
+    snapshots: str
+    """The folder of the cache their snapshots go in."""
+    one_file: bool
+    """Whether one file (not only a folder) may hold them."""
+
+
+POLICIES = Contents(
+    setting="policies",
+    folder="directory",
+    place="policy directory",
+    file="policy file",
+    holding="the policies",
+    suffixes=POLICY_SUFFIXES,
+    revision=content_revision,
+    snapshots="snapshots",
+    one_file=False,
+)
+# Its revision is the one `read_directory` gives the same files, so a sidecar and
+# `quanze directory check` name the same directory the same way.
+DIRECTORY = Contents(
+    setting="directory",
+    folder="folder",
+    place="organisation directory folder",
+    file="directory file",
+    holding="the organisation directory",
+    suffixes=frozenset({".json"}),
+    revision=directory_revision,
+    snapshots="directory-snapshots",
+    one_file=True,
+)
+SECTIONS = {contents.setting: contents for contents in (POLICIES, DIRECTORY)}
+
+
+@dataclass(frozen=True)
 class Candidate:
     """One revision of the policies, ready to be tested and served."""
 
     revision: str
-    """git: the full commit SHA; a directory: the content revision of its snapshot."""
+    """git: the full commit SHA; a directory: the content revision of its snapshot; a
+    combination: `<policies>+directory.<directory>`, the revision `load_bundle` names."""
     path: Path
-    """A directory holding exactly this revision's policies; never modified afterwards."""
+    """A directory holding exactly this revision's policies (for a one-file source, the file);
+    never modified afterwards."""
     description: str
     """For status and logs, e.g. `git https://host/repo.git branch main commit 1a2b3c4d5e6f`."""
     committed_at: str = ""
     """git: the commit time, ISO 8601 in UTC; empty otherwise."""
     author: str = ""
     """git: `Name <email>` of the commit's author; empty otherwise."""
+    policies: Candidate | None = None
+    """A combination's policies: their own revision and snapshot (`path` is that snapshot)."""
+    directory: Candidate | None = None
+    """A combination's organisation directory, from a source of its own; None otherwise."""
+
+    @property
+    def policy_part(self) -> Candidate:
+        """The policies: a combination's own, else this candidate."""
+        return self.policies or self
+
+
+def combine(policies: Candidate, directory: Candidate) -> Candidate:
+    """The candidate that serves `policies` with the organisation directory `directory`."""
+    return Candidate(
+        revision=combined_revision(policies.revision, directory.revision),
+        path=policies.path,
+        description=f"{policies.description}; directory {directory.description}",
+        committed_at=policies.committed_at,
+        author=policies.author,
+        policies=policies,
+        directory=directory,
+    )
 
 
 class PolicySource(Protocol):
@@ -146,25 +240,36 @@ class DirectorySource:
     The revision is computed from the copy, so a tree edited while being copied yields, at
     worst, a revision nobody saved, never a snapshot named after content it does not hold.
     `now` is the clock that decides whether a change is recent enough to distrust the
-    cheap change check (replaceable in tests).
+    cheap change check (replaceable in tests). With `contents=DIRECTORY` it is a folder of
+    organisation-directory files instead, snapshotted into `cache_dir/directory-snapshots/`.
     """
 
     def __init__(
-        self, path: Path, cache_dir: Path, *, now: Callable[[], float] = time.time
+        self,
+        path: Path,
+        cache_dir: Path,
+        *,
+        now: Callable[[], float] = time.time,
+        contents: Contents = POLICIES,
     ) -> None:
         self.path = Path(path).expanduser().absolute()
-        self.description = f"directory {self.path}"
+        self.contents = contents
+        self.description = self._describe()
         cache = Path(cache_dir).expanduser().absolute()
         if cache.is_relative_to(self.path):
             raise PolicySourceError(
-                f"the cache directory {cache} is inside the policy directory {self.path}, so "
-                "every snapshot would change the policies; set policies.cache_dir elsewhere"
+                f"the cache directory {cache} is inside the {contents.place} {self.path}, so "
+                f"every snapshot would change {contents.holding}; set policies.cache_dir "
+                "elsewhere"
             )
-        self._snapshots = cache / "snapshots"
+        self._snapshots = cache / contents.snapshots
         self._now = now
         self._lock = threading.Lock()
         self._fingerprint: _Fingerprint | None = None
         self._last: Candidate | None = None
+
+    def _describe(self) -> str:
+        return f"{self.contents.folder} {self.path}"
 
     def poll(self) -> Candidate:
         with self._lock:
@@ -179,18 +284,26 @@ class DirectorySource:
             self._last = candidate
             return candidate
 
-    def _scan(self) -> tuple[list[tuple[str, Path]], _Fingerprint]:
-        """The policy files (walked as `content_revision` walks them) and their stat data."""
+    def _listing(self) -> list[tuple[str, Path]]:
+        """(name in the snapshot, path) of every file that may count, in the order walked."""
+        contents = self.contents
         if not self.path.is_dir():
             raise PolicySourceError(
-                f"policy directory {self.path} does not exist or is not a directory; create it "
-                "or set policies.path to the directory holding the policies"
+                f"{contents.place} {self.path} does not exist or is not a directory; create it "
+                f"or set {contents.setting}.path to the directory holding {contents.holding}"
             )
+        return [
+            (path.relative_to(self.path).as_posix(), path)
+            for path in sorted(self.path.rglob("*"))
+            if path.suffix in contents.suffixes
+        ]
+
+    def _scan(self) -> tuple[list[tuple[str, Path]], _Fingerprint]:
+        """The files (walked as the revision function walks them) and their stat data."""
+        contents = self.contents
         files: list[tuple[str, Path]] = []
         entries = []
-        for path in sorted(self.path.rglob("*")):
-            if path.suffix not in POLICY_SUFFIXES:
-                continue
+        for name, path in self._listing():
             try:
                 status = path.stat()
             except FileNotFoundError:
@@ -199,7 +312,6 @@ class DirectorySource:
                 raise _unreadable(path, exc) from exc
             if not path.is_file():
                 continue
-            name = path.relative_to(self.path).as_posix()
             files.append((name, path))
             entries.append(
                 (
@@ -213,22 +325,50 @@ class DirectorySource:
             )
         if not files:
             raise PolicySourceError(
-                f"policy directory {self.path} holds no policy files "
-                f"({', '.join('*' + s for s in sorted(POLICY_SUFFIXES))}); set policies.path to "
-                "the directory holding the policies"
+                f"{contents.place} {self.path} holds no {contents.file}s "
+                f"({', '.join('*' + s for s in sorted(contents.suffixes))}); set "
+                f"{contents.setting}.path to the directory holding {contents.holding}"
             )
         return files, tuple(entries)
 
     def _snapshot(self, files: Sequence[tuple[str, Path]]) -> Candidate:
+        contents = self.contents
         with _staging(self._snapshots, ".copy-") as staging:
             if not _copy_policy_files(files, staging):
                 raise PolicySourceError(
-                    f"every policy file under {self.path} disappeared while it was being "
+                    f"every {contents.file} under {self.path} disappeared while it was being "
                     "copied; the next poll tries again"
                 )
-            revision = content_revision(staging)
+            revision = contents.revision(self._served(staging))
             final = _publish(staging, self._snapshots / revision)
-        return Candidate(revision=revision, path=final, description=self.description)
+        return Candidate(revision=revision, path=self._served(final), description=self.description)
+
+    def _served(self, snapshot: Path) -> Path:
+        """What of a snapshot folder is served: the folder itself."""
+        return snapshot
+
+
+class FileSource(DirectorySource):
+    """One file, snapshotted like a directory: into `cache_dir/<snapshots>/<revision>/<name>`.
+
+    For an organisation directory kept in one JSON document: the snapshot keeps the file's
+    name, so its revision is the one `read_directory` gives the file itself.
+    """
+
+    def _describe(self) -> str:
+        return f"file {self.path}"
+
+    def _listing(self) -> list[tuple[str, Path]]:
+        contents = self.contents
+        if not self.path.is_file():
+            raise PolicySourceError(
+                f"{contents.file} {self.path} does not exist or is not a file; create it or set "
+                f"{contents.setting}.path to the file holding {contents.holding}"
+            )
+        return [(self.path.name, self.path)]
+
+    def _served(self, snapshot: Path) -> Path:
+        return snapshot / self.path.name
 
 
 def _copy_policy_files(files: Sequence[tuple[str, Path]], target: Path) -> int:
@@ -251,7 +391,7 @@ def _copy_policy_files(files: Sequence[tuple[str, Path]], target: Path) -> int:
 
 def _unreadable(path: Path, exc: OSError) -> PolicySourceError:
     return PolicySourceError(
-        f"cannot read {path}: {exc.strerror or exc}; make the policy files readable by the "
+        f"cannot read {path}: {exc.strerror or exc}; make the files of the source readable by the "
         "account Quanze runs as"
     )
 
@@ -267,7 +407,8 @@ class GitSource:
     directory renamed into place, so a half-exported revision is never seen. The export holds
     the commit's files byte for byte (no attributes, filters or line-ending conversion); with a
     `subdir`, that directory of the commit becomes the root, in `revisions/<sha>-<hash of subdir>`
-    so the same commit exported with another subdir never shares a directory.
+    so the same commit exported with another subdir never shares a directory. `contents` says
+    which settings its messages point at (an organisation directory's: `directory.*`).
     """
 
     def __init__(
@@ -279,10 +420,13 @@ class GitSource:
         cache_dir: Path,
         timeout_s: float = 60.0,
         signatures: SignaturePolicy | None = None,
+        contents: Contents = POLICIES,
     ) -> None:
+        self.contents = contents
+        setting = contents.setting
         if not url or url.startswith("-"):
             raise PolicySourceError(
-                f"{redact_url(url)!r} is not a git location; set policies.path to a repository "
+                f"{redact_url(url)!r} is not a git location; set {setting}.path to a repository "
                 "URL, user@host:path or the path of a local repository"
             )
         local = not (_URL.match(url) or _SCP.match(url))
@@ -290,7 +434,7 @@ class GitSource:
         self.url = str(Path(url).expanduser().absolute()) if local else url
         self.display = redact_url(url)
         self.branch = branch
-        self.subdir = _clean_subdir(subdir)
+        self.subdir = _clean_subdir(subdir, setting)
         self.timeout_s = timeout_s
         self.signatures = signatures
         self.description = f"git {self.display} branch {branch}" + (
@@ -361,7 +505,8 @@ class GitSource:
         if "couldn't find remote ref" in stderr:
             return PolicySourceError(
                 f"branch {self.branch!r} does not exist in {self.display} ({stderr}); set "
-                "policies.branch to a branch of that repository, or push the branch"
+                f"{self.contents.setting}.branch to a branch of that repository, or push the "
+                "branch"
             )
         cache = (
             f"; if the local cache {self.repository} is damaged, delete it and it is fetched again"
@@ -398,17 +543,18 @@ class GitSource:
     # -------------------------------------------------------------- signatures
 
     def _verify(self, sha: str, policy: SignaturePolicy) -> None:
+        setting = self.contents.setting
         if policy.allowed_signers_file is not None and not policy.allowed_signers_file.is_file():
             raise PolicySourceError(
                 f"the allowed signers file {policy.allowed_signers_file} does not exist; "
                 'create it (one `EMAIL namespaces="git" KEY` line per signer) or correct '
-                "policies.allowed_signers_file"
+                f"{setting}.allowed_signers_file"
             )
         if policy.gpg_home is not None and not policy.gpg_home.is_dir():
             raise PolicySourceError(
                 f"the GnuPG home {policy.gpg_home} does not exist; create it and import the "
                 "allowed public keys (gpg --homedir DIR --import KEY.asc) or correct "
-                "policies.gpg_home"
+                f"{setting}.gpg_home"
             )
         # Keys not named by the policy never count: an empty signers file and an empty
         # keyring stand in for the kind of key the policy does not name.
@@ -436,7 +582,7 @@ class GitSource:
         where = f"commit {sha[:12]} (branch {self.branch} of {self.display})"
         if status == "N":
             message = (
-                f"{where} is not signed, and policies.require_signed_commits is on; sign it "
+                f"{where} is not signed, and {setting}.require_signed_commits is on; sign it "
                 "with an allowed key (git commit -S, or git commit --amend -S for the last "
                 "commit) and push it"
             )
@@ -445,7 +591,7 @@ class GitSource:
             message = (
                 f"{where} is signed by {who or 'an unknown key'}, which is not allowed "
                 f"(git verify-commit: {self._stderr(result) or 'failed'}); sign it with an "
-                f"allowed key, or allow this key: {_how_to_allow(policy, key)}"
+                f"allowed key, or allow this key: {_how_to_allow(policy, key, setting)}"
             )
         raise UnsignedRevisionError(sha, message)
 
@@ -467,8 +613,8 @@ class GitSource:
                 f"commit {sha[:12]} (branch {self.branch} of {self.display}) has {what} "
                 f"{self.subdir!r}"
                 + (f" ({self._stderr(kind)})" if kind.returncode else "")
-                + "; set policies.subdir to the directory of that repository holding the "
-                "policies, or to '' for its root"
+                + f"; set {self.contents.setting}.subdir to the directory of that repository "
+                f"holding {self.contents.holding}, or to '' for its root"
             )
         listing = self._git([*git_dir, "ls-tree", "-r", "-z", tree], "ls-tree")
         if listing.returncode != 0:
@@ -485,7 +631,8 @@ class GitSource:
             if mode == "120000":
                 raise PolicySourceError(
                     f"commit {sha[:12]} of {self.display} holds a symbolic link {name!r}; "
-                    "policies are exported as regular files only, so replace the link with "
+                    f"{self.contents.holding} are exported as regular files only, so replace "
+                    "the link with "
                     "the file it points to"
                 )
             parts = PurePosixPath(name).parts
@@ -567,8 +714,8 @@ class GitSource:
         result = self._git(["check-ref-format", f"refs/heads/{self.branch}"], "check-ref-format")
         if result.returncode != 0 or self.branch.startswith("-"):
             raise PolicySourceError(
-                f"{self.branch!r} is not a valid branch name; set policies.branch to a branch "
-                "of the repository, e.g. main"
+                f"{self.branch!r} is not a valid branch name; set {self.contents.setting}.branch "
+                "to a branch of the repository, e.g. main"
             )
 
     def _git(
@@ -590,8 +737,8 @@ class GitSource:
             return _run(argv, environment, stdin, self.timeout_s)
         except FileNotFoundError:
             raise PolicySourceError(
-                "git is not installed or not on PATH; install git, or serve a policy directory "
-                "instead of a repository"
+                "git is not installed or not on PATH; install git, or serve a "
+                f"{self.contents.place} instead of a repository"
             ) from None
         except subprocess.TimeoutExpired:
             raise PolicySourceError(
@@ -614,6 +761,60 @@ class GitSource:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+# ===================================================================== combined
+
+
+class CombinedSource:
+    """The policies and an organisation directory of their own source, polled together.
+
+    Each poll answers `combine(policies, directory)`: the two snapshots, and the revision
+    `<policies>+directory.<directory>` that every answer served from them names. A commit of
+    either that is not signed by an allowed key is refused under that combined revision.
+    `intervals` are each part's own poll interval: a part polled more recently than that
+    answers its last revision again (`clock` is replaceable in tests).
+    """
+
+    def __init__(
+        self,
+        policies: PolicySource,
+        directory: PolicySource,
+        *,
+        intervals: tuple[float, float] = (0.0, 0.0),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.policies = policies
+        self.directory = directory
+        self.description = f"{policies.description}; directory {directory.description}"
+        self._intervals = intervals
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last: list[tuple[Candidate, float] | None] = [None, None]
+
+    def poll(self) -> Candidate:
+        with self._lock:
+            policies = self._poll_part(0, self.policies)
+            directory = self._poll_part(1, self.directory)
+        if isinstance(policies, Candidate) and isinstance(directory, Candidate):
+            return combine(policies, directory)
+        refused = [part for part in (policies, directory) if isinstance(part, Exception)]
+        revision = combined_revision(policies.revision, directory.revision)
+        raise UnsignedRevisionError(revision, str(refused[0])) from refused[0]
+
+    def _poll_part(self, index: int, source: PolicySource) -> Candidate | UnsignedRevisionError:
+        """A part's revision, or its commit refused for its signature; other failures raise."""
+        now = self._clock()
+        last = self._last[index]
+        if last is not None and now - last[1] < self._intervals[index]:
+            return last[0]
+        self._last[index] = None  # only a revision had is answered again
+        try:
+            candidate = source.poll()
+        except UnsignedRevisionError as exc:
+            return exc
+        self._last[index] = (candidate, now)
+        return candidate
 
 
 def _run(
@@ -645,18 +846,18 @@ def _run(
         return subprocess.CompletedProcess(argv, process.returncode, out, err)
 
 
-def _how_to_allow(policy: SignaturePolicy, key: str) -> str:
+def _how_to_allow(policy: SignaturePolicy, key: str, setting: str) -> str:
     """How to admit `key` (an SSH fingerprint `SHA256:…` or a GPG key id) under `policy`."""
     ssh = (
         f'add its public key to {policy.allowed_signers_file} as `EMAIL namespaces="git" KEY`'
         if policy.allowed_signers_file is not None
-        else "set policies.allowed_signers_file to a file listing its public key (SSH "
+        else f"set {setting}.allowed_signers_file to a file listing its public key (SSH "
         "signatures are checked only against that file)"
     )
     gpg = (
         f"import its public key with gpg --homedir {policy.gpg_home} --import KEY.asc"
         if policy.gpg_home is not None
-        else "set policies.gpg_home to a GnuPG home holding its public key (GPG signatures "
+        else f"set {setting}.gpg_home to a GnuPG home holding its public key (GPG signatures "
         "are checked only against that keyring)"
     )
     if key.startswith("SHA256:"):
@@ -664,11 +865,11 @@ def _how_to_allow(policy: SignaturePolicy, key: str) -> str:
     return gpg if key else f"{ssh}; {gpg}"
 
 
-def _clean_subdir(subdir: str) -> str:
+def _clean_subdir(subdir: str, setting: str) -> str:
     path = PurePosixPath(subdir.strip().strip("/"))
     if ".." in path.parts or path.is_absolute():
         raise PolicySourceError(
-            f"policies.subdir {subdir!r} leaves the repository; give a directory inside it, "
+            f"{setting}.subdir {subdir!r} leaves the repository; give a directory inside it, "
             "e.g. policies"
         )
     return "" if str(path) == "." else str(path)
@@ -735,6 +936,7 @@ def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 def settings_problems(
     *,
+    section: str = "policies",
     path: str = "",
     subdir: str = "",
     branch: str = "main",
@@ -743,48 +945,57 @@ def settings_problems(
     allowed_signers_file: str = "",
     gpg_home: str = "",
 ) -> list[str]:
-    """Every problem with the `policies.*` settings of a source, as `policies.KEY: why`."""
+    """Every problem with the settings of a source, as `SECTION.KEY: why`.
+
+    `section` is `policies`, or `directory` for an organisation directory of its own, whose
+    path may also be one JSON file. The git timeout is always `policies.git_timeout_seconds`.
+    """
+    contents = SECTIONS[section]
     problems = []
     git = bool(path) and is_git_location(path)
-    if path and not git and not Path(path).expanduser().is_dir():
+    local = Path(path).expanduser()
+    if path and not git and not (local.is_dir() or (contents.one_file and local.is_file())):
+        kinds = "a JSON file, a directory" if contents.one_file else "a directory"
         problems.append(
-            f"policies.path: {path!r} is neither a directory nor a git repository (a URL, "
+            f"{section}.path: {path!r} is neither {kinds} nor a git repository (a URL, "
             "user@host:path, a name ending in .git or a local repository)"
         )
     if subdir and not git:
         problems.append(
-            "policies.subdir: applies to git repositories only; point policies.path at the "
-            "directory holding the policies instead"
+            f"{section}.subdir: applies to git repositories only; point {section}.path at the "
+            f"directory holding {contents.holding} instead"
         )
     if git and not branch.strip():
-        problems.append("policies.branch: must name a branch, e.g. main")
+        problems.append(f"{section}.branch: must name a branch, e.g. main")
     if git_timeout_seconds <= 0:
         problems.append("policies.git_timeout_seconds: must be greater than 0")
     if require_signed_commits and not git:
         problems.append(
-            "policies.require_signed_commits: applies to git repositories only, and "
-            "policies.path is not one; serve the policies from a repository of signed commits"
+            f"{section}.require_signed_commits: applies to git repositories only, and "
+            f"{section}.path is not one; serve {contents.holding} from a repository of signed "
+            "commits"
         )
     if require_signed_commits and not (allowed_signers_file or gpg_home):
         problems.append(
-            "policies.require_signed_commits: needs policies.allowed_signers_file (SSH keys) "
-            "and/or policies.gpg_home (a GnuPG keyring) to say whose signatures are accepted"
+            f"{section}.require_signed_commits: needs {section}.allowed_signers_file (SSH keys) "
+            f"and/or {section}.gpg_home (a GnuPG keyring) to say whose signatures are accepted"
         )
     for key, value in (("allowed_signers_file", allowed_signers_file), ("gpg_home", gpg_home)):
         if value and not require_signed_commits:
             problems.append(
-                f"policies.{key}: is set but policies.require_signed_commits is false, so no "
-                "signature would be checked; set policies.require_signed_commits: true"
+                f"{section}.{key}: is set but {section}.require_signed_commits is false, so no "
+                f"signature would be checked; set {section}.require_signed_commits: true"
             )
     if allowed_signers_file and not Path(allowed_signers_file).expanduser().is_file():
-        problems.append(f"policies.allowed_signers_file: {allowed_signers_file!r} is not a file")
+        problems.append(f"{section}.allowed_signers_file: {allowed_signers_file!r} is not a file")
     if gpg_home and not Path(gpg_home).expanduser().is_dir():
-        problems.append(f"policies.gpg_home: {gpg_home!r} is not a directory")
+        problems.append(f"{section}.gpg_home: {gpg_home!r} is not a directory")
     return problems
 
 
 def open_source(
     *,
+    section: str = "policies",
     path: str = "",
     branch: str = "main",
     subdir: str = "",
@@ -794,8 +1005,14 @@ def open_source(
     allowed_signers_file: str = "",
     gpg_home: str = "",
 ) -> PolicySource:
-    """The source the `policies.*` settings describe; `PolicySourceError` lists every problem."""
+    """The source the settings of `section` describe; `PolicySourceError` lists every problem.
+
+    `policies` with no path: the bundled policies. `directory`: a JSON file, a folder of them
+    or a git repository, never empty (the bundled directory needs no source of its own).
+    """
+    contents = SECTIONS[section]
     problems = settings_problems(
+        section=section,
         path=path,
         subdir=subdir,
         branch=branch,
@@ -804,16 +1021,21 @@ def open_source(
         allowed_signers_file=allowed_signers_file,
         gpg_home=gpg_home,
     )
+    if not path and contents is not POLICIES:
+        problems.append(f"{section}.path: is empty; give a JSON file, a folder or a repository")
     if problems:
         listing = "".join(f"\n  - {problem}" for problem in problems)
+        what = "policy" if contents is POLICIES else "directory"
         raise PolicySourceError(
-            f"the policy source settings have {len(problems)} problem(s):{listing}"
+            f"the {what} source settings have {len(problems)} problem(s):{listing}"
         )
     if not path:
         return BundledSource()
     cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     if not is_git_location(path):
-        return DirectorySource(Path(path), cache)
+        if Path(path).expanduser().is_file():
+            return FileSource(Path(path), cache, contents=contents)
+        return DirectorySource(Path(path), cache, contents=contents)
     signatures = None
     if require_signed_commits:
         signatures = SignaturePolicy(
@@ -829,6 +1051,7 @@ def open_source(
         cache_dir=cache,
         timeout_s=git_timeout_seconds,
         signatures=signatures,
+        contents=contents,
     )
 
 
