@@ -45,3 +45,32 @@ def test_quick_benchmark_run_measures_every_call_and_cleans_up(tmp_path: Path) -
     assert report["corpus"]["check_requests"] >= 50
     assert report["corpus"]["reason_codes"].get("evaluation_error", 0) == 0
     assert {t["target"] for t in report["targets"]} >= {"single-client Check p50"}
+
+
+def test_engine_ab_compares_two_checkouts_request_by_request() -> None:
+    # This checkout against itself: every table request accepted, both sides timed.
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "engine_ab.py"),
+            "--before",
+            str(ROOT),
+            "--after",
+            str(ROOT),
+            "--rounds",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=environment_without_quanze_settings(),
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    accepted, total = (int(n) for n in lines[0].split(" requests")[0].split(" of "))
+    assert accepted == total > 400, lines[0]
+    for line in lines[1:]:
+        median = float(line.split("median ")[1].split(" ms")[0])
+        assert 0 < median < 1000, line
