@@ -39,6 +39,16 @@ def git(*args: str, cwd: Path) -> str:
     return done.stdout.strip()
 
 
+def commit_and_push(
+    work: Path, message: str, *, options: Sequence[str] = (), git_options: Sequence[str] = ()
+) -> str:
+    """Commit everything in `work` and push it; returns the commit SHA."""
+    git("add", "--all", cwd=work)
+    git(*git_options, "commit", "--quiet", *options, "-m", message, cwd=work)
+    git("push", "--quiet", "origin", "main", cwd=work)
+    return git("rev-parse", "HEAD", cwd=work)
+
+
 class PolicyRepo:
     """A working clone of the bundled policies whose commits are pushed to a bare remote."""
 
@@ -54,10 +64,7 @@ class PolicyRepo:
 
     def commit(self, message: str, *extra: str) -> str:
         """Commit everything and push; returns the commit SHA."""
-        git("add", "--all", cwd=self.work)
-        git("commit", "--quiet", "--allow-empty", *extra, "-m", message, cwd=self.work)
-        git("push", "--quiet", "origin", "main", cwd=self.work)
-        return git("rev-parse", "HEAD", cwd=self.work)
+        return commit_and_push(self.work, message, options=("--allow-empty", *extra))
 
     def mark(self, code: str, marker: str) -> None:
         """Append `marker` to message `code`'s English text: answers then show the revision."""
@@ -108,8 +115,6 @@ class DirectoryRepo:
         folder = self.work / self.SUBDIR
         shutil.rmtree(folder, ignore_errors=True)
         split_directory(document, folder)
-        git("add", "--all", cwd=self.work)
-        signing = [*self.sign, "commit", "-S"] if signed and self.sign else ["commit"]
-        git(*signing, "--quiet", "-m", message, cwd=self.work)
-        git("push", "--quiet", "origin", "main", cwd=self.work)
-        return git("rev-parse", "HEAD", cwd=self.work)
+        if signed and self.sign:
+            return commit_and_push(self.work, message, git_options=self.sign, options=("-S",))
+        return commit_and_push(self.work, message)

@@ -27,6 +27,7 @@ from quanze.server.testing import running_server
 from tests.integration.policy_repo import DirectoryRepo, git
 from tests.integration.test_policy_reload import health_with_details, status, wait_until
 from tests.integration.test_serve_process import start, stop, wait_serving
+from tests.server.policy.test_source import ssh_key, ssh_signing
 from tests.support import (
     CLERK_TAKES_RECORD,
     bundled_directory,
@@ -233,15 +234,10 @@ def test_a_policy_change_checks_the_directory_against_the_new_policies(
 def test_a_signed_directory_repository_serves_only_signed_commits(tmp_path: Path) -> None:
     keys = tmp_path / "keys"
     keys.mkdir()
-    key = keys / "hr"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    key, public, _ = ssh_key(keys, "hr")
     allowed = keys / "allowed_signers"
-    allowed.write_text(f'hr@example.org namespaces="git" {key.with_suffix(".pub").read_text()}')
-    repo = DirectoryRepo(
-        tmp_path / "hr",
-        bundled_directory(),
-        sign=["-c", "gpg.format=ssh", "-c", f"user.signingkey={key}"],
-    )
+    allowed.write_text(f'hr@example.org namespaces="git" {public}\n')
+    repo = DirectoryRepo(tmp_path / "hr", bundled_directory(), sign=ssh_signing(key))
     config = directory_config(
         repo.remote,
         tmp_path / "cache",

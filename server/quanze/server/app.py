@@ -129,7 +129,7 @@ def load_directory(config: Config) -> Directory | None:
 
 def candidate_directory(candidate: Candidate) -> Directory:
     """The directory `candidate` holds, named by the candidate's revision (git: its commit)."""
-    return dataclasses.replace(read_directory(candidate.path), revision=candidate.revision)
+    return read_directory(candidate.path, revision=candidate.revision)
 
 
 def load_candidate(candidate: Candidate) -> PolicyBundle:

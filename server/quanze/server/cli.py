@@ -19,6 +19,7 @@ from quanze.server.decisionlog import commands as decisionlog_commands
 from quanze.server.errors import ConfigError, InvalidRequestError, QuanzeError
 from quanze.server.policy import commands as policy_commands
 from quanze.server.policy.directory import BUNDLED_FILE
+from quanze.server.policy.source import DIRECTORY_SEPARATOR
 from quanze.v1 import decision_service_pb2 as pb
 from quanze.v1 import decision_service_pb2_grpc as pb_grpc
 
@@ -213,8 +214,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _status_text(status: dict[str, Any]) -> str:
-    # A directory of its own is described after the policies: `POLICIES; directory WHERE`.
-    source, _, directory = status["policy_source"].partition("; directory ")
+    source, _, directory = status["policy_source"].partition(DIRECTORY_SEPARATOR)
     lines = [f"source            {source or '-'}"]
     if directory:
         lines.append(f"directory source  {directory}")

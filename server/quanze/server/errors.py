@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 # Exceptions a catch-all around an engine call must let through: the process is stopping.
 PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
@@ -46,3 +49,9 @@ class InvalidRequestError(QuanzeError):
 
 class EvaluationError(QuanzeError):
     """The engine failed to produce a well-formed decision."""
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`; did you mean 'x'?` naming the known name closest to a misspelt one, or ""."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""

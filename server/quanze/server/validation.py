@@ -14,7 +14,7 @@ from typing import Any
 import fastjsonschema
 import jsonschema
 
-from quanze.server.errors import InvalidRequestError
+from quanze.server.errors import InvalidRequestError, did_you_mean
 
 _TYPE_NAMES = {
     "boolean": "true or false",
@@ -104,10 +104,7 @@ def _unknown_attribute(path: list[str], instance: Any, known: list[str]) -> Inva
     """An attribute the schema does not define: a misspelt one must never be silently ignored."""
     extra = sorted(set(instance) - set(known))
     name = ".".join([*path, extra[0]]) if extra else ".".join(path)
-    close = difflib.get_close_matches(extra[0], known, n=1) if extra else []
-    message = "is not a known field"
-    if close:
-        message += f"; did you mean {close[0]!r}?"
+    message = "is not a known field" + (did_you_mean(extra[0], known) if extra else "")
     if "extensions" in known:
         # The documented opt-out: free-form data the policies never read.
         message += f"; put data the policies do not read under {'.'.join([*path, 'extensions'])}"

@@ -108,7 +108,7 @@ def test_check_lists_every_problem_not_just_the_first(
     (rules / "unknown.rego").write_text(
         "package quanze.unknown\n\nimport rego.v1\n\nbar if {\n\tno_such.function(1)\n}\n"
     )
-    directory = policies / "quanze/directory/data.json"
+    directory = policies / BUNDLED_FILE
     directory.write_text("{\n  ,\n" + directory.read_text()[1:])
     power_lists = policies / "quanze/power_lists/data.json"
     document = json.loads(power_lists.read_text())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -12,22 +11,21 @@ import pytest
 
 from quanze.server.errors import PolicyError
 from quanze.server.policy.bundle import bundled_policy_dir, load_bundle
-from quanze.server.policy.directory import consistency_problems, read_directory
+from quanze.server.policy.directory import BUNDLED_FILE, consistency_problems, read_directory
+from tests.support import bundled_directory
 
 Document = dict[str, Any]
-BUNDLED = bundled_policy_dir() / "quanze/directory/data.json"
+BUNDLED = bundled_policy_dir() / BUNDLED_FILE
 
 
 @pytest.fixture
 def document() -> Document:
     """A fresh copy of the bundled example directory."""
-    loaded: Document = json.loads(BUNDLED.read_text())
-    return copy.deepcopy(loaded)
+    return bundled_directory()
 
 
 def actions() -> set[str]:
-    catalog = json.loads((bundled_policy_dir() / "quanze/catalog/data.json").read_text())
-    return set(catalog["actions"])
+    return set(load_bundle().actions)
 
 
 def test_the_bundled_example_is_consistent(document: Document) -> None:

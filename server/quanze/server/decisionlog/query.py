@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import difflib
 import heapq
 import json
 import re
@@ -42,7 +41,7 @@ from typing import Any, TextIO
 from quanze.server.decisionlog import records
 from quanze.server.decisionlog.reader import Line, Progress, progress_for, read_lines
 from quanze.server.decisionlog.records import LogFile
-from quanze.server.errors import QuanzeError
+from quanze.server.errors import QuanzeError, did_you_mean
 
 RPCS = ("Check", "CheckBatch", "ListAllowedActions")
 LIST_RPC = "ListAllowedActions"
@@ -825,10 +824,9 @@ def _catalog(policies: str | None, actions: Sequence[str]) -> frozenset[str] | N
         return None
     for action in actions:
         if action not in catalog:
-            close = difflib.get_close_matches(action, sorted(catalog), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
             _warn(
-                f"action {action!r} is not in the catalog{hint} (only records that name it "
+                f"action {action!r} is not in the catalog{did_you_mean(action, sorted(catalog))} "
+                "(only records that name it "
                 "can match)"
             )
     return catalog

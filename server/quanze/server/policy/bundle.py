@@ -6,7 +6,6 @@ Test modules (`*_test.rego`) are kept apart so serving never loads them.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -18,7 +17,7 @@ from typing import Any
 
 import jsonschema
 
-from quanze.server.errors import PolicyError
+from quanze.server.errors import PolicyError, did_you_mean
 from quanze.server.policy.directory import (
     BUNDLED_FILE,
     DIRECTORY_KEYS,
@@ -45,13 +44,18 @@ class PolicyBundle:
     data: dict[str, Any]
     data_json: str
     schema: dict[str, Any]
-    revision: str
-    """What decided: the policies' revision, plus `+directory.<revision>` for a directory of
-    its own (`--directory`)."""
+    policy_revision: str
+    """The policies' own revision: a content hash, or the commit they came from."""
     directory_revision: str = ""
     """The revision of a directory given apart from the policies; empty for the bundled one."""
-    policy_revision: str = ""
-    """The policies' own revision: `revision` without the directory's."""
+
+    @cached_property
+    def revision(self) -> str:
+        """What decided: the policies' revision, plus `+directory.<revision>` for a directory
+        of its own (`--directory`)."""
+        if not self.directory_revision:
+            return self.policy_revision
+        return combined_revision(self.policy_revision, self.directory_revision)
 
     @cached_property
     def actions(self) -> tuple[str, ...]:
@@ -92,10 +96,6 @@ def load_bundle(
     check_schema_matches_catalog(schema, data)
     _check_data_against_schemas(root, data, directory)
     _check_directory_consistency(data, directory)
-    policy_revision = content_revision(root) if revision is None else revision
-    revision = policy_revision
-    if directory is not None:
-        revision = combined_revision(policy_revision, directory.revision)
     return PolicyBundle(
         root=root,
         modules=tuple(modules),
@@ -103,9 +103,8 @@ def load_bundle(
         data=data,
         data_json=json.dumps(data, ensure_ascii=False),
         schema=schema,
-        revision=revision,
+        policy_revision=content_revision(root) if revision is None else revision,
         directory_revision="" if directory is None else directory.revision,
-        policy_revision=policy_revision,
     )
 
 
@@ -181,11 +180,6 @@ def _check_data_against_schemas(
     for keys, schema_path in DATA_SCHEMAS.items():
         document = governed_document(data, keys)
         if document is None:
-            if keys == DIRECTORY_KEYS:
-                raise PolicyError(
-                    f"{BUNDLED_FILE}: the organisation directory is missing; the policies "
-                    "check every office a request relies on against it"
-                )
             continue
         schema = _read_json(root / schema_path, "data schema")
         error = jsonschema.exceptions.best_match(schema_errors(schema, document))
@@ -225,11 +219,7 @@ def schema_error_message(error: jsonschema.ValidationError) -> str:
         known = sorted(schema.get("properties", {}))
         parts = []
         for name in sorted(set(error.instance) - set(known)):
-            close = difflib.get_close_matches(name, known, n=1)
-            if close:
-                hint = f"; did you mean {close[0]!r}?"
-            else:
-                hint = f"; expected one of: {', '.join(known)}"
+            hint = did_you_mean(name, known) or f"; expected one of: {', '.join(known)}"
             parts.append(f"unknown field {name!r}{hint}")
         if parts:
             return "; ".join(parts)
@@ -237,8 +227,13 @@ def schema_error_message(error: jsonschema.ValidationError) -> str:
 
 
 def _check_directory_consistency(data: dict[str, Any], directory: Directory | None) -> None:
-    """The directory's references hold together; every problem is listed at once."""
+    """The directory is there and its references hold together; every problem listed at once."""
     document = governed_document(data, DIRECTORY_KEYS)
+    if document is None:
+        raise PolicyError(
+            f"{BUNDLED_FILE}: the organisation directory is missing; the policies check every "
+            "office a request relies on against it"
+        )
     problems = consistency_problems(document, data["quanze"]["catalog"]["actions"])
     if problems:
         where = directory.where if directory is not None else lambda _member: BUNDLED_FILE

@@ -1288,10 +1288,7 @@ class TreeWalkingEngine:
     """
 
     def __init__(self, policies: PolicyBundle) -> None:
-        self._engine = regorus.Engine()
-        for name, source in policies.modules:
-            self._engine.add_policy(name, source)
-        self._engine.add_data_json(policies.data_json)
+        self._engine = _compiled_engine(policies)
         self._engine.set_gather_prints(True)
 
     def decide(self, request: Mapping[str, Any]) -> Any:
@@ -1596,6 +1593,32 @@ def check_directory(path: Path, root: Path) -> DirectoryReport:
     except PolicyError as exc:
         report.problems.append(_policy_problem(base, exc))
         return report
+    # Loading checks the schema and consistency too, but stops at the first problem: only when
+    # it refuses are they listed one by one, at their file, line and column.
+    try:
+        bundle = load_bundle(root, directory=directory)
+    except PolicyError as exc:
+        report.problems.extend(_listed_problems(root, directory, base))
+        if not report.problems:
+            report.problems.append(Problem("", message=f"{_CANNOT_SERVE}: {exc}"))
+        return report
+    problem = _serving_problem(bundle, directory)
+    if problem:
+        report.problems.append(Problem("", message=problem))
+        return report
+    document = directory.document
+    report.procuratorates = len(document["procuratorates"])
+    report.people = len(office_holders(document))
+    report.grants = sum(len(grants) for grants in document["grants"].values())
+    report.revision = directory.revision
+    return report
+
+
+_CANNOT_SERVE = "the policies cannot serve with this directory"
+
+
+def _listed_problems(root: Path, directory: Directory, base: Path) -> list[Problem]:
+    """Every schema problem of `directory`, or when there are none every inconsistency."""
     data = load_data(root)
     try:
         schema = json.loads((root / DIRECTORY_SCHEMA).read_text(encoding="utf-8"))
@@ -1606,25 +1629,18 @@ def check_directory(path: Path, root: Path) -> DirectoryReport:
         ) from exc
     locate = _Locator(directory, base)
     document = directory.document
+    problems = []
     for error in schema_errors(schema, document):
         where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
         message = f"{where}: {schema_error_message(error)} (see {DIRECTORY_SCHEMA})"
-        report.problems.append(locate(list(error.absolute_path), message))
-    if not report.problems:
-        for problem in consistency_problems(document, data["quanze"]["catalog"]["actions"]):
-            member = problem.split(":", 1)[0].split(".")
-            steps = [int(p) if p.isdigit() else p for p in member]
-            report.problems.append(locate(steps, problem))
-    if not report.problems:
-        problem = _serving_problem(root, directory)
-        if problem:
-            report.problems.append(Problem("", message=problem))
-    if not report.problems:
-        report.procuratorates = len(document["procuratorates"])
-        report.people = len(office_holders(document))
-        report.grants = sum(len(grants) for grants in document["grants"].values())
-        report.revision = directory.revision
-    return report
+        problems.append(locate(list(error.absolute_path), message))
+    if problems:
+        return problems
+    for problem in consistency_problems(document, data["quanze"]["catalog"]["actions"]):
+        member = problem.split(":", 1)[0].split(".")
+        steps = [int(p) if p.isdigit() else p for p in member]
+        problems.append(locate(steps, problem))
+    return problems
 
 
 class _Locator:
@@ -1650,19 +1666,19 @@ class _Locator:
         return Problem(name, line, col, message)
 
 
-def _serving_problem(root: Path, directory: Directory) -> str:
-    """Why the policies cannot serve with `directory` ("" if they can): load, compile, evaluate."""
+def _serving_problem(bundle: PolicyBundle, directory: Directory) -> str:
+    """Why the policies cannot serve with `directory` ("" if they can): compile, evaluate."""
     request = _procurator_request(directory.document)
     try:
-        engine = RegorusEngine(load_bundle(root, directory=directory))
+        engine = RegorusEngine(bundle)
         if request is not None:
             engine.decide_all(request)
     except PASS_THROUGH:
         raise
     except QuanzeError as exc:
-        return f"the policies cannot serve with this directory: {exc}"
+        return f"{_CANNOT_SERVE}: {exc}"
     except BaseException as exc:  # an engine panic is a refusal too, not a crash
-        return f"the policies cannot serve with this directory: {type(exc).__name__}: {exc}"
+        return f"{_CANNOT_SERVE}: {type(exc).__name__}: {exc}"
     return ""
 
 

@@ -66,28 +66,34 @@ class Directory:
         return self.origins.get(".".join(parts[:2]), str(self.path))
 
 
-def read_directory(path: Path) -> Directory:
+def read_directory(path: Path, *, revision: str | None = None) -> Directory:
     """Read a directory document from a JSON file, or from a folder of JSON files merged.
 
-    Raises `PolicyError` naming the file and what is wrong; the schema and consistency are
-    checked when the policies load it (`load_bundle`), against the policies' own schema.
+    `revision` names it when the caller already knows it (a source's snapshot or commit);
+    otherwise it is the hash of its files. Raises `PolicyError` naming the file and what is
+    wrong; the schema and consistency are checked when the policies load it (`load_bundle`),
+    against the policies' own schema.
     """
     path = Path(path).expanduser().absolute()
-    digest = hashlib.sha256()
+    contents = [(name, file, file.read_bytes()) for name, file in _files(path)]
     document: dict[str, Any] = {}
     origins: dict[str, str] = {}
-    for name, file in _files(path):
-        raw = file.read_bytes()
-        digest.update(name.encode() + b"\0" + raw + b"\0")
+    for _name, file, raw in contents:
         _merge(document, origins, _parse(file, raw), str(file))
-    return Directory(document, digest.hexdigest()[:40], path, origins)
+    return Directory(document, revision or _digest(contents), path, origins)
 
 
 def directory_revision(path: Path) -> str:
-    """The revision `read_directory` would give `path`, without parsing it (for sources)."""
+    """The revision `read_directory` gives `path`, without parsing it (for sources)."""
+    files = _files(Path(path).expanduser().absolute())
+    return _digest([(name, file, file.read_bytes()) for name, file in files])
+
+
+def _digest(contents: list[tuple[str, Path, bytes]]) -> str:
+    """The hash of (name, bytes) of every file: a directory's revision."""
     digest = hashlib.sha256()
-    for name, file in _files(Path(path).expanduser().absolute()):
-        digest.update(name.encode() + b"\0" + file.read_bytes() + b"\0")
+    for name, _file, raw in contents:
+        digest.update(name.encode() + b"\0" + raw + b"\0")
     return digest.hexdigest()[:40]
 
 

@@ -173,12 +173,21 @@ class Candidate:
         return self.policies or self
 
 
+# Between the two parts of a combined source's description: `POLICIES; directory WHERE`.
+DIRECTORY_SEPARATOR = "; directory "
+
+
+def combined_description(policies: str, directory: str) -> str:
+    """How a source serving `policies` with the directory `directory` is described."""
+    return f"{policies}{DIRECTORY_SEPARATOR}{directory}"
+
+
 def combine(policies: Candidate, directory: Candidate) -> Candidate:
     """The candidate that serves `policies` with the organisation directory `directory`."""
     return Candidate(
         revision=combined_revision(policies.revision, directory.revision),
         path=policies.path,
-        description=f"{policies.description}; directory {directory.description}",
+        description=combined_description(policies.description, directory.description),
         committed_at=policies.committed_at,
         author=policies.author,
         policies=policies,
@@ -786,7 +795,7 @@ class CombinedSource:
     ) -> None:
         self.policies = policies
         self.directory = directory
-        self.description = f"{policies.description}; directory {directory.description}"
+        self.description = combined_description(policies.description, directory.description)
         self._intervals = intervals
         self._clock = clock
         self._lock = threading.Lock()
