@@ -102,7 +102,7 @@ _answer(act) := {
 } if {
 	task := _decided_as(act)
 	d := _decide(task)
-	governing := catalog.actions[act].articles[_catch_all_article(act)]
+	governing := catalog.actions[act].articles[scope.catch_alls[act][input.subject.properties.role]]
 	marker := _reason({
 		"code": "catch_all_decided_as_act",
 		"article": governing.article,
@@ -115,15 +115,6 @@ _answer(act) := {
 
 _decided_as(act) := scope.catalogued_task if scope.redirects(act)
 
-# The item of the catch-all the acting role has: 十九(5) for a clerk, else the first listed.
-_catch_all_article(act) := 1 if _clerk_task(act)
-
-_catch_all_article(act) := 0 if not _clerk_task(act)
-
-_clerk_task(act) if {
-	act == "task.assigned"
-	input.subject.properties.role == "clerk"
-}
 
 # METADATA
 # title: Decisions for every action in scope

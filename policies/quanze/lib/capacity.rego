@@ -13,6 +13,14 @@ subject_props := object.get(input.subject, "properties", {})
 
 resource_props := object.get(input.resource, "properties", {})
 
+# METADATA
+# description: The procuratorate holding the resource; "" when the request names none.
+resource_procuratorate := object.get(resource_props, "procuratorate", "")
+
+# METADATA
+# description: Whether `person` is a procurator of the procuratorate holding the resource today.
+procurator_of_resource(person) if data.quanze.lib.directory.is_procurator(person, resource_procuratorate)
+
 ctx := object.get(input, "context", {})
 
 # METADATA
@@ -34,8 +42,6 @@ role_listed if {
 }
 
 role_listed if subject_props.role in subject_props.roles
-
-is_case if input.resource.type == "case"
 
 # METADATA
 # description: The procurators who handle the case: sole, or the team's lead and members (五).
@@ -116,6 +122,13 @@ team_leaders := {p |
 	_is_leader(p)
 }
 
+# METADATA
+# description: 五: the team's leaders other than `lead`, each of whom would have to lead it instead.
+leaders_other_than(lead) := {p |
+	some p in team_leaders
+	p != lead
+}
+
 _is_leader(p) if data.quanze.lib.directory.chief_of(resource_props.procuratorate) == p
 
 _is_leader(p) if data.quanze.lib.directory.is_leader(p, resource_props.procuratorate)
@@ -142,8 +155,7 @@ team_composition_problems contains {
 	"en": sprintf("%s must lead the team (a chief, deputy chief or full-time committee member)", [leader]),
 } if {
 	resource_props.handling_mode == "team"
-	some leader in team_leaders
-	leader != object.get(resource_props, "lead_procurator", "")
+	some leader in leaders_other_than(object.get(resource_props, "lead_procurator", ""))
 }
 
 handles_case if "handling_procurator" in case_roles
@@ -194,17 +206,30 @@ names_supervisor if named(ctx.supervising_procurator)
 #   A16, R35-2: the chief's approval of `act`, recorded with who approved, and the approver is
 #   the chief of the procuratorate holding the matter, or a deputy chief or full-time member
 #   whose delegation covers `act` (四十六) — as the directory and the registry show.
-approved_for(act) if {
+# METADATA
+# description: |
+#   A16, R35-2: the chief's approval is recorded, naming who approved (whether that person may
+#   approve is approval_problems').
+chief_approval_recorded if {
 	ctx.chief_approval == true
-	_verified_approver(ctx.approved_by, act)
+	named(ctx.approved_by)
 }
 
-_verified_approver(approver, _) if {
+approved_for(act) if {
+	ctx.chief_approval == true
+	verified_approver(ctx.approved_by, act)
+}
+
+# METADATA
+# description: |
+#   Whether `approver` may give the chief's approval of `act` (or refer for the chief) on this
+#   resource: the chief of its procuratorate, or a delegate whose delegation covers `act` (四十六).
+verified_approver(approver, _) if {
 	named(approver)
 	approver == data.quanze.lib.directory.chief_of(resource_props.procuratorate)
 }
 
-_verified_approver(approver, act) if {
+verified_approver(approver, act) if {
 	named(approver)
 	data.quanze.lib.delegation.person_covers(approver, act, resource_props.procuratorate)
 }
@@ -231,9 +256,9 @@ approval_problems(act) := {
 	ctx.chief_approval == true
 	approver := ctx.approved_by
 	named(approver)
-	not _verified_approver(approver, act)
+	not verified_approver(approver, act)
 	pid := resource_props.procuratorate
-	chief := object.get(data.quanze.lib.directory.procuratorates, [pid, "chief", "person"], "none")
+	chief := data.quanze.lib.directory.recorded_chief(pid)
 }
 
 # METADATA

@@ -195,8 +195,10 @@ covers(act) if count(covering(act)) > 0
 #   P4, A9: the chief a delegate acts for, recorded as the delegate's reason detail ("delegated
 #   by", with the document) — the delegate answers for the decision (二十八), the chief is named.
 delegated_by(act) := {
-	"detail_zh": concat("；", sort([sprintf("受 %s 委托%s", [g.grantor, _document_zh(g)]) | some g in covering(act)])),
-	"detail_en": concat("; ", sort([sprintf("delegated by %s%s", [g.grantor, _document_en(g)]) | some g in covering(act)])),
+	"detail_zh": concat("；", sort([sprintf("受 %s 委托%s", [g.grantor, _document_zh(g)]) | some g in grants])),
+	"detail_en": concat("; ", sort([sprintf("delegated by %s%s", [g.grantor, _document_en(g)]) | some g in grants])),
+} if {
+	grants := covering(act)
 }
 
 _document_zh(g) := sprintf("（%s）", [g.document]) if g.document != ""
@@ -289,19 +291,12 @@ claim_problems contains _unregistered(code, person, g) if {
 	not _registered_copy(person, g)
 }
 
-_claimed contains ["delegation_not_in_registry", input.subject.id, g] if {
-	some g in carried
-	g.kind == "delegation"
-}
+_claimed contains [_unregistered_codes[g.kind], input.subject.id, g] if some g in carried
 
-_claimed contains ["entrustment_not_in_registry", input.subject.id, g] if {
-	some g in carried
-	g.kind == "entrustment"
-}
-
-_claimed contains ["authorization_not_in_registry", input.subject.id, g] if {
-	some g in carried
-	g.kind == "authorization"
+_unregistered_codes := {
+	"delegation": "delegation_not_in_registry",
+	"authorization": "authorization_not_in_registry",
+	"entrustment": "entrustment_not_in_registry",
 }
 
 # An authorisation named only by its scope (review.escalated_cases) is a copy of any registered

@@ -107,6 +107,10 @@ office(person, role, pid) := appointment if {
 }
 
 # METADATA
+# description: The person the directory names as the chief of `pid` ("none"), in force or not: for messages.
+recorded_chief(pid) := object.get(procuratorates, [pid, "chief", "person"], "none")
+
+# METADATA
 # description: The person who is the chief of `pid` today.
 chief_of(pid) := person if {
 	appointment := procuratorates[pid].chief
@@ -134,11 +138,18 @@ headed_departments(person, pid) := {d |
 }
 
 # METADATA
-# description: Whether `person` holds any office of a person in `pid` today (检察人员, 四十五).
-is_staff(person, pid) if {
+# description: |
+#   The roles of the person offices `person` holds in `pid` today (the chief, department heads
+#   and committee members are looked up on their own). A set of roles, tested positively: the
+#   RVM keeps comprehension entries bound to an undefined value.
+offices(person, pid) := {role |
 	some role, _ in person_sections
 	office(person, role, pid)
 }
+
+# METADATA
+# description: Whether `person` holds any office of a person in `pid` today (检察人员, 四十五).
+is_staff(person, pid) if count(offices(person, pid)) > 0
 
 is_staff(person, pid) if chief_of(pid) == person
 
@@ -194,8 +205,6 @@ home_id := pid if {
 	procuratorates[pid]
 }
 
-home := procuratorates[home_id]
-
 # The roles the request says the subject holds: the acting role and the listed ones.
 _claimed_roles contains role if {
 	role := _claims.role
@@ -243,9 +252,8 @@ confirmed contains "procuratorate" if {
 
 confirmed contains role if {
 	some role in _claimed_roles
-	level := _institution_levels[role]
 	subject_id == home_id
-	home.level == level
+	level(home_id) == _institution_levels[role]
 }
 
 _institution_levels := {"provincial_procuratorate": "provincial", "supreme_procuratorate": "supreme"}

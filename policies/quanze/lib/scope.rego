@@ -25,17 +25,18 @@ default catalogued_task := ""
 
 catalogued_task := tasks.catalogued(input.context.assigned_task)
 
-# The catch-alls that redirect, with the roles whose list has them: 十七(7) assistants, 十九(5)
-# clerks, 十八(5) technical staff. Anyone else asking for one is simply not granted it.
+# The catch-alls that redirect, with the roles whose list has them and which of the act's
+# catalog articles is theirs: 十七(7) assistants, 十九(5) clerks, 十八(5) technical staff. Anyone
+# else asking for one is simply not granted it.
 catch_alls := {
-	"task.assigned": {"procurator_assistant", "clerk"},
-	"technical.assist": {"technical_staff"},
+	"task.assigned": {"procurator_assistant": 0, "clerk": 1},
+	"technical.assist": {"technical_staff": 0},
 }
 
 # METADATA
 # description: Whether the acting role's catch-all `act` is answered as its catalogued task.
 redirects(act) if {
-	input.subject.properties.role in catch_alls[act]
+	_ = catch_alls[act][input.subject.properties.role]
 	catalogued_task != ""
 }
 

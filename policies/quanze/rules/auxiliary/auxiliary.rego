@@ -89,6 +89,9 @@ _assistant_acts contains act if {
 	assistant_duties[act]
 }
 
+# The senior-stage court work 十七(6) asked for in this evaluation.
+_senior_acts := _assistant_acts & senior_court_duties
+
 _clerk_acts contains act if {
 	capacity.role == "clerk"
 	some act in scope.actions
@@ -122,37 +125,26 @@ denials contains object.union({"action": act}, _unassigned("十七")) if {
 
 # A15: the senior stage is the directory's HR attribute, not the request's.
 denials contains {"action": act, "code": "senior_stage_required"} if {
-	some act in _assistant_acts
-	act in senior_court_duties
+	some act in _senior_acts
 	not data.quanze.lib.directory.senior_stage == true
 }
 
 # A16: the approval is a record naming who approved; the directory must show the approver is
 # the chief, or the registry a delegation of this approval (四十六).
 denials contains {"action": act, "code": "chief_approval_required"} if {
-	some act in _assistant_acts
-	act in senior_court_duties
-	not capacity.ctx.chief_approval == true
-}
-
-denials contains {"action": act, "code": "chief_approval_required"} if {
-	some act in _assistant_acts
-	act in senior_court_duties
-	capacity.ctx.chief_approval == true
-	not capacity.named(capacity.ctx.approved_by)
+	some act in _senior_acts
+	not capacity.chief_approval_recorded
 }
 
 denials contains object.union({"action": act, "article": "十七", "item": 6}, problem) if {
-	some act in _assistant_acts
-	act in senior_court_duties
-	some problem in capacity.approval_problems("approval.senior_assistant_court")
+	some act in _senior_acts
+	some problem in _approval_problems
 }
 
 # A16: "one approval record per case or hearing, naming the assistant": an approval relied on
 # must name this assistant.
 denials contains {"action": act, "code": "approval_names_another_assistant"} if {
-	some act in _assistant_acts
-	act in senior_court_duties
+	some act in _senior_acts
 	capacity.ctx.chief_approval == true
 	not capacity.ctx.approved_assistant == input.subject.id
 }
@@ -167,10 +159,16 @@ denials contains {"action": act, "code": "criminal_power_outside_criminal_domain
 
 # 四十六: an approval given by the chief's delegate is cited as such.
 grants contains {"action": act, "code": "approved_by_delegate", "article": "四十六", "item": 0} if {
-	some act in _assistant_acts
-	act in senior_court_duties
-	capacity.approved_by_delegate("approval.senior_assistant_court")
+	some act in _senior_acts
+	_approved_by_delegate == true
 }
+
+# The chief's approval of senior court work, judged once whichever of the acts is asked for.
+_approval_problems := capacity.approval_problems("approval.senior_assistant_court")
+
+default _approved_by_delegate := false
+
+_approved_by_delegate if capacity.approved_by_delegate("approval.senior_assistant_court")
 
 # 十七(6) "补充发表出庭意见": the assistant's court opinion only supplements the procurator's.
 denials contains {"action": "court.state_opinion", "code": "assistant_opinion_must_be_supplementary"} if {
@@ -179,8 +177,7 @@ denials contains {"action": "court.state_opinion", "code": "assistant_opinion_mu
 }
 
 denials contains {"action": act, "code": "procurator_must_speak_first"} if {
-	some act in _assistant_acts
-	act in senior_court_duties
+	some act in _senior_acts
 	not capacity.ctx.procurator_spoke_on_main_issues == true
 }
 
@@ -204,8 +201,7 @@ obligations contains {"action": act, "code": "record_supervising_procurator"} if
 }
 
 obligations contains {"action": act, "code": "keep_chief_approval_record"} if {
-	some act in _assistant_acts
-	act in senior_court_duties
+	some act in _senior_acts
 }
 
 # ---------------------------------------------------------------- 十九 clerks
@@ -235,7 +231,7 @@ denials contains {"action": act, "code": "supervisor_not_procurator", "article":
 	some act in _clerk_acts
 	capacity.names_supervisor
 	count(capacity.handling_procurators) == 0
-	not data.quanze.lib.directory.is_procurator(capacity.ctx.supervising_procurator, object.get(capacity.resource_props, "procuratorate", ""))
+	not capacity.procurator_of_resource(capacity.ctx.supervising_procurator)
 }
 
 denials contains {"action": "task.assigned", "code": "clerk_task_requires_assignment"} if {
@@ -256,7 +252,7 @@ _assigner_may_assign(assigner) if assigner in capacity.handling_procurators
 
 _assigner_may_assign(assigner) if {
 	count(capacity.handling_procurators) == 0
-	data.quanze.lib.directory.is_procurator(assigner, object.get(capacity.resource_props, "procuratorate", ""))
+	capacity.procurator_of_resource(assigner)
 }
 
 denials contains {"action": "task.assigned", "code": "task_not_named", "article": "十九", "item": 5} if {

@@ -61,8 +61,8 @@ _acts_across_procuratorates if capacity.role == "disciplinary_committee"
 denials contains {
 	"action": act,
 	"code": "handling_procurator_not_in_quota",
-	"detail_zh": sprintf("名录：%s 不是 %s 的员额检察官", [concat("、", sort(_unlisted_handlers)), _case_procuratorate]),
-	"detail_en": sprintf("per the directory, %s %s not a procurator in the quota of %s", [concat(", ", sort(_unlisted_handlers)), _is_are, _case_procuratorate]),
+	"detail_zh": sprintf("名录：%s 不是 %s 的员额检察官", [concat("、", sort(_unlisted_handlers)), capacity.resource_procuratorate]),
+	"detail_en": sprintf("per the directory, %s %s not a procurator in the quota of %s", [concat(", ", sort(_unlisted_handlers)), _is_are, capacity.resource_procuratorate]),
 } if {
 	count(_unlisted_handlers) > 0
 	some act in scope.actions
@@ -76,8 +76,8 @@ denials contains {
 	"detail_zh": concat("；", sort({p.zh | some p in capacity.team_composition_problems})),
 	"detail_en": concat("; ", sort({p.en | some p in capacity.team_composition_problems})),
 } if {
-	count(capacity.team_composition_problems) > 0
 	_in_the_team
+	count(capacity.team_composition_problems) > 0
 	some act in scope.actions
 	not act in _composing_acts
 }
@@ -93,20 +93,19 @@ _composing_acts := {"team.form", "team.designate_lead", "team.join", "case.assig
 denials contains {
 	"action": act,
 	"code": "staff_member_not_of_procuratorate",
-	"detail_zh": sprintf("名录：%s 不是 %s 的检察人员", [person, _case_procuratorate]),
-	"detail_en": sprintf("per the directory %s is not on the staff of %s", [person, _case_procuratorate]),
+	"detail_zh": sprintf("名录：%s 不是 %s 的检察人员", [person, capacity.resource_procuratorate]),
+	"detail_en": sprintf("per the directory %s is not on the staff of %s", [person, capacity.resource_procuratorate]),
 } if {
 	person := capacity.resource_props.subject_of_decision
 	capacity.named(person)
-	not data.quanze.lib.directory.is_staff(person, _case_procuratorate)
+	not data.quanze.lib.directory.is_staff(person, capacity.resource_procuratorate)
 	some act in scope.actions
 }
 
-_case_procuratorate := object.get(capacity.resource_props, "procuratorate", "")
 
 _unlisted_handlers := {p |
 	some p in capacity.involved_procurators
-	not data.quanze.lib.directory.is_procurator(p, _case_procuratorate)
+	not data.quanze.lib.directory.is_procurator(p, capacity.resource_procuratorate)
 }
 
 _is_are := "is" if count(_unlisted_handlers) == 1

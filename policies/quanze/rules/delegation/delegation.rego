@@ -31,10 +31,7 @@ _grantee := object.get(_record, "grantee", "")
 
 _pid := data.quanze.lib.directory.home_id
 
-_grantee_offices contains role if {
-	some role, _ in data.quanze.lib.directory.person_sections
-	data.quanze.lib.directory.office(_grantee, role, _pid)
-}
+_grantee_offices contains role if some role in data.quanze.lib.directory.offices(_grantee, _pid)
 
 _grantee_offices contains "department_head" if data.quanze.lib.directory.is_department_head(_grantee, _pid)
 

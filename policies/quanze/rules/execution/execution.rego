@@ -149,7 +149,7 @@ _reported_in_writing_at_once if {
 _to_the_chief if _report.to == "chief"
 
 _to_the_chief if {
-	chief := data.quanze.lib.directory.chief_of(object.get(capacity.resource_props, "procuratorate", ""))
+	chief := data.quanze.lib.directory.chief_of(capacity.resource_procuratorate)
 	_report.to == chief
 }
 

@@ -151,8 +151,8 @@ denials contains {"action": "staff.assess", "code": "assess_own_department_staff
 
 _assessed_in_own_department if {
 	person := capacity.resource_props.subject_of_decision
-	pid := object.get(capacity.resource_props, "procuratorate", "")
-	some role, _ in data.quanze.lib.directory.person_sections
+	pid := capacity.resource_procuratorate
+	some role in data.quanze.lib.directory.offices(person, pid)
 	data.quanze.lib.directory.office(person, role, pid).department == data.quanze.lib.directory.department
 }
 

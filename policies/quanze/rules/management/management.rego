@@ -84,22 +84,22 @@ staff_roles := {
 
 # ---------------------------------------------------------------- 三十五 referral and its approval
 
-# R35-2: the referral needs the chief's approval, recorded with who approved; the directory
-# must show the approver is the chief, or the registry a delegation of the approval (四十六).
-denials contains {"action": act, "code": "referral_requires_chief_approval", "article": "三十五", "item": 0} if {
-	not _approval_recorded
-	some act in _role_acts
-	act == "accountability.refer_to_disciplinary_committee"
-}
+# Inspection's referral to the disciplinary committee, and the committee's review of it.
+_disciplinary_acts := {"disciplinary.review_opinion", "accountability.refer_to_disciplinary_committee"}
 
-_approval_recorded if {
-	capacity.ctx.chief_approval == true
-	capacity.named(capacity.ctx.approved_by)
+# R35-2, 三十五 "报检察长批准后，提请检察官惩戒委员会审议": the referral, and the committee's review
+# of it, need the approval of the chief of the matter's procuratorate, recorded with who approved;
+# the directory must show the approver is that chief, or the registry a delegation of the
+# approval (四十六).
+denials contains {"action": act, "code": "referral_requires_chief_approval", "article": "三十五", "item": 0} if {
+	not capacity.chief_approval_recorded
+	some act in _role_acts
+	act in _disciplinary_acts
 }
 
 denials contains object.union({"action": act, "article": "三十五", "item": 0}, problem) if {
 	some act in _role_acts
-	act == "accountability.refer_to_disciplinary_committee"
+	act in _disciplinary_acts
 	some problem in capacity.approval_problems("accountability.approve_referral")
 }
 
@@ -159,31 +159,17 @@ denials contains {"action": act, "code": "review_opinion_not_recognised", "artic
 
 # 三十五 "检察官惩戒委员会…对检察官的司法责任进行审查": the committee reviews, and inspection refers to
 # it, the matters of procurators — the staff member named must be in the quota (directory).
-_disciplinary_acts := {"disciplinary.review_opinion", "accountability.refer_to_disciplinary_committee"}
-
 denials contains {"action": act, "code": "disciplinary_matter_of_a_procurator_only", "article": "三十五", "item": 0} if {
 	not _concerns_a_procurator
 	some act in _role_acts
 	act in _disciplinary_acts
 }
 
+# The person decided on (resource.properties.subject_of_decision) is a procurator of the
+# procuratorate holding the matter, per the directory.
 _concerns_a_procurator if {
-	person := capacity.resource_props.subject_of_decision
-	data.quanze.lib.directory.is_procurator(person, object.get(capacity.resource_props, "procuratorate", ""))
-}
-
-# 三十五 "报检察长批准后，提请检察官惩戒委员会审议": the committee reviews only a matter referred with
-# the approval of the chief of the matter's procuratorate (or a delegate's), as the directory shows.
-denials contains {"action": act, "code": "referral_requires_chief_approval", "article": "三十五", "item": 0} if {
-	not _approval_recorded
-	some act in _role_acts
-	act == "disciplinary.review_opinion"
-}
-
-denials contains object.union({"action": act, "article": "三十五", "item": 0}, problem) if {
-	some act in _role_acts
-	act == "disciplinary.review_opinion"
-	some problem in capacity.approval_problems("accountability.approve_referral")
+	person := object.get(capacity.resource_props, "subject_of_decision", "")
+	capacity.procurator_of_resource(person)
 }
 
 # R35-4: "检察官惩戒委员会提出审查意见后，人民检察院应当…作出是否予以惩戒的决定".
@@ -211,7 +197,7 @@ denials contains {
 	"detail_en": sprintf("per the directory, matters of %s go to the disciplinary committee of %s", [matter, seat]),
 } if {
 	capacity.role == "disciplinary_committee"
-	matter := object.get(capacity.resource_props, "procuratorate", "")
+	matter := capacity.resource_procuratorate
 	seat := _seat_or_none(matter)
 	seat != data.quanze.lib.directory.home_id
 	some act in scope.actions
@@ -317,8 +303,7 @@ denials contains {"action": act, "code": "unfitness_not_found_by_evaluation_comm
 denials contains {"action": act, "code": "subject_of_decision_not_procurator", "article": "四十一", "item": 0} if {
 	some act in _role_acts
 	act in {"grade.lower", "quota.exit"}
-	person := object.get(capacity.resource_props, "subject_of_decision", "")
-	not data.quanze.lib.directory.is_procurator(person, object.get(capacity.resource_props, "procuratorate", ""))
+	not _concerns_a_procurator
 }
 
 obligations contains {"action": act, "code": "follow_quota_exit_procedure", "article": "四十一", "item": 0} if {

@@ -123,8 +123,7 @@ denials contains {"action": "case.assign", "code": "team_needs_two_procurators",
 denials contains {"action": "case.assign", "code": "leader_must_be_lead", "article": "五", "item": 0} if {
 	_assigning
 	_props.handling_mode == "team"
-	some p in team_leaders
-	p != object.get(_props, "lead_procurator", "")
+	count(capacity.leaders_other_than(object.get(_props, "lead_procurator", ""))) > 0
 }
 
 obligations contains {"action": "case.assign", "code": "log_assignment_method", "article": "九", "item": 0} if _assigning
@@ -171,8 +170,7 @@ denials contains {"action": "team.form", "code": "team_has_several_leaders", "ar
 denials contains {"action": "team.form", "code": "leader_must_be_lead", "article": "五", "item": 0} if {
 	_forming
 	_named_lead
-	some p in team_leaders
-	p != _props.lead_procurator
+	count(capacity.leaders_other_than(_props.lead_procurator)) > 0
 }
 
 # ------------------------------------------------------------------ 五, 四十六: the lead
@@ -212,8 +210,7 @@ denials contains {"action": "team.designate_lead", "code": "proposed_lead_not_in
 # R05-3: a leader in the team must be the one designated.
 denials contains {"action": "team.designate_lead", "code": "leader_must_be_lead", "article": "五", "item": 0} if {
 	_designating
-	some p in team_leaders
-	p != _proposed_lead
+	count(capacity.leaders_other_than(_proposed_lead)) > 0
 }
 
 # ------------------------------------------------------------------ 五: joining a team
@@ -241,8 +238,7 @@ denials contains {"action": "team.join", "code": "leader_must_be_lead", "article
 denials contains {"action": "team.join", "code": "leader_must_be_lead", "article": "五", "item": 0} if {
 	_joining
 	_team_role == "lead"
-	some p in team_leaders
-	p != input.subject.id
+	count(capacity.leaders_other_than(input.subject.id)) > 0
 }
 
 # 五 "指定一名": the team already has another designated lead.

@@ -174,7 +174,7 @@ denials contains {
 	"detail_en": sprintf("per the directory %s is not within %s", [target, data.quanze.lib.directory.home_id]),
 } if {
 	capacity.role == "provincial_procuratorate"
-	target := object.get(capacity.resource_props, "procuratorate", "")
+	target := capacity.resource_procuratorate
 	chain := data.quanze.lib.directory.chain(target)
 	not data.quanze.lib.directory.home_id in chain
 	some act in scope.actions

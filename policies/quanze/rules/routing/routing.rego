@@ -107,28 +107,38 @@ _list_to_chief(act) := {g |
 	g := object.union({"code": "outside_power_list"}, power_list.provenance)
 }
 
-level(act) := "committee" if count(committee_grounds(act)) > 0
-
-level(act) := "chief" if {
-	count(committee_grounds(act)) == 0
-	count(chief_grounds(act)) > 0
-}
-
-level(act) := "procurator" if {
-	count(committee_grounds(act)) == 0
-	count(chief_grounds(act)) == 0
-}
-
-# Functions are evaluated afresh by every caller; these sets compute the level and the
-# grant of each act in scope once, so a single Check stays inside the RVM's budget.
-_level_pairs contains [act, lvl] if {
+# Functions are evaluated afresh by every caller; these sets compute, once per act in scope,
+# the level it needs with the grounds that put it there (A1: the committee's, when it
+# prevails), and the grant that lets the subject decide it, so a Check stays inside the RVM's
+# budget.
+_level_triples contains [act, lvl, grounds] if {
 	some act in _acts
-	lvl := level(act)
+	committee := committee_grounds(act)
+	chief := chief_grounds(act)
+	[lvl, grounds] := _level_of(committee, chief)
 }
 
-_level(act) := pair[1] if {
-	some pair in _level_pairs
-	pair[0] == act
+_level_of(committee, _) := ["committee", committee] if count(committee) > 0
+
+_level_of(committee, chief) := ["chief", chief] if {
+	count(committee) == 0
+	count(chief) > 0
+}
+
+_level_of(committee, chief) := ["procurator", set()] if {
+	count(committee) == 0
+	count(chief) == 0
+}
+
+_level(act) := triple[1] if {
+	some triple in _level_triples
+	triple[0] == act
+}
+
+# The grounds of the level `act` needs.
+_grounds(act) := triple[2] if {
+	some triple in _level_triples
+	triple[0] == act
 }
 
 _grant_pairs contains [act, grant] if {
@@ -151,25 +161,14 @@ _referred_to_committee if {
 	_referral_verified
 }
 
-_referral_verified if {
-	referrer := capacity.ctx.referred_by
-	capacity.named(referrer)
-	referrer == data.quanze.lib.directory.chief_of(_case_procuratorate)
-}
+_referral_verified if capacity.verified_approver(capacity.ctx.referred_by, "case.refer_to_committee")
 
-_referral_verified if {
-	referrer := capacity.ctx.referred_by
-	capacity.named(referrer)
-	data.quanze.lib.delegation.person_covers(referrer, "case.refer_to_committee", _case_procuratorate)
-}
-
-_case_procuratorate := object.get(capacity.resource_props, "procuratorate", "")
 
 # 四十六: a committee decision on a delegate's referral cites the delegation too.
 grants contains {"action": act, "code": "referred_by_delegate", "article": "四十六"} if {
 	capacity.role == "committee"
 	_referral_verified
-	not capacity.ctx.referred_by == data.quanze.lib.directory.chief_of(_case_procuratorate)
+	not capacity.ctx.referred_by == data.quanze.lib.directory.chief_of(capacity.resource_procuratorate)
 	some act in _acts
 	_decides(act)
 }
@@ -247,14 +246,14 @@ grants contains object.union(ground, {"action": act, "code": _chief_ground_codes
 	act := pair[0]
 	pair[1].code in {"chief_decides_reserved_matter", "delegate_decides_for_chief"}
 	_level(act) == "chief"
-	some ground in chief_grounds(act)
+	some ground in _grounds(act)
 }
 
 grants contains object.union(ground, {"action": act, "code": _committee_ground_codes[ground.code]}) if {
 	some pair in _grant_pairs
 	act := pair[0]
 	pair[1].code == "committee_decides"
-	some ground in committee_grounds(act)
+	some ground in _grounds(act)
 }
 
 # ------------------------------------------------------------------ escalation
@@ -265,13 +264,8 @@ escalations contains object.union({"action": act, "to": to, "item": 0}, g) if {
 	to := _level(act)
 	to in {"chief", "committee"}
 	not _decides(act)
-	some g in _grounds_at(act, to)
+	some g in _grounds(act)
 }
-
-# The grounds of the level a matter goes to (A1: the committee's own, when it prevails).
-_grounds_at(act, "committee") := committee_grounds(act)
-
-_grounds_at(act, "chief") := chief_grounds(act)
 
 # 八: "应当提出处理意见" — the handling procurator proposes instead of deciding.
 escalations contains {"action": act, "to": _level(act), "code": "propose_opinion_instead"} if {
@@ -323,8 +317,8 @@ prohibitions contains {
 	"action": act,
 	"code": "referral_not_by_chief",
 	"condition": true,
-	"detail_zh": sprintf("名录：%s 的检察长为 %s；登记簿中 %s 无涵盖提请检察委员会的委托", [_case_procuratorate, _chief, referrer]),
-	"detail_en": sprintf("per the directory the chief of %s is %s, and the registry shows %s holding no delegation covering referrals to the committee", [_case_procuratorate, _chief, referrer]),
+	"detail_zh": sprintf("名录：%s 的检察长为 %s；登记簿中 %s 无涵盖提请检察委员会的委托", [capacity.resource_procuratorate, _chief, referrer]),
+	"detail_en": sprintf("per the directory the chief of %s is %s, and the registry shows %s holding no delegation covering referrals to the committee", [capacity.resource_procuratorate, _chief, referrer]),
 } if {
 	capacity.role == "committee"
 	referrer := capacity.ctx.referred_by
@@ -333,7 +327,7 @@ prohibitions contains {
 	some act in _acts
 }
 
-_chief := object.get(data.quanze.lib.directory.procuratorates, [_case_procuratorate, "chief", "person"], "none")
+_chief := data.quanze.lib.directory.recorded_chief(capacity.resource_procuratorate)
 
 # 三 (R03-2): "由检察长、副检察长和若干资深检察官组成，成员应当为单数，并设专职委员". The committee
 # decides only while its membership in the directory is valid today: an odd number of members,
