@@ -93,6 +93,9 @@ def main() -> int:
         return 0
     if args.before is None:
         parser.error("--before is required")
+    for root in (args.before, args.after):
+        if not (root / "policies").is_dir() or not (root / "server").is_dir():
+            parser.error(f"{root} is not a Quanze checkout (no policies/ and server/ folders)")
     sides = [Side(args.before.resolve()), Side(args.after.resolve())]
     try:
         requests = [json.dumps(r, ensure_ascii=False) for r in sides[0].ask("corpus")]
