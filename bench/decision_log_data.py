@@ -32,6 +32,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+from quanze.server.clock import timestamp
 from quanze.server.decisionlog import records
 from quanze.server.decisionlog.writer import StreamWriter, WriterSettings
 from quanze.server.decisions import Decider
@@ -250,7 +251,7 @@ def generate(args: argparse.Namespace) -> Json:
             for _ in range(args.batch):
                 record = next(sources[n])
                 clocks[n] += step * rng.uniform(0.5, 1.5)
-                record["timestamp"] = records.timestamp(clocks[n])
+                record["timestamp"] = timestamp(clocks[n])
                 batch.append(record)
             writer.append(batch)
             count += len(batch)
@@ -279,8 +280,8 @@ def generate(args: argparse.Namespace) -> Json:
         "files": len(files),
         "gz_files": sum(p.suffix == ".gz" for p in files),
         "streams": args.streams,
-        "first": records.timestamp(END - timedelta(days=args.days)),
-        "last": records.timestamp(max(clocks)),
+        "first": timestamp(END - timedelta(days=args.days)),
+        "last": timestamp(max(clocks)),
         "revision": templates.revision,
         "key": str(key),
         "table_cases": templates.cases,
@@ -290,8 +291,8 @@ def generate(args: argparse.Namespace) -> Json:
             "subject": population.subjects[0][0],
             "case": population.cases[0],
             "quiet_case": population.cases[len(population.cases) // 2],
-            "since": records.timestamp(END - timedelta(days=min(args.days, 30))),
-            "until": records.timestamp(END - timedelta(days=min(args.days, 30) // 2)),
+            "since": timestamp(END - timedelta(days=min(args.days, 30))),
+            "until": timestamp(END - timedelta(days=min(args.days, 30) // 2)),
         },
         "seconds": round(elapsed, 1),
         "decide_seconds": round(decided_s, 1),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from types import TracebackType
 
-# Exceptions a catch-all around an engine call must let through: the process is stopping.
-PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit)
+# What a guard around an engine call lets through: the process is stopping.
+_PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
 
 class QuanzeError(Exception):
@@ -49,6 +50,48 @@ class InvalidRequestError(QuanzeError):
 
 class EvaluationError(QuanzeError):
     """The engine failed to produce a well-formed decision."""
+
+
+class EngineCallError(QuanzeError):
+    """An engine call failed; `cause` is what it raised (regorus panics are BaseExceptions)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        self.cause = cause
+        super().__init__(str(cause).strip() or type(cause).__name__)
+
+    @property
+    def kind(self) -> str:
+        """The type name of what the engine raised, e.g. `PanicException`."""
+        return type(self.cause).__name__
+
+
+class _EngineGuard:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is None or isinstance(exc, (EngineCallError, *_PASS_THROUGH)):
+            return
+        raise EngineCallError(exc) from exc
+
+
+_GUARD = _EngineGuard()
+
+
+def engine_guard() -> _EngineGuard:
+    """`with engine_guard():` turns anything an engine call raises into `EngineCallError`.
+
+    regorus reports a panic as a BaseException, so a plain `except Exception` would let it
+    crash the caller; this is the one place that knows it, and lets only a stopping process
+    (KeyboardInterrupt, SystemExit, GeneratorExit) through. A plain class, not a generator
+    context manager: it sits on every decision's path.
+    """
+    return _GUARD
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:

@@ -17,8 +17,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from quanze.server import __version__, convert
+from quanze.server.clock import timestamp
 from quanze.server.decisionlog import events
-from quanze.server.decisionlog.records import timestamp
 from quanze.server.decisionlog.sink import DecisionLog
 from quanze.server.decisions import BatchItemResult, Decider
 from quanze.server.errors import InvalidRequestError

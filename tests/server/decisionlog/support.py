@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from quanze.server.clock import timestamp
 from quanze.server.decisionlog import records
 from quanze.server.decisionlog.reader import all_files, read_lines
 from quanze.server.decisionlog.records import Signer
@@ -46,7 +47,7 @@ def decision_record(
         }
     )
     record: dict[str, Any] = {
-        "timestamp": records.timestamp(moment),
+        "timestamp": timestamp(moment),
         "decision_id": f"00000000-0000-4000-8000-{index:012d}",
         "rpc": "Check",
         "path": "quanze/authz/decision",

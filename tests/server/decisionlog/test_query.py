@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from quanze.server import cli
+from quanze.server.clock import timestamp
 from quanze.server.decisionlog import query, records
 from quanze.server.decisionlog.writer import WriterSettings
 from quanze.server.policy.bundle import load_bundle
@@ -41,7 +42,7 @@ def varied_record(index: int, stream: int, rng: random.Random) -> Record:
     accountability citing other articles, dropped and null inputs, a Chinese subject id."""
     record = support.decision_record(index, rng=rng)
     moment = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(minutes=7 * index + 3 * stream)
-    record["timestamp"] = records.timestamp(moment)
+    record["timestamp"] = timestamp(moment)
     record["decision_id"] = f"{stream:08d}-0000-4000-8000-{index:012d}"
     subject = record["input"]["subject"]
     if index % 19 == 6:
@@ -275,7 +276,7 @@ def test_time_range_edges(
 ) -> None:
     middle = sorted(r["timestamp"] for r in decisions)[len(decisions) // 2]
     moment = at(middle)
-    just_after = records.timestamp(moment + timedelta(microseconds=1))
+    just_after = timestamp(moment + timedelta(microseconds=1))
     cases = [
         (["--since", middle], lambda r: at(r["timestamp"]) >= moment),
         (["--until", middle], lambda r: at(r["timestamp"]) < moment),  # exclusive

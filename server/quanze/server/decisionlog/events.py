@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from quanze.server.decisionlog import records
+from quanze.server.clock import timestamp
 from quanze.server.decisionlog.mask import Masked
 from quanze.server.decisions import Answer, BatchItemResult, Decided, Listed
 
@@ -87,7 +87,7 @@ def _record(  # noqa: PLR0917 - private; every caller passes all six
         else Masked(request, [], [], False)
     )
     record: dict[str, Any] = {
-        "timestamp": records.timestamp(),
+        "timestamp": timestamp(),
         "decision_id": answer["decision_id"],
         "rpc": call.rpc,
         "path": path,

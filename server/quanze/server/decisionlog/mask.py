@@ -30,7 +30,7 @@ from typing import Any
 import regorus
 import structlog
 
-from quanze.server.errors import PASS_THROUGH, EvaluationError, PolicyError
+from quanze.server.errors import EngineCallError, EvaluationError, PolicyError, engine_guard
 from quanze.server.policy.bundle import PolicyBundle
 
 LOG_POLICY_DIR = "quanze/log/"
@@ -97,11 +97,12 @@ class Masker:
             return
         engine = regorus.Engine()
         try:
-            for name, source in modules:
-                engine.add_policy(name, source)
-            engine.add_policy(_ENTRY_MODULE_NAME, _ENTRY_MODULE)
-            engine.add_data_json(bundle.data_json)
-        except Exception as exc:
+            with engine_guard():
+                for name, source in modules:
+                    engine.add_policy(name, source)
+                engine.add_policy(_ENTRY_MODULE_NAME, _ENTRY_MODULE)
+                engine.add_data_json(bundle.data_json)
+        except EngineCallError as exc:
             raise PolicyError(
                 f"the decision-log policy at {bundle.root / LOG_POLICY_DIR} does not load:\n{exc}"
             ) from exc
@@ -121,21 +122,21 @@ class Masker:
         if self._engine is None:
             return Masked(copy.deepcopy(event.get("input")), [], [], False)
         try:
-            # One serialisation feeds the policy and, parsed back, is the caller-independent
-            # copy that is edited: both see exactly the same document.
-            event_json = json.dumps(event, ensure_ascii=False, allow_nan=False)
-            self._engine.set_input_json(event_json)
-            mask, dropped = _read_result(json.loads(self._engine.eval_rule_as_json(_ENTRYPOINT)))
-            document = json.loads(event_json)["input"]
-            document, erased, masked = _apply(document, mask)
-        except PASS_THROUGH:
-            raise
-        except BaseException as exc:  # regorus panics are BaseExceptions
-            detail = (str(exc).strip().splitlines() or [""])[0][:_ERROR_DETAIL_LIMIT]
+            with engine_guard():
+                # One serialisation feeds the policy and, parsed back, is the caller-independent
+                # copy that is edited: both see exactly the same document.
+                event_json = json.dumps(event, ensure_ascii=False, allow_nan=False)
+                self._engine.set_input_json(event_json)
+                result = json.loads(self._engine.eval_rule_as_json(_ENTRYPOINT))
+                mask, dropped = _read_result(result)
+                document = json.loads(event_json)["input"]
+                document, erased, masked = _apply(document, mask)
+        except EngineCallError as exc:
+            detail = (str(exc).splitlines() or [""])[0][:_ERROR_DETAIL_LIMIT]
             # One line, no traceback: enough to fix the policy, and nothing of the request.
             log.error(  # noqa: TRY400
                 "decision_log_mask_failed",
-                error=f"{type(exc).__name__}: {detail}",
+                error=f"{exc.kind}: {detail}",
                 path=str(event.get("path", "")),
                 rpc=str(event.get("rpc", "")),
                 outcome="the whole request is erased from the record",

@@ -38,6 +38,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from quanze.server.clock import timestamp
 from quanze.server.decisionlog import records
 from quanze.server.decisionlog.reader import Line, Progress, progress_for, read_lines
 from quanze.server.decisionlog.records import LogFile
@@ -243,7 +244,7 @@ def _call_part(decision_id: str) -> str:
 
 
 def _time_key(moment: datetime | None) -> str | None:
-    return None if moment is None else records.timestamp(moment)
+    return None if moment is None else timestamp(moment)
 
 
 def _canonical(stamp: str) -> str | None:
@@ -251,7 +252,7 @@ def _canonical(stamp: str) -> str | None:
     if len(stamp) == _CANONICAL_TIME and stamp.endswith("Z"):
         return stamp
     try:
-        return records.timestamp(records.parse_timestamp(stamp))
+        return timestamp(records.parse_timestamp(stamp))
     except ValueError:
         return None
 

@@ -55,12 +55,6 @@ def line_hash(line: bytes) -> str:
     return hashlib.sha256(line).hexdigest()
 
 
-def timestamp(moment: datetime | None = None) -> str:
-    """RFC 3339 UTC timestamp with microseconds, as records carry it."""
-    moment = moment or datetime.now(UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def parse_timestamp(text: str) -> datetime:
     """Read a record timestamp (or any ISO 8601 time; naive means UTC)."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))

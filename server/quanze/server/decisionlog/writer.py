@@ -27,6 +27,7 @@ from typing import IO, Any
 
 import structlog
 
+from quanze.server.clock import timestamp
 from quanze.server.decisionlog import records
 from quanze.server.decisionlog.reader import read_lines
 from quanze.server.decisionlog.records import LogFile, Signer
@@ -199,7 +200,7 @@ class StreamWriter:
         record: dict[str, Any] = {
             "type": kind,
             "seq": self._rendered.seq + 1,
-            "timestamp": body.get("timestamp") or records.timestamp(),
+            "timestamp": body.get("timestamp") or timestamp(),
         }
         record.update((k, v) for k, v in body.items() if k != "timestamp")
         record["prev_hash"] = self._rendered.hash

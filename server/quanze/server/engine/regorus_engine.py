@@ -21,7 +21,7 @@ from typing import Any
 import regorus
 import structlog
 
-from quanze.server.errors import PASS_THROUGH, EvaluationError, PolicyError
+from quanze.server.errors import EngineCallError, EvaluationError, PolicyError, engine_guard
 from quanze.server.policy.bundle import DECISION_ENTRYPOINT, DECISIONS_ENTRYPOINT, PolicyBundle
 
 UNDEFINED = "<undefined>"
@@ -40,15 +40,16 @@ class RegorusEngine:
         self._thread = threading.get_ident()
         self._engine = regorus.Engine()
         try:
-            for name, source in bundle.modules:
-                self._engine.add_policy(name, source)
-            self._engine.add_data_json(bundle.data_json)
-            # Compiling the RVM program rejects unsafe variables, unknown functions and
-            # recursion up front, with file:line:col, which the lazy Engine would not.
-            program = regorus.Program.compile_from_modules(
-                bundle.data_json, list(bundle.modules), _ENTRYPOINTS
-            )
-        except Exception as exc:
+            with engine_guard():
+                for name, source in bundle.modules:
+                    self._engine.add_policy(name, source)
+                self._engine.add_data_json(bundle.data_json)
+                # Compiling the RVM program rejects unsafe variables, unknown functions and
+                # recursion up front, with file:line:col, which the lazy Engine would not.
+                program = regorus.Program.compile_from_modules(
+                    bundle.data_json, list(bundle.modules), _ENTRYPOINTS
+                )
+        except EngineCallError as exc:
             raise PolicyError(f"policies at {bundle.root} do not compile:\n{exc}") from exc
         self._rvm: Any = None
         if fast_path:
@@ -75,20 +76,18 @@ class RegorusEngine:
         input_json = json.dumps(request, ensure_ascii=False)
         if fast_path and self._rvm is not None:
             try:
-                self._rvm.set_input_json(input_json)
-                return parse_result(self._rvm.execute_entry_point(entrypoint))
-            except PASS_THROUGH:
-                raise
-            except BaseException as exc:
+                with engine_guard():
+                    self._rvm.set_input_json(input_json)
+                    return parse_result(self._rvm.execute_entry_point(entrypoint))
+            except EngineCallError as exc:
                 # Expected for large evaluations (e.g. a whole catalog with many rules firing).
                 self.fallbacks += 1
                 log.debug("rvm_fallback", entrypoint=entrypoint, error=str(exc).splitlines()[0])
         try:
-            self._engine.set_input_json(input_json)
-            return parse_result(self._engine.eval_rule_as_json(entrypoint))
-        except PASS_THROUGH:
-            raise
-        except BaseException as exc:
+            with engine_guard():
+                self._engine.set_input_json(input_json)
+                return parse_result(self._engine.eval_rule_as_json(entrypoint))
+        except EngineCallError as exc:
             raise EvaluationError(f"{entrypoint}: {exc}") from exc
 
 

@@ -44,11 +44,12 @@ from quanze.server.decisions import Decider
 from quanze.server.engine.base import DecisionEngine
 from quanze.server.engine.regorus_engine import UNDEFINED, RegorusEngine, parse_result
 from quanze.server.errors import (
-    PASS_THROUGH,
+    EngineCallError,
     EvaluationError,
     InvalidRequestError,
     PolicyError,
     QuanzeError,
+    engine_guard,
 )
 from quanze.server.policy.bundle import (
     DATA_SCHEMAS,
@@ -316,13 +317,12 @@ def run_decision_case(decider: Decider, case: DecisionCase) -> TestOutcome:
     started = time.perf_counter()
     details: tuple[str, ...]
     try:
-        problems = case.mismatches(decider.check(case.request))
-    except PASS_THROUGH:
-        raise
-    except InvalidRequestError as exc:
-        status, details = "error", (f"the case's request is invalid: {exc}",)
-    except BaseException as exc:  # an engine panic must become a reported error, not a crash
-        status, details = "error", (f"evaluation failed: {exc}",)
+        with engine_guard():
+            problems = case.mismatches(decider.check(case.request))
+    except EngineCallError as exc:  # an engine panic must become a reported error, not a crash
+        invalid = isinstance(exc.cause, InvalidRequestError)
+        problem = "the case's request is invalid" if invalid else "evaluation failed"
+        status, details = "error", (f"{problem}: {exc.cause}",)
     else:
         status = "fail" if problems else "pass"
         details = (*problems, f"the case tests article {case.article}") if problems else ()
@@ -745,10 +745,9 @@ def _parse_modules(sources: Mapping[str, str], report: CheckReport) -> dict[str,
     parsed: dict[str, str] = {}
     for name, source in sources.items():
         try:
-            regorus.Engine().add_policy(name, source)
-        except PASS_THROUGH:
-            raise
-        except BaseException as exc:
+            with engine_guard():
+                regorus.Engine().add_policy(name, source)
+        except EngineCallError as exc:
             problem = parse_engine_error(str(exc))
             report.add(problem if problem.file else Problem(name, message=problem.message))
         else:
@@ -993,10 +992,9 @@ def _check_unreached_rules(
         if not entrypoints:
             continue
         try:
-            regorus.Program.compile_from_modules(data_json, modules, entrypoints)
-        except PASS_THROUGH:
-            raise
-        except BaseException as exc:
+            with engine_guard():
+                regorus.Program.compile_from_modules(data_json, modules, entrypoints)
+        except EngineCallError as exc:
             problem = parse_engine_error(str(exc), index.rule_locations)
             if problem.line:
                 report.add(problem)
@@ -1028,10 +1026,9 @@ def _with_exclusions(
     failed: set[str] = set(excluded)
     while remaining:
         try:
-            attempt(sorted(remaining.items()))
-        except PASS_THROUGH:
-            raise
-        except BaseException as exc:
+            with engine_guard():
+                attempt(sorted(remaining.items()))
+        except EngineCallError as exc:
             problem = parse_engine_error(str(exc), index.rule_locations)
             if failed and _follows_from(problem, index, failed):
                 report.incomplete = True
@@ -1203,11 +1200,10 @@ def _compiled_engine(policies: PolicyBundle) -> Any:
     """A tree-walking Engine holding `policies`; a module that does not compile is a PolicyError."""
     engine = regorus.Engine()
     try:
-        for name, source in policies.modules:
-            engine.add_policy(name, source)
-    except PASS_THROUGH:
-        raise
-    except BaseException as exc:
+        with engine_guard():
+            for name, source in policies.modules:
+                engine.add_policy(name, source)
+    except EngineCallError as exc:
         raise PolicyError(
             f"{policies.root} does not compile: {parse_engine_error(str(exc))}; "
             f"`quanze policy check {policies.root}` lists every problem"
@@ -1229,10 +1225,9 @@ def trace(policies: PolicyBundle, request: Any, entrypoint: str, *, explain: boo
     engine.set_gather_prints(True)
     engine.set_enable_coverage(explain)
     try:
-        value = json.loads(engine.eval_rule_as_json(entrypoint))
-    except PASS_THROUGH:
-        raise
-    except BaseException as exc:
+        with engine_guard():
+            value = json.loads(engine.eval_rule_as_json(entrypoint))
+    except EngineCallError as exc:
         raise PolicyError(
             f"evaluating {entrypoint} failed: {parse_engine_error(str(exc))}"
         ) from exc
@@ -1268,10 +1263,9 @@ def _holds(engine: Any, rule: RuleSite) -> bool | None:
     if rule.kind == "function" or rule.literal is None:
         return None
     try:
-        value = json.loads(engine.eval_rule_as_json(rule.path))
-    except PASS_THROUGH:
-        raise
-    except BaseException:  # a rule that cannot be evaluated on its own stays unknown
+        with engine_guard():
+            value = json.loads(engine.eval_rule_as_json(rule.path))
+    except EngineCallError:  # a rule that cannot be evaluated on its own stays unknown
         return None
     if rule.kind == "set":
         return isinstance(value, list) and rule.literal in {
@@ -1303,10 +1297,9 @@ class TreeWalkingEngine:
     def _evaluate(self, entrypoint: str, request: Mapping[str, Any]) -> Any:
         self._engine.set_input_json(json.dumps(request, ensure_ascii=False))
         try:
-            raw = self._engine.eval_rule_as_json(entrypoint)
-        except PASS_THROUGH:
-            raise
-        except BaseException as exc:
+            with engine_guard():
+                raw = self._engine.eval_rule_as_json(entrypoint)
+        except EngineCallError as exc:
             raise EvaluationError(f"{entrypoint}: {exc}") from exc
         return parse_result(raw)
 
@@ -1670,15 +1663,14 @@ def _serving_problem(bundle: PolicyBundle, directory: Directory) -> str:
     """Why the policies cannot serve with `directory` ("" if they can): compile, evaluate."""
     request = _procurator_request(directory.document)
     try:
-        engine = RegorusEngine(bundle)
-        if request is not None:
-            engine.decide_all(request)
-    except PASS_THROUGH:
-        raise
-    except QuanzeError as exc:
-        return f"{_CANNOT_SERVE}: {exc}"
-    except BaseException as exc:  # an engine panic is a refusal too, not a crash
-        return f"{_CANNOT_SERVE}: {type(exc).__name__}: {exc}"
+        with engine_guard():
+            engine = RegorusEngine(bundle)
+            if request is not None:
+                engine.decide_all(request)
+    except EngineCallError as exc:  # an engine panic is a refusal too, not a crash
+        if isinstance(exc.cause, QuanzeError):
+            return f"{_CANNOT_SERVE}: {exc.cause}"
+        return f"{_CANNOT_SERVE}: {exc.kind}: {exc.cause}"
     return ""
 
 

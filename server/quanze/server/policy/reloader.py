@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from quanze.server.decisionlog.records import timestamp
+from quanze.server.clock import timestamp
 from quanze.server.errors import QuanzeError
 from quanze.server.policy.source import Candidate, PolicySource, UnsignedRevisionError
 

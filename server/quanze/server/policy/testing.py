@@ -18,7 +18,7 @@ from typing import Any
 import regorus
 import yaml
 
-from quanze.server.errors import PASS_THROUGH, PolicyError
+from quanze.server.errors import EngineCallError, PolicyError, engine_guard
 from quanze.server.policy.bundle import PolicyBundle
 
 DECISION_TABLE = Path("quanze/authz/cases")
@@ -73,9 +73,10 @@ class RegoTestRunner:
     def __init__(self, bundle: PolicyBundle, *, coverage: bool = False) -> None:
         self._engine = regorus.Engine()
         try:
-            for name, source in (*bundle.modules, *bundle.test_modules):
-                self._engine.add_policy(name, source)
-        except Exception as exc:
+            with engine_guard():
+                for name, source in (*bundle.modules, *bundle.test_modules):
+                    self._engine.add_policy(name, source)
+        except EngineCallError as exc:
             raise PolicyError(f"policies at {bundle.root} do not parse:\n{exc}") from exc
         self._engine.add_data_json(bundle.data_json)
         self._engine.set_gather_prints(True)
@@ -110,10 +111,9 @@ class RegoTestRunner:
         """Evaluate one test rule: true passes; false or undefined fails; an exception errors."""
         started = time.perf_counter()
         try:
-            value = self._engine.eval_rule(test.rule)
-        except PASS_THROUGH:
-            raise
-        except BaseException as exc:
+            with engine_guard():
+                value = self._engine.eval_rule(test.rule)
+        except EngineCallError as exc:
             status, message = "error", str(exc)
         else:
             status = "pass" if value is True else "fail"

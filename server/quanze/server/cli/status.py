@@ -1,0 +1,86 @@
+"""`quanze status`: which revision a running sidecar serves, and what it refused."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+
+from quanze.server.cli import ExitCode, Subcommands
+from quanze.server.errors import QuanzeError
+from quanze.server.policy.source import DIRECTORY_SEPARATOR
+from quanze.v1 import decision_service_pb2 as pb
+from quanze.v1 import decision_service_pb2_grpc as pb_grpc
+
+
+def register(commands: Subcommands) -> None:
+    status = commands.add_parser(
+        "status",
+        help="show which policy revision a running sidecar serves, and what it refused",
+        description="Ask a running sidecar (GetStatus) for its active policy revision, when it "
+        "was activated, the last revision it refused and why, and its decision-log counters. "
+        "Exit status 0 while a revision serves, 1 otherwise.",
+    )
+    status.add_argument(
+        "--address", default="127.0.0.1:8600", help="HOST:PORT or unix:PATH of the sidecar"
+    )
+    status.add_argument("--format", choices=("text", "json"), default="text")
+    status.add_argument("--timeout", type=float, default=5.0, help="seconds to wait (default 5)")
+    status.set_defaults(run=_status)
+
+
+def _status(args: argparse.Namespace) -> int:
+    try:
+        with grpc.insecure_channel(args.address) as channel:
+            reply = pb_grpc.DecisionServiceStub(channel).GetStatus(
+                pb.GetStatusRequest(), timeout=args.timeout
+            )
+    except grpc.RpcError as exc:
+        raise QuanzeError(
+            f"cannot get the status of {args.address}: {exc.code().name}: {exc.details()}; "
+            "is `quanze serve` running there? (--address HOST:PORT or unix:PATH)"
+        ) from exc
+    status = json_format.MessageToDict(
+        reply, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    if args.format == "json":
+        print(json.dumps(status, ensure_ascii=False, indent=2))
+    else:
+        print(_status_text(status))
+    return ExitCode.OK if status["serving"] else ExitCode.FAILED
+
+
+def _status_text(status: dict[str, Any]) -> str:
+    source, _, directory = status["policy_source"].partition(DIRECTORY_SEPARATOR)
+    lines = [f"source            {source or '-'}"]
+    if directory:
+        lines.append(f"directory source  {directory}")
+    lines += [
+        f"active revision   {status['active_revision'] or 'none (not serving)'}",
+        f"activated at      {status['activated_at'] or '-'}",
+        f"last checked at   {status['last_checked_at'] or '-'}",
+    ]
+    if status["last_failed_revision"] or status["last_error"]:
+        lines.append(f"last refused      {status['last_failed_revision'] or '-'}")
+        lines.append(f"refused at        {status['last_failed_at'] or '-'}")
+        error = status["last_error"].splitlines() or [""]
+        lines.append(f"error             {error[0]}")
+        lines.extend(f"                  {line}" for line in error[1:])
+    if status["source_error"]:
+        lines.append(f"source error      {status['source_error'].splitlines()[0]}")
+    decision_log = status.get("decision_log") or {}
+    if decision_log.get("enabled"):
+        lines.append(
+            f"decision log      {decision_log['mode']}, stream {decision_log['stream']}: "
+            f"{int(decision_log['decisions_logged']):,} logged, "
+            f"{int(decision_log['records_lost']):,} lost, "
+            f"{int(decision_log['records_refused']):,} refused, "
+            f"last checkpoint {decision_log['last_checkpoint_at'] or '-'}"
+        )
+    else:
+        lines.append("decision log      off")
+    lines.append(f"version           {status['version']}")
+    return "\n".join(lines)
