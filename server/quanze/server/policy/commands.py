@@ -28,22 +28,20 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 from xml.etree import ElementTree  # only ever writes XML
 
-import regorus
-
 from quanze.server import applog
 from quanze.server.decisions import Decider
 from quanze.server.engine.base import DecisionEngine
-from quanze.server.engine.regorus_engine import UNDEFINED, RegorusEngine, parse_result
+from quanze.server.engine.explain import Trace, trace
+from quanze.server.engine.regorus_engine import UNDEFINED, RegorusEngine
+from quanze.server.engine.treewalk import TreeWalkingEngine, serving_engine
 from quanze.server.errors import (
     EngineCallError,
-    EvaluationError,
     InvalidRequestError,
     PolicyError,
     QuanzeError,
@@ -73,10 +71,8 @@ from quanze.server.policy.lint import (
     Problem,
     check_policies,
     json_position,
-    parse_engine_error,
     policy_problem,
 )
-from quanze.server.policy.rules import ModuleIndex, RuleSite
 from quanze.server.policy.testing import (
     DECISION_TABLE,
     PACKAGE_LINE,
@@ -606,142 +602,6 @@ def _check(args: argparse.Namespace) -> int:
 
 
 # ====================================================================== eval
-
-
-@dataclass(frozen=True)
-class Trace:
-    """One evaluation on the tree-walking Engine: its value, print() output, what fired."""
-
-    value: Any
-    prints: tuple[str, ...]
-    # Conditional rules whose body held (a rule can appear once per definition).
-    fired: tuple[RuleSite, ...] = ()
-    # Conditional rules evaluated whose outcome line coverage cannot show.
-    reached: tuple[RuleSite, ...] = ()
-    # Unconditional definitions (`x := ...` without a body) that were evaluated.
-    definitions: int = 0
-
-
-def _compiled_engine(policies: PolicyBundle) -> Any:
-    """A tree-walking Engine holding `policies`; a module that does not compile is a PolicyError."""
-    engine = regorus.Engine()
-    try:
-        with engine_guard():
-            for name, source in policies.modules:
-                engine.add_policy(name, source)
-    except EngineCallError as exc:
-        raise PolicyError(
-            f"{policies.root} does not compile: {parse_engine_error(str(exc))}; "
-            f"`quanze policy check {policies.root}` lists every problem"
-        ) from exc
-    engine.add_data_json(policies.data_json)
-    return engine
-
-
-def trace(policies: PolicyBundle, request: Any, entrypoint: str, *, explain: bool) -> Trace:
-    """Evaluate `entrypoint` for `request` with print capture and, to explain, line coverage.
-
-    A definition fired when its head's key or value was evaluated, which the engine does only
-    after the body held. When the head shares its line with the body (one-line rules) the
-    line says only that the rule was reached; then a constant head is looked for in the rule's
-    value, and other rules (e.g. functions) are listed as reached.
-    """
-    engine = _compiled_engine(policies)
-    engine.set_input_json(json.dumps(request, ensure_ascii=False))
-    engine.set_gather_prints(True)
-    engine.set_enable_coverage(explain)
-    try:
-        with engine_guard():
-            value = json.loads(engine.eval_rule_as_json(entrypoint))
-    except EngineCallError as exc:
-        raise PolicyError(
-            f"evaluating {entrypoint} failed: {parse_engine_error(str(exc))}"
-        ) from exc
-    prints = tuple(engine.take_prints())
-    if not explain:
-        return Trace(value, prints)
-    report = json.loads(engine.get_coverage_report_as_json())
-    covered = {f["path"]: set(f.get("covered", [])) for f in report.get("files", [])}
-    fired: list[RuleSite] = []
-    reached: list[RuleSite] = []
-    definitions = 0
-    rules = ModuleIndex.build(dict(policies.modules)).rules
-    # Two definitions with the same head give the same value: the value cannot tell them apart.
-    heads = Counter((r.path, r.literal) for r in rules)
-    for rule in rules:
-        lines = covered.get(rule.file, set())
-        if not rule.body_lines:
-            definitions += bool(rule.head_lines & lines)
-        elif rule.head_lines:
-            if rule.head_lines & lines:
-                fired.append(rule)
-        elif any(body and body <= lines for body in rule.body_lines):
-            held = _holds(engine, rule)
-            if held is None or (held and heads[(rule.path, rule.literal)] > 1):
-                reached.append(rule)  # unknown, or some definition with this head held
-            elif held:
-                fired.append(rule)
-    return Trace(value, prints, tuple(fired), tuple(reached), definitions)
-
-
-def _holds(engine: Any, rule: RuleSite) -> bool | None:
-    """Whether a rule's constant head is in its value; None when that cannot be told."""
-    if rule.kind == "function" or rule.literal is None:
-        return None
-    try:
-        with engine_guard():
-            value = json.loads(engine.eval_rule_as_json(rule.path))
-    except EngineCallError:  # a rule that cannot be evaluated on its own stays unknown
-        return None
-    if rule.kind == "set":
-        return isinstance(value, list) and rule.literal in {
-            json.dumps(v, sort_keys=True) for v in value
-        }
-    return json.dumps(value, sort_keys=True) == rule.literal
-
-
-class TreeWalkingEngine:
-    """Decisions from regorus's tree-walking Engine alone, with print() output gathered.
-
-    For policies the RVM cannot compile only because they call print(): `test` and `eval`
-    keep working while such policies are being debugged (the sidecar refuses them).
-    """
-
-    def __init__(self, policies: PolicyBundle) -> None:
-        self._engine = _compiled_engine(policies)
-        self._engine.set_gather_prints(True)
-
-    def decide(self, request: Mapping[str, Any]) -> Any:
-        return self._evaluate(DECISION_ENTRYPOINT, request)
-
-    def decide_all(self, request: Mapping[str, Any]) -> Any:
-        return self._evaluate(DECISIONS_ENTRYPOINT, request)
-
-    def take_prints(self) -> tuple[str, ...]:
-        return tuple(self._engine.take_prints())
-
-    def _evaluate(self, entrypoint: str, request: Mapping[str, Any]) -> Any:
-        self._engine.set_input_json(json.dumps(request, ensure_ascii=False))
-        try:
-            with engine_guard():
-                raw = self._engine.eval_rule_as_json(entrypoint)
-        except EngineCallError as exc:
-            raise EvaluationError(f"{entrypoint}: {exc}") from exc
-        return parse_result(raw)
-
-
-def serving_engine(policies: PolicyBundle) -> tuple[DecisionEngine, str]:
-    """The sidecar's engine, or the tree-walking Engine and a warning when print() stops it."""
-    try:
-        return RegorusEngine(policies), ""
-    except PolicyError as exc:
-        if "Missing builtin function: print" not in str(exc):
-            raise
-    return TreeWalkingEngine(policies), (
-        "warning: these policies call print(), which the compiled RVM lacks: the sidecar "
-        "would refuse them. Answering with the tree-walking Engine; remove print() before "
-        "serving (quanze policy check lists the calls)."
-    )
 
 
 class _Recording:
