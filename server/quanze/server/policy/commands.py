@@ -28,7 +28,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
-from xml.etree import ElementTree  # only ever writes XML
 
 from quanze.server import applog
 from quanze.server.decisions import Decider
@@ -76,12 +75,16 @@ from quanze.server.policy.packing import (
     write_bundle,
 )
 from quanze.server.policy.testing import (
-    DECISION_TABLE,
     DecisionCase,
+    FileCoverage,
     RegoTest,
-    RegoTestResult,
     RegoTestRunner,
-    load_decision_table,
+    TestOutcome,
+    decision_cases,
+    file_coverage,
+    rego_outcome,
+    run_decision_case,
+    write_junit,
 )
 from quanze.server.validation import RequestValidator
 
@@ -259,80 +262,6 @@ def _quiet_logs() -> None:
 # ====================================================================== test
 
 
-@dataclass(frozen=True)
-class TestOutcome:
-    """One Rego test or decision case, as reported on screen and in JUnit XML."""
-
-    kind: str  # "rego" or "decision"
-    suite: str  # the Rego package, or the case file
-    name: str
-    file: str
-    line: int
-    status: str  # "pass", "fail" or "error"
-    details: tuple[str, ...] = ()
-    prints: tuple[str, ...] = ()
-    seconds: float = 0.0
-
-    @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}" if self.line else self.file
-
-    def headline(self) -> str:
-        label = "decision case " if self.kind == "decision" else ""
-        return f"{self.status.upper()} {label}{self.where} {self.name}"
-
-    def report(self) -> str:
-        lines = [self.headline()]
-        lines.extend(f"  {d}" for d in self.details)
-        lines.extend(f"  print: {p}" for p in self.prints)
-        return "\n".join(lines)
-
-
-def _rego_outcome(result: RegoTestResult) -> TestOutcome:
-    test = result.test
-    return TestOutcome(
-        kind="rego",
-        suite=test.package,
-        name=test.name,
-        file=test.file,
-        line=test.line,
-        status=result.status,
-        details=tuple(result.message.splitlines()),
-        prints=result.prints,
-        seconds=result.seconds,
-    )
-
-
-def _case_id(case: DecisionCase) -> str:
-    return f"{case.source}::{case.name}"
-
-
-def run_decision_case(decider: Decider, case: DecisionCase) -> TestOutcome:
-    """Answer one case on the serving path and compare it with the expected answer."""
-    started = time.perf_counter()
-    details: tuple[str, ...]
-    try:
-        with engine_guard():
-            problems = case.mismatches(decider.check(case.request))
-    except EngineCallError as exc:  # an engine panic must become a reported error, not a crash
-        invalid = isinstance(exc.cause, InvalidRequestError)
-        problem = "the case's request is invalid" if invalid else "evaluation failed"
-        status, details = "error", (f"{problem}: {exc.cause}",)
-    else:
-        status = "fail" if problems else "pass"
-        details = (*problems, f"the case tests article {case.article}") if problems else ()
-    return TestOutcome(
-        kind="decision",
-        suite=case.source,
-        name=case.name,
-        file=case.source,
-        line=0,
-        status=status,
-        details=details,
-        seconds=time.perf_counter() - started,
-    )
-
-
 class _Progress:
     """A dot per test on a terminal; elsewhere (CI logs) a counter every tenth of the run."""
 
@@ -364,18 +293,6 @@ class _Progress:
             self._stream.flush()
 
 
-@dataclass(frozen=True)
-class FileCoverage:
-    path: str
-    covered: tuple[int, ...]
-    not_covered: tuple[int, ...]
-
-    @property
-    def percent(self) -> float:
-        total = len(self.covered) + len(self.not_covered)
-        return 100.0 * len(self.covered) / total if total else 100.0
-
-
 def _test(args: argparse.Namespace) -> int:
     _quiet_logs()
     root = _policy_dir(args.dir)
@@ -390,7 +307,7 @@ def _test(args: argparse.Namespace) -> int:
             f"{exc}\nRun `quanze policy check {_shown(args.dir, root)}` to list every problem."
         ) from exc
     rego_tests = runner.discover(args.pattern or "")
-    cases = [c for c in _decision_cases(root) if wanted is None or wanted.search(_case_id(c))]
+    cases = [c for c in decision_cases(root) if wanted is None or wanted.search(c.id)]
     total = len(rego_tests) + len(cases)
     print(
         f"running {len(rego_tests)} Rego tests and {len(cases)} decision cases "
@@ -409,7 +326,7 @@ def _test(args: argparse.Namespace) -> int:
             print(outcome.report())
     coverage_ok = True
     if with_coverage:
-        coverage_ok = _print_coverage(_coverage(runner), threshold)
+        coverage_ok = _print_coverage(file_coverage(runner), threshold)
     if args.junit:
         write_junit(outcomes, Path(args.junit), seconds)
         print(f"JUnit XML written to {args.junit}")
@@ -442,14 +359,14 @@ def _run_tests(
             sys.stdout.flush()
 
     for rego_test in rego_tests:
-        record(_rego_outcome(runner.run(rego_test)))
+        record(rego_outcome(runner.run(rego_test)))
     if cases:
         engine, warning = serving_engine(policies)
         if warning:
             print(warning, file=sys.stderr)
         decider = Decider(policies, engine)
         for case in cases:
-            outcome = run_decision_case(decider, case)
+            outcome = run_decision_case(decider.check, case)
             if isinstance(engine, TreeWalkingEngine):
                 outcome = dataclasses.replace(outcome, prints=engine.take_prints())
             record(outcome)
@@ -464,20 +381,6 @@ def _regex(pattern: str | None) -> re.Pattern[str] | None:
         return re.compile(pattern)
     except re.error as exc:
         raise QuanzeError(f"--run {pattern!r} is not a valid regular expression: {exc}") from exc
-
-
-def _decision_cases(root: Path) -> list[DecisionCase]:
-    # A policy directory need not have a decision table; one that has must load.
-    if not (root / DECISION_TABLE).is_dir():
-        return []
-    return load_decision_table(root)
-
-
-def _coverage(runner: RegoTestRunner) -> list[FileCoverage]:
-    """`RegoTestRunner.coverage` as report rows, sorted by file."""
-    measured = runner.coverage()
-    files = [FileCoverage(p, tuple(c), tuple(m)) for p, (c, m) in measured.items()]
-    return sorted(files, key=lambda f: f.path)
 
 
 def _print_coverage(files: Sequence[FileCoverage], threshold: float) -> bool:
@@ -517,68 +420,6 @@ def _ranges(lines: Iterable[int], limit: int = 12) -> str:
 
 
 # Characters XML 1.0 cannot carry; engine messages could contain them.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def _xml_text(text: str) -> str:
-    return _XML_INVALID.sub("?", text)
-
-
-def write_junit(outcomes: Sequence[TestOutcome], path: Path, seconds: float) -> None:
-    """JUnit XML: one testsuite per Rego package and per decision-table file."""
-    suites: dict[tuple[str, str], list[TestOutcome]] = {}
-    for outcome in outcomes:
-        suites.setdefault((outcome.kind, outcome.suite), []).append(outcome)
-    root = ElementTree.Element(
-        "testsuites",
-        name="quanze policy test",
-        tests=str(len(outcomes)),
-        failures=str(sum(o.status == "fail" for o in outcomes)),
-        errors=str(sum(o.status == "error" for o in outcomes)),
-        time=f"{seconds:.3f}",
-    )
-    for (kind, suite_name), members in suites.items():
-        name = f"rego {suite_name}" if kind == "rego" else f"decision table {suite_name}"
-        suite = ElementTree.SubElement(
-            root,
-            "testsuite",
-            name=name,
-            tests=str(len(members)),
-            failures=str(sum(o.status == "fail" for o in members)),
-            errors=str(sum(o.status == "error" for o in members)),
-            skipped="0",
-            time=f"{sum(o.seconds for o in members):.6f}",
-        )
-        for outcome in members:
-            case = ElementTree.SubElement(
-                suite,
-                "testcase",
-                name=outcome.name,
-                classname=suite_name,
-                file=outcome.file,
-                time=f"{outcome.seconds:.6f}",
-            )
-            if outcome.line:
-                case.set("line", str(outcome.line))
-            if outcome.status != "pass":
-                tag = "failure" if outcome.status == "fail" else "error"
-                summary = outcome.details[0] if outcome.details else outcome.status
-                element = ElementTree.SubElement(
-                    case, tag, message=_xml_text(summary), type=outcome.status
-                )
-                element.text = _xml_text(outcome.report())
-            if outcome.prints:
-                ElementTree.SubElement(case, "system-out").text = _xml_text(
-                    "\n".join(outcome.prints)
-                )
-    ElementTree.indent(root)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ElementTree.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
-    except OSError as exc:
-        raise QuanzeError(f"cannot write the JUnit report {path}: {exc.strerror}") from exc
-
-
 # ====================================================================== check
 
 
