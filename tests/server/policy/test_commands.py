@@ -23,8 +23,8 @@ from quanze.server import cli
 from quanze.server.decisions import Decider
 from quanze.server.engine.regorus_engine import RegorusEngine
 from quanze.server.policy.bundle import bundled_policy_dir, load_bundle
-from quanze.server.policy.commands import json_position
 from quanze.server.policy.directory import BUNDLED_FILE, read_directory
+from quanze.server.policy.lint import json_position
 from quanze.server.policy.testing import RegoTestRunner, load_decision_table
 from tests.support import (
     CLERK_TAKES_RECORD,
