@@ -102,15 +102,15 @@ def register(commands: Subcommands) -> None:
         "(after validating it; an invalid request exits with status 2). print() output of the "
         "policies goes to standard error.",
     )
+    _dir_argument(evaluate)
     evaluate.add_argument(
         "--input",
         metavar="REQ.json",
         required=True,
         help="the request (a JSON object); - reads stdin",
     )
-    evaluate.add_argument(
-        "--policies", metavar="DIR", help="policy directory (default: the bundled policies)"
-    )
+    # How DIR was given before eval took it like test, check and bundle: still accepted.
+    evaluate.add_argument("--policies", metavar="DIR", help=argparse.SUPPRESS)
     _directory_option(evaluate)
     evaluate.add_argument(
         "--entrypoint",
@@ -123,7 +123,7 @@ def register(commands: Subcommands) -> None:
         action="store_true",
         help="also list, on standard error, the rules that fired (from line coverage)",
     )
-    evaluate.set_defaults(run=_eval)
+    evaluate.set_defaults(run=lambda args: _eval(args, evaluate))
 
     build = subcommands.add_parser(
         "bundle",
@@ -206,8 +206,9 @@ class _Recording:
         return self.raw
 
 
-def _eval(args: argparse.Namespace) -> int:
+def _eval(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     quiet_logs()
+    given = _eval_dir(args, parser)
     entrypoint: str = args.entrypoint
     if not re.fullmatch(r"data(\.[A-Za-z_][\w]*)+", entrypoint):
         raise QuanzeError(
@@ -218,7 +219,7 @@ def _eval(args: argparse.Namespace) -> int:
     except InvalidRequestError as exc:
         print(f"quanze policy eval: {exc}", file=sys.stderr)
         return ExitCode.BAD_INPUT
-    policies = load_bundle(policy_dir(args.policies), directory=_read_directory(args.directory))
+    policies = load_bundle(policy_dir(given), directory=_read_directory(args.directory))
     validator = RequestValidator(policies.schema, policies.actions)
     try:
         if entrypoint == DECISIONS_ENTRYPOINT:
@@ -259,6 +260,25 @@ def _eval(args: argparse.Namespace) -> int:
         )
     _print_trace(traced, entrypoint, explain=args.explain)
     return status
+
+
+def _eval_dir(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str | None:
+    """DIR, or the deprecated `--policies DIR` with a note on stderr; both is a usage error."""
+    given: str | None = args.dir
+    deprecated: str | None = args.policies
+    if deprecated is None:
+        return given
+    if given is not None:
+        parser.error(
+            f"give the policy directory once: DIR ({given}) or --policies DIR ({deprecated}), "
+            "not both"
+        )
+    print(
+        "quanze policy eval: --policies DIR is deprecated; give DIR as an argument: "
+        "quanze policy eval DIR --input …",
+        file=sys.stderr,
+    )
+    return deprecated
 
 
 def _read_request(name: str) -> Any:
