@@ -23,8 +23,8 @@ from quanze.server import cli
 from quanze.server.decisions import Decider
 from quanze.server.engine.regorus_engine import RegorusEngine
 from quanze.server.policy.bundle import bundled_policy_dir, load_bundle
-from quanze.server.policy.commands import json_position
 from quanze.server.policy.directory import BUNDLED_FILE, read_directory
+from quanze.server.policy.lint import json_position
 from quanze.server.policy.testing import RegoTestRunner, load_decision_table
 from tests.support import (
     CLERK_TAKES_RECORD,
@@ -466,9 +466,7 @@ def test_eval_shows_print_output(capsys: pytest.CaptureFixture[str], policies: P
     text = module.read_text()
     anchor = "\tsome act in _assistant_acts\n\tnot capacity.names_supervisor\n"
     module.write_text(text.replace(anchor, anchor + '\tprint("no supervisor for", act)\n', 1))
-    code, out, err = run(
-        capsys, "policy", "eval", "--input", str(EXAMPLE), "--policies", str(policies)
-    )
+    code, out, err = run(capsys, "policy", "eval", str(policies), "--input", str(EXAMPLE))
     assert code == 0
     assert json.loads(out)["decision"] is False
     assert "print output:" in err
@@ -479,12 +477,72 @@ def test_eval_of_policies_that_do_not_compile_says_where(
     capsys: pytest.CaptureFixture[str], policies: Path
 ) -> None:
     line = append(policies / "quanze/rules/common/common.rego", "this is not rego {\n")
+    code, out, err = run(capsys, "policy", "eval", str(policies), "--input", str(EXAMPLE))
+    assert (code, out) == (1, "")
+    assert f"quanze/rules/common/common.rego:{line}:1: rule must have a body" in err
+    assert "Traceback" not in err
+
+
+def test_eval_takes_the_policy_directory_as_an_argument(
+    capsys: pytest.CaptureFixture[str], policies: Path
+) -> None:
+    line = append(policies / "quanze/rules/common/common.rego", "this is not rego {\n")
+    where = f"quanze/rules/common/common.rego:{line}:1: rule must have a body"
+    # Before or after the options: DIR is the directory evaluated, not the bundled one.
+    for argv in (
+        [str(policies), "--input", str(EXAMPLE)],
+        ["--input", str(EXAMPLE), str(policies)],
+    ):
+        code, out, err = run(capsys, "policy", "eval", *argv)
+        assert (code, out) == (1, "")
+        assert where in err
+        assert "deprecated" not in err
+
+
+DEPRECATED_POLICIES = (
+    "quanze policy eval: --policies DIR is deprecated; give DIR as an argument: "
+    "quanze policy eval DIR --input …"
+)
+
+
+def test_eval_still_takes_policies_with_a_deprecation_note(
+    capsys: pytest.CaptureFixture[str], policies: Path
+) -> None:
+    root = str(bundled_policy_dir())
+    code, out, err = run(capsys, "policy", "eval", root, "--input", str(EXAMPLE))
+    assert (code, err) == (0, "")
+    expected = json.loads(out)
+    code, out, err = run(capsys, "policy", "eval", "--input", str(EXAMPLE), "--policies", root)
+    assert code == 0
+    assert err.splitlines() == [DEPRECATED_POLICIES]
+    answer = json.loads(out)
+    assert answer.pop("decision_id") != expected.pop("decision_id")
+    assert answer == expected
+
+    # The option names the directory evaluated, as DIR does.
+    line = append(policies / "quanze/rules/common/common.rego", "this is not rego {\n")
     code, out, err = run(
         capsys, "policy", "eval", "--input", str(EXAMPLE), "--policies", str(policies)
     )
     assert (code, out) == (1, "")
+    assert err.splitlines()[0] == DEPRECATED_POLICIES
     assert f"quanze/rules/common/common.rego:{line}:1: rule must have a body" in err
-    assert "Traceback" not in err
+
+
+def test_eval_refuses_dir_and_policies_together(
+    capsys: pytest.CaptureFixture[str], policies: Path
+) -> None:
+    root = str(bundled_policy_dir())
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["policy", "eval", str(policies), "--input", str(EXAMPLE), "--policies", root])
+    out, err = capsys.readouterr()
+    assert exited.value.code == 2
+    assert out == ""
+    assert err.startswith("usage: quanze policy eval ")
+    assert err.splitlines()[-1] == (
+        f"quanze policy eval: error: give the policy directory once: DIR ({policies}) or "
+        f"--policies DIR ({root}), not both"
+    )
 
 
 def test_eval_other_entrypoints(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

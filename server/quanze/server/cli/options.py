@@ -1,10 +1,14 @@
-"""Options the commands that load settings share: --config, --policies, --directory, --set."""
+"""Options the commands that load settings share (--config, --policies, --directory, --set),
+and what the policy and directory commands share: their policy directory and quiet logs."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from quanze.server import applog, config
+from quanze.server.errors import PolicyError
+from quanze.server.policy.bundle import bundled_policy_dir
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -51,3 +55,23 @@ def load_config(args: argparse.Namespace) -> config.Config:
     loaded = config.load(args.config, overrides=overrides)
     applog.configure(loaded.log.level)
     return loaded
+
+
+def policy_dir(value: str | None) -> Path:
+    """The policy directory a command was given (DIR or --policies), the bundled one without."""
+    root = Path(value) if value else bundled_policy_dir()
+    if not root.is_dir():
+        raise PolicyError(f"policy directory {root} does not exist; give an existing DIR")
+    return root.resolve()
+
+
+def shown(given: str | None, root: Path) -> str:
+    """The policy directory as the user wrote it; the bundled one in full."""
+    return given or str(root)
+
+
+def quiet_logs() -> None:
+    """For the commands that print a result (`policy …`, `directory check`): the decision
+    service logs through structlog; keep it on stderr and to real problems, so stdout carries
+    only the command's own output."""
+    applog.configure("warning")

@@ -2,7 +2,8 @@
 
 Rego tests run on the tree-walking `Engine` (it supports `with`, print capture and line
 coverage). Decision-table cases are plain requests with expected answers; callers check them
-through every path that serves answers (Engine, RVM, gRPC).
+through every path that serves answers (Engine, RVM, gRPC). Either kind's outcome is a
+`TestOutcome`, for `quanze policy test` to report on screen and as JUnit XML (`write_junit`).
 """
 
 from __future__ import annotations
@@ -10,15 +11,22 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree  # only ever writes XML
 
 import regorus
 import yaml
 
-from quanze.server.errors import EngineCallError, PolicyError, engine_guard
+from quanze.server.errors import (
+    EngineCallError,
+    InvalidRequestError,
+    PolicyError,
+    QuanzeError,
+    engine_guard,
+)
 from quanze.server.policy.bundle import PolicyBundle
 
 DECISION_TABLE = Path("quanze/authz/cases")
@@ -196,6 +204,10 @@ class DecisionCase:
     # The case file, relative to the policy directory: where a failing case is reported.
     source: str = field(default="", compare=False)
 
+    @property
+    def id(self) -> str:
+        return f"{self.source}::{self.name}"
+
     def mismatches(self, answer: Mapping[str, Any]) -> list[str]:
         """How `answer` differs from the expectation; empty when it matches."""
         problems = []
@@ -294,3 +306,168 @@ def _part(value: Any, named: Mapping[str, Any], extra: Mapping[str, Any] | None)
         base.setdefault("properties", {}).update(extra)
         base["properties"] = {k: v for k, v in base["properties"].items() if v is not None}
     return dict(base)
+
+
+# ---------------------------------------------------------------------- outcomes and reports
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """One Rego test or decision case, as reported on screen and in JUnit XML."""
+
+    kind: str  # "rego" or "decision"
+    suite: str  # the Rego package, or the case file
+    name: str
+    file: str
+    line: int
+    status: str  # "pass", "fail" or "error"
+    details: tuple[str, ...] = ()
+    prints: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    def headline(self) -> str:
+        label = "decision case " if self.kind == "decision" else ""
+        return f"{self.status.upper()} {label}{self.where} {self.name}"
+
+    def report(self) -> str:
+        lines = [self.headline()]
+        lines.extend(f"  {d}" for d in self.details)
+        lines.extend(f"  print: {p}" for p in self.prints)
+        return "\n".join(lines)
+
+
+def rego_outcome(result: RegoTestResult) -> TestOutcome:
+    test = result.test
+    return TestOutcome(
+        kind="rego",
+        suite=test.package,
+        name=test.name,
+        file=test.file,
+        line=test.line,
+        status=result.status,
+        details=tuple(result.message.splitlines()),
+        prints=result.prints,
+        seconds=result.seconds,
+    )
+
+
+def run_decision_case(
+    check: Callable[[Mapping[str, Any]], Mapping[str, Any]], case: DecisionCase
+) -> TestOutcome:
+    """Answer one case with `check` (the serving path: `Decider.check`) and compare the answer
+    with the expected one."""
+    started = time.perf_counter()
+    details: tuple[str, ...]
+    try:
+        with engine_guard():
+            problems = case.mismatches(check(case.request))
+    except EngineCallError as exc:  # an engine panic must become a reported error, not a crash
+        invalid = isinstance(exc.cause, InvalidRequestError)
+        problem = "the case's request is invalid" if invalid else "evaluation failed"
+        status, details = "error", (f"{problem}: {exc.cause}",)
+    else:
+        status = "fail" if problems else "pass"
+        details = (*problems, f"the case tests article {case.article}") if problems else ()
+    return TestOutcome(
+        kind="decision",
+        suite=case.source,
+        name=case.name,
+        file=case.source,
+        line=0,
+        status=status,
+        details=details,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def decision_cases(root: Path) -> list[DecisionCase]:
+    """The decision table of `root`, or none: a policy directory need not have one, but one
+    that has must load."""
+    if not (root / DECISION_TABLE).is_dir():
+        return []
+    return load_decision_table(root)
+
+
+def file_coverage(runner: RegoTestRunner) -> list[FileCoverage]:
+    """`RegoTestRunner.coverage` as report rows, sorted by file."""
+    measured = runner.coverage()
+    files = [FileCoverage(p, tuple(c), tuple(m)) for p, (c, m) in measured.items()]
+    return sorted(files, key=lambda f: f.path)
+
+
+@dataclass(frozen=True)
+class FileCoverage:
+    path: str
+    covered: tuple[int, ...]
+    not_covered: tuple[int, ...]
+
+    @property
+    def percent(self) -> float:
+        total = len(self.covered) + len(self.not_covered)
+        return 100.0 * len(self.covered) / total if total else 100.0
+
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xml_text(text: str) -> str:
+    return _XML_INVALID.sub("?", text)
+
+
+def write_junit(outcomes: Sequence[TestOutcome], path: Path, seconds: float) -> None:
+    """JUnit XML: one testsuite per Rego package and per decision-table file."""
+    suites: dict[tuple[str, str], list[TestOutcome]] = {}
+    for outcome in outcomes:
+        suites.setdefault((outcome.kind, outcome.suite), []).append(outcome)
+    root = ElementTree.Element(
+        "testsuites",
+        name="quanze policy test",
+        tests=str(len(outcomes)),
+        failures=str(sum(o.status == "fail" for o in outcomes)),
+        errors=str(sum(o.status == "error" for o in outcomes)),
+        time=f"{seconds:.3f}",
+    )
+    for (kind, suite_name), members in suites.items():
+        name = f"rego {suite_name}" if kind == "rego" else f"decision table {suite_name}"
+        suite = ElementTree.SubElement(
+            root,
+            "testsuite",
+            name=name,
+            tests=str(len(members)),
+            failures=str(sum(o.status == "fail" for o in members)),
+            errors=str(sum(o.status == "error" for o in members)),
+            skipped="0",
+            time=f"{sum(o.seconds for o in members):.6f}",
+        )
+        for outcome in members:
+            case = ElementTree.SubElement(
+                suite,
+                "testcase",
+                name=outcome.name,
+                classname=suite_name,
+                file=outcome.file,
+                time=f"{outcome.seconds:.6f}",
+            )
+            if outcome.line:
+                case.set("line", str(outcome.line))
+            if outcome.status != "pass":
+                tag = "failure" if outcome.status == "fail" else "error"
+                summary = outcome.details[0] if outcome.details else outcome.status
+                element = ElementTree.SubElement(
+                    case, tag, message=_xml_text(summary), type=outcome.status
+                )
+                element.text = _xml_text(outcome.report())
+            if outcome.prints:
+                ElementTree.SubElement(case, "system-out").text = _xml_text(
+                    "\n".join(outcome.prints)
+                )
+    ElementTree.indent(root)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ElementTree.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    except OSError as exc:
+        raise QuanzeError(f"cannot write the JUnit report {path}: {exc.strerror}") from exc
