@@ -40,7 +40,13 @@ from typing import Any, TextIO
 
 from quanze.server.clock import timestamp
 from quanze.server.decisionlog import records
-from quanze.server.decisionlog.reader import Line, Progress, progress_for, read_lines
+from quanze.server.decisionlog.reader import (
+    Line,
+    Progress,
+    log_directory,
+    progress_for,
+    read_lines,
+)
 from quanze.server.decisionlog.records import LogFile
 from quanze.server.errors import QuanzeError, did_you_mean
 
@@ -838,15 +844,7 @@ def _warn(message: str) -> None:
 
 
 def _streams(directory: str) -> dict[str, list[LogFile]]:
-    path = Path(directory)
-    if not path.exists():
-        raise QuanzeError(
-            f"{directory} does not exist; give the decision-log directory "
-            "(decision_log.directory in the configuration, or `quanze serve --decision-log`)"
-        )
-    if not path.is_dir():
-        raise QuanzeError(f"{directory} is a file; give the directory that holds the log files")
-    streams = records.list_streams(path)
+    streams = records.list_streams(log_directory(directory))
     if not streams:
         _warn(f"{directory} holds no decision-log files (decisions-<stream>-<n>-<time>.jsonl[.gz])")
     return streams

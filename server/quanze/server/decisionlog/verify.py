@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from quanze.server.decisionlog import records
-from quanze.server.decisionlog.reader import Progress, progress_for, read_lines
+from quanze.server.decisionlog.reader import Progress, log_directory, progress_for, read_lines
 from quanze.server.decisionlog.records import LogFile, SignatureChecker
 from quanze.server.errors import QuanzeError
 
@@ -237,13 +237,7 @@ def verify_directory(
     progress: bool | None = None,
 ) -> VerifyReport:
     """Verify every stream of `directory`; raises `QuanzeError` if it cannot be read at all."""
-    if not directory.exists():
-        raise QuanzeError(
-            f"{directory} does not exist; give the decision-log directory "
-            "(decision_log.directory in the configuration, or `quanze serve --decision-log`)"
-        )
-    if not directory.is_dir():
-        raise QuanzeError(f"{directory} is a file; give the directory that holds the log files")
+    log_directory(directory)
     parsed = [parse_anchor(text) for text in anchors]
     checker = SignatureChecker(key_file) if key_file is not None else None
     streams = records.list_streams(directory)
