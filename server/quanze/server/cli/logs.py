@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from quanze.server.cli import ExitCode, Subcommands, command_group
-from quanze.server.decisionlog import records, verify
+from quanze.server.decisionlog import records
 from quanze.server.decisionlog.query import RPCS, Filters, ScanCounts, parse_time, scan
 from quanze.server.decisionlog.reader import Progress, log_directory, progress_for
 from quanze.server.decisionlog.records import LogFile
 from quanze.server.decisionlog.render import Output, match_writer
 from quanze.server.decisionlog.stats import DEFAULT_STATS, STATS_DIMENSIONS, Stats, write_stats
+from quanze.server.decisionlog.verify import verify_directory
 from quanze.server.errors import QuanzeError, did_you_mean
 
 
@@ -26,13 +28,9 @@ def register(commands: Subcommands) -> None:
         description="Read a decision-log directory: query records, count them, check integrity.",
         title="commands",
     )
-    query_parser = logs.add_parser(
-        "query",
-        help="list the decision records that match filters",
-        description=_QUERY_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    query_parser = _filter_command(
+        logs, "query", help="list the decision records that match filters", description=_QUERY_HELP
     )
-    _common_options(query_parser)
     query_parser.add_argument(
         "--format",
         choices=("table", "jsonl", "csv"),
@@ -45,13 +43,12 @@ def register(commands: Subcommands) -> None:
     )
     query_parser.set_defaults(run=_query)
 
-    stats_parser = logs.add_parser(
+    stats_parser = _filter_command(
+        logs,
         "stats",
         help="count the matching decisions by action, role, decision, article, day …",
         description=_STATS_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _common_options(stats_parser)
     stats_parser.add_argument(
         "--by",
         action="append",
@@ -64,7 +61,33 @@ def register(commands: Subcommands) -> None:
         "--format", choices=("table", "json", "csv"), default="table", help="default: table"
     )
     stats_parser.set_defaults(run=_stats)
-    verify.register(logs)
+
+    verify_parser = logs.add_parser(
+        "verify",
+        help="prove a decision log complete and untouched, or say where it is not",
+        description=_VERIFY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verify_parser.add_argument("directory", metavar="DIR", help="the decision-log directory")
+    verify_parser.add_argument(
+        "--key",
+        metavar="FILE",
+        help="check checkpoint signatures with this Ed25519 public (or private) key or HMAC secret",
+    )
+    verify_parser.add_argument(
+        "--anchor",
+        metavar="STREAM:SEQ:HASH",
+        action="append",
+        default=[],
+        dest="anchors",
+        help="a record hash noted from an earlier run (its `anchor` lines); fail if that record "
+        "is gone or changed (repeatable)",
+    )
+    _progress_option(verify_parser)
+    verify_parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="default: text"
+    )
+    verify_parser.set_defaults(run=_verify)
 
 
 def _query(args: argparse.Namespace) -> int:
@@ -122,6 +145,21 @@ def _stats(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _verify(args: argparse.Namespace) -> int:
+    """`quanze logs verify`: OK when intact, FAILED when any problem was found."""
+    report = verify_directory(
+        Path(args.directory),
+        key_file=Path(args.key) if args.key else None,
+        anchors=args.anchors,
+        progress=args.progress,
+    )
+    if args.format == "json":
+        sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(report.render() + "\n")
+    return ExitCode.OK if report.ok else ExitCode.FAILED
+
+
 _FILTER_HELP = """
 Filters combine with AND; a filter given more than once matches any of its values (OR), e.g.
 `--action a --action b`. Times are ISO 8601: a date alone is midnight UTC, a time without an
@@ -160,6 +198,24 @@ examples:
   quanze logs stats /var/log/quanze --since 2026-11-01 --by reason --by revision --format json
 """
 )
+_VERIFY_HELP = """\
+Prove a decision-log directory complete and untouched, or say exactly where it is not.
+
+Every stream's hash chain is followed through all its files (plain and gzip): a record that was
+modified, deleted, inserted, reordered or cut off is reported as FILE:LINE: kind: message, and
+the check goes on so that one run lists every problem. With --key the checkpoint signatures are
+checked too (the Ed25519 public key, or the HMAC secret); without it they are not.
+
+The last line says `intact: …` (exit status 0; notes such as a crash's partial line are
+allowed) or `TAMPERED: N problems …` (exit status 1). For each intact stream an
+`anchor STREAM:SEQ:HASH` line names its last record: keep it, and pass it with --anchor next
+time, so that records cut off the end of the log since then are caught as well.
+
+examples:
+  quanze logs verify /var/log/quanze --key checkpoint.pub
+  quanze logs verify /var/log/quanze --key checkpoint.pub --anchor w0:120345:3f5a…
+  quanze logs verify /var/log/quanze --format json > verify.json
+"""
 
 
 def _positive(text: str) -> int:
@@ -172,7 +228,16 @@ def _positive(text: str) -> int:
     return value
 
 
-def _common_options(parser: argparse.ArgumentParser) -> None:
+def _filter_command(
+    logs: Subcommands, name: str, *, help: str, description: str
+) -> argparse.ArgumentParser:
+    """A `quanze logs` command that reads a directory through the filters (query, stats)."""
+    parser = logs.add_parser(
+        name,
+        help=help,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("directory", metavar="DIR", help="the decision-log directory")
     group = parser.add_argument_group("filters")
     group.add_argument("--since", metavar="TIME", help="records at or after TIME")
@@ -217,6 +282,11 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
         help="policies whose catalog ListAllowedActions calls answered (default: the bundled "
         "ones); only consulted with --action or an answer id",
     )
+    _progress_option(parser)
+    return parser
+
+
+def _progress_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
