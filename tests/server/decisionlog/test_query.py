@@ -22,7 +22,7 @@ import pytest
 
 from quanze.server import cli
 from quanze.server.clock import timestamp
-from quanze.server.decisionlog import query, records
+from quanze.server.decisionlog import query, records, render
 from quanze.server.decisionlog.writer import WriterSettings
 from quanze.server.policy.bundle import load_bundle
 from tests.server.decisionlog import support
@@ -34,7 +34,7 @@ CATALOG = frozenset(load_bundle().actions)
 LISTED = ("case.interrogate_suspect", "decision.prosecute", "document.draft", "case.assign")
 NOT_IN_CATALOG = "case.view"
 CHINESE_SUBJECT = "张检察官"
-COLUMNS = list(query.TABLE_COLUMNS)
+COLUMNS = list(render.TABLE_COLUMNS)
 
 
 def varied_record(index: int, stream: int, rng: random.Random) -> Record:
@@ -381,17 +381,17 @@ def test_table_rows_are_aligned_and_counted(
     starts = set()
     for line in lines[1:]:
         cut = line.index("  deny  ") + 2
-        starts.add(query._display_width(line[:cut]))
+        starts.add(render.display_width(line[:cut]))
     assert len(starts) == 1
     assert any(CHINESE_SUBJECT in line for line in lines)
 
 
 def test_fit_counts_cjk_characters_as_two_columns() -> None:
-    assert query._display_width(query._fit("张检察官", 10)) == 10
-    cut = query._fit("张检察官张检察官", 7)
-    assert query._display_width(cut) == 7
+    assert render.display_width(render.fit("张检察官", 10)) == 10
+    cut = render.fit("张检察官张检察官", 7)
+    assert render.display_width(cut) == 7
     assert cut.rstrip().endswith("…")
-    assert query._fit("abc", 3) == "abc"
+    assert render.fit("abc", 3) == "abc"
 
 
 # ---------------------------------------------------------------------------- ListAllowedActions

@@ -29,7 +29,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from quanze.server.decisionlog import records
 from quanze.server.decisionlog.records import load_signer
-from quanze.server.decisionlog.verify import VerifyReport, parse_anchor, verify_directory
+from quanze.server.decisionlog.verify import verify_directory
+from quanze.server.decisionlog.verify_report import VerifyReport, parse_anchor
 from quanze.server.decisionlog.writer import StreamWriter, WriterSettings
 from quanze.server.errors import QuanzeError
 from tests.server.decisionlog.support import abandon, decision_record, write_log

@@ -2,9 +2,366 @@
 
 from __future__ import annotations
 
-from quanze.server.cli import Subcommands
-from quanze.server.decisionlog import commands
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from quanze.server.cli import ExitCode, Subcommands, command_group
+from quanze.server.decisionlog import records
+from quanze.server.decisionlog.query import RPCS, Filters, ScanCounts, parse_time, scan
+from quanze.server.decisionlog.reader import Progress, log_directory, progress_for
+from quanze.server.decisionlog.records import LogFile
+from quanze.server.decisionlog.render import Output, match_writer
+from quanze.server.decisionlog.stats import DEFAULT_STATS, STATS_DIMENSIONS, Stats, write_stats
+from quanze.server.decisionlog.verify import verify_directory
+from quanze.server.errors import QuanzeError, did_you_mean
 
 
-def register(commands_: Subcommands) -> None:
-    commands.register(commands_)
+def register(commands: Subcommands) -> None:
+    logs = command_group(
+        commands,
+        "logs",
+        help="query, count and verify decision logs",
+        description="Read a decision-log directory: query records, count them, check integrity.",
+        title="commands",
+    )
+    query_parser = _filter_command(
+        logs, "query", help="list the decision records that match filters", description=_QUERY_HELP
+    )
+    query_parser.add_argument(
+        "--format",
+        choices=("table", "jsonl", "csv"),
+        default="table",
+        help="table (default, readable), jsonl (the records exactly as stored) or csv "
+        "(the table's columns, full values)",
+    )
+    query_parser.add_argument(
+        "--limit", type=_positive, metavar="N", help="stop after N matching records"
+    )
+    query_parser.set_defaults(run=_query)
+
+    stats_parser = _filter_command(
+        logs,
+        "stats",
+        help="count the matching decisions by action, role, decision, article, day …",
+        description=_STATS_HELP,
+    )
+    stats_parser.add_argument(
+        "--by",
+        action="append",
+        choices=STATS_DIMENSIONS,
+        metavar="WHAT",
+        help=f"count by WHAT: {', '.join(STATS_DIMENSIONS)} (repeatable; default "
+        f"{' '.join(DEFAULT_STATS)})",
+    )
+    stats_parser.add_argument(
+        "--format", choices=("table", "json", "csv"), default="table", help="default: table"
+    )
+    stats_parser.set_defaults(run=_stats)
+
+    verify_parser = logs.add_parser(
+        "verify",
+        help="prove a decision log complete and untouched, or say where it is not",
+        description=_VERIFY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verify_parser.add_argument("directory", metavar="DIR", help="the decision-log directory")
+    verify_parser.add_argument(
+        "--key",
+        metavar="FILE",
+        help="check checkpoint signatures with this Ed25519 public (or private) key or HMAC secret",
+    )
+    verify_parser.add_argument(
+        "--anchor",
+        metavar="STREAM:SEQ:HASH",
+        action="append",
+        default=[],
+        dest="anchors",
+        help="a record hash noted from an earlier run (its `anchor` lines); fail if that record "
+        "is gone or changed (repeatable)",
+    )
+    _progress_option(verify_parser)
+    verify_parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="default: text"
+    )
+    verify_parser.set_defaults(run=_verify)
+
+
+def _query(args: argparse.Namespace) -> int:
+    """`quanze logs query`: print the matching records; OK whether or not any matched."""
+    filters = _filters(args)
+    streams = _streams(args.directory)
+    counts = ScanCounts()
+    progress = _progress(streams, "quanze logs query", args.progress)
+    out = Output(sys.stdout)
+    emit = match_writer(args.format, out)
+    matched = 0
+    started = time.monotonic()
+    try:
+        for match in scan(streams, filters, counts, progress):
+            emit(match)
+            matched += 1
+            if args.limit is not None and matched >= args.limit:
+                break
+        emit(None)
+    finally:
+        out.flush()
+        progress.finish()
+    if args.format == "table":
+        if matched:
+            limited = (
+                " (--limit reached)" if args.limit is not None and matched >= args.limit else ""
+            )
+            _warn(f"{matched:,} matching records{limited} in {time.monotonic() - started:.1f} s")
+        else:
+            _warn("no matching records")
+    for message in counts.report():
+        _warn(message)
+    return ExitCode.OK
+
+
+def _stats(args: argparse.Namespace) -> int:
+    """`quanze logs stats`: totals and counts of the matching answers; OK."""
+    filters = _filters(args)
+    streams = _streams(args.directory)
+    stats = Stats(tuple(dict.fromkeys(args.by or DEFAULT_STATS)))
+    counts = ScanCounts()
+    progress = _progress(streams, "quanze logs stats", args.progress)
+    try:
+        for match in scan(streams, filters, counts, progress, merge=False):
+            stats.add(match)
+    finally:
+        progress.finish()
+    out = Output(sys.stdout)
+    write_stats(out, stats, args.format)
+    if args.format == "table" and not stats.records:
+        _warn("no matching records")
+    out.flush()
+    for message in counts.report():
+        _warn(message)
+    return ExitCode.OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    """`quanze logs verify`: OK when intact, FAILED when any problem was found."""
+    report = verify_directory(
+        Path(args.directory),
+        key_file=Path(args.key) if args.key else None,
+        anchors=args.anchors,
+        progress=args.progress,
+    )
+    if args.format == "json":
+        sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(report.render() + "\n")
+    return ExitCode.OK if report.ok else ExitCode.FAILED
+
+
+_FILTER_HELP = """
+Filters combine with AND; a filter given more than once matches any of its values (OR), e.g.
+`--action a --action b`. Times are ISO 8601: a date alone is midnight UTC, a time without an
+offset is UTC; --until is exclusive.
+
+A ListAllowedActions record answers every catalog action at once (`result.allowed` lists the
+allowed ones). With --action (or --decision-id <call id>#<action>) it gives one answer per asked
+action, allowed iff listed; without, one answer for the whole call (action `*`, decision `list`)
+that --decision, --reason, --article and --escalate do not match.
+"""
+_QUERY_HELP = (
+    "List the decision records of a log directory (every stream, plain and gzip files) that "
+    "match the filters, in time order across streams.\n"
+    + _FILTER_HELP
+    + """
+Formats: table (one row per answer; ids, revisions and long cells cut to fit), csv (the same
+columns with full values, UTF-8) and jsonl (each matching record exactly as stored). --limit
+counts records.
+
+examples:
+  quanze logs query /var/log/quanze --case C2026-0042
+  quanze logs query /var/log/quanze --subject p-zhang --since 2026-11-01 --until 2026-12-01
+  quanze logs query /var/log/quanze --decision deny --article 十七 --format csv > denials.csv
+"""
+)
+_STATS_HELP = (
+    "Count the matching decisions of a log directory: totals (records, allowed, denied, "
+    "escalated, the time range covered) and counts by action, role, decision, article and day, "
+    "or what --by names.\n"
+    + _FILTER_HELP
+    + """
+A record with several roles, reasons or articles counts once under each.
+
+examples:
+  quanze logs stats /var/log/quanze
+  quanze logs stats /var/log/quanze --since 2026-11-01 --by reason --by revision --format json
+"""
+)
+_VERIFY_HELP = """\
+Prove a decision-log directory complete and untouched, or say exactly where it is not.
+
+Every stream's hash chain is followed through all its files (plain and gzip): a record that was
+modified, deleted, inserted, reordered or cut off is reported as FILE:LINE: kind: message, and
+the check goes on so that one run lists every problem. With --key the checkpoint signatures are
+checked too (the Ed25519 public key, or the HMAC secret); without it they are not.
+
+The last line says `intact: …` (exit status 0; notes such as a crash's partial line are
+allowed) or `TAMPERED: N problems …` (exit status 1). For each intact stream an
+`anchor STREAM:SEQ:HASH` line names its last record: keep it, and pass it with --anchor next
+time, so that records cut off the end of the log since then are caught as well.
+
+examples:
+  quanze logs verify /var/log/quanze --key checkpoint.pub
+  quanze logs verify /var/log/quanze --key checkpoint.pub --anchor w0:120345:3f5a…
+  quanze logs verify /var/log/quanze --format json > verify.json
+"""
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
+
+
+def _filter_command(
+    logs: Subcommands, name: str, *, help: str, description: str
+) -> argparse.ArgumentParser:
+    """A `quanze logs` command that reads a directory through the filters (query, stats)."""
+    parser = logs.add_parser(
+        name,
+        help=help,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("directory", metavar="DIR", help="the decision-log directory")
+    group = parser.add_argument_group("filters")
+    group.add_argument("--since", metavar="TIME", help="records at or after TIME")
+    group.add_argument("--until", metavar="TIME", help="records before TIME (exclusive)")
+    repeatable: list[tuple[tuple[str, ...], str, str, str]] = [
+        (("--subject",), "subjects", "ID", "input.subject.id"),
+        (("--role",), "roles", "ROLE", "input.subject.properties.role, or any of .roles"),
+        (("--resource", "--case"), "resources", "ID", "input.resource.id (e.g. the case id)"),
+        (
+            ("--action",),
+            "actions",
+            "NAME",
+            "input.action.name, or an action a ListAllowedActions call answered",
+        ),
+        (
+            ("--article",),
+            "articles",
+            "ART",
+            "an article cited by a reason, obligation or "
+            "accountability entry, exactly as written (e.g. 十七)",
+        ),
+        (("--reason",), "reasons", "CODE", "a reason code"),
+        (("--revision",), "revisions", "REV", "the policy revision, or its first characters"),
+        (
+            ("--decision-id",),
+            "decision_ids",
+            "ID",
+            "a decision id, a ListAllowedActions call "
+            "id, or one of its answer ids <call id>#<action>",
+        ),
+    ]
+    for flags, dest, metavar, help_text in repeatable:
+        group.add_argument(*flags, dest=dest, metavar=metavar, action="append", help=help_text)
+    group.add_argument("--decision", dest="decisions", action="append", choices=("allow", "deny"))
+    group.add_argument(
+        "--escalate", dest="escalations", action="append", choices=("chief", "committee")
+    )
+    group.add_argument("--rpc", dest="rpcs", action="append", choices=RPCS)
+    parser.add_argument(
+        "--policies",
+        metavar="DIR",
+        help="policies whose catalog ListAllowedActions calls answered (default: the bundled "
+        "ones); only consulted with --action or an answer id",
+    )
+    _progress_option(parser)
+    return parser
+
+
+def _progress_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show progress on stderr (default: when stderr is a terminal)",
+    )
+
+
+def _filters(args: argparse.Namespace) -> Filters:
+    """The `Filters` the command-line options ask for; raises `QuanzeError` for bad values."""
+    since = parse_time(args.since, "--since") if args.since else None
+    until = parse_time(args.until, "--until") if args.until else None
+    if since is not None and until is not None and since >= until:
+        raise QuanzeError(
+            f"--since {args.since} is not before --until {args.until}: no record could match; "
+            "swap them or widen the range"
+        )
+    actions = tuple(dict.fromkeys(args.actions or ()))
+    ids = frozenset(args.decision_ids or ())
+    catalog = None
+    if actions or any("#" in i for i in ids):
+        catalog = _catalog(args.policies, actions)
+    return Filters(
+        since=since,
+        until=until,
+        subjects=frozenset(args.subjects or ()),
+        roles=frozenset(args.roles or ()),
+        resources=frozenset(args.resources or ()),
+        actions=actions,
+        decisions=frozenset(args.decisions or ()),
+        articles=frozenset(args.articles or ()),
+        reasons=frozenset(args.reasons or ()),
+        escalations=frozenset(args.escalations or ()),
+        revisions=tuple(dict.fromkeys(args.revisions or ())),
+        decision_ids=ids,
+        rpcs=frozenset(args.rpcs or ()),
+        catalog=catalog,
+    )
+
+
+def _catalog(policies: str | None, actions: Sequence[str]) -> frozenset[str] | None:
+    """The action catalog ListAllowedActions calls answered; warns of asked actions not in it."""
+    # Imported here: the policies (and their schema tooling) are only needed with --action.
+    from quanze.server.policy.bundle import load_bundle  # noqa: PLC0415
+
+    try:
+        catalog = frozenset(load_bundle(Path(policies) if policies else None).actions)
+    except QuanzeError as exc:
+        if policies:
+            raise QuanzeError(f"--policies {policies}: {exc}") from exc
+        _warn(
+            f"cannot read the bundled catalog ({exc}); ListAllowedActions calls are taken "
+            "to answer every action asked about"
+        )
+        return None
+    for action in actions:
+        if action not in catalog:
+            _warn(
+                f"action {action!r} is not in the catalog{did_you_mean(action, sorted(catalog))} "
+                "(only records that name it "
+                "can match)"
+            )
+    return catalog
+
+
+def _warn(message: str) -> None:
+    print(f"quanze logs: {message}", file=sys.stderr)
+
+
+def _streams(directory: str) -> dict[str, list[LogFile]]:
+    streams = records.list_streams(log_directory(directory))
+    if not streams:
+        _warn(f"{directory} holds no decision-log files (decisions-<stream>-<n>-<time>.jsonl[.gz])")
+    return streams
+
+
+def _progress(streams: dict[str, list[LogFile]], label: str, enabled: bool | None) -> Progress:
+    return progress_for([f for files in streams.values() for f in files], label, enabled)

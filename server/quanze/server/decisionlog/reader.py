@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, TextIO
 
 from quanze.server.decisionlog.records import LogFile, list_streams
+from quanze.server.errors import QuanzeError
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,19 @@ def read_lines(log_file: LogFile, progress: Progress | None = None) -> Iterator[
                 position = now
             complete = chunk.endswith(b"\n")
             yield Line(log_file, number, chunk[:-1] if complete else chunk, complete)
+
+
+def log_directory(directory: str | Path) -> Path:
+    """`directory` as a Path once it is one; raises `QuanzeError` naming what to give instead."""
+    path = Path(directory)
+    if not path.exists():
+        raise QuanzeError(
+            f"{directory} does not exist; give the decision-log directory "
+            "(decision_log.directory in the configuration, or `quanze serve --decision-log`)"
+        )
+    if not path.is_dir():
+        raise QuanzeError(f"{directory} is a file; give the directory that holds the log files")
+    return path
 
 
 def all_files(directory: Path) -> list[LogFile]:
