@@ -346,8 +346,7 @@ def _catalog(policies: str | None, actions: Sequence[str]) -> frozenset[str] | N
         if action not in catalog:
             _warn(
                 f"action {action!r} is not in the catalog{did_you_mean(action, sorted(catalog))} "
-                "(only records that name it "
-                "can match)"
+                "(only records that name it can match)"
             )
     return catalog
 
