@@ -36,7 +36,9 @@ from quanze.server.engine.base import EngineFactory
 from quanze.server.engine.regorus_engine import RegorusEngine
 from quanze.server.errors import QuanzeError
 from quanze.server.policy.bundle import PolicyBundle, load_bundle
+from quanze.server.policy.candidate import Candidate, PolicySource
 from quanze.server.policy.directory import Directory, read_directory
+from quanze.server.policy.git_location import is_git_location
 from quanze.server.policy.reloader import (
     CombinedGate,
     PolicyStatus,
@@ -45,14 +47,7 @@ from quanze.server.policy.reloader import (
     command_gate,
     no_gate,
 )
-from quanze.server.policy.source import (
-    BundledSource,
-    Candidate,
-    CombinedSource,
-    PolicySource,
-    is_git_location,
-    open_source,
-)
+from quanze.server.policy.source import BundledSource, CombinedSource, open_source
 
 log = structlog.get_logger("quanze.app")
 
