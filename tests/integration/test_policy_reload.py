@@ -11,22 +11,26 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 
 from quanze.client import Answer, Client, QuanzeClientError
 from quanze.server import cli
 from quanze.server.config import Config, PolicyConfig, ServerConfig
 from quanze.server.testing import running_server
-from quanze.v1 import decision_service_pb2 as pb
-from quanze.v1 import decision_service_pb2_grpc as pb_grpc
 from tests.integration.policy_repo import PolicyRepo, git
-from tests.integration.test_serve_process import start, stop, wait_event, wait_serving
+from tests.integration.support import (
+    health_with_details,
+    start,
+    status,
+    stop,
+    wait_event,
+    wait_serving,
+    wait_until,
+)
 from tests.support import CONTRACT_EXAMPLE
 
 pytestmark = pytest.mark.slow
@@ -34,32 +38,6 @@ pytestmark = pytest.mark.slow
 REQUEST = json.loads(CONTRACT_EXAMPLE)
 MARKED = "assistant_duty"
 WAIT = 180.0  # a revision's gate runs every Rego test and decision case on 2 busy cores
-
-
-def status(address: str) -> pb.GetStatusResponse:
-    with grpc.insecure_channel(address) as channel:
-        reply: pb.GetStatusResponse = pb_grpc.DecisionServiceStub(channel).GetStatus(
-            pb.GetStatusRequest(), timeout=5
-        )
-        return reply
-
-
-def health_with_details(address: str) -> tuple[int, dict[str, str]]:
-    """Health of the decision service, and the policy details in its trailing metadata."""
-    with grpc.insecure_channel(address) as channel:
-        reply, call = health_pb2_grpc.HealthStub(channel).Check.with_call(
-            health_pb2.HealthCheckRequest(service="quanze.v1.DecisionService"), timeout=5
-        )
-        return reply.status, {k: str(v) for k, v in call.trailing_metadata()}
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting until {what}")
 
 
 def marker(answer: Answer) -> str:
@@ -95,12 +73,14 @@ def test_a_pushed_commit_serves_and_broken_or_failing_ones_never_do(
 
         repo.mark(MARKED, "r1")
         good = repo.commit("a good change")
-        wait_until(lambda: client.check(REQUEST).policy_revision == good, "the good commit serves")
+        wait_until(
+            lambda: client.check(REQUEST).policy_revision == good, "the good commit serves", WAIT
+        )
         assert marker(client.check(REQUEST)) == "r1"
 
         repo.break_syntax()
         broken = repo.commit("does not compile")
-        wait_until(lambda: status(address).last_failed_revision == broken, "it is refused")
+        wait_until(lambda: status(address).last_failed_revision == broken, "it is refused", WAIT)
         refused = status(address)
         assert refused.active_revision == good
         assert "common.rego" in refused.last_error
@@ -114,7 +94,7 @@ def test_a_pushed_commit_serves_and_broken_or_failing_ones_never_do(
         repo.restore("quanze/rules/common/common.rego")
         repo.set_article(MARKED, "十八")
         failing = repo.commit("compiles, but its own tests fail")
-        wait_until(lambda: status(address).last_failed_revision == failing, "it is refused")
+        wait_until(lambda: status(address).last_failed_revision == failing, "it is refused", WAIT)
         assert "failed" in status(address).last_error
         answer = client.check(REQUEST)
         assert answer.policy_revision == good
@@ -162,18 +142,22 @@ def test_under_load_every_answer_comes_from_the_revision_it_names(
 
             repo.mark(MARKED, "r1")
             revisions[good := repo.commit("good")] = "r1"
-            wait_until(lambda: serves(good), "r1 serves")
+            wait_until(lambda: serves(good), "r1 serves", WAIT)
             repo.break_syntax()
             broken = repo.commit("broken")
-            wait_until(lambda: status(address).last_failed_revision == broken, "broken refused")
+            wait_until(
+                lambda: status(address).last_failed_revision == broken, "broken refused", WAIT
+            )
             repo.restore("quanze/rules/common/common.rego")
             repo.set_article(MARKED, "十八")
             failing = repo.commit("failing tests")
-            wait_until(lambda: status(address).last_failed_revision == failing, "failing refused")
+            wait_until(
+                lambda: status(address).last_failed_revision == failing, "failing refused", WAIT
+            )
             repo.set_article(MARKED, "十七")
             repo.mark(MARKED, "r2")
             revisions[second := repo.commit("good again")] = "r2"
-            wait_until(lambda: serves(second), "r2 serves")
+            wait_until(lambda: serves(second), "r2 serves", WAIT)
             time.sleep(1.0)
             stopping.set()
             for thread in threads:
@@ -213,7 +197,9 @@ def test_only_commits_signed_by_an_allowed_key_serve(repo: PolicyRepo, tmp_path:
         assert client.check(REQUEST).policy_revision == signed
         repo.mark(MARKED, "unsigned")
         unsigned = repo.commit("not signed")
-        wait_until(lambda: status(address).last_failed_revision == unsigned, "unsigned refused")
+        wait_until(
+            lambda: status(address).last_failed_revision == unsigned, "unsigned refused", WAIT
+        )
         assert "sign" in status(address).last_error
         assert marker(client.check(REQUEST)) == "signed"
 
