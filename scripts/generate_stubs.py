@@ -1,4 +1,4 @@
-"""Regenerate the Python gRPC stubs in clients/python/quanze/v1 from proto/quanze/v1.
+"""Regenerate the Python gRPC stubs in proto/python/quanze/v1 from proto/quanze/v1.
 
 Usage: python scripts/generate_stubs.py [OUTPUT_DIR]
 
@@ -40,7 +40,7 @@ def generate(out_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "clients" / "python"
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else PROTO_ROOT / "python"
     os.makedirs(target, exist_ok=True)
     generate(target)
     print(f"stubs written under {target / 'quanze' / 'v1'}")

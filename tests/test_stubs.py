@@ -16,7 +16,7 @@ def test_generated_stubs_match_protos(tmp_path: Path) -> None:
         capture_output=True,
         timeout=120,
     )
-    committed = ROOT / "clients" / "python" / "quanze" / "v1"
+    committed = ROOT / "proto" / "python" / "quanze" / "v1"
     generated = sorted(p.name for p in (tmp_path / "quanze" / "v1").iterdir())
     assert generated, "protoc generated nothing"
     for name in generated:

@@ -27,7 +27,7 @@ from quanze.server.errors import ConfigError
 from quanze.server.policy.bundle import load_bundle
 from quanze.server.policy.testing import load_decision_table
 from quanze.server.testing import running_server
-from tests.integration.test_serve_process import start, stop, wait_event, wait_serving
+from tests.integration.support import start, stop, wait_event, wait_serving
 from tests.server.decisionlog.support import records_in
 from tests.support import CONTRACT_EXAMPLE
 

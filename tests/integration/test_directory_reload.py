@@ -25,8 +25,14 @@ from quanze.server.policy.bundle import content_revision
 from quanze.server.policy.directory import read_directory
 from quanze.server.testing import running_server
 from tests.integration.policy_repo import DirectoryRepo, git
-from tests.integration.test_policy_reload import health_with_details, status, wait_until
-from tests.integration.test_serve_process import start, stop, wait_serving
+from tests.integration.support import (
+    health_with_details,
+    start,
+    status,
+    stop,
+    wait_serving,
+    wait_until,
+)
 from tests.server.policy.test_source import ssh_key, ssh_signing
 from tests.support import (
     CLERK_TAKES_RECORD,

@@ -11,22 +11,26 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 
 from quanze.client import Answer, Client, QuanzeClientError
 from quanze.server import cli
 from quanze.server.config import Config, PolicyConfig, ServerConfig
 from quanze.server.testing import running_server
-from quanze.v1 import decision_service_pb2 as pb
-from quanze.v1 import decision_service_pb2_grpc as pb_grpc
 from tests.integration.policy_repo import PolicyRepo, git
-from tests.integration.test_serve_process import start, stop, wait_event, wait_serving
+from tests.integration.support import (
+    health_with_details,
+    start,
+    status,
+    stop,
+    wait_event,
+    wait_serving,
+    wait_until,
+)
 from tests.support import CONTRACT_EXAMPLE
 
 pytestmark = pytest.mark.slow
@@ -34,32 +38,6 @@ pytestmark = pytest.mark.slow
 REQUEST = json.loads(CONTRACT_EXAMPLE)
 MARKED = "assistant_duty"
 WAIT = 180.0  # a revision's gate runs every Rego test and decision case on 2 busy cores
-
-
-def status(address: str) -> pb.GetStatusResponse:
-    with grpc.insecure_channel(address) as channel:
-        reply: pb.GetStatusResponse = pb_grpc.DecisionServiceStub(channel).GetStatus(
-            pb.GetStatusRequest(), timeout=5
-        )
-        return reply
-
-
-def health_with_details(address: str) -> tuple[int, dict[str, str]]:
-    """Health of the decision service, and the policy details in its trailing metadata."""
-    with grpc.insecure_channel(address) as channel:
-        reply, call = health_pb2_grpc.HealthStub(channel).Check.with_call(
-            health_pb2.HealthCheckRequest(service="quanze.v1.DecisionService"), timeout=5
-        )
-        return reply.status, {k: str(v) for k, v in call.trailing_metadata()}
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting until {what}")
 
 
 def marker(answer: Answer) -> str:
@@ -95,12 +73,14 @@ def test_a_pushed_commit_serves_and_broken_or_failing_ones_never_do(
 
         repo.mark(MARKED, "r1")
         good = repo.commit("a good change")
-        wait_until(lambda: client.check(REQUEST).policy_revision == good, "the good commit serves")
+        wait_until(
+            lambda: client.check(REQUEST).policy_revision == good, "the good commit serves", WAIT
+        )
         assert marker(client.check(REQUEST)) == "r1"
 
         repo.break_syntax()
         broken = repo.commit("does not compile")
-        wait_until(lambda: status(address).last_failed_revision == broken, "it is refused")
+        wait_until(lambda: status(address).last_failed_revision == broken, "it is refused", WAIT)
         refused = status(address)
         assert refused.active_revision == good
         assert "common.rego" in refused.last_error
@@ -114,7 +94,7 @@ def test_a_pushed_commit_serves_and_broken_or_failing_ones_never_do(
         repo.restore("quanze/rules/common/common.rego")
         repo.set_article(MARKED, "十八")
         failing = repo.commit("compiles, but its own tests fail")
-        wait_until(lambda: status(address).last_failed_revision == failing, "it is refused")
+        wait_until(lambda: status(address).last_failed_revision == failing, "it is refused", WAIT)
         assert "failed" in status(address).last_error
         answer = client.check(REQUEST)
         assert answer.policy_revision == good
@@ -127,13 +107,17 @@ def test_under_load_every_answer_comes_from_the_revision_it_names(
 ) -> None:
     """Two worker processes, clients calling throughout, good/broken/failing pushes."""
     revisions = {git("rev-parse", "HEAD", cwd=repo.work): ""}
-    answers: list[tuple[str, str]] = []
+    answers: list[Answer] = []  # every answer the load threads got, checked after they end
     errors: list[str] = []
+    crashes: list[str] = []  # what ended a load thread, with the answer it had last
     stopping = threading.Event()
     with start(
         "--address", "127.0.0.1:0", "--workers", "2",
         "--policies", str(repo.remote), "--poll-interval", "0.3",
         "--set", f"policies.cache_dir={tmp_path / 'cache'}",
+        # An evaluation past the deadline is denied without the revision's marker: the deadline
+        # is this test's, set far above what an answer needs while a gate keeps 2 cores busy.
+        "--set", "engine.timeout_ms=5000",
         cwd=tmp_path,
     ) as process:  # fmt: skip
         address = wait_event(process, "starting_workers")["address"]
@@ -141,39 +125,47 @@ def test_under_load_every_answer_comes_from_the_revision_it_names(
             wait_serving(address, timeout=WAIT)
 
             def load() -> None:
-                while not stopping.is_set():
-                    # A new connection each round: calls spread over both workers.
-                    with Client(address, timeout=30) as client:
-                        for _ in range(20):
-                            try:
-                                answer = client.check(REQUEST)
-                            except QuanzeClientError as exc:
-                                errors.append(str(exc))
-                                continue
-                            answers.append((answer.policy_revision, marker(answer)))
-                            time.sleep(0.01)
+                answer: Answer | None = None
+                try:
+                    while not stopping.is_set():
+                        # A new connection each round: calls spread over both workers.
+                        with Client(address, timeout=30) as client:
+                            for _ in range(20):
+                                try:
+                                    answer = client.check(REQUEST)
+                                except QuanzeClientError as exc:
+                                    errors.append(str(exc))
+                                    continue
+                                answers.append(answer)
+                                time.sleep(0.01)
+                except Exception as exc:
+                    crashes.append(f"{exc!r} after the answer {answer!r}")
 
             threads = [threading.Thread(target=load) for _ in range(3)]
             for thread in threads:
                 thread.start()
 
             def serves(revision: str) -> bool:
-                return bool(answers) and answers[-1][0] == revision
+                return bool(answers) and answers[-1].policy_revision == revision
 
             repo.mark(MARKED, "r1")
             revisions[good := repo.commit("good")] = "r1"
-            wait_until(lambda: serves(good), "r1 serves")
+            wait_until(lambda: serves(good), "r1 serves", WAIT)
             repo.break_syntax()
             broken = repo.commit("broken")
-            wait_until(lambda: status(address).last_failed_revision == broken, "broken refused")
+            wait_until(
+                lambda: status(address).last_failed_revision == broken, "broken refused", WAIT
+            )
             repo.restore("quanze/rules/common/common.rego")
             repo.set_article(MARKED, "十八")
             failing = repo.commit("failing tests")
-            wait_until(lambda: status(address).last_failed_revision == failing, "failing refused")
+            wait_until(
+                lambda: status(address).last_failed_revision == failing, "failing refused", WAIT
+            )
             repo.set_article(MARKED, "十七")
             repo.mark(MARKED, "r2")
             revisions[second := repo.commit("good again")] = "r2"
-            wait_until(lambda: serves(second), "r2 serves")
+            wait_until(lambda: serves(second), "r2 serves", WAIT)
             time.sleep(1.0)
             stopping.set()
             for thread in threads:
@@ -181,13 +173,18 @@ def test_under_load_every_answer_comes_from_the_revision_it_names(
         finally:
             stopping.set()
             stop(process)
+    assert [thread.name for thread in threads if thread.is_alive()] == []
+    assert crashes == []
     assert errors == []
     assert answers
-    served = Counter(revision for revision, _ in answers)
+    served = Counter(answer.policy_revision for answer in answers)
     assert set(served) <= set(revisions)  # never the broken or failing revision
     assert len(served) == 3
-    for revision, seen in answers:
-        assert seen == revisions[revision], f"{revision} answered as {seen!r}"
+    for answer in answers:
+        revision = answer.policy_revision
+        assert MARKED in [r.code for r in answer.reasons], f"{revision} answered {answer!r}"
+        seen = marker(answer)
+        assert seen == revisions[revision], f"{revision} answered as {seen!r}: {answer!r}"
 
 
 def test_only_commits_signed_by_an_allowed_key_serve(repo: PolicyRepo, tmp_path: Path) -> None:
@@ -213,7 +210,9 @@ def test_only_commits_signed_by_an_allowed_key_serve(repo: PolicyRepo, tmp_path:
         assert client.check(REQUEST).policy_revision == signed
         repo.mark(MARKED, "unsigned")
         unsigned = repo.commit("not signed")
-        wait_until(lambda: status(address).last_failed_revision == unsigned, "unsigned refused")
+        wait_until(
+            lambda: status(address).last_failed_revision == unsigned, "unsigned refused", WAIT
+        )
         assert "sign" in status(address).last_error
         assert marker(client.check(REQUEST)) == "signed"
 

@@ -5,76 +5,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from quanze.client import Client
-from tests.support import CONTRACT_EXAMPLE, environment_without_quanze_settings
+from tests.integration.support import start, stop, wait_event, wait_serving
+from tests.support import CONTRACT_EXAMPLE
 
 pytestmark = pytest.mark.slow
-
-
-def start(
-    *args: str, cwd: Path, preexec_fn: Callable[[], None] | None = None
-) -> subprocess.Popen[str]:
-    """`quanze serve ARGS` on the defaults; `preexec_fn` runs in the child before exec."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "quanze.server.cli", "serve", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment_without_quanze_settings(),
-        cwd=cwd,
-        preexec_fn=preexec_fn,  # noqa: PLW1509 - callers only set resource limits there
-    )
-
-
-def wait_event(process: subprocess.Popen[str], event: str, timeout: float = 30.0) -> dict[str, Any]:
-    assert process.stderr is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line:
-            break
-        record = json.loads(line)
-        if record.get("event") == event:
-            return dict(record)
-    process.kill()
-    raise AssertionError(f"no {event!r} event from quanze serve")
-
-
-def wait_serving(address: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            try:
-                if (
-                    stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
-                    == health_pb2.HealthCheckResponse.SERVING
-                ):
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.1)
-    raise AssertionError(f"{address} never became SERVING")
-
-
-def stop(process: subprocess.Popen[str], sig: signal.Signals = signal.SIGTERM) -> int:
-    process.send_signal(sig)
-    try:
-        return process.wait(30)
-    finally:
-        if process.poll() is None:
-            process.kill()
 
 
 def test_two_workers_share_one_port_and_stop_on_sigterm(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from quanze.client import Client, InvalidRequestError, QuanzeClientError
-from quanze.server import app
+from quanze.server import app, workers
 from quanze.server.config import Config, load
 from quanze.server.engine.regorus_engine import RegorusEngine
 from quanze.server.errors import EvaluationError
@@ -191,7 +191,7 @@ class _worker_thread:  # noqa: N801 - used as a context manager like a function
     def _run(self) -> None:
         async def main() -> None:
             self.stop_event = asyncio.Event()
-            await app.run_worker(
+            await workers.run_worker(
                 self.config, stop=self.stop_event, on_listening=self._on_listening, **self.kwargs
             )
 

@@ -32,6 +32,7 @@ def error_of(validator: RequestValidator, request: Any) -> InvalidRequestError:
 def test_every_decision_case_is_valid(
     validator: RequestValidator, decision_cases: list[DecisionCase]
 ) -> None:
+    assert decision_cases, "no decision cases: the loop below would check nothing"
     for case in decision_cases:
         validator.check_request(case.request)
 

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from quanze.server import app
+from quanze.server import workers
 from quanze.server.config import Config, ServerConfig
 from quanze.server.engine.base import EngineFactory
 
@@ -44,7 +44,7 @@ def running_server(
 
     async def main() -> None:
         state["stop"] = asyncio.Event()
-        await app.run_worker(
+        await workers.run_worker(
             config, stop=state["stop"], on_serving=on_serving, engine_factory=engine_factory
         )
 

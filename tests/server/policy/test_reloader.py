@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from quanze.server.errors import QuanzeError
+from quanze.server.errors import QuanzeError, UnsignedRevisionError
+from quanze.server.policy.candidate import Candidate, combine
 from quanze.server.policy.reloader import CombinedGate, PolicyStatus, Reloader
-from quanze.server.policy.source import Candidate, UnsignedRevisionError, combine
 
 
 class ScriptedSource:

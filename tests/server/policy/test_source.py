@@ -24,20 +24,17 @@ from quanze.server.engine.regorus_engine import RegorusEngine
 from quanze.server.errors import PolicySourceError, UnsignedRevisionError
 from quanze.server.policy import source as source_module
 from quanze.server.policy.bundle import bundled_policy_dir, content_revision, load_bundle
+from quanze.server.policy.cache import default_cache_dir
+from quanze.server.policy.candidate import DIRECTORY, Candidate
 from quanze.server.policy.directory import read_directory
+from quanze.server.policy.git_location import is_git_location, redact_url
+from quanze.server.policy.git_source import GitSource, SignaturePolicy
 from quanze.server.policy.source import (
-    DIRECTORY,
     BundledSource,
-    Candidate,
     CombinedSource,
     DirectorySource,
     FileSource,
-    GitSource,
-    SignaturePolicy,
-    default_cache_dir,
-    is_git_location,
     open_source,
-    redact_url,
     settings_problems,
 )
 from tests.support import bundled_directory, copy_bundled_policies, split_directory, write_json

@@ -11,7 +11,7 @@ from google.protobuf import json_format
 
 from quanze.server.cli import ExitCode, Subcommands
 from quanze.server.errors import QuanzeError
-from quanze.server.policy.source import DIRECTORY_SEPARATOR
+from quanze.server.policy.candidate import DIRECTORY_SEPARATOR
 from quanze.v1 import decision_service_pb2 as pb
 from quanze.v1 import decision_service_pb2_grpc as pb_grpc
 

@@ -28,8 +28,8 @@ from typing import Any, Protocol
 import structlog
 
 from quanze.server.clock import timestamp
-from quanze.server.errors import QuanzeError
-from quanze.server.policy.source import Candidate, PolicySource, UnsignedRevisionError
+from quanze.server.errors import QuanzeError, UnsignedRevisionError
+from quanze.server.policy.candidate import Candidate, PolicySource
 
 log = structlog.get_logger("quanze.reloader")
 

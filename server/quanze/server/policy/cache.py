@@ -1,0 +1,92 @@
+"""The cache where sources keep their snapshots: build aside, publish by rename, lock.
+
+Worker processes share one cache, so everything is built in a staging directory and renamed
+into place (a half-built snapshot is never seen), and what must not run twice at once holds a
+file lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from quanze.server.errors import PolicySourceError
+
+
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where snapshots and git caches go when `policies.cache_dir` is empty."""
+    env = os.environ if environ is None else environ
+    xdg = env.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(xdg):  # the XDG spec: a relative value is invalid and ignored
+        return Path(xdg) / "quanze"
+    home = env.get("HOME", "")
+    if os.path.isabs(home):
+        return Path(home) / ".cache" / "quanze"
+    return Path(tempfile.gettempdir()) / f"quanze-{os.getuid()}"
+
+
+def make_dir(path: Path) -> None:
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PolicySourceError(
+            f"cannot create {path}: {exc.strerror or exc}; set policies.cache_dir to a "
+            "directory the account Quanze runs as can write"
+        ) from exc
+
+
+@contextlib.contextmanager
+def staging_dir(parent: Path, prefix: str) -> Iterator[Path]:
+    """A new directory under `parent` to build in, removed if the building fails."""
+    make_dir(parent)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    except OSError as exc:
+        raise PolicySourceError(
+            f"cannot write to {parent}: {exc.strerror or exc}; set policies.cache_dir to a "
+            "directory the account Quanze runs as can write"
+        ) from exc
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def publish(staging: Path, final: Path) -> Path:
+    """Rename the finished `staging` to `final`; if another poller got there first, keep theirs.
+
+    Both hold the same content: `final` is named by a content hash or a commit. The files are
+    synced first: a snapshot that a power loss left with empty files would otherwise be
+    trusted by name ever after.
+    """
+    for path in sorted(staging.rglob("*"), reverse=True):  # files before their directories
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    try:
+        staging.rename(final)
+    except OSError:
+        if not final.is_dir():
+            raise
+        shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path`: worker processes share one cache."""
+    make_dir(path.parent)
+    with path.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
