@@ -146,7 +146,7 @@ def _run_tests(
         # A case checks what the policies answer, not how fast: the serving deadline (250 ms)
         # would turn a slow moment of a loaded machine (a CI runner, the reload gate running
         # beside serving workers) into a failed case and a refused revision.
-        decider = Decider(policies, engine, )
+        decider = Decider(policies, engine, timeout_ms=CASE_TIMEOUT_MS)
         for case in cases:
             outcome = run_decision_case(decider.check, case)
             if isinstance(engine, TreeWalkingEngine):
