@@ -263,7 +263,11 @@ _governing_reason(act) := {
 	governing := catalog.actions[act].articles[0]
 }
 
-_not_granted_message := object.get(messages, "action_not_granted", {"zh": "action_not_granted", "en": "action_not_granted"})
+_not_granted_message := object.get(
+	messages,
+	"action_not_granted",
+	{"zh": "action_not_granted", "en": "action_not_granted"},
+)
 
 # The article setting out the duties of the role the subject acts in (catalog roles' `duties`),
 # which does not include the act; the role as the request names it (held or not). A set with a

@@ -13,7 +13,10 @@ everyone := [t.assistant, t.senior_assistant, t.clerk, t.dept_head, t.person("p-
 test_ungranted_action_denied_citing_governing_and_role_articles if {
 	d := t.decide(t.clerk, "hearing.preside", t.sole_case, t.guided)
 	d.decision == false
-	{[r.code, r.article, r.item] | some r in d.reasons} == {["action_not_granted", "十四", 6], ["outside_role_duties", "十九", 0]}
+	{[r.code, r.article, r.item] | some r in d.reasons} == {
+		["action_not_granted", "十四", 6],
+		["outside_role_duties", "十九", 0],
+	}
 	some r in d.reasons
 	r.code == "action_not_granted"
 	r.message_zh == data.quanze.messages.action_not_granted.zh
@@ -23,7 +26,10 @@ test_ungranted_action_denied_citing_governing_and_role_articles if {
 # may not change an opinion (二十四), which is its author's (六, A24).
 test_prohibited_act_cites_the_article_granting_it_to_others if {
 	d := t.decide(t.dept_head, "opinion.edit", t.escalated_case, {})
-	{[r.code, r.article] | some r in d.reasons} == {["dept_head_cannot_change_opinion", "二十四"], ["action_not_granted", "六"]}
+	{[r.code, r.article] | some r in d.reasons} == {
+		["dept_head_cannot_change_opinion", "二十四"],
+		["action_not_granted", "六"],
+	}
 }
 
 # A role's own article is not repeated when it is the article governing the act: a procurator
@@ -59,7 +65,11 @@ deny_carries_no_duties(d) if {
 # ListAllowedActions and Check are the same function: they agree on every action.
 test_decisions_agree_with_decision_for_every_action if {
 	every subject in everyone {
-		ds := authz.decisions with input as {"subject": subject, "resource": t.team_case, "context": {"supervising_procurator": "p-T2"}}
+		ds := authz.decisions with input as {
+			"subject": subject,
+			"resource": t.team_case,
+			"context": {"supervising_procurator": "p-T2"},
+		}
 		every act, listed in ds {
 			listed == t.decide(subject, act, t.team_case, {"supervising_procurator": "p-T2"})
 		}
@@ -68,7 +78,12 @@ test_decisions_agree_with_decision_for_every_action if {
 
 # A subject without an acting role is denied everything.
 test_subject_without_role_denied if {
-	d := t.decide({"type": "user", "id": "u-1", "properties": {"procuratorate": "PROC-CITY-A"}}, "record.take", t.sole_case, t.guided)
+	d := t.decide(
+		{"type": "user", "id": "u-1", "properties": {"procuratorate": "PROC-CITY-A"}},
+		"record.take",
+		t.sole_case,
+		t.guided,
+	)
 	d.decision == false
 	t.codes(d) == {"action_not_granted"}
 }

@@ -284,7 +284,8 @@ _approver_carried(pid) := {g |
 # ------------------------------------------------------------------ claims the registry contradicts
 
 # With the registry on, every grant a request carries must be a copy of one it holds: same
-# grantor (and document, task and period, when given), and no scope it does not give. {"code", "detail_zh", "detail_en"}.
+# grantor (and document, task and period, when given), and no scope it does not give.
+# {"code", "detail_zh", "detail_en"}.
 claim_problems contains _unregistered(code, person, g) if {
 	registry
 	some [code, person, g] in _claimed

@@ -7,7 +7,11 @@ import data.quanze.testlib as t
 
 # dep-D2 is a deputy chief of PROC-CITY-A with no grant in the example registry; chief-A is
 # its chief. Each test gives dep-D2 the grants it is about.
-deputy(extra) := t.person("dep-D2", "deputy_chief_procurator", object.union({"roles": ["deputy_chief_procurator", "procurator", "committee_member"]}, extra))
+deputy(extra) := t.person(
+	"dep-D2",
+	"deputy_chief_procurator",
+	object.union({"roles": ["deputy_chief_procurator", "procurator", "committee_member"]}, extra),
+)
 
 registered := {
 	"document": "A检委托〔2024〕9号", "kind": "delegation", "grantor": "chief-A",
@@ -20,7 +24,12 @@ covers(subject, act, grants) if {
 		with data.quanze.directory.grants as {subject.id: grants}
 }
 
-carried := {"from": "chief-A", "scope": ["decision.prosecute"], "valid_from": "2024-07-04T00:00:00Z", "valid_until": "2099-12-31T00:00:00Z"}
+carried := {
+	"from": "chief-A",
+	"scope": ["decision.prosecute"],
+	"valid_from": "2024-07-04T00:00:00Z",
+	"valid_until": "2099-12-31T00:00:00Z",
+}
 
 covers_carried(subject, act) if {
 	delegation.covers(act) with input as t.request(subject, act, t.escalated_case, {})
@@ -66,15 +75,27 @@ test_delegation_by_someone_other_than_the_chief_void if {
 
 # 四十六: a delegation is exercised in the procuratorate whose chief gave it.
 test_delegation_of_another_procuratorate_does_not_cover if {
-	not covers(deputy({}), "decision.prosecute", [object.union(registered, {"procuratorate": "PROC-CITY-B", "grantor": "chief-B"})])
+	not covers(
+		deputy({}),
+		"decision.prosecute",
+		[object.union(registered, {"procuratorate": "PROC-CITY-B", "grantor": "chief-B"})],
+	)
 }
 
 # A8: a case scope limits the delegation to the cases, departments or categories it lists.
 test_case_scope_limits_the_delegation if {
 	covers(deputy({}), "decision.prosecute", [object.union(registered, {"case_scope": {"case_ids": ["C-1001"]}})])
 	not covers(deputy({}), "decision.prosecute", [object.union(registered, {"case_scope": {"case_ids": ["C-9999"]}})])
-	covers(deputy({}), "decision.prosecute", [object.union(registered, {"case_scope": {"departments": ["DEPT-CRIM-1"], "case_categories": ["criminal"]}})])
-	not covers(deputy({}), "decision.prosecute", [object.union(registered, {"case_scope": {"case_categories": ["civil"]}})])
+	covers(
+		deputy({}),
+		"decision.prosecute",
+		[object.union(registered, {"case_scope": {"departments": ["DEPT-CRIM-1"], "case_categories": ["criminal"]}})],
+	)
+	not covers(
+		deputy({}),
+		"decision.prosecute",
+		[object.union(registered, {"case_scope": {"case_categories": ["civil"]}})],
+	)
 }
 
 # 四十六, R46-2: a delegation held by a department head is void (the grantee is ineligible).
@@ -85,7 +106,11 @@ test_delegation_held_by_department_head_does_not_cover if {
 
 # 四十六: a full-time committee member may hold a delegation.
 test_full_time_member_with_registered_delegation_covers if {
-	member := t.person("ftm-F1", "full_time_committee_member", {"roles": ["full_time_committee_member", "procurator"], "supervises_departments": ["DEPT-CRIM-1"]})
+	member := t.person(
+		"ftm-F1",
+		"full_time_committee_member",
+		{"roles": ["full_time_committee_member", "procurator"], "supervises_departments": ["DEPT-CRIM-1"]},
+	)
 	covers(member, "decision.prosecute", [registered])
 }
 
@@ -95,13 +120,28 @@ test_full_time_member_with_registered_delegation_covers if {
 test_carried_delegation_compared_with_the_registry if {
 	claim_codes(deputy({"delegations": [carried]}), [registered]) == set()
 	claim_codes(deputy({"delegations": [object.remove(carried, ["valid_from", "valid_until"])]}), [registered]) == set()
-	claim_codes(deputy({"delegations": [object.union(carried, {"valid_until": "2199-12-31"})]}), [registered]) == {"delegation_not_in_registry"}
-	claim_codes(deputy({"delegations": [object.union(carried, {"valid_from": "2024-01-01"})]}), [registered]) == {"delegation_not_in_registry"}
+	claim_codes(
+		deputy({"delegations": [object.union(carried, {"valid_until": "2199-12-31"})]}),
+		[registered],
+	) == {"delegation_not_in_registry"}
+	claim_codes(
+		deputy({"delegations": [object.union(carried, {"valid_from": "2024-01-01"})]}),
+		[registered],
+	) == {"delegation_not_in_registry"}
 	claim_codes(deputy({"delegations": [object.union(carried, {"document": "A检委托〔2024〕9号"})]}), [registered]) == set()
 	claim_codes(deputy({"delegations": [carried]}), []) == {"delegation_not_in_registry"}
-	claim_codes(deputy({"delegations": [object.union(carried, {"from": "dep-D1"})]}), [registered]) == {"delegation_not_in_registry"}
-	claim_codes(deputy({"delegations": [object.union(carried, {"scope": ["*"]})]}), [registered]) == {"delegation_not_in_registry"}
-	claim_codes(deputy({"delegations": [object.union(carried, {"document": "forged"})]}), [registered]) == {"delegation_not_in_registry"}
+	claim_codes(
+		deputy({"delegations": [object.union(carried, {"from": "dep-D1"})]}),
+		[registered],
+	) == {"delegation_not_in_registry"}
+	claim_codes(
+		deputy({"delegations": [object.union(carried, {"scope": ["*"]})]}),
+		[registered],
+	) == {"delegation_not_in_registry"}
+	claim_codes(
+		deputy({"delegations": [object.union(carried, {"document": "forged"})]}),
+		[registered],
+	) == {"delegation_not_in_registry"}
 }
 
 # Registry off: the delegation the request carries counts after the same checks.
@@ -109,13 +149,19 @@ test_registry_off_carried_delegation_checked_like_a_registered_one if {
 	covers_carried(deputy({"delegations": [carried]}), "decision.prosecute")
 	not covers_carried(deputy({"delegations": [carried]}), "decision.not_prosecute")
 	not covers_carried(deputy({"delegations": [object.union(carried, {"from": "dep-D1"})]}), "decision.prosecute")
-	not covers_carried(deputy({"delegations": [object.union(carried, {"valid_until": "2020-01-01T00:00:00Z"})]}), "decision.prosecute")
+	not covers_carried(
+		deputy({"delegations": [object.union(carried, {"valid_until": "2020-01-01T00:00:00Z"})]}),
+		"decision.prosecute",
+	)
 	not covers_carried(deputy({"delegations": [object.union(carried, {"case_scope": ["C-9999"]})]}), "decision.prosecute")
 }
 
 # A8: with the registry off, an unreadable validity time voids the delegation (fail closed).
 test_registry_off_unreadable_validity_voids_the_delegation if {
-	not covers_carried(deputy({"delegations": [object.union(carried, {"valid_until": "next year"})]}), "decision.prosecute")
+	not covers_carried(
+		deputy({"delegations": [object.union(carried, {"valid_until": "next year"})]}),
+		"decision.prosecute",
+	)
 }
 
 # 二十三(1)(2): an authorisation is the registry's, for department heads, in its case scope.
@@ -123,13 +169,21 @@ test_authorization_from_the_registry if {
 	req := t.request(t.dept_head, "opinion.review", t.escalated_case, {})
 	delegation.authorized("review.escalated_cases") with input as req
 	not delegation.authorized("review.escalated_cases") with input as req with data.quanze.directory.grants as {}
-	civil := {"type": "case", "id": "C-5", "properties": object.union(t.sole_case.properties, {"department": "DEPT-CIVIL-1"})}
+	civil := {
+		"type": "case",
+		"id": "C-5",
+		"properties": object.union(t.sole_case.properties, {"department": "DEPT-CIVIL-1"}),
+	}
 	not delegation.authorized("review.escalated_cases") with input as t.request(t.dept_head, "opinion.review", civil, {})
 }
 
 # 二十三: with the registry on, a bare authorisation the request names must be registered.
 test_unregistered_authorization_named_by_request_contradicted if {
-	head := t.person("dh-A2", "department_head", {"roles": ["department_head", "procurator"], "authorizations": ["review.legal_documents"]})
+	head := t.person(
+		"dh-A2",
+		"department_head",
+		{"roles": ["department_head", "procurator"], "authorizations": ["review.legal_documents"]},
+	)
 	problems := delegation.claim_problems with input as t.request(head, "opinion.review", t.escalated_case, {})
 	{p.code | some p in problems} == {"authorization_not_in_registry"}
 }
@@ -158,9 +212,13 @@ test_delegable_acts_are_those_the_rules_delegate if {
 test_void_delegation_is_explained if {
 	req := t.request(deputy({}), "decision.prosecute", t.escalated_case, {})
 	voided := [object.union(registered, {"grantor": "dep-D1"})]
-	reasons := delegation.void_delegations("decision.prosecute") with input as req with data.quanze.directory.grants as {"dep-D2": voided}
+	reasons := delegation.void_delegations(
+		"decision.prosecute",
+	) with input as req with data.quanze.directory.grants as {"dep-D2": voided}
 	{r.why_en | some r in reasons} == {"its grantor is not the chief of the procuratorate"}
-	none := delegation.void_delegations("case.review_materials") with input as req with data.quanze.directory.grants as {"dep-D2": voided}
+	none := delegation.void_delegations(
+		"case.review_materials",
+	) with input as req with data.quanze.directory.grants as {"dep-D2": voided}
 	none == set()
 }
 
@@ -172,18 +230,33 @@ test_carried_authorization_record if {
 	req := t.request(head, "opinion.review", t.escalated_case, {})
 	problems := delegation.claim_problems with input as req
 	count(problems) == 0
-	forged := t.person("dh-A1", "department_head", {"roles": ["department_head", "procurator"], "authorizations": [object.union(record, {"from": "dep-D1"})]})
+	forged := t.person(
+		"dh-A1",
+		"department_head",
+		{"roles": ["department_head", "procurator"], "authorizations": [object.union(record, {"from": "dep-D1"})]},
+	)
 	forged_problems := delegation.claim_problems with input as t.request(forged, "opinion.review", t.escalated_case, {})
 	{p.code | some p in forged_problems} == {"authorization_not_in_registry"}
-	delegation.authorized("review.escalated_cases") with input as req with data.quanze.directory.delegation_registry as false
+	delegation.authorized(
+		"review.escalated_cases",
+	) with input as req with data.quanze.directory.delegation_registry as false
 }
 
 # 四十六: a delegation the request carries for an approver (context.approver_delegation) must be
 # the registry's too; with the registry off it is the approver's only grant.
 test_carried_approver_delegation if {
 	given := {"from": "chief-A", "scope": ["approval.senior_assistant_court"]}
-	req := t.request(t.senior_assistant, "court.debate", t.sole_case, {"approved_by": "dep-D2", "approver_delegation": given})
+	req := t.request(
+		t.senior_assistant,
+		"court.debate",
+		t.sole_case,
+		{"approved_by": "dep-D2", "approver_delegation": given},
+	)
 	problems := delegation.claim_problems with input as req
 	{p.code | some p in problems} == {"delegation_not_in_registry"}
-	delegation.person_covers("dep-D2", "approval.senior_assistant_court", "PROC-CITY-A") with input as req with data.quanze.directory.delegation_registry as false
+	delegation.person_covers(
+		"dep-D2",
+		"approval.senior_assistant_court",
+		"PROC-CITY-A",
+	) with input as req with data.quanze.directory.delegation_registry as false
 }

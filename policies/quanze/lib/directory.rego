@@ -172,7 +172,10 @@ committee_composition_valid(pid) if {
 	chief_of(pid) in members
 	deputies := {d | some d, appointment in object.get(procuratorates[pid], "deputy_chiefs", {}); in_force(appointment)}
 	count(deputies - members) == 0
-	full_time := {m | some m, appointment in object.get(procuratorates[pid], "full_time_committee_members", {}); in_force(appointment)}
+	full_time := {m |
+		some m, appointment in object.get(procuratorates[pid], "full_time_committee_members", {})
+		in_force(appointment)
+	}
 	count(full_time & members) > 0
 }
 
@@ -342,7 +345,10 @@ claim_problems contains {
 claim_problems contains {
 	"code": "office_not_held",
 	"detail_zh": sprintf("名录：%s 在 %s 不担任 %s", [subject_id, home_id, concat("、", sort(unconfirmed))]),
-	"detail_en": sprintf("per the directory, %s does not hold %s in %s", [subject_id, concat(", ", sort(unconfirmed)), home_id]),
+	"detail_en": sprintf(
+		"per the directory, %s does not hold %s in %s",
+		[subject_id, concat(", ", sort(unconfirmed)), home_id],
+	),
 } if {
 	home_id
 	count(unconfirmed) > 0

@@ -49,16 +49,32 @@ test_unknown_procuratorate if {
 
 # 十六: the level is the directory's: a city procuratorate is no provincial one, whatever it sends.
 test_institution_level_from_the_directory if {
-	city := {"type": "institution", "id": "PROC-CITY-A", "properties": {"role": "provincial_procuratorate", "procuratorate": "PROC-CITY-A"}}
+	city := {
+		"type": "institution",
+		"id": "PROC-CITY-A",
+		"properties": {"role": "provincial_procuratorate", "procuratorate": "PROC-CITY-A"},
+	}
 	problems_of(city) == {"office_not_held"}
-	province := {"type": "institution", "id": "PROC-PROV-A", "properties": {"role": "provincial_procuratorate", "procuratorate": "PROC-PROV-A"}}
+	province := {
+		"type": "institution",
+		"id": "PROC-PROV-A",
+		"properties": {"role": "provincial_procuratorate", "procuratorate": "PROC-PROV-A"},
+	}
 	problems_of(province) == set()
 }
 
 # A body acts under its own id in its own procuratorate.
 test_body_acts_under_its_id if {
-	problems_of({"type": "body", "id": "ctte-A", "properties": {"role": "committee", "procuratorate": "PROC-CITY-A"}}) == set()
-	problems_of({"type": "body", "id": "ctte-X", "properties": {"role": "committee", "procuratorate": "PROC-CITY-A"}}) == {"office_not_held"}
+	problems_of({
+		"type": "body",
+		"id": "ctte-A",
+		"properties": {"role": "committee", "procuratorate": "PROC-CITY-A"},
+	}) == set()
+	problems_of({
+		"type": "body",
+		"id": "ctte-X",
+		"properties": {"role": "committee", "procuratorate": "PROC-CITY-A"},
+	}) == {"office_not_held"}
 }
 
 # A15, 十七(6): the senior stage is the directory's; a request may omit it, not contradict it.
@@ -72,9 +88,15 @@ test_senior_stage_from_the_directory if {
 
 # 二十三: a department head's department is the one it heads; claiming another contradicts it.
 test_department_head_department_from_the_directory if {
-	v4 := directory.department with input as at({"type": "user", "id": "dh-B1", "properties": {"role": "department_head", "procuratorate": "PROC-CITY-A"}})
+	v4 := directory.department with input as at({
+		"type": "user",
+		"id": "dh-B1",
+		"properties": {"role": "department_head", "procuratorate": "PROC-CITY-A"},
+	})
 	v4 == "DEPT-CIVIL-1"
-	problems_of(t.person("dh-A1", "department_head", {"roles": ["department_head"], "department": "DEPT-CIVIL-1"})) == {"claim_contradicts_directory"}
+	problems_of(
+		t.person("dh-A1", "department_head", {"roles": ["department_head"], "department": "DEPT-CIVIL-1"}),
+	) == {"claim_contradicts_directory"}
 }
 
 # A7: a leader's supervised departments are the directory's, compared as a set.
@@ -83,7 +105,9 @@ test_supervised_departments_from_the_directory if {
 	problems_of(deputy) == set()
 	v5 := directory.supervises_departments with input as at(deputy)
 	v5 == ["DEPT-CRIM-1"]
-	problems_of(t.person("dep-D1", "deputy_chief_procurator", {"supervises_departments": ["DEPT-CIVIL-1"]})) == {"claim_contradicts_directory"}
+	problems_of(
+		t.person("dep-D1", "deputy_chief_procurator", {"supervises_departments": ["DEPT-CIVIL-1"]}),
+	) == {"claim_contradicts_directory"}
 }
 
 # 二十一: ancestors are found by parent lookups, nearest first in the chain.
@@ -111,11 +135,23 @@ test_chief_of if {
 # the directory's parents: PROC-PROV-A is above PROC-CITY-A's cases, PROC-CITY-B is not.
 test_higher_and_lower_procuratorate_from_the_directory if {
 	city_case := {"type": "case", "id": "C-1", "properties": {"procuratorate": "PROC-CITY-A"}}
-	province := {"type": "institution", "id": "PROC-PROV-A", "properties": {"role": "higher_procuratorate", "procuratorate": "PROC-PROV-A"}}
+	province := {
+		"type": "institution",
+		"id": "PROC-PROV-A",
+		"properties": {"role": "higher_procuratorate", "procuratorate": "PROC-PROV-A"},
+	}
 	"higher_procuratorate" in directory.confirmed with input as {"subject": province, "resource": city_case}
-	sibling := {"type": "institution", "id": "PROC-CITY-B", "properties": {"role": "higher_procuratorate", "procuratorate": "PROC-CITY-B"}}
+	sibling := {
+		"type": "institution",
+		"id": "PROC-CITY-B",
+		"properties": {"role": "higher_procuratorate", "procuratorate": "PROC-CITY-B"},
+	}
 	not "higher_procuratorate" in directory.confirmed with input as {"subject": sibling, "resource": city_case}
-	county := {"type": "institution", "id": "PROC-COUNTY-A1", "properties": {"role": "lower_procuratorate", "procuratorate": "PROC-COUNTY-A1"}}
+	county := {
+		"type": "institution",
+		"id": "PROC-COUNTY-A1",
+		"properties": {"role": "lower_procuratorate", "procuratorate": "PROC-COUNTY-A1"},
+	}
 	"lower_procuratorate" in directory.confirmed with input as {"subject": county, "resource": city_case}
 	directory.level("PROC-PROV-A") == "provincial"
 	not directory.level("PROC-NOWHERE")

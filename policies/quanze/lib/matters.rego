@@ -96,4 +96,8 @@ majority_disagrees if {
 	not meeting.majority_opinion == _procurator_opinion(meeting)
 }
 
-_procurator_opinion(meeting) := object.get(meeting, "procurator_opinion", object.get(capacity.ctx, "procurator_opinion", ""))
+_procurator_opinion(meeting) := object.get(
+	meeting,
+	"procurator_opinion",
+	object.get(capacity.ctx, "procurator_opinion", ""),
+)

@@ -31,7 +31,11 @@ test_list_within_power_decision_allowed_naming_the_list if {
 
 # 十六, 四十七: the list sends the act to the chief, whatever the request's attribute says.
 test_list_sends_act_to_chief_over_request_attribute if {
-	case := {"type": "case", "id": "C-77", "properties": object.union(case_in("PROC-CITY-C").properties, {"within_power_list": true})}
+	case := {
+		"type": "case",
+		"id": "C-77",
+		"properties": object.union(case_in("PROC-CITY-C").properties, {"within_power_list": true}),
+	}
 	d := t.decide(procurator_in("PROC-CITY-C"), "decision.protest", case, {})
 	d.escalate_to == "chief"
 	some r in d.reasons

@@ -17,7 +17,11 @@ sole_case := {"type": "case", "id": "C-1001", "properties": {
 }}
 
 # The same case, but outside the power list: a matter for the chief (A4, 八).
-escalated_case := {"type": "case", "id": "C-1001", "properties": object.union(sole_case.properties, {"within_power_list": false})}
+escalated_case := {
+	"type": "case",
+	"id": "C-1001",
+	"properties": object.union(sole_case.properties, {"within_power_list": false}),
+}
 
 team_case := {"type": "case", "id": "C-2002", "properties": {
 	"procuratorate": "PROC-CITY-A", "department": "DEPT-CRIM-1", "domain": "criminal",

@@ -62,7 +62,10 @@ senior_court_duties := {"court.present_evidence", "court.state_opinion", "court.
 # and the senior-stage court work 十七(6) conditions.
 _names_reserved_power(own, article, item) := tasks.names_outside(capacity.ctx.assigned_task, own, article, item)
 
-_assistant_own := object.remove(assistant_duties, ["task.assigned", "court.present_evidence", "court.state_opinion", "court.debate"])
+_assistant_own := object.remove(
+	assistant_duties,
+	["task.assigned", "court.present_evidence", "court.state_opinion", "court.debate"],
+)
 
 # 十八(1): technical staff carry out only 勘验/检查, which free text cannot show: a measure goes
 # through measure.carry_out with its measure_type.
@@ -151,7 +154,12 @@ denials contains {"action": act, "code": "approval_names_another_assistant"} if 
 
 # A44: an assistant works within the guiding procurator's power, so criminal-procedure acts stay
 # out of civil, administrative and public-interest cases for the assistant too.
-denials contains {"action": act, "code": "criminal_power_outside_criminal_domain", "article": "十七", "item": assistant_duties[act]} if {
+denials contains {
+	"action": act,
+	"code": "criminal_power_outside_criminal_domain",
+	"article": "十七",
+	"item": assistant_duties[act],
+} if {
 	some act in _assistant_acts
 	act in data.quanze.catalog.criminal_only
 	not object.get(capacity.resource_props, "domain", "criminal") == "criminal"
@@ -241,7 +249,12 @@ denials contains {"action": "task.assigned", "code": "clerk_task_requires_assign
 
 # 十九(5) "检察官交办": the one who assigned the task is a procurator — once the case has handling
 # procurators, one of them; before that, a procurator of the procuratorate in the directory.
-denials contains {"action": "task.assigned", "code": "assigner_not_handling_procurator", "article": "十九", "item": 5} if {
+denials contains {
+	"action": "task.assigned",
+	"code": "assigner_not_handling_procurator",
+	"article": "十九",
+	"item": 5,
+} if {
 	"task.assigned" in _clerk_acts
 	assigner := capacity.ctx.assigned_by
 	capacity.named(assigner)
@@ -281,10 +294,15 @@ _unassigned(article) := {
 	"article": article,
 	"item": 0,
 	"detail_zh": sprintf("名录：%s 配备给 %s；本案未配备其协助", [input.subject.id, _assigned_list]),
-	"detail_en": sprintf("per the directory %s works for %s, and the case does not attach them", [input.subject.id, _assigned_list]),
+	"detail_en": sprintf(
+		"per the directory %s works for %s, and the case does not attach them",
+		[input.subject.id, _assigned_list],
+	),
 }
 
-_assigned_list := concat(", ", sort(data.quanze.lib.directory.assigned_to)) if count(data.quanze.lib.directory.assigned_to) > 0
+_assigned_list := concat(", ", sort(data.quanze.lib.directory.assigned_to)) if {
+	count(data.quanze.lib.directory.assigned_to) > 0
+}
 
 _assigned_list := "none" if count(data.quanze.lib.directory.assigned_to) == 0
 
@@ -377,13 +395,23 @@ _unrecognised_assignment_type if {
 }
 
 # R18-1, R18-X: only 勘验/检查; a search, sealing-up, seizure, freeze or an unnamed measure is denied.
-denials contains {"action": "measure.carry_out", "code": "technical_measure_limited_to_inspection", "article": "十八", "item": 1} if {
+denials contains {
+	"action": "measure.carry_out",
+	"code": "technical_measure_limited_to_inspection",
+	"article": "十八",
+	"item": 1,
+} if {
 	not capacity.resource_props.measure_type in technical_measures
 	"measure.carry_out" in _technical_acts
 }
 
 # R18-1: the object, when given, is a crime-related place, item, person or corpse.
-denials contains {"action": "measure.carry_out", "code": "inspection_object_not_crime_related", "article": "十八", "item": 1} if {
+denials contains {
+	"action": "measure.carry_out",
+	"code": "inspection_object_not_crime_related",
+	"article": "十八",
+	"item": 1,
+} if {
 	_object_not_crime_related
 	"measure.carry_out" in _technical_acts
 }
@@ -411,7 +439,12 @@ obligations contains {"action": "forensic.appraise", "code": "issue_appraisal_op
 }
 
 # R18-3: "进行专门审查并出具审查意见".
-obligations contains {"action": "evidence.technical_review", "code": "issue_review_opinion", "article": "十八", "item": 3} if {
+obligations contains {
+	"action": "evidence.technical_review",
+	"code": "issue_review_opinion",
+	"article": "十八",
+	"item": 3,
+} if {
 	"evidence.technical_review" in _technical_acts
 }
 
@@ -442,7 +475,12 @@ grants contains {"action": act, "code": "police_duty", "article": "二十", "ite
 }
 
 # 二十 "人民检察院直接立案侦查案件犯罪现场保护": only a directly filed case; absent means not.
-denials contains {"action": "police.protect_scene", "code": "scene_protection_requires_direct_filing", "article": "二十", "item": 0} if {
+denials contains {
+	"action": "police.protect_scene",
+	"code": "scene_protection_requires_direct_filing",
+	"article": "二十",
+	"item": 0,
+} if {
 	not capacity.resource_props.directly_filed_investigation == true
 	"police.protect_scene" in _police_acts
 }
@@ -465,11 +503,21 @@ _instruction_acts contains act if {
 
 _instructor := object.get(capacity.ctx, "instructed_by", "")
 
-grants contains {"action": "decision.object", "code": "auxiliary_objects_to_instruction", "article": "三十一", "item": 0} if {
+grants contains {
+	"action": "decision.object",
+	"code": "auxiliary_objects_to_instruction",
+	"article": "三十一",
+	"item": 0,
+} if {
 	"decision.object" in _instruction_acts
 }
 
-grants contains {"action": "decision.execute", "code": "auxiliary_executes_instruction", "article": "三十一", "item": 0} if {
+grants contains {
+	"action": "decision.execute",
+	"code": "auxiliary_executes_instruction",
+	"article": "三十一",
+	"item": 0,
+} if {
 	"decision.execute" in _instruction_acts
 }
 

@@ -7,9 +7,14 @@ import data.quanze.testlib as t
 
 # ------------------------------------------------------------------ 十七 assistants
 
-# 十七(1)–(7): every listed duty is allowed under a handling procurator's guidance, citing its item. (R17-1, R17-2, R17-3, R17-4, R17-5, R17-7)
+# 十七(1)–(7): every listed duty is allowed under a handling procurator's guidance, citing its item.
+# (R17-1, R17-2, R17-3, R17-4, R17-5, R17-7)
 test_assistant_each_listed_duty_under_guidance_allowed if {
-	plain_duties := {act: item | some act, item in auxiliary.assistant_duties; not act in auxiliary.senior_court_duties; act != "court_file.access"}
+	plain_duties := {act: item |
+		some act, item in auxiliary.assistant_duties
+		not act in auxiliary.senior_court_duties
+		act != "court_file.access"
+	}
 	every act, item in plain_duties {
 		d := t.decide(t.assistant, act, t.sole_case, t.assigned)
 		d.decision == true
@@ -38,7 +43,11 @@ test_assistant_guided_by_procurator_of_another_case_denied if {
 # 十七 "在检察官的指导下": the assistant works for the guiding procurator: the directory assigns
 # asst-A1 to p-A1, p-L1 and p-T2, not to p-X9, even where p-X9 handles the case.
 test_assistant_guided_by_procurator_it_is_not_assigned_to_denied if {
-	case := {"type": "case", "id": "C-1002", "properties": object.union(t.sole_case.properties, {"sole_procurator": "p-X9"})}
+	case := {
+		"type": "case",
+		"id": "C-1002",
+		"properties": object.union(t.sole_case.properties, {"sole_procurator": "p-X9"}),
+	}
 	d := t.decide(t.assistant, "case.question_witness", case, {"supervising_procurator": "p-X9"})
 	d.decision == false
 	t.codes(d) == {"supervisor_not_assigned"}
@@ -48,7 +57,11 @@ test_assistant_guided_by_procurator_it_is_not_assigned_to_denied if {
 
 # 五 "可以配备必要的检察辅助人员": a case that attaches the assistant puts it under its procurators.
 test_assistant_attached_to_the_case_guided_by_its_procurator_allowed if {
-	case := {"type": "case", "id": "C-1002", "properties": object.union(t.sole_case.properties, {"sole_procurator": "p-X9", "assigned_auxiliaries": ["asst-A1"]})}
+	case := {
+		"type": "case",
+		"id": "C-1002",
+		"properties": object.union(t.sole_case.properties, {"sole_procurator": "p-X9", "assigned_auxiliaries": ["asst-A1"]}),
+	}
 	d := t.decide(t.assistant, "case.question_witness", case, {"supervising_procurator": "p-X9"})
 	d.decision == true
 }
@@ -84,13 +97,22 @@ test_assistant_procurator_only_powers_denied if {
 
 # A17: court files (十四(8)) only as a task a handling procurator assigned, accompanying them.
 test_assistant_court_file_access_only_as_assigned_task if {
-	t.codes(t.decide(t.assistant, "court_file.access", t.sole_case, t.guided)) == {"court_file_access_only_as_assigned_task"}
+	t.codes(
+		t.decide(t.assistant, "court_file.access", t.sole_case, t.guided),
+	) == {"court_file_access_only_as_assigned_task"}
 	accompanying := object.union(t.assigned, {"assigned_task": "court_file.access"})
 	t.decide(t.assistant, "court_file.access", t.sole_case, accompanying).decision == true
 	t.decide(t.assistant, "task.assigned", t.sole_case, accompanying).decision == true
 	by_other := object.union(accompanying, {"assigned_by": "p-X9"})
-	t.codes(t.decide(t.assistant, "court_file.access", t.sole_case, by_other)) == {"court_file_access_only_as_assigned_task"}
-	free := t.decide(t.assistant, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": "陪同检察官查阅人民法院案卷"}))
+	t.codes(
+		t.decide(t.assistant, "court_file.access", t.sole_case, by_other),
+	) == {"court_file_access_only_as_assigned_task"}
+	free := t.decide(
+		t.assistant,
+		"task.assigned",
+		t.sole_case,
+		object.union(t.assigned, {"assigned_task": "陪同检察官查阅人民法院案卷"}),
+	)
 	free.decision == true
 }
 
@@ -107,7 +129,12 @@ test_senior_assistant_relying_on_approval_naming_another_denied if {
 	ctx := object.union(t.court_approval, {"approved_assistant": "asst-A1"})
 	d := t.decide(t.senior_assistant, "court.debate", t.sole_case, ctx)
 	t.codes(d) == {"approval_names_another_assistant"}
-	unnamed := t.decide(t.senior_assistant, "court.debate", t.sole_case, object.remove(t.court_approval, ["approved_assistant"]))
+	unnamed := t.decide(
+		t.senior_assistant,
+		"court.debate",
+		t.sole_case,
+		object.remove(t.court_approval, ["approved_assistant"]),
+	)
 	t.codes(unnamed) == {"approval_names_another_assistant"}
 }
 
@@ -117,7 +144,12 @@ test_catch_all_free_text_variants_denied if {
 		d := t.decide(t.assistant, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": task}))
 		t.codes(d) == {"task_names_reserved_power"}
 	}
-	disguised := t.decide(t.assistant, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": "Decision.Not_Prosecute "}))
+	disguised := t.decide(
+		t.assistant,
+		"task.assigned",
+		t.sole_case,
+		object.union(t.assigned, {"assigned_task": "Decision.Not_Prosecute "}),
+	)
 	"catch_all_decided_as_act" in t.codes(disguised)
 	disguised.decision == false
 	every task in ["讯问嫌疑人王某", "询问被害人李某", "撰写起诉书", "接待辩护律师"] {
@@ -133,7 +165,10 @@ test_catch_all_free_text_variants_denied if {
 # 三十一: an auxiliary objects to a clearly illegal instruction of the guiding procurator; the
 # procurator who gave it answers for it (P12), and the executor only if it did not object (P13).
 test_instruction_objected_to_and_executed_names_the_instructor_only if {
-	flagged := object.union(t.guided, {"decision_source": "procurator", "instructed_by": "p-A1", "executor_flags_clearly_illegal": true})
+	flagged := object.union(
+		t.guided,
+		{"decision_source": "procurator", "instructed_by": "p-A1", "executor_flags_clearly_illegal": true},
+	)
 	silent := t.decide(t.assistant, "decision.execute", t.sole_case, flagged)
 	silent.accountable == {
 		{"subject_id": "p-A1", "capacity": "handling_procurator", "responsibility": "judicial", "article": "三十一"},
@@ -141,10 +176,30 @@ test_instruction_objected_to_and_executed_names_the_instructor_only if {
 	}
 	t.obligation_codes(silent) == {"warn_liability_clearly_illegal", "objection_available"}
 	objected := t.decide(t.assistant, "decision.execute", t.sole_case, object.union(flagged, {"objection_raised": true}))
-	objected.accountable == {{"subject_id": "p-A1", "capacity": "handling_procurator", "responsibility": "judicial", "article": "三十一"}}
-	plain := t.decide(t.assistant, "decision.execute", t.sole_case, object.union(t.guided, {"decision_source": "procurator", "instructed_by": "p-A1"}))
-	plain.accountable == {{"subject_id": "asst-A1", "capacity": "procurator_assistant", "responsibility": "judicial", "article": "三十一"}}
-	police_objects := t.decide(police, "decision.object", t.sole_case, {"decision_source": "procurator", "instructed_by": "p-A1"})
+	objected.accountable == {{
+		"subject_id": "p-A1",
+		"capacity": "handling_procurator",
+		"responsibility": "judicial",
+		"article": "三十一",
+	}}
+	plain := t.decide(
+		t.assistant,
+		"decision.execute",
+		t.sole_case,
+		object.union(t.guided, {"decision_source": "procurator", "instructed_by": "p-A1"}),
+	)
+	plain.accountable == {{
+		"subject_id": "asst-A1",
+		"capacity": "procurator_assistant",
+		"responsibility": "judicial",
+		"article": "三十一",
+	}}
+	police_objects := t.decide(
+		police,
+		"decision.object",
+		t.sole_case,
+		{"decision_source": "procurator", "instructed_by": "p-A1"},
+	)
 	t.codes(police_objects) == {"auxiliary_objects_to_instruction"}
 }
 
@@ -169,7 +224,12 @@ test_assistant_court_argument_missing_all_conditions_denied if {
 }
 
 test_senior_assistant_court_argument_before_procurator_spoke_denied if {
-	d := t.decide(t.senior_assistant, "court.state_opinion", t.sole_case, object.remove(t.court_approval, ["procurator_spoke_on_main_issues"]))
+	d := t.decide(
+		t.senior_assistant,
+		"court.state_opinion",
+		t.sole_case,
+		object.remove(t.court_approval, ["procurator_spoke_on_main_issues"]),
+	)
 	d.decision == false
 	t.codes(d) == {"procurator_must_speak_first"}
 }
@@ -183,7 +243,12 @@ test_senior_assistant_court_argument_with_unnamed_approval_denied if {
 
 # 十七(6) "补充发表出庭意见": an assistant never states the primary court opinion.
 test_senior_assistant_states_primary_opinion_denied if {
-	d := t.decide(t.senior_assistant, "court.state_opinion", t.sole_case, object.union(t.court_approval, {"opinion_mode": "primary"}))
+	d := t.decide(
+		t.senior_assistant,
+		"court.state_opinion",
+		t.sole_case,
+		object.union(t.court_approval, {"opinion_mode": "primary"}),
+	)
 	d.decision == false
 	t.codes(d) == {"assistant_opinion_must_be_supplementary"}
 }
@@ -218,7 +283,12 @@ test_assistant_unnamed_task_denied if {
 # A17: a catch-all task that is an act of the catalog is decided as that act: deciding to
 # prosecute is the procurator's (六), outside the assistant's duties (十七).
 test_assistant_task_to_decide_prosecution_decided_as_that_act_denied if {
-	d := t.decide(t.assistant, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": "decision.prosecute"}))
+	d := t.decide(
+		t.assistant,
+		"task.assigned",
+		t.sole_case,
+		object.union(t.assigned, {"assigned_task": "decision.prosecute"}),
+	)
 	d.decision == false
 	t.codes(d) == {"catch_all_decided_as_act", "action_not_granted", "outside_role_duties"}
 	some r in d.reasons
@@ -229,13 +299,28 @@ test_assistant_task_to_decide_prosecution_decided_as_that_act_denied if {
 # A17: a catalogued act the assistant may do is decided as that act, under its own conditions:
 # interrogating under guidance is allowed (十七(1)); organising a search is not (十四(4)).
 test_assistant_task_that_is_an_assistant_act_decided_as_that_act if {
-	interrogate := t.decide(t.assistant, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": "case.interrogate_suspect"}))
+	interrogate := t.decide(
+		t.assistant,
+		"task.assigned",
+		t.sole_case,
+		object.union(t.assigned, {"assigned_task": "case.interrogate_suspect"}),
+	)
 	interrogate.decision == true
 	t.codes(interrogate) == {"assistant_duty", "catch_all_decided_as_act"}
-	organise := t.decide(t.assistant, "task.assigned", t.sole_case, object.union(t.assigned, {"assigned_task": "measure.organize"}))
+	organise := t.decide(
+		t.assistant,
+		"task.assigned",
+		t.sole_case,
+		object.union(t.assigned, {"assigned_task": "measure.organize"}),
+	)
 	organise.decision == false
 	t.codes(organise) == {"catch_all_decided_as_act", "action_not_granted", "outside_role_duties"}
-	unguided := t.decide(t.assistant, "task.assigned", t.sole_case, {"assigned_by": "p-A1", "assigned_task": "evidence.collect"})
+	unguided := t.decide(
+		t.assistant,
+		"task.assigned",
+		t.sole_case,
+		{"assigned_by": "p-A1", "assigned_task": "evidence.collect"},
+	)
 	t.codes(unguided) == {"catch_all_decided_as_act", "assistant_requires_guidance"}
 }
 
@@ -261,7 +346,12 @@ test_assistant_allowed_act_records_supervisor_and_own_responsibility if {
 	d := t.decide(t.assistant, "document.draft", t.sole_case, t.guided)
 	d.decision == true
 	t.obligation_codes(d) == {"record_supervising_procurator"}
-	d.accountable == {{"subject_id": "asst-A1", "capacity": "procurator_assistant", "responsibility": "judicial", "article": "三十一"}}
+	d.accountable == {{
+		"subject_id": "asst-A1",
+		"capacity": "procurator_assistant",
+		"responsibility": "judicial",
+		"article": "三十一",
+	}}
 }
 
 # ------------------------------------------------------------------ 十九 clerks
@@ -296,7 +386,13 @@ test_clerk_registers_case_before_assignment_allowed if {
 # R19-X, A17: clerks do clerical work only — no drafting, interrogation, questioning or measures;
 # each denial cites the article giving the act to others and the clerk's own (十九).
 test_clerk_non_clerical_acts_denied if {
-	every act in {"document.draft", "case.interrogate_suspect", "case.question_witness", "measure.carry_out", "decision.prosecute"} {
+	every act in {
+		"document.draft",
+		"case.interrogate_suspect",
+		"case.question_witness",
+		"measure.carry_out",
+		"decision.prosecute",
+	} {
 		d := t.decide(t.clerk, act, t.sole_case, t.guided)
 		d.decision == false
 		t.codes(d) == {"action_not_granted", "outside_role_duties"}
@@ -365,7 +461,11 @@ test_clerk_free_text_clerical_and_reserved if {
 # procurator of its procuratorate — not an assistant, a stranger, another procuratorate's
 # procurator or one who left the quota.
 test_clerk_guided_by_someone_not_a_procurator_denied if {
-	unassigned := {"type": "case", "id": "C-3003", "properties": {"procuratorate": "PROC-CITY-A", "assigned_auxiliaries": ["clerk-C1"]}}
+	unassigned := {
+		"type": "case",
+		"id": "C-3003",
+		"properties": {"procuratorate": "PROC-CITY-A", "assigned_auxiliaries": ["clerk-C1"]},
+	}
 	every guide in ["asst-A1", "nobody-123", "p-K1", "p-R1"] {
 		d := t.decide(t.clerk, "case.receive_register", unassigned, {"supervising_procurator": guide})
 		d.decision == false
@@ -376,7 +476,11 @@ test_clerk_guided_by_someone_not_a_procurator_denied if {
 # 十九 last paragraph, A18: a chief handling the case is one of its procurators and may assign a
 # clerk to the assistant.
 test_chief_handling_case_assigns_clerk_allowed if {
-	chief_case := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"sole_procurator": "chief-A"})}
+	chief_case := {
+		"type": "case",
+		"id": "C-1001",
+		"properties": object.union(t.sole_case.properties, {"sole_procurator": "chief-A"}),
+	}
 	d := t.decide(t.person("chief-A", "chief_procurator", {}), "clerk.assign_to_assistant", chief_case, {})
 	d.decision == true
 	t.codes(d) == {"procurator_assigns_clerk"}
@@ -420,7 +524,12 @@ inspection_case := {"type": "case", "id": "C-1001", "properties": object.union(t
 # 十八(1)–(5): every listed duty is allowed on a handling procurator's assignment, citing its item.
 test_technician_each_listed_duty_on_assignment_allowed if {
 	every act, item in auxiliary.technical_duties {
-		d := t.decide(technician, act, inspection_case, object.union(tech_assigned, {"assigned_task": "photograph the exhibits"}))
+		d := t.decide(
+			technician,
+			act,
+			inspection_case,
+			object.union(tech_assigned, {"assigned_task": "photograph the exhibits"}),
+		)
 		d.decision == true
 		d.reasons == {{
 			"code": "technical_duty", "article": "十八", "item": item,
@@ -432,7 +541,11 @@ test_technician_each_listed_duty_on_assignment_allowed if {
 
 # 十八(1) "勘验或者检查": an examination of a person is allowed.
 test_technician_examines_person_allowed if {
-	res := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"measure_type": "examination", "object": "person"})}
+	res := {
+		"type": "case",
+		"id": "C-1001",
+		"properties": object.union(t.sole_case.properties, {"measure_type": "examination", "object": "person"}),
+	}
 	d := t.decide(technician, "measure.carry_out", res, tech_assigned)
 	d.decision == true
 	t.codes(d) == {"technical_duty"}
@@ -440,7 +553,11 @@ test_technician_examines_person_allowed if {
 
 # 十八(1): the object need not be given; the measure type must.
 test_technician_inspection_without_object_allowed if {
-	res := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"measure_type": "site_inspection"})}
+	res := {
+		"type": "case",
+		"id": "C-1001",
+		"properties": object.union(t.sole_case.properties, {"measure_type": "site_inspection"}),
+	}
 	d := t.decide(technician, "measure.carry_out", res, tech_assigned)
 	d.decision == true
 }
@@ -451,8 +568,16 @@ test_technician_without_assignment_denied if {
 	d.decision == false
 	d.reasons == {{
 		"code": "technical_requires_assignment", "article": "十八", "item": 0,
-		"message_zh": object.get(data.quanze.messages, ["technical_requires_assignment", "zh"], "technical_requires_assignment"),
-		"message_en": object.get(data.quanze.messages, ["technical_requires_assignment", "en"], "technical_requires_assignment"),
+		"message_zh": object.get(
+			data.quanze.messages,
+			["technical_requires_assignment", "zh"],
+			"technical_requires_assignment",
+		),
+		"message_en": object.get(
+			data.quanze.messages,
+			["technical_requires_assignment", "en"],
+			"technical_requires_assignment",
+		),
 	}}
 }
 
@@ -465,7 +590,12 @@ test_technician_with_empty_assigner_denied if {
 
 # R18-0: guidance (supervising_procurator) is not an assignment under 十八.
 test_technician_guided_but_not_assigned_denied if {
-	d := t.decide(technician, "technical.assist", t.sole_case, {"supervising_procurator": "p-A1", "assigned_task": "image the phone"})
+	d := t.decide(
+		technician,
+		"technical.assist",
+		t.sole_case,
+		{"supervising_procurator": "p-A1", "assigned_task": "image the phone"},
+	)
 	d.decision == false
 	t.codes(d) == {"technical_requires_assignment"}
 }
@@ -476,8 +606,16 @@ test_technician_assigned_by_procurator_of_another_case_denied if {
 	d.decision == false
 	d.reasons == {{
 		"code": "assigner_not_handling_procurator", "article": "十八", "item": 0,
-		"message_zh": object.get(data.quanze.messages, ["assigner_not_handling_procurator", "zh"], "assigner_not_handling_procurator"),
-		"message_en": object.get(data.quanze.messages, ["assigner_not_handling_procurator", "en"], "assigner_not_handling_procurator"),
+		"message_zh": object.get(
+			data.quanze.messages,
+			["assigner_not_handling_procurator", "zh"],
+			"assigner_not_handling_procurator",
+		),
+		"message_en": object.get(
+			data.quanze.messages,
+			["assigner_not_handling_procurator", "en"],
+			"assigner_not_handling_procurator",
+		),
 	}}
 }
 
@@ -490,7 +628,11 @@ test_technician_entrusted_by_team_member_allowed if {
 
 # A18: a chief handling the case personally assigns as its procurator.
 test_technician_assigned_by_chief_handling_case_allowed if {
-	res := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"sole_procurator": "chief-A"})}
+	res := {
+		"type": "case",
+		"id": "C-1001",
+		"properties": object.union(t.sole_case.properties, {"sole_procurator": "chief-A"}),
+	}
 	d := t.decide(technician, "forensic.appraise", res, {"assigned_by": "chief-A"})
 	d.decision == true
 }
@@ -508,21 +650,41 @@ test_technician_with_unrecognised_assignment_type_denied if {
 	d.decision == false
 	d.reasons == {{
 		"code": "assignment_type_not_recognised", "article": "十八", "item": 0,
-		"message_zh": object.get(data.quanze.messages, ["assignment_type_not_recognised", "zh"], "assignment_type_not_recognised"),
-		"message_en": object.get(data.quanze.messages, ["assignment_type_not_recognised", "en"], "assignment_type_not_recognised"),
+		"message_zh": object.get(
+			data.quanze.messages,
+			["assignment_type_not_recognised", "zh"],
+			"assignment_type_not_recognised",
+		),
+		"message_en": object.get(
+			data.quanze.messages,
+			["assignment_type_not_recognised", "en"],
+			"assignment_type_not_recognised",
+		),
 	}}
 }
 
 # R18-1, R18-X: search, sealing-up, seizure and freezing are not 勘验/检查.
 test_technician_search_seal_seize_freeze_denied if {
 	every measure in {"search", "seal_up", "seize", "freeze"} {
-		res := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"measure_type": measure, "object": "item"})}
+		res := {
+			"type": "case",
+			"id": "C-1001",
+			"properties": object.union(t.sole_case.properties, {"measure_type": measure, "object": "item"}),
+		}
 		d := t.decide(technician, "measure.carry_out", res, tech_assigned)
 		d.decision == false
 		d.reasons == {{
 			"code": "technical_measure_limited_to_inspection", "article": "十八", "item": 1,
-			"message_zh": object.get(data.quanze.messages, ["technical_measure_limited_to_inspection", "zh"], "technical_measure_limited_to_inspection"),
-			"message_en": object.get(data.quanze.messages, ["technical_measure_limited_to_inspection", "en"], "technical_measure_limited_to_inspection"),
+			"message_zh": object.get(
+				data.quanze.messages,
+				["technical_measure_limited_to_inspection", "zh"],
+				"technical_measure_limited_to_inspection",
+			),
+			"message_en": object.get(
+				data.quanze.messages,
+				["technical_measure_limited_to_inspection", "en"],
+				"technical_measure_limited_to_inspection",
+			),
 		}}
 	}
 }
@@ -536,7 +698,14 @@ test_technician_measure_without_type_denied if {
 
 # R18-1: "与犯罪有关的场所、物品、人身、尸体" — any other object is denied.
 test_technician_inspects_unrelated_object_denied if {
-	res := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"measure_type": "site_inspection", "object": "office_of_unrelated_company"})}
+	res := {
+		"type": "case",
+		"id": "C-1001",
+		"properties": object.union(
+			t.sole_case.properties,
+			{"measure_type": "site_inspection", "object": "office_of_unrelated_company"},
+		),
+	}
 	d := t.decide(technician, "measure.carry_out", res, tech_assigned)
 	d.decision == false
 	some r in d.reasons
@@ -555,7 +724,15 @@ test_technician_unassigned_search_denied_with_every_reason if {
 
 # R18-X: interrogation, questioning, organising measures and decisions are not 十八 duties.
 test_technician_interrogation_questioning_decisions_denied if {
-	every act in {"case.interrogate_suspect", "case.question_witness", "measure.organize", "evidence.review", "decision.prosecute", "decision.not_prosecute", "opinion.review"} {
+	every act in {
+		"case.interrogate_suspect",
+		"case.question_witness",
+		"measure.organize",
+		"evidence.review",
+		"decision.prosecute",
+		"decision.not_prosecute",
+		"opinion.review",
+	} {
 		d := t.decide(technician, act, t.sole_case, tech_assigned)
 		d.decision == false
 		t.codes(d) == {"action_not_granted", "outside_role_duties"}
@@ -591,7 +768,12 @@ test_technician_technical_task_naming_another_roles_act_denied if {
 		d.decision == false
 		"catch_all_decided_as_act" in t.codes(d)
 	}
-	free := t.decide(technician, "technical.assist", t.sole_case, object.union(tech_assigned, {"assigned_task": "讯问犯罪嫌疑人"}))
+	free := t.decide(
+		technician,
+		"technical.assist",
+		t.sole_case,
+		object.union(tech_assigned, {"assigned_task": "讯问犯罪嫌疑人"}),
+	)
 	some r in free.reasons
 	r.code == "task_names_reserved_power"
 	[r.article, r.item] == ["十八", 5]
@@ -629,7 +811,12 @@ test_technician_assists_evidence_collection_allowed if {
 # 三十一, P10: technical staff answer for their own work.
 test_technician_allowed_act_own_responsibility if {
 	d := t.decide(technician, "forensic.appraise", t.sole_case, tech_assigned)
-	d.accountable == {{"subject_id": "tech-T1", "capacity": "technical_staff", "responsibility": "judicial", "article": "三十一"}}
+	d.accountable == {{
+		"subject_id": "tech-T1",
+		"capacity": "technical_staff",
+		"responsibility": "judicial",
+		"article": "三十一",
+	}}
 }
 
 # 十八 grants are for the technical_staff role only: an assistant may not appraise (R17-X).
@@ -648,13 +835,22 @@ test_technician_free_text_naming_measures_denied if {
 		d := t.decide(technician, "technical.assist", t.sole_case, object.union(tech_assigned, {"assigned_task": task}))
 		t.codes(d) == {"task_names_reserved_power"}
 	}
-	d := t.decide(technician, "technical.assist", t.sole_case, object.union(tech_assigned, {"assigned_task": "制作讯问同步录音录像"}))
+	d := t.decide(
+		technician,
+		"technical.assist",
+		t.sole_case,
+		object.union(tech_assigned, {"assigned_task": "制作讯问同步录音录像"}),
+	)
 	d.decision == true
 }
 
 police := t.person("police-J1", "judicial_police", {"department": "DEPT-POLICE"})
 
-directly_filed_case := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"directly_filed_investigation": true})}
+directly_filed_case := {
+	"type": "case",
+	"id": "C-1001",
+	"properties": object.union(t.sole_case.properties, {"directly_filed_investigation": true}),
+}
 
 # 二十, R20-1, A19: every listed police duty is allowed with no guidance or assignment.
 test_police_each_listed_duty_without_guidance_allowed if {
@@ -682,15 +878,27 @@ test_police_protects_scene_of_case_not_directly_filed_denied if {
 	d.decision == false
 	d.reasons == {{
 		"code": "scene_protection_requires_direct_filing", "article": "二十", "item": 0,
-		"message_zh": object.get(data.quanze.messages, ["scene_protection_requires_direct_filing", "zh"], "scene_protection_requires_direct_filing"),
-		"message_en": object.get(data.quanze.messages, ["scene_protection_requires_direct_filing", "en"], "scene_protection_requires_direct_filing"),
+		"message_zh": object.get(
+			data.quanze.messages,
+			["scene_protection_requires_direct_filing", "zh"],
+			"scene_protection_requires_direct_filing",
+		),
+		"message_en": object.get(
+			data.quanze.messages,
+			["scene_protection_requires_direct_filing", "en"],
+			"scene_protection_requires_direct_filing",
+		),
 	}}
 }
 
 # 二十: a false flag, or a non-boolean one, is not a directly filed case.
 test_police_protects_scene_with_false_or_string_flag_denied if {
 	every flag in [false, "true"] {
-		res := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"directly_filed_investigation": flag})}
+		res := {
+			"type": "case",
+			"id": "C-1001",
+			"properties": object.union(t.sole_case.properties, {"directly_filed_investigation": flag}),
+		}
 		d := t.decide(police, "police.protect_scene", res, {})
 		d.decision == false
 		t.codes(d) == {"scene_protection_requires_direct_filing"}
@@ -699,7 +907,14 @@ test_police_protects_scene_with_false_or_string_flag_denied if {
 
 # R20-X: interrogation, questioning and decisions are not police duties.
 test_police_interrogation_questioning_decisions_denied if {
-	every act in {"case.interrogate_suspect", "case.question_witness", "measure.carry_out", "decision.prosecute", "opinion.review", "record.take"} {
+	every act in {
+		"case.interrogate_suspect",
+		"case.question_witness",
+		"measure.carry_out",
+		"decision.prosecute",
+		"opinion.review",
+		"record.take",
+	} {
 		d := t.decide(police, act, directly_filed_case, t.assigned)
 		d.decision == false
 		t.codes(d) == {"action_not_granted", "outside_role_duties"}
@@ -710,12 +925,21 @@ test_police_interrogation_questioning_decisions_denied if {
 # 三十一, P10: police answer for their own work.
 test_police_allowed_act_own_responsibility if {
 	d := t.decide(police, "hearing.maintain_order", t.sole_case, {})
-	d.accountable == {{"subject_id": "police-J1", "capacity": "judicial_police", "responsibility": "judicial", "article": "三十一"}}
+	d.accountable == {{
+		"subject_id": "police-J1",
+		"capacity": "judicial_police",
+		"responsibility": "judicial",
+		"article": "三十一",
+	}}
 }
 
 # 四: the police guard only the premises of their own procuratorate's cases (common condition).
 test_police_guards_premises_of_other_procuratorate_case_denied if {
-	res := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, {"procuratorate": "PROC-CITY-B"})}
+	res := {
+		"type": "case",
+		"id": "C-1001",
+		"properties": object.union(t.sole_case.properties, {"procuratorate": "PROC-CITY-B"}),
+	}
 	d := t.decide(police, "police.guard_premises", res, {})
 	d.decision == false
 	"procuratorate_mismatch" in t.codes(d)
@@ -748,14 +972,26 @@ test_procurator_of_another_case_assigns_clerk_denied if {
 	d.decision == false
 	d.reasons == {{
 		"code": "clerk_assignment_requires_handling_procurator", "article": "十九", "item": 0,
-		"message_zh": object.get(data.quanze.messages, ["clerk_assignment_requires_handling_procurator", "zh"], "clerk_assignment_requires_handling_procurator"),
-		"message_en": object.get(data.quanze.messages, ["clerk_assignment_requires_handling_procurator", "en"], "clerk_assignment_requires_handling_procurator"),
+		"message_zh": object.get(
+			data.quanze.messages,
+			["clerk_assignment_requires_handling_procurator", "zh"],
+			"clerk_assignment_requires_handling_procurator",
+		),
+		"message_en": object.get(
+			data.quanze.messages,
+			["clerk_assignment_requires_handling_procurator", "en"],
+			"clerk_assignment_requires_handling_procurator",
+		),
 	}}
 }
 
 # R19-6: a case with no handling procurator yet has nobody who may assign on it.
 test_procurator_assigns_clerk_on_unassigned_case_denied if {
-	unassigned := {"type": "case", "id": "C-3003", "properties": {"procuratorate": "PROC-CITY-A", "department": "DEPT-CRIM-1"}}
+	unassigned := {
+		"type": "case",
+		"id": "C-3003",
+		"properties": {"procuratorate": "PROC-CITY-A", "department": "DEPT-CRIM-1"},
+	}
 	d := t.decide(handling_procurator, "clerk.assign_to_assistant", unassigned, {})
 	d.decision == false
 	t.codes(d) == {"clerk_assignment_requires_handling_procurator"}
@@ -773,7 +1009,12 @@ test_assistant_or_clerk_assigns_clerk_denied if {
 # 二十九 (P1), not 三十一 (P12): the handling procurator answers for their own assignment.
 test_procurator_assigns_clerk_own_responsibility if {
 	d := t.decide(handling_procurator, "clerk.assign_to_assistant", t.sole_case, {})
-	d.accountable == {{"subject_id": "p-A1", "capacity": "handling_procurator", "responsibility": "judicial", "article": "二十九"}}
+	d.accountable == {{
+		"subject_id": "p-A1",
+		"capacity": "handling_procurator",
+		"responsibility": "judicial",
+		"article": "二十九",
+	}}
 }
 
 # ------------------------------------------------------------------ whole-catalog agreement
@@ -781,7 +1022,11 @@ test_procurator_assigns_clerk_own_responsibility if {
 # ListAllowedActions agrees with Check for technical staff and police.
 test_new_roles_list_agrees_with_check if {
 	every subject in [technician, police] {
-		ds := data.quanze.authz.decisions with input as {"subject": subject, "resource": inspection_case, "context": tech_assigned}
+		ds := data.quanze.authz.decisions with input as {
+			"subject": subject,
+			"resource": inspection_case,
+			"context": tech_assigned,
+		}
 		every act, listed in ds {
 			listed == t.decide(subject, act, inspection_case, tech_assigned)
 		}
@@ -793,8 +1038,16 @@ test_new_roles_list_agrees_with_check if {
 everyones_duties := {"system.record_online", "interference.record_report"}
 
 test_new_roles_allowed_exactly_their_duties if {
-	tech := data.quanze.authz.decisions with input as {"subject": technician, "resource": inspection_case, "context": object.union(tech_assigned, {"assigned_task": "image the phone"})}
-	{act | some act, d in tech; d.decision == true; not act in everyones_duties} == {act | some act, _ in auxiliary.technical_duties}
+	tech := data.quanze.authz.decisions with input as {
+		"subject": technician,
+		"resource": inspection_case,
+		"context": object.union(tech_assigned, {"assigned_task": "image the phone"}),
+	}
+	{act |
+		some act, d in tech
+		d.decision == true
+		not act in everyones_duties
+	} == {act | some act, _ in auxiliary.technical_duties}
 	pol := data.quanze.authz.decisions with input as {"subject": police, "resource": directly_filed_case, "context": {}}
 	{act | some act, d in pol; d.decision == true; not act in everyones_duties} == auxiliary.police_duties
 }
@@ -825,9 +1078,23 @@ test_instruction_must_name_a_handling_procurator if {
 # 十九(5): before a case has handling procurators, a procurator of its procuratorate may assign
 # the clerk a task; a procurator of another procuratorate may not.
 test_clerk_task_on_incoming_case_assigned_by_a_procurator_of_the_procuratorate if {
-	incoming := {"type": "case", "id": "C-3003", "properties": {"procuratorate": "PROC-CITY-A", "assigned_auxiliaries": ["clerk-C1"]}}
-	ok := t.decide(t.clerk, "task.assigned", incoming, {"supervising_procurator": "p-A1", "assigned_by": "p-A1", "assigned_task": "装订卷宗"})
+	incoming := {
+		"type": "case",
+		"id": "C-3003",
+		"properties": {"procuratorate": "PROC-CITY-A", "assigned_auxiliaries": ["clerk-C1"]},
+	}
+	ok := t.decide(
+		t.clerk,
+		"task.assigned",
+		incoming,
+		{"supervising_procurator": "p-A1", "assigned_by": "p-A1", "assigned_task": "装订卷宗"},
+	)
 	ok.decision == true
-	other := t.decide(t.clerk, "task.assigned", incoming, {"supervising_procurator": "p-A1", "assigned_by": "p-K1", "assigned_task": "装订卷宗"})
+	other := t.decide(
+		t.clerk,
+		"task.assigned",
+		incoming,
+		{"supervising_procurator": "p-A1", "assigned_by": "p-K1", "assigned_task": "装订卷宗"},
+	)
 	t.codes(other) == {"assigner_not_handling_procurator"}
 }

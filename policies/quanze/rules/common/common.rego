@@ -62,7 +62,10 @@ denials contains {
 	"action": act,
 	"code": "handling_procurator_not_in_quota",
 	"detail_zh": sprintf("名录：%s 不是 %s 的员额检察官", [concat("、", sort(_unlisted_handlers)), capacity.resource_procuratorate]),
-	"detail_en": sprintf("per the directory, %s %s not a procurator in the quota of %s", [concat(", ", sort(_unlisted_handlers)), _is_are, capacity.resource_procuratorate]),
+	"detail_en": sprintf(
+		"per the directory, %s %s not a procurator in the quota of %s",
+		[concat(", ", sort(_unlisted_handlers)), _is_are, capacity.resource_procuratorate],
+	),
 } if {
 	count(_unlisted_handlers) > 0
 	some act in scope.actions

@@ -6,7 +6,11 @@ import data.quanze.testlib as t
 
 # 四: staff act on the cases of their own procuratorate (本院).
 test_assistant_acts_on_other_procuratorate_case_denied if {
-	other := {"type": "case", "id": "C-9009", "properties": object.union(t.sole_case.properties, {"procuratorate": "PROC-CITY-B"})}
+	other := {
+		"type": "case",
+		"id": "C-9009",
+		"properties": object.union(t.sole_case.properties, {"procuratorate": "PROC-CITY-B"}),
+	}
 	d := t.decide(t.assistant, "case.interrogate_suspect", other, t.guided)
 	d.decision == false
 	"procuratorate_mismatch" in t.codes(d)
@@ -47,7 +51,11 @@ test_contradicted_claim_denies_every_act if {
 # 五: whoever the case names as handling it must be a procurator in the quota of its
 # procuratorate: an assistant named as sole procurator guides no one.
 test_case_handled_by_someone_outside_the_quota_denied if {
-	case := {"type": "case", "id": "C-9", "properties": object.union(t.sole_case.properties, {"sole_procurator": "asst-S1"})}
+	case := {
+		"type": "case",
+		"id": "C-9",
+		"properties": object.union(t.sole_case.properties, {"sole_procurator": "asst-S1"}),
+	}
 	d := t.decide(t.assistant, "case.interrogate_suspect", case, {"supervising_procurator": "asst-S1"})
 	d.decision == false
 	"handling_procurator_not_in_quota" in t.codes(d)
@@ -59,9 +67,22 @@ test_case_handled_by_someone_outside_the_quota_denied if {
 # 三十五: a provincial disciplinary committee reviews a city procuratorate's matter; the
 # same-procuratorate rule does not stand in its way.
 test_provincial_disciplinary_committee_reviews_city_matter_allowed if {
-	committee := {"type": "body", "id": "dc-PROV-A", "properties": {"role": "disciplinary_committee", "procuratorate": "PROC-PROV-A"}}
-	matter := {"type": "discipline_decision", "id": "DISC-1", "properties": {"procuratorate": "PROC-CITY-A", "subject_of_decision": "p-A1"}}
-	d := t.decide(committee, "disciplinary.review_opinion", matter, {"review_opinion": "gross_negligence", "chief_approval": true, "approved_by": "chief-A"})
+	committee := {
+		"type": "body",
+		"id": "dc-PROV-A",
+		"properties": {"role": "disciplinary_committee", "procuratorate": "PROC-PROV-A"},
+	}
+	matter := {
+		"type": "discipline_decision",
+		"id": "DISC-1",
+		"properties": {"procuratorate": "PROC-CITY-A", "subject_of_decision": "p-A1"},
+	}
+	d := t.decide(
+		committee,
+		"disciplinary.review_opinion",
+		matter,
+		{"review_opinion": "gross_negligence", "chief_approval": true, "approved_by": "chief-A"},
+	)
 	d.decision == true
 }
 
@@ -82,7 +103,11 @@ test_resource_without_procuratorate_denied if {
 
 # 四十五: the staff member a record concerns must be on the staff of its procuratorate.
 test_record_about_another_procuratorates_staff_denied if {
-	record := {"type": "discipline_decision", "id": "D-1", "properties": {"procuratorate": "PROC-CITY-A", "subject_of_decision": "p-P1"}}
+	record := {
+		"type": "discipline_decision",
+		"id": "D-1",
+		"properties": {"procuratorate": "PROC-CITY-A", "subject_of_decision": "p-P1"},
+	}
 	d := t.decide(t.person("p-X9", "procurator", {}), "discipline.appeal", record, {})
 	"staff_member_not_of_procuratorate" in t.codes(d)
 }
@@ -90,7 +115,14 @@ test_record_about_another_procuratorates_staff_denied if {
 # 五: a team's own acts on a case whose team breaks 五 — a deputy chief who does not lead it, a
 # lead outside it, or one procurator treated as a team — are denied, saying what is wrong.
 test_team_composed_against_article_five_denied if {
-	hidden := {"type": "case", "id": "C-2", "properties": object.union(t.team_case.properties, {"team_procurators": ["p-L1", "p-T2", "dep-D2"], "within_power_list": true})}
+	hidden := {
+		"type": "case",
+		"id": "C-2",
+		"properties": object.union(
+			t.team_case.properties,
+			{"team_procurators": ["p-L1", "p-T2", "dep-D2"], "within_power_list": true},
+		),
+	}
 	d := t.decide(t.person("p-L1", "procurator", {}), "team.direct", hidden, {})
 	t.codes(d) == {"team_composition_invalid"}
 	some r in d.reasons
@@ -103,7 +135,11 @@ test_team_composed_against_article_five_denied if {
 
 # A38: a "team" of one procurator is that procurator handling the case alone.
 test_team_of_one_procurator_treated_as_sole if {
-	one := {"type": "case", "id": "C-3", "properties": object.union(t.team_case.properties, {"team_procurators": ["p-L1"], "within_power_list": true})}
+	one := {
+		"type": "case",
+		"id": "C-3",
+		"properties": object.union(t.team_case.properties, {"team_procurators": ["p-L1"], "within_power_list": true}),
+	}
 	d := t.decide(t.person("p-L1", "procurator", {}), "decision.prosecute", one, {})
 	d.decision == true
 	{"subject_id": "p-L1", "capacity": "sole_procurator", "responsibility": "judicial", "article": "二十九"} in d.accountable

@@ -89,7 +89,13 @@ grants contains entry if {
 
 # R46-2: "检察长可以委托副检察长、检察委员会专职委员行使" is a closed list; a delegation to
 # anyone else (or to no stated role) is void.
-prohibitions contains {"action": act, "code": "delegation_void_ineligible_delegate", "condition": true, "article": "四十六", "item": 0} if {
+prohibitions contains {
+	"action": act,
+	"code": "delegation_void_ineligible_delegate",
+	"condition": true,
+	"article": "四十六",
+	"item": 0,
+} if {
 	count(_grantee_offices & delegation.holder_roles) == 0
 	some act in _chief_acts
 	act == "delegation.grant"
@@ -132,7 +138,13 @@ obligations contains {"action": act, "code": "record_delegation_scope_and_validi
 
 # 二十五: conferring authority is the chief's management of the procuratorate, not a decision on
 # a case; the chief answers for it as supervisor ("不当履行监督管理权"), for every conferral alike.
-accountable contains {"action": act, "subject_id": input.subject.id, "capacity": "chief_procurator", "responsibility": "supervisory", "article": "二十五"} if {
+accountable contains {
+	"action": act,
+	"subject_id": input.subject.id,
+	"capacity": "chief_procurator",
+	"responsibility": "supervisory",
+	"article": "二十五",
+} if {
 	some act in _chief_acts
 }
 
@@ -258,7 +270,10 @@ grants contains {"action": act, "code": "chief_approves_senior_assistant_court",
 }
 
 # 四十六, A16: the approval is delegable.
-grants contains object.union({"action": act, "code": "delegate_approves_for_chief", "article": "四十六", "item": 0}, delegation.delegated_by(act)) if {
+grants contains object.union(
+	{"action": act, "code": "delegate_approves_for_chief", "article": "四十六", "item": 0},
+	delegation.delegated_by(act),
+) if {
 	some act in _approvals
 	delegation.covers(act)
 }
@@ -302,12 +317,24 @@ obligations contains {"action": act, "code": "record_approval_naming_assistant",
 }
 
 # P3, P4 (二十八, A9): the approver answers as the chief; a delegate's chief is recorded.
-accountable contains {"action": act, "subject_id": input.subject.id, "capacity": "chief_procurator", "responsibility": "judicial", "article": "二十八"} if {
+accountable contains {
+	"action": act,
+	"subject_id": input.subject.id,
+	"capacity": "chief_procurator",
+	"responsibility": "judicial",
+	"article": "二十八",
+} if {
 	capacity.role == "chief_procurator"
 	some act in _approvals
 }
 
-accountable contains {"action": act, "subject_id": input.subject.id, "capacity": capacity.role, "responsibility": "judicial", "article": "二十八"} if {
+accountable contains {
+	"action": act,
+	"subject_id": input.subject.id,
+	"capacity": capacity.role,
+	"responsibility": "judicial",
+	"article": "二十八",
+} if {
 	some act in _approvals
 	delegation.covers(act)
 }
@@ -326,7 +353,13 @@ grants contains {"action": act, "code": "handling_procurator_assigns_technical_s
 	some act in _assignments
 }
 
-prohibitions contains {"action": act, "code": "assigner_not_handling_procurator", "condition": true, "article": "十八", "item": 0} if {
+prohibitions contains {
+	"action": act,
+	"code": "assigner_not_handling_procurator",
+	"condition": true,
+	"article": "十八",
+	"item": 0,
+} if {
 	not capacity.handles_case
 	some act in _assignments
 }

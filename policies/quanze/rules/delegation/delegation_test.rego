@@ -12,11 +12,22 @@ procurator := t.person("p-A1", "procurator", {})
 outsider := t.person("p-X9", "procurator", {})
 
 # A registered delegation from chief-A (the example registry gives dep-D2 and ftm-F1 none).
-registered(scope) := {"document": "A检委托〔2024〕9号", "kind": "delegation", "grantor": "chief-A", "procuratorate": "PROC-CITY-A", "scope": scope, "valid_from": "2024-07-04"}
+registered(scope) := {
+	"document": "A检委托〔2024〕9号",
+	"kind": "delegation",
+	"grantor": "chief-A",
+	"procuratorate": "PROC-CITY-A",
+	"scope": scope,
+	"valid_from": "2024-07-04",
+}
 
 deputy := t.person("dep-D2", "deputy_chief_procurator", {"roles": ["deputy_chief_procurator", "procurator"]})
 
-full_time_member := t.person("ftm-F1", "full_time_committee_member", {"roles": ["full_time_committee_member", "procurator"]})
+full_time_member := t.person(
+	"ftm-F1",
+	"full_time_committee_member",
+	{"roles": ["full_time_committee_member", "procurator"]},
+)
 
 # The decision for `subject` holding a registered delegation of `scope`.
 decide_delegated(subject, scope, act, res, ctx) := d if {
@@ -24,7 +35,11 @@ decide_delegated(subject, scope, act, res, ctx) := d if {
 }
 
 # The record a conferral creates (resource type "delegation").
-record(props) := {"type": "delegation", "id": "DEL-1", "properties": object.union({"procuratorate": "PROC-CITY-A"}, props)}
+record(props) := {
+	"type": "delegation",
+	"id": "DEL-1",
+	"properties": object.union({"procuratorate": "PROC-CITY-A"}, props),
+}
 
 # Who holds each office in the example directory.
 holder := {
@@ -33,7 +48,12 @@ holder := {
 	"procurator_assistant": "asst-A1",
 }
 
-delegating(role) := record({"grantee": holder[role], "grantee_role": role, "scope": ["decision.prosecute"], "valid_until": "2099-12-31T00:00:00Z"})
+delegating(role) := record({
+	"grantee": holder[role],
+	"grantee_role": role,
+	"scope": ["decision.prosecute"],
+	"valid_until": "2099-12-31T00:00:00Z",
+})
 
 entrusting(role, task) := record({"grantee": holder[role], "grantee_role": role, "task": task})
 
@@ -53,7 +73,12 @@ test_chief_delegates_to_deputy_or_full_time_member_allowed if {
 		t.codes(d) == {"chief_delegates_power"}
 		t.articles(d) == {"四十六"}
 		t.obligation_codes(d) == {"record_delegation_scope_and_validity"}
-		d.accountable == {{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "supervisory", "article": "二十五"}}
+		d.accountable == {{
+			"subject_id": "chief-A",
+			"capacity": "chief_procurator",
+			"responsibility": "supervisory",
+			"article": "二十五",
+		}}
 	}
 }
 
@@ -71,7 +96,12 @@ test_chief_delegates_to_ineligible_role_denied if {
 # 四十六, 四十五: who the grantee is comes from the directory: p-A1 described as a deputy chief is
 # still a procurator, so the delegation is void and the description contradicts the directory.
 test_chief_delegates_to_procurator_described_as_deputy_denied if {
-	d := t.decide(chief, "delegation.grant", record({"grantee": "p-A1", "grantee_role": "deputy_chief_procurator", "scope": ["decision.prosecute"]}), {})
+	d := t.decide(
+		chief,
+		"delegation.grant",
+		record({"grantee": "p-A1", "grantee_role": "deputy_chief_procurator", "scope": ["decision.prosecute"]}),
+		{},
+	)
 	d.decision == false
 	t.codes(d) == {"delegation_void_ineligible_delegate", "grantee_role_contradicts_directory"}
 	some r in d.reasons
@@ -83,7 +113,12 @@ test_chief_delegates_without_scope_denied if {
 	d := t.decide(chief, "delegation.grant", record({"grantee": "dep-D2", "grantee_role": "deputy_chief_procurator"}), {})
 	d.decision == false
 	t.codes(d) == {"delegation_scope_required"}
-	bad := t.decide(chief, "delegation.grant", record({"grantee": "dep-D2", "grantee_role": "deputy_chief_procurator", "scope": "decision.prosecute"}), {})
+	bad := t.decide(
+		chief,
+		"delegation.grant",
+		record({"grantee": "dep-D2", "grantee_role": "deputy_chief_procurator", "scope": "decision.prosecute"}),
+		{},
+	)
 	t.codes(bad) == {"delegation_scope_required"}
 }
 
@@ -131,7 +166,12 @@ test_chief_authorizes_head_without_procurator_status_denied if {
 	t.codes(d) == {"authorization_grantee_not_department_head"}
 	ok := t.decide(chief, "authorization.grant", authorizing("department_head", ["review.escalated_cases"]), {})
 	ok.decision == true
-	ok.accountable == {{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "supervisory", "article": "二十五"}}
+	ok.accountable == {{
+		"subject_id": "chief-A",
+		"capacity": "chief_procurator",
+		"responsibility": "supervisory",
+		"article": "二十五",
+	}}
 }
 
 # A grant record need not describe the grantee's office: the directory knows it.
@@ -160,7 +200,13 @@ test_delegate_entrusts_or_authorizes_denied if {
 	e := decide_delegated(deputy, ["entrustment.grant"], "entrustment.grant", entrusting("procurator", "attend"), {})
 	e.decision == false
 	t.codes(e) == {"conferral_reserved_to_chief", "action_not_granted"}
-	a := decide_delegated(deputy, ["*"], "authorization.grant", authorizing("department_head", ["review.escalated_cases"]), {})
+	a := decide_delegated(
+		deputy,
+		["*"],
+		"authorization.grant",
+		authorizing("department_head", ["review.escalated_cases"]),
+		{},
+	)
 	t.codes(a) == {"conferral_reserved_to_chief", "action_not_granted"}
 	plain := decide_delegated(deputy, ["decision.prosecute"], "entrustment.grant", entrusting("procurator", "attend"), {})
 	t.codes(plain) == {"action_not_granted", "outside_role_duties"}
@@ -170,7 +216,12 @@ test_delegate_entrusts_or_authorizes_denied if {
 
 # R23-1, R23-2, A5: the chief authorises a department head, citing each item authorised.
 test_chief_authorizes_dept_head_review_allowed if {
-	d := t.decide(chief, "authorization.grant", authorizing("department_head", ["review.escalated_cases", "review.legal_documents"]), {})
+	d := t.decide(
+		chief,
+		"authorization.grant",
+		authorizing("department_head", ["review.escalated_cases", "review.legal_documents"]),
+		{},
+	)
 	d.decision == true
 	{[r.code, r.item] | some r in d.reasons} == {["chief_authorizes_review", 1], ["chief_authorizes_review", 2]}
 	t.obligation_codes(d) == {"record_authorization", "fix_document_review_scope"}
@@ -186,13 +237,23 @@ test_chief_authorizes_procurator_review_denied if {
 
 	# dh-C1 heads a department but without procurator status, which 四十五 requires of a
 	# 业务部门负责人; the directory still shows the headship, and 二十三's own checks apply later.
-	described := t.decide(chief, "authorization.grant", record({"grantee": "p-A1", "grantee_role": "department_head", "scope": ["review.escalated_cases"]}), {})
+	described := t.decide(
+		chief,
+		"authorization.grant",
+		record({"grantee": "p-A1", "grantee_role": "department_head", "scope": ["review.escalated_cases"]}),
+		{},
+	)
 	t.codes(described) == {"authorization_grantee_not_department_head", "grantee_role_contradicts_directory"}
 }
 
 # 二十三(1)(2): only the two review authorisations exist; an empty one authorises nothing.
 test_chief_authorizes_unknown_scope_denied if {
-	d := t.decide(chief, "authorization.grant", authorizing("department_head", ["review.escalated_cases", "decision.prosecute"]), {})
+	d := t.decide(
+		chief,
+		"authorization.grant",
+		authorizing("department_head", ["review.escalated_cases", "decision.prosecute"]),
+		{},
+	)
 	d.decision == false
 	t.codes(d) == {"authorization_scope_not_recognised"}
 	empty := t.decide(chief, "authorization.grant", authorizing("department_head", []), {})
@@ -213,18 +274,34 @@ test_chief_approves_senior_assistant_court_allowed if {
 	d.decision == true
 	t.codes(d) == {"chief_approves_senior_assistant_court"}
 	t.obligation_codes(d) == {"record_approval_naming_assistant"}
-	d.accountable == {{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "judicial", "article": "二十八"}}
+	d.accountable == {{
+		"subject_id": "chief-A",
+		"capacity": "chief_procurator",
+		"responsibility": "judicial",
+		"article": "二十八",
+	}}
 }
 
 # A16, 四十六: a delegate whose delegation covers the approval approves as the chief and answers
 # for it (P4); the delegating chief is named in the reason, not made accountable (A9).
 test_delegate_approves_senior_assistant_court_allowed if {
-	d := decide_delegated(full_time_member, ["approval.senior_assistant_court"], "approval.senior_assistant_court", t.sole_case, approval_ctx)
+	d := decide_delegated(
+		full_time_member,
+		["approval.senior_assistant_court"],
+		"approval.senior_assistant_court",
+		t.sole_case,
+		approval_ctx,
+	)
 	d.decision == true
 	t.codes(d) == {"delegate_approves_for_chief"}
 	some r in d.reasons
 	contains(r.message_en, "delegated by chief-A")
-	d.accountable == {{"subject_id": "ftm-F1", "capacity": "full_time_committee_member", "responsibility": "judicial", "article": "二十八"}}
+	d.accountable == {{
+		"subject_id": "ftm-F1",
+		"capacity": "full_time_committee_member",
+		"responsibility": "judicial",
+		"article": "二十八",
+	}}
 }
 
 # 四十六: without a covering delegation a deputy does not approve.
@@ -269,7 +346,11 @@ test_handling_procurator_assigns_technical_staff_allowed if {
 
 # A18: the chief acting as the case's procurator assigns too.
 test_chief_handling_case_assigns_technical_staff_allowed if {
-	own := {"type": "case", "id": "C-9", "properties": object.union(t.sole_case.properties, {"sole_procurator": "chief-A"})}
+	own := {
+		"type": "case",
+		"id": "C-9",
+		"properties": object.union(t.sole_case.properties, {"sole_procurator": "chief-A"}),
+	}
 	d := t.decide(chief, "assignment.technical", own, {})
 	d.decision == true
 }
@@ -304,7 +385,13 @@ test_list_agrees_with_check_for_conferrals if {
 		res := authorizing("department_head", ["review.legal_documents"])
 		ds := authz.decisions with input as {"subject": subject, "resource": res, "context": approval_ctx}
 			with data.quanze.directory.grants as grants
-		every act in ["delegation.grant", "entrustment.grant", "authorization.grant", "approval.senior_assistant_court", "assignment.technical"] {
+		every act in [
+			"delegation.grant",
+			"entrustment.grant",
+			"authorization.grant",
+			"approval.senior_assistant_court",
+			"assignment.technical",
+		] {
 			ds[act] == t.decide(subject, act, res, approval_ctx) with data.quanze.directory.grants as grants
 		}
 	}
@@ -313,8 +400,18 @@ test_list_agrees_with_check_for_conferrals if {
 # R46-4, A8: delegating, entrusting and authorising cannot themselves be delegated, and a
 # delegation whose validity ends before it begins is never in force.
 test_delegation_of_conferrals_or_with_inverted_validity_denied if {
-	conferral := record({"grantee": "dep-D2", "grantee_role": "deputy_chief_procurator", "scope": ["decision.prosecute", "entrustment.grant"]})
+	conferral := record({
+		"grantee": "dep-D2",
+		"grantee_role": "deputy_chief_procurator",
+		"scope": ["decision.prosecute", "entrustment.grant"],
+	})
 	t.codes(t.decide(chief, "delegation.grant", conferral, {})) == {"conferral_not_delegable"}
-	inverted := record({"grantee": "dep-D2", "grantee_role": "deputy_chief_procurator", "scope": ["decision.prosecute"], "valid_from": "2026-01-01", "valid_until": "2025-12-31"})
+	inverted := record({
+		"grantee": "dep-D2",
+		"grantee_role": "deputy_chief_procurator",
+		"scope": ["decision.prosecute"],
+		"valid_from": "2026-01-01",
+		"valid_until": "2025-12-31",
+	})
 	t.codes(t.decide(chief, "delegation.grant", inverted, {})) == {"validity_ends_before_it_begins"}
 }

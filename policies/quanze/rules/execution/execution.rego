@@ -46,7 +46,13 @@ _acts contains act if {
 
 # Without it no rule here can grant the act, and this says why (a prohibition, so the
 # missing grant adds nothing).
-prohibitions contains {"action": act, "code": "decision_source_required", "condition": true, "article": sourced_acts[act], "item": 0} if {
+prohibitions contains {
+	"action": act,
+	"code": "decision_source_required",
+	"condition": true,
+	"article": sourced_acts[act],
+	"item": 0,
+} if {
 	not _source in {"chief", "committee"}
 	some act in _acts
 	sourced_acts[act]
@@ -78,7 +84,12 @@ obligations contains {"action": "decision.execute", "code": "execute_promptly", 
 }
 
 # A26: clearly illegal in the executor's view and not objected to: liable (二十八, 三十一).
-obligations contains {"action": "decision.execute", "code": "warn_liability_clearly_illegal", "article": "二十八", "item": 0} if {
+obligations contains {
+	"action": "decision.execute",
+	"code": "warn_liability_clearly_illegal",
+	"article": "二十八",
+	"item": 0,
+} if {
 	_executing
 	_source in {"chief", "committee"}
 	_flagged_illegal
@@ -102,13 +113,25 @@ obligations contains {"action": "decision.execute", "code": "written_report_avai
 
 # P3, P6, P7: "检察长对职权范围内就办案事项作出的决定负责"; after an objection the chief kept
 # or ordered executed at once, "执行后果由检察长负责，检察官不承担司法责任".
-accountable contains {"action": "decision.execute", "subject_id": "", "capacity": "chief_procurator", "responsibility": "judicial", "article": "二十八"} if {
+accountable contains {
+	"action": "decision.execute",
+	"subject_id": "",
+	"capacity": "chief_procurator",
+	"responsibility": "judicial",
+	"article": "二十八",
+} if {
 	_executing
 	_source == "chief"
 }
 
 # P7: "检察官执行检察长明显违法的决定且未提出异议的，应当承担相应的司法责任".
-accountable contains {"action": "decision.execute", "subject_id": input.subject.id, "capacity": "handling_procurator", "responsibility": "judicial", "article": "二十八"} if {
+accountable contains {
+	"action": "decision.execute",
+	"subject_id": input.subject.id,
+	"capacity": "handling_procurator",
+	"responsibility": "judicial",
+	"article": "二十八",
+} if {
 	_executing
 	_source == "chief"
 	_flagged_illegal
@@ -116,13 +139,25 @@ accountable contains {"action": "decision.execute", "subject_id": input.subject.
 }
 
 # P8, P5: the members for their own opinions and votes (二十七) …
-accountable contains {"action": "decision.execute", "subject_id": "", "capacity": "committee_member", "responsibility": "judicial", "article": "二十七"} if {
+accountable contains {
+	"action": "decision.execute",
+	"subject_id": "",
+	"capacity": "committee_member",
+	"responsibility": "judicial",
+	"article": "二十七",
+} if {
 	_executing
 	_source == "committee"
 }
 
 # … and the executing procurator for the execution (十二, I).
-accountable contains {"action": "decision.execute", "subject_id": input.subject.id, "capacity": "handling_procurator", "responsibility": "judicial", "article": "十二"} if {
+accountable contains {
+	"action": "decision.execute",
+	"subject_id": input.subject.id,
+	"capacity": "handling_procurator",
+	"responsibility": "judicial",
+	"article": "十二",
+} if {
 	_executing
 	_source == "committee"
 }
@@ -132,7 +167,12 @@ accountable contains {"action": "decision.execute", "subject_id": input.subject.
 _deferring if "decision.defer_execution" in _acts
 
 # R12-2: "因特殊原因无法及时执行…或者在执行完毕前出现新情况的，应当立即书面报告检察长".
-grants contains {"action": "decision.defer_execution", "code": "defer_committee_decision_with_report", "article": "十二", "item": 0} if {
+grants contains {
+	"action": "decision.defer_execution",
+	"code": "defer_committee_decision_with_report",
+	"article": "十二",
+	"item": 0,
+} if {
 	_deferring
 	_source == "committee"
 }
@@ -153,37 +193,67 @@ _to_the_chief if {
 	_report.to == chief
 }
 
-denials contains {"action": "decision.defer_execution", "code": "written_report_to_chief_required", "article": "十二", "item": 0} if {
+denials contains {
+	"action": "decision.defer_execution",
+	"code": "written_report_to_chief_required",
+	"article": "十二",
+	"item": 0,
+} if {
 	_deferring
 	_source == "committee"
 	not _reported_in_writing_at_once
 }
 
-obligations contains {"action": "decision.defer_execution", "code": "report_execution_obstacle", "article": "十二", "item": 0} if {
+obligations contains {
+	"action": "decision.defer_execution",
+	"code": "report_execution_obstacle",
+	"article": "十二",
+	"item": 0,
+} if {
 	_deferring
 	_source == "committee"
 }
 
 # A27: a chief decision waits only while the procurator's objection is pending.
-grants contains {"action": "decision.defer_execution", "code": "defer_pending_objection", "article": "二十八", "item": 0} if {
+grants contains {
+	"action": "decision.defer_execution",
+	"code": "defer_pending_objection",
+	"article": "二十八",
+	"item": 0,
+} if {
 	_deferring
 	_source == "chief"
 }
 
-denials contains {"action": "decision.defer_execution", "code": "no_objection_pending", "article": "二十八", "item": 0} if {
+denials contains {
+	"action": "decision.defer_execution",
+	"code": "no_objection_pending",
+	"article": "二十八",
+	"item": 0,
+} if {
 	_deferring
 	_source == "chief"
 	not _objected
 }
 
 # "检察长不改变该决定，或者要求立即执行的，检察官应当执行".
-denials contains {"action": "decision.defer_execution", "code": "chief_maintained_decision", "article": "二十八", "item": 0} if {
+denials contains {
+	"action": "decision.defer_execution",
+	"code": "chief_maintained_decision",
+	"article": "二十八",
+	"item": 0,
+} if {
 	_deferring
 	_source == "chief"
 	_ctx.chief_maintained == true
 }
 
-denials contains {"action": "decision.defer_execution", "code": "chief_ordered_immediate_execution", "article": "二十八", "item": 0} if {
+denials contains {
+	"action": "decision.defer_execution",
+	"code": "chief_ordered_immediate_execution",
+	"article": "二十八",
+	"item": 0,
+} if {
 	_deferring
 	_source == "chief"
 	_ctx.chief_ordered_immediate == true
@@ -215,18 +285,33 @@ prohibitions contains {"action": "decision.object", "code": code, "article": "�
 # ------------------------------------------------------------------ report.execution_obstacle
 
 # 十二: the report itself, immediate and in writing, to the chief.
-grants contains {"action": "report.execution_obstacle", "code": "report_obstacle_to_chief", "article": "十二", "item": 0} if {
+grants contains {
+	"action": "report.execution_obstacle",
+	"code": "report_obstacle_to_chief",
+	"article": "十二",
+	"item": 0,
+} if {
 	"report.execution_obstacle" in _acts
 }
 
 # 十二 "应当立即书面报告检察长": a report the request describes otherwise (oral, later, to someone
 # else) is not that report.
-denials contains {"action": "report.execution_obstacle", "code": "written_report_to_chief_required", "article": "十二", "item": 0} if {
+denials contains {
+	"action": "report.execution_obstacle",
+	"code": "written_report_to_chief_required",
+	"article": "十二",
+	"item": 0,
+} if {
 	"report.execution_obstacle" in _acts
 	count(_report) > 0
 	not _reported_in_writing_at_once
 }
 
-obligations contains {"action": "report.execution_obstacle", "code": "report_in_writing_immediately", "article": "十二", "item": 0} if {
+obligations contains {
+	"action": "report.execution_obstacle",
+	"code": "report_in_writing_immediately",
+	"article": "十二",
+	"item": 0,
+} if {
 	"report.execution_obstacle" in _acts
 }

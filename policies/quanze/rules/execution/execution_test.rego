@@ -89,7 +89,10 @@ test_executing_clearly_illegal_chief_decision_without_objection_allowed_with_war
 
 # P6: objected, the chief kept the decision: "执行后果由检察长负责，检察官不承担司法责任".
 test_executing_after_chief_maintained_objection_allowed if {
-	context := with_context(chief_decision, {"executor_flags_clearly_illegal": true, "objection_raised": true, "chief_maintained": true})
+	context := with_context(
+		chief_decision,
+		{"executor_flags_clearly_illegal": true, "objection_raised": true, "chief_maintained": true},
+	)
 	d := t.decide(procurator, "decision.execute", t.sole_case, context)
 	d.decision == true
 	t.obligation_codes(d) == set()
@@ -116,7 +119,12 @@ test_executing_clearly_illegal_committee_decision_allowed_with_warning if {
 
 # R12-2: not executing a committee decision in time, with an immediate written report to the chief.
 test_deferring_committee_decision_with_written_report_allowed if {
-	d := t.decide(procurator, "decision.defer_execution", t.sole_case, with_context(committee_decision, {"report": written_report}))
+	d := t.decide(
+		procurator,
+		"decision.defer_execution",
+		t.sole_case,
+		with_context(committee_decision, {"report": written_report}),
+	)
 	d.decision == true
 	t.codes(d) == {"defer_committee_decision_with_report"}
 	t.obligation_codes(d) == {"report_execution_obstacle"}
@@ -147,7 +155,12 @@ test_deferring_committee_decision_with_late_report_denied if {
 
 # A27: a chief decision waits while the procurator's objection is pending.
 test_deferring_chief_decision_while_objection_pending_allowed if {
-	d := t.decide(procurator, "decision.defer_execution", t.sole_case, with_context(chief_decision, {"objection_raised": true}))
+	d := t.decide(
+		procurator,
+		"decision.defer_execution",
+		t.sole_case,
+		with_context(chief_decision, {"objection_raised": true}),
+	)
 	d.decision == true
 	t.codes(d) == {"defer_pending_objection"}
 	t.articles(d) == {"二十八"}
@@ -253,5 +266,7 @@ test_execution_obstacle_report_to_the_chief_in_writing_at_once if {
 	t.decide(procurator, "report.execution_obstacle", t.sole_case, by_id).decision == true
 	t.decide(procurator, "decision.defer_execution", t.sole_case, by_id).decision == true
 	other_chief := with_context(committee_decision, {"report": {"to": "chief-B", "form": "written", "immediate": true}})
-	t.codes(t.decide(procurator, "decision.defer_execution", t.sole_case, other_chief)) == {"written_report_to_chief_required"}
+	t.codes(
+		t.decide(procurator, "decision.defer_execution", t.sole_case, other_chief),
+	) == {"written_report_to_chief_required"}
 }

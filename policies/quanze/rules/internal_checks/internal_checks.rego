@@ -144,7 +144,12 @@ denials contains {"action": act, "code": "outside_own_department"} if {
 
 # 二十三(8) "本部门检察人员": the person assessed (resource.subject_of_decision) works in the head's
 # department, as the directory records it — not as the request labels the record.
-denials contains {"action": "staff.assess", "code": "assess_own_department_staff_only", "article": "二十三", "item": 8} if {
+denials contains {
+	"action": "staff.assess",
+	"code": "assess_own_department_staff_only",
+	"article": "二十三",
+	"item": 8,
+} if {
 	"staff.assess" in _acts
 	not _assessed_in_own_department
 }
@@ -236,7 +241,12 @@ obligations contains {"action": "case.report_to_chief", "code": "mandatory_repor
 }
 
 # 二十三(6) "提出纠正意见，并督促整改".
-obligations contains {"action": "correction.propose", "code": "follow_up_rectification", "article": "二十三", "item": 6} if {
+obligations contains {
+	"action": "correction.propose",
+	"code": "follow_up_rectification",
+	"article": "二十三",
+	"item": 6,
+} if {
 	"correction.propose" in _acts
 }
 
@@ -413,8 +423,14 @@ denials contains {
 	"action": act,
 	"code": "directive_decider_not_verified",
 	"article": "二十一",
-	"detail_zh": sprintf("名录：%s 的%s为 %s；请求称由 %s 决定", [_issuer, _decider_zh[capacity.ctx.decided_by], _expected_or_none, _decider_or_none]),
-	"detail_en": sprintf("per the directory the %s of %s is %s; the request names %s", [capacity.ctx.decided_by, _issuer, _expected_or_none, _decider_or_none]),
+	"detail_zh": sprintf(
+		"名录：%s 的%s为 %s；请求称由 %s 决定",
+		[_issuer, _decider_zh[capacity.ctx.decided_by], _expected_or_none, _decider_or_none],
+	),
+	"detail_en": sprintf(
+		"per the directory the %s of %s is %s; the request names %s",
+		[capacity.ctx.decided_by, _issuer, _expected_or_none, _decider_or_none],
+	),
 } if {
 	capacity.ctx.decided_by in directive_deciders
 	_decider_verified == false
@@ -561,13 +577,21 @@ grants contains {"action": "case.request_report", "code": "chief_requests_report
 }
 
 # R22-4: only in a listed circumstance, which the reason cites as its item.
-grants contains {"action": "case.demand_explanation", "code": "chief_demands_explanation", "article": "二十二", "item": item} if {
+grants contains {
+	"action": "case.demand_explanation",
+	"code": "chief_demands_explanation",
+	"article": "二十二",
+	"item": item,
+} if {
 	"case.demand_explanation" in _as_chief
 	item := _circumstance
 }
 
 # 四十六: the delegate's authority, beside the power exercised.
-grants contains object.union({"action": act, "code": "delegate_acts_for_chief", "article": "四十六"}, delegation.delegated_by(act)) if {
+grants contains object.union(
+	{"action": act, "code": "delegate_acts_for_chief", "article": "四十六"},
+	delegation.delegated_by(act),
+) if {
 	some act in _delegated
 }
 
@@ -580,7 +604,12 @@ grants contains {"action": act, "code": "leader_supervises_department", "article
 # Prohibitions here fully explain the missing grant, so no "not granted" is added.
 
 # R22-4, A28: no listed circumstance, no demand for an explanation.
-prohibitions contains {"action": "case.demand_explanation", "code": "explanation_requires_circumstance", "condition": true, "article": "二十二"} if {
+prohibitions contains {
+	"action": "case.demand_explanation",
+	"code": "explanation_requires_circumstance",
+	"condition": true,
+	"article": "二十二",
+} if {
 	"case.demand_explanation" in _as_chief
 	not _circumstance
 }
@@ -592,14 +621,23 @@ prohibitions contains {"action": act, "code": "outside_supervised_departments", 
 }
 
 # R04-2, 四十六: demanding explanations is the chief's own power.
-prohibitions contains {"action": "case.demand_explanation", "code": "chief_power_requires_delegation", "article": "四十六"} if {
+prohibitions contains {
+	"action": "case.demand_explanation",
+	"code": "chief_power_requires_delegation",
+	"article": "四十六",
+} if {
 	_acting_leader
 	"case.demand_explanation" in scope.actions
 	not "case.demand_explanation" in _delegated
 }
 
 # R08-4: a procurator, department head or undelegated leader refers through the chief.
-escalations contains {"action": "case.refer_to_committee", "to": "chief", "code": "refer_through_chief", "article": "八"} if {
+escalations contains {
+	"action": "case.refer_to_committee",
+	"to": "chief",
+	"code": "refer_through_chief",
+	"article": "八",
+} if {
 	capacity.role in referral_roles
 	"case.refer_to_committee" in scope.actions
 	not "case.refer_to_committee" in _delegated
@@ -614,7 +652,11 @@ obligations contains {"action": "case.refer_to_committee", "code": "record_depar
 }
 
 # A28: the demand records the circumstance relied on (item 5 with a description).
-obligations contains {"action": "case.demand_explanation", "code": "record_explanation_circumstance", "article": "二十二"} if {
+obligations contains {
+	"action": "case.demand_explanation",
+	"code": "record_explanation_circumstance",
+	"article": "二十二",
+} if {
 	"case.demand_explanation" in _as_chief
 }
 

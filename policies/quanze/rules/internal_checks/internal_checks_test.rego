@@ -32,7 +32,11 @@ test_dept_head_reviews_case_within_power_list_denied if {
 
 # 二十三(1), 十三(3): a major duty-crime case is the chief's, so it is reviewed first (八).
 test_dept_head_reviews_chief_matter_within_power_list_allowed if {
-	major := {"type": "case", "id": "C-5", "properties": object.union(t.sole_case.properties, {"is_major": true, "crime_category": ["duty_crime"]})}
+	major := {
+		"type": "case",
+		"id": "C-5",
+		"properties": object.union(t.sole_case.properties, {"is_major": true, "crime_category": ["duty_crime"]}),
+	}
 	d := t.decide(t.dept_head, "opinion.review", major, {})
 	d.decision == true
 }
@@ -80,7 +84,11 @@ test_dept_head_reviews_without_authorization_denied if {
 
 # 二十三(2): a case-review authorisation does not cover legal documents.
 test_dept_head_reviews_document_with_case_authorization_only_denied if {
-	head := t.person("dh-A3", "department_head", {"roles": ["department_head", "procurator"], "authorizations": ["review.escalated_cases"]})
+	head := t.person(
+		"dh-A3",
+		"department_head",
+		{"roles": ["department_head", "procurator"], "authorizations": ["review.escalated_cases"]},
+	)
 	d := t.decide(head, "opinion.review", legal_document, in_scope)
 	d.decision == false
 	some r in d.reasons
@@ -104,7 +112,16 @@ test_dept_head_reviews_other_department_case_denied if {
 # does not count either (二十三 authorises heads as 四十五 defines them).
 test_dept_head_without_procurator_status_denied if {
 	head := t.person("dh-C1", "department_head", {})
-	authorized := {"dh-C1": [{"document": "A检授权〔2024〕9号", "kind": "authorization", "grantor": "chief-A", "procuratorate": "PROC-CITY-A", "scope": ["review.escalated_cases"], "valid_from": "2024-07-04"}]}
+	authorized := {
+		"dh-C1": [{
+			"document": "A检授权〔2024〕9号",
+			"kind": "authorization",
+			"grantor": "chief-A",
+			"procuratorate": "PROC-CITY-A",
+			"scope": ["review.escalated_cases"],
+			"valid_from": "2024-07-04",
+		}],
+	}
 	d := t.decide(head, "opinion.review", t.escalated_case, {}) with data.quanze.directory.grants as authorized
 	d.decision == false
 	t.codes(d) == {"dept_head_requires_procurator_status", "review_not_authorized"}
@@ -112,7 +129,11 @@ test_dept_head_without_procurator_status_denied if {
 
 # A6: a department head who handles the case may not review it.
 test_dept_head_reviews_own_case_denied if {
-	own := {"type": "case", "id": "C-4004", "properties": object.union(t.escalated_case.properties, {"sole_procurator": "dh-A1"})}
+	own := {
+		"type": "case",
+		"id": "C-4004",
+		"properties": object.union(t.escalated_case.properties, {"sole_procurator": "dh-A1"}),
+	}
 	d := t.decide(t.dept_head, "opinion.review", own, {})
 	d.decision == false
 	t.codes(d) == {"no_self_review"}
@@ -150,7 +171,11 @@ test_dept_head_orders_reexamination_without_authorization_denied if {
 
 # 二十四, A6: nor on the head's own case.
 test_dept_head_requests_materials_on_own_case_denied if {
-	own := {"type": "case", "id": "C-4004", "properties": object.union(t.escalated_case.properties, {"sole_procurator": "dh-A1"})}
+	own := {
+		"type": "case",
+		"id": "C-4004",
+		"properties": object.union(t.escalated_case.properties, {"sole_procurator": "dh-A1"}),
+	}
 	d := t.decide(t.dept_head, "case.request_supplementary_materials", own, {})
 	d.decision == false
 	t.codes(d) == {"no_self_review"}
@@ -175,7 +200,11 @@ test_dept_head_edits_procurator_opinion_denied if {
 # A24, 二十三 "除作为检察官承办案件外": a head who handles the case as its sole procurator is the
 # opinion's author and may change it.
 test_dept_head_edits_own_opinion_allowed if {
-	own := {"type": "case", "id": "C-4004", "properties": object.union(t.escalated_case.properties, {"sole_procurator": "dh-A1"})}
+	own := {
+		"type": "case",
+		"id": "C-4004",
+		"properties": object.union(t.escalated_case.properties, {"sole_procurator": "dh-A1"}),
+	}
 	d := t.decide(t.dept_head, "opinion.edit", own, {})
 	d.decision == true
 	t.codes(d) == {"author_edits_opinion"}
@@ -199,7 +228,12 @@ test_dept_head_convenes_joint_meeting_allowed_with_minutes_duty if {
 
 # 八: a chief matter goes to the chief after review, with the procurator's opinion; the chief answers (二十八).
 test_dept_head_forwards_chief_matter_with_procurator_opinion_allowed if {
-	d := t.decide(t.dept_head, "case.report_to_chief", t.escalated_case, {"attached": ["procurator_opinion", "review_opinion"]})
+	d := t.decide(
+		t.dept_head,
+		"case.report_to_chief",
+		t.escalated_case,
+		{"attached": ["procurator_opinion", "review_opinion"]},
+	)
 	d.decision == true
 	t.codes(d) == {"dept_head_forward_to_chief"}
 	t.articles(d) == {"八"}
@@ -209,7 +243,12 @@ test_dept_head_forwards_chief_matter_with_procurator_opinion_allowed if {
 
 # 二十四: on disagreement the head reports the review opinion together with the procurator's. (R24-3)
 test_dept_head_reports_disagreement_to_chief_allowed if {
-	d := t.decide(t.dept_head, "case.report_to_chief", t.sole_case, {"attached": ["procurator_opinion"], "disagreement": true})
+	d := t.decide(
+		t.dept_head,
+		"case.report_to_chief",
+		t.sole_case,
+		{"attached": ["procurator_opinion"], "disagreement": true},
+	)
 	d.decision == true
 	t.codes(d) == {"dept_head_report_disagreement"}
 	t.articles(d) == {"二十四"}
@@ -272,14 +311,23 @@ test_procurator_orders_reexamination_denied if {
 
 at(procuratorate, id, role, extra) := t.person(id, role, object.union({"procuratorate": procuratorate}, extra))
 
-provincial_chief := at("PROC-PROV-A", "chief-P", "chief_procurator", {"roles": ["chief_procurator", "procurator", "committee_member"]})
+provincial_chief := at(
+	"PROC-PROV-A",
+	"chief-P",
+	"chief_procurator",
+	{"roles": ["chief_procurator", "procurator", "committee_member"]},
+)
 
 provincial_procurator := at("PROC-PROV-A", "p-P1", "procurator", {})
 
 county_procurator := at("PROC-COUNTY-A1", "p-K1", "procurator", {})
 
 # The city procuratorate PROC-CITY-A holds sole_case (p-A1); the county PROC-COUNTY-A1 is below it.
-county_case := {"type": "case", "id": "C-7001", "properties": object.union(t.sole_case.properties, {"procuratorate": "PROC-COUNTY-A1", "sole_procurator": "p-K1"})}
+county_case := {
+	"type": "case",
+	"id": "C-7001",
+	"properties": object.union(t.sole_case.properties, {"procuratorate": "PROC-COUNTY-A1", "sole_procurator": "p-K1"}),
+}
 
 by_chief := {"decided_by": "chief", "issued_in_name_of": "procuratorate"}
 
@@ -294,8 +342,18 @@ test_provincial_chief_revokes_city_decision_allowed if {
 	d.decision == true
 	t.codes(d) == {"higher_procuratorate_directive"}
 	t.articles(d) == {"二十一"}
-	d.accountable == {{"subject_id": "chief-P", "capacity": "chief_procurator", "responsibility": "judicial", "article": "三十二"}}
-	distorted := t.decide(provincial_chief, "decision.revoke_lower", t.sole_case, object.union(by_chief, {"reporting_fault": "distorted_facts"}))
+	d.accountable == {{
+		"subject_id": "chief-P",
+		"capacity": "chief_procurator",
+		"responsibility": "judicial",
+		"article": "三十二",
+	}}
+	distorted := t.decide(
+		provincial_chief,
+		"decision.revoke_lower",
+		t.sole_case,
+		object.union(by_chief, {"reporting_fault": "distorted_facts"}),
+	)
 	distorted.accountable == {
 		{"subject_id": "chief-P", "capacity": "chief_procurator", "responsibility": "judicial", "article": "三十二"},
 		{"subject_id": "p-A1", "capacity": "handling_procurator", "responsibility": "judicial", "article": "三十二"},
@@ -313,15 +371,30 @@ test_directive_decided_by_someone_other_than_the_chief_denied if {
 	contains(r.message_en, "the chief of PROC-PROV-A is chief-P; the request names p-P1")
 	unnamed := t.decide(provincial_procurator, "decision.revoke_lower", t.sole_case, by_chief)
 	t.codes(unnamed) == {"directive_decider_not_verified"}
-	named := t.decide(provincial_procurator, "decision.revoke_lower", t.sole_case, object.union(by_chief, {"decider": "chief-P"}))
+	named := t.decide(
+		provincial_procurator,
+		"decision.revoke_lower",
+		t.sole_case,
+		object.union(by_chief, {"decider": "chief-P"}),
+	)
 	named.decision == true
-	{"subject_id": "chief-P", "capacity": "chief_procurator", "responsibility": "judicial", "article": "三十二"} in named.accountable
+	{
+		"subject_id": "chief-P",
+		"capacity": "chief_procurator",
+		"responsibility": "judicial",
+		"article": "三十二",
+	} in named.accountable
 }
 
 # R21-1, A29: any ancestor, the SPP included; here the SPP's committee decided, carried by a procurator.
 test_spp_committee_orders_county_correction_allowed if {
 	spp_procurator := at("SPP", "p-S1", "procurator", {})
-	d := t.decide(spp_procurator, "directive.order_correction", county_case, object.union(by_committee, {"decider": "ctte-SPP"}))
+	d := t.decide(
+		spp_procurator,
+		"directive.order_correction",
+		county_case,
+		object.union(by_committee, {"decider": "ctte-SPP"}),
+	)
 	d.decision == true
 	{"subject_id": "", "capacity": "committee_member", "responsibility": "judicial", "article": "三十二"} in d.accountable
 }
@@ -331,7 +404,12 @@ test_city_procurator_modifies_county_decision_on_chief_decision_allowed if {
 	city_procurator := at("PROC-CITY-A", "p-X9", "procurator", {})
 	d := t.decide(city_procurator, "decision.modify_lower", county_case, object.union(by_chief, {"decider": "chief-A"}))
 	d.decision == true
-	{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "judicial", "article": "三十二"} in d.accountable
+	{
+		"subject_id": "chief-A",
+		"capacity": "chief_procurator",
+		"responsibility": "judicial",
+		"article": "三十二",
+	} in d.accountable
 }
 
 # R21-2: staff of the higher procuratorate acting alone.
@@ -446,7 +524,12 @@ test_directive_in_cyclic_hierarchy_denied if {
 	cyclic := object.union(data.quanze.directory.procuratorates, {
 		"PROC-PROV-A": object.union(data.quanze.directory.procuratorates["PROC-PROV-A"], {"parent": "PROC-CITY-A"}),
 	})
-	d := t.decide(provincial_chief, "decision.revoke_lower", t.sole_case, by_chief) with data.quanze.directory.procuratorates as cyclic
+	d := t.decide(
+		provincial_chief,
+		"decision.revoke_lower",
+		t.sole_case,
+		by_chief,
+	) with data.quanze.directory.procuratorates as cyclic
 	d.decision == false
 	"directive_to_higher_procuratorate" in t.codes(d)
 }
@@ -454,7 +537,12 @@ test_directive_in_cyclic_hierarchy_denied if {
 # Without parents in the data no procuratorate is above another.
 test_directive_without_hierarchy_data_denied if {
 	flat := {p: object.union(entry, {"parent": null}) | some p, entry in data.quanze.directory.procuratorates}
-	d := t.decide(provincial_chief, "decision.revoke_lower", t.sole_case, by_chief) with data.quanze.directory.procuratorates as flat
+	d := t.decide(
+		provincial_chief,
+		"decision.revoke_lower",
+		t.sole_case,
+		by_chief,
+	) with data.quanze.directory.procuratorates as flat
 	t.codes(d) == {"directive_outside_hierarchy_chain"}
 }
 
@@ -470,7 +558,12 @@ test_chief_reviews_procurator_decision_allowed if {
 	d.decision == true
 	t.codes(d) == {"chief_reviews_procurator_decision"}
 	t.articles(d) == {"二十二"}
-	d.accountable == {{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "supervisory", "article": "二十五"}}
+	d.accountable == {{
+		"subject_id": "chief-A",
+		"capacity": "chief_procurator",
+		"responsibility": "supervisory",
+		"article": "二十五",
+	}}
 }
 
 # 八: a matter that goes to the chief anyway is reviewed for decision.
@@ -569,11 +662,26 @@ test_procurator_requests_report_not_granted if {
 
 # dep-D2 supervises DEPT-CRIM-1 and dep-D4 DEPT-CIVIL-1 in the example directory; neither holds a
 # grant, so each test gives the delegation it is about.
-registered(scope) := {"document": "A检委托〔2024〕9号", "kind": "delegation", "grantor": "chief-A", "procuratorate": "PROC-CITY-A", "scope": scope, "valid_from": "2024-07-04"}
+registered(scope) := {
+	"document": "A检委托〔2024〕9号",
+	"kind": "delegation",
+	"grantor": "chief-A",
+	"procuratorate": "PROC-CITY-A",
+	"scope": scope,
+	"valid_from": "2024-07-04",
+}
 
-supervising := t.person("dep-D2", "deputy_chief_procurator", {"roles": ["deputy_chief_procurator", "procurator", "committee_member"]})
+supervising := t.person(
+	"dep-D2",
+	"deputy_chief_procurator",
+	{"roles": ["deputy_chief_procurator", "procurator", "committee_member"]},
+)
 
-civil_supervisor := t.person("dep-D4", "deputy_chief_procurator", {"roles": ["deputy_chief_procurator", "procurator", "committee_member"]})
+civil_supervisor := t.person(
+	"dep-D4",
+	"deputy_chief_procurator",
+	{"roles": ["deputy_chief_procurator", "procurator", "committee_member"]},
+)
 
 decide_delegated(subject, scope, act, res, ctx) := d if {
 	d := t.decide(subject, act, res, ctx) with data.quanze.directory.grants as {subject.id: [registered(scope)]}
@@ -620,7 +728,12 @@ test_deputy_reviews_supervised_department_case_allowed if {
 	d.decision == true
 	t.codes(d) == {"leader_supervises_department"}
 	t.articles(d) == {"四"}
-	d.accountable == {{"subject_id": "dep-D2", "capacity": "deputy_chief_procurator", "responsibility": "supervisory", "article": "二十五"}}
+	d.accountable == {{
+		"subject_id": "dep-D2",
+		"capacity": "deputy_chief_procurator",
+		"responsibility": "supervisory",
+		"article": "二十五",
+	}}
 }
 
 # A7, P9 (三十): re-examination required by a deputy; the deputy supervisory, p-A1 judicial.
@@ -650,20 +763,34 @@ test_deputy_reviews_outside_supervised_departments_denied if {
 
 # A7: a deputy with no area recorded supervises nothing of their own.
 test_deputy_without_supervised_departments_denied if {
-	d := t.decide(supervising, "opinion.review", t.sole_case, {}) with data.quanze.directory.procuratorates["PROC-CITY-A"].deputy_chiefs["dep-D2"].supervises_departments as []
+	d := t.decide(
+		supervising,
+		"opinion.review",
+		t.sole_case,
+		{},
+	) with data.quanze.directory.procuratorates["PROC-CITY-A"].deputy_chiefs["dep-D2"].supervises_departments as []
 	t.codes(d) == {"outside_supervised_departments"}
 }
 
 # A7: a case that names no department is in no one's area.
 test_deputy_reviews_case_without_department_denied if {
 	case := {"type": "case", "id": "C-8", "properties": {"procuratorate": "PROC-CITY-A", "department": ""}}
-	d := t.decide(supervising, "opinion.review", case, {}) with data.quanze.directory.procuratorates["PROC-CITY-A"].deputy_chiefs["dep-D2"].supervises_departments as [""]
+	d := t.decide(
+		supervising,
+		"opinion.review",
+		case,
+		{},
+	) with data.quanze.directory.procuratorates["PROC-CITY-A"].deputy_chiefs["dep-D2"].supervises_departments as [""]
 	t.codes(d) == {"outside_supervised_departments"}
 }
 
 # A7: full-time committee members supervise their area likewise.
 test_full_time_member_reviews_supervised_department_allowed if {
-	member := t.person("ftm-F1", "full_time_committee_member", {"roles": ["full_time_committee_member", "procurator"], "supervises_departments": ["DEPT-CRIM-1"]})
+	member := t.person(
+		"ftm-F1",
+		"full_time_committee_member",
+		{"roles": ["full_time_committee_member", "procurator"], "supervises_departments": ["DEPT-CRIM-1"]},
+	)
 	d := t.decide(member, "case.order_reexamination", t.sole_case, {})
 	d.decision == true
 	t.codes(d) == {"leader_supervises_department"}
@@ -678,7 +805,11 @@ test_delegate_reviews_outside_supervised_department_allowed if {
 
 # ================================================================ 二十三(4)–(8): department heads
 
-staff_record := {"type": "procurator_quota", "id": "Q-p-A1", "properties": {"procuratorate": "PROC-CITY-A", "department": "DEPT-CRIM-1", "subject_of_decision": "p-A1"}}
+staff_record := {
+	"type": "procurator_quota",
+	"id": "Q-p-A1",
+	"properties": {"procuratorate": "PROC-CITY-A", "department": "DEPT-CRIM-1", "subject_of_decision": "p-A1"},
+}
 
 # 二十三(4): routine checks of the department's cases; 二十五 for supervision. (R23-4)
 test_dept_head_routine_check_own_department_allowed if {
@@ -688,12 +819,21 @@ test_dept_head_routine_check_own_department_allowed if {
 	r.code == "dept_head_routine_check"
 	r.article == "二十三"
 	r.item == 4
-	d.accountable == {{"subject_id": "dh-A1", "capacity": "department_head", "responsibility": "supervisory", "article": "二十五"}}
+	d.accountable == {{
+		"subject_id": "dh-A1",
+		"capacity": "department_head",
+		"responsibility": "supervisory",
+		"article": "二十五",
+	}}
 }
 
 # 二十三(4) "本部门检察官办理的案件".
 test_dept_head_routine_check_other_department_denied if {
-	civil := {"type": "case", "id": "C-6", "properties": object.union(t.sole_case.properties, {"department": "DEPT-CIVIL-1"})}
+	civil := {
+		"type": "case",
+		"id": "C-6",
+		"properties": object.union(t.sole_case.properties, {"department": "DEPT-CIVIL-1"}),
+	}
 	d := t.decide(t.dept_head, "case.routine_check", civil, {})
 	t.codes(d) == {"outside_own_department"}
 }
@@ -729,7 +869,11 @@ test_dept_head_assesses_own_staff_allowed if {
 
 # 二十三(8) "本部门检察人员".
 test_dept_head_assesses_other_department_staff_denied if {
-	other := {"type": "procurator_quota", "id": "Q-p-C9", "properties": {"procuratorate": "PROC-CITY-A", "department": "DEPT-CIVIL-1", "subject_of_decision": "p-C9"}}
+	other := {
+		"type": "procurator_quota",
+		"id": "Q-p-C9",
+		"properties": {"procuratorate": "PROC-CITY-A", "department": "DEPT-CIVIL-1", "subject_of_decision": "p-C9"},
+	}
 	d := t.decide(t.dept_head, "staff.assess", other, {})
 	d.decision == false
 	t.codes(d) == {"assess_own_department_staff_only"}
@@ -752,7 +896,13 @@ test_procurator_routine_check_not_granted if {
 test_list_agrees_with_check_for_supervision if {
 	request := t.request(supervising, "opinion.review", t.sole_case, {})
 	listed := data.quanze.authz.decisions with input as object.remove(request, ["action"])
-	every act in ["opinion.review", "case.order_reexamination", "case.request_report", "case.demand_explanation", "case.refer_to_committee"] {
+	every act in [
+		"opinion.review",
+		"case.order_reexamination",
+		"case.request_report",
+		"case.demand_explanation",
+		"case.refer_to_committee",
+	] {
 		listed[act] == t.decide(supervising, act, t.sole_case, {})
 	}
 }
@@ -761,7 +911,16 @@ test_list_agrees_with_check_for_supervision if {
 # members, no full-time member).
 test_directive_by_invalid_committee_denied if {
 	committee_b := {"type": "body", "id": "ctte-B", "properties": {"role": "committee", "procuratorate": "PROC-CITY-B"}}
-	case := {"type": "case", "id": "C-8", "properties": {"procuratorate": "PROC-COUNTY-B1", "department": "DEPT-CRIM-1", "handling_mode": "sole", "sole_procurator": "p-KB1"}}
+	case := {
+		"type": "case",
+		"id": "C-8",
+		"properties": {
+			"procuratorate": "PROC-COUNTY-B1",
+			"department": "DEPT-CRIM-1",
+			"handling_mode": "sole",
+			"sole_procurator": "p-KB1",
+		},
+	}
 	d := t.decide(committee_b, "directive.order_correction", case, by_committee)
 	t.codes(d) == {"committee_composition_invalid"}
 }
@@ -772,6 +931,9 @@ test_unauthorised_head_forwards_only_after_joint_meeting if {
 	head := t.person("dh-A2", "department_head", {"roles": ["department_head", "procurator"]})
 	ctx := {"attached": ["procurator_opinion"]}
 	t.codes(t.decide(head, "case.report_to_chief", t.escalated_case, ctx)) == {"review_not_authorized"}
-	meeting := object.union(ctx, {"joint_meeting": {"held": true, "majority_opinion": "not_prosecute", "procurator_opinion": "prosecute"}})
+	meeting := object.union(
+		ctx,
+		{"joint_meeting": {"held": true, "majority_opinion": "not_prosecute", "procurator_opinion": "prosecute"}},
+	)
 	t.decide(head, "case.report_to_chief", t.escalated_case, meeting).decision == true
 }

@@ -31,10 +31,15 @@ _role_grants := {
 	# 三十五: "承担检务督察工作的部门经调查…报检察长批准后，提请检察官惩戒委员会审议".
 	"inspection": {
 		"accountability.investigate": {"code": "inspection_investigates_violation", "article": "三十五"},
-		"accountability.refer_to_disciplinary_committee": {"code": "inspection_refers_to_disciplinary_committee", "article": "三十五"},
+		"accountability.refer_to_disciplinary_committee": {
+			"code": "inspection_refers_to_disciplinary_committee",
+			"article": "三十五",
+		},
 	},
 	# 三十五: "检察官惩戒委员会审议后，提出…审查意见".
-	"disciplinary_committee": {"disciplinary.review_opinion": {"code": "disciplinary_committee_issues_opinion", "article": "三十五"}},
+	"disciplinary_committee": {
+		"disciplinary.review_opinion": {"code": "disciplinary_committee_issues_opinion", "article": "三十五"},
+	},
 	"procuratorate": {
 		"disciplinary.decide": {"code": "procuratorate_decides_discipline", "article": "三十五"},
 		"accusation.clarify": {"code": "procuratorate_clarifies_accusation", "article": "三十九"},
@@ -125,7 +130,10 @@ grants contains {"action": act, "code": "chief_approves_referral", "article": "�
 	some act in _approvals
 }
 
-grants contains object.union({"action": act, "code": "delegate_approves_for_chief", "article": "四十六", "item": 0}, delegation.delegated_by(act)) if {
+grants contains object.union(
+	{"action": act, "code": "delegate_approves_for_chief", "article": "四十六", "item": 0},
+	delegation.delegated_by(act),
+) if {
 	some act in _approvals
 	delegation.covers(act)
 }
@@ -138,7 +146,13 @@ prohibitions contains {"action": act, "code": "chief_power_not_delegated", "arti
 
 # 二十五: approving a referral is an act of supervision, not a decision on a case (二十八 "就办案事项
 # 作出的决定"): the approver answers supervisorily; a delegate's chief is named in its reason (A9).
-accountable contains {"action": act, "subject_id": input.subject.id, "capacity": capacity.role, "responsibility": "supervisory", "article": "二十五"} if {
+accountable contains {
+	"action": act,
+	"subject_id": input.subject.id,
+	"capacity": capacity.role,
+	"responsibility": "supervisory",
+	"article": "二十五",
+} if {
 	some act in _approvals
 	some grant in grants
 	grant.action == act
@@ -229,7 +243,13 @@ grants contains {"action": act, "code": "staff_member_contests_decision", "artic
 	act in _contests
 }
 
-prohibitions contains {"action": act, "code": "only_subject_of_decision_may_contest", "condition": true, "article": "三十八", "item": 0} if {
+prohibitions contains {
+	"action": act,
+	"code": "only_subject_of_decision_may_contest",
+	"condition": true,
+	"article": "三十八",
+	"item": 0,
+} if {
 	not _concerns_subject
 	some act in scope.actions
 	act in _contests
@@ -260,7 +280,12 @@ grants contains {"action": act, "code": "record_case_work_online", "article": "�
 }
 
 # A41 "原则上": work done offline is recorded with a flag for case-management review.
-obligations contains {"action": act, "code": "case_management_reviews_offline_exception", "article": "四十", "item": 0} if {
+obligations contains {
+	"action": act,
+	"code": "case_management_reviews_offline_exception",
+	"article": "四十",
+	"item": 0,
+} if {
 	capacity.named(capacity.role)
 	capacity.ctx.offline_exception == true
 	some act in scope.actions
@@ -292,7 +317,12 @@ denials contains {"action": act, "code": "annual_rating_not_incompetent", "artic
 }
 
 # "经检察官考评委员会认定不能胜任检察官职务的，应当按照程序退出检察官员额".
-denials contains {"action": act, "code": "unfitness_not_found_by_evaluation_committee", "article": "四十一", "item": 0} if {
+denials contains {
+	"action": act,
+	"code": "unfitness_not_found_by_evaluation_committee",
+	"article": "四十一",
+	"item": 0,
+} if {
 	not capacity.resource_props.found_unfit_by_evaluation_committee == true
 	some act in _role_acts
 	act == "quota.exit"

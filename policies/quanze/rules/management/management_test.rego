@@ -7,7 +7,11 @@ import data.quanze.rules.management
 import data.quanze.testlib as t
 
 # Units and bodies act under their directory ids; the procuratorate acts as itself.
-unit(id, role) := {"type": "unit", "id": id, "properties": {"role": role, "roles": [role], "procuratorate": "PROC-CITY-A"}}
+unit(id, role) := {
+	"type": "unit",
+	"id": id,
+	"properties": {"role": role, "roles": [role], "procuratorate": "PROC-CITY-A"},
+}
 
 inspection := unit("insp-A", "inspection")
 
@@ -18,13 +22,24 @@ procuratorate := unit("PROC-CITY-A", "procuratorate")
 evaluation_committee := unit("eval-A", "evaluation_committee")
 
 # 三十五: the disciplinary committee of PROC-CITY-A's province.
-disciplinary_committee := {"type": "body", "id": "dc-PROV-A", "properties": {"role": "disciplinary_committee", "procuratorate": "PROC-PROV-A"}}
+disciplinary_committee := {
+	"type": "body",
+	"id": "dc-PROV-A",
+	"properties": {"role": "disciplinary_committee", "procuratorate": "PROC-PROV-A"},
+}
 
 chief := t.person("chief-A", "chief_procurator", {"roles": ["chief_procurator", "procurator", "committee_member"]})
 
 procurator := t.person("p-A1", "procurator", {})
 
-registered(scope) := {"document": "A检委托〔2024〕9号", "kind": "delegation", "grantor": "chief-A", "procuratorate": "PROC-CITY-A", "scope": scope, "valid_from": "2024-07-04"}
+registered(scope) := {
+	"document": "A检委托〔2024〕9号",
+	"kind": "delegation",
+	"grantor": "chief-A",
+	"procuratorate": "PROC-CITY-A",
+	"scope": scope,
+	"valid_from": "2024-07-04",
+}
 
 deputy := t.person("dep-D2", "deputy_chief_procurator", {"roles": ["deputy_chief_procurator", "procurator"]})
 
@@ -32,12 +47,24 @@ decide_delegated(subject, scope, act, res, ctx) := d if {
 	d := t.decide(subject, act, res, ctx) with data.quanze.directory.grants as {subject.id: [registered(scope)]}
 }
 
-full_time_member := t.person("ftm-F1", "full_time_committee_member", {"roles": ["full_time_committee_member", "procurator"]})
+full_time_member := t.person(
+	"ftm-F1",
+	"full_time_committee_member",
+	{"roles": ["full_time_committee_member", "procurator"]},
+)
 
 # The accountability matter: a case of this procuratorate in which p-A1's conduct is examined.
-matter(props) := {"type": "discipline_decision", "id": "DISC-1", "properties": object.union({"procuratorate": "PROC-CITY-A", "subject_of_decision": "p-A1"}, props)}
+matter(props) := {
+	"type": "discipline_decision",
+	"id": "DISC-1",
+	"properties": object.union({"procuratorate": "PROC-CITY-A", "subject_of_decision": "p-A1"}, props),
+}
 
-quota(props) := {"type": "procurator_quota", "id": "Q-p-A1", "properties": object.union({"procuratorate": "PROC-CITY-A", "subject_of_decision": "p-A1"}, props)}
+quota(props) := {
+	"type": "procurator_quota",
+	"id": "Q-p-A1",
+	"properties": object.union({"procuratorate": "PROC-CITY-A", "subject_of_decision": "p-A1"}, props),
+}
 
 case_with(props) := {"type": "case", "id": "C-1001", "properties": object.union(t.sole_case.properties, props)}
 
@@ -63,14 +90,24 @@ test_procurator_investigates_denied if {
 # R35-2, 四十六: an approval counts only when the directory shows the approver is the chief, or
 # the registry a delegation of the approval; a department head's name is no approval.
 test_inspection_refers_with_approval_by_someone_not_the_chief_denied if {
-	d := t.decide(inspection, "accountability.refer_to_disciplinary_committee", matter({}), {"chief_approval": true, "approved_by": "dh-A1"})
+	d := t.decide(
+		inspection,
+		"accountability.refer_to_disciplinary_committee",
+		matter({}),
+		{"chief_approval": true, "approved_by": "dh-A1"},
+	)
 	d.decision == false
 	{[r.code, r.article] | some r in d.reasons} == {["approver_not_chief", "三十五"], ["approver_holds_no_delegation", "四十六"]}
 	some r in d.reasons
 	contains(r.message_en, "the chief of PROC-CITY-A is chief-A")
 	some s in d.reasons
 	contains(s.message_en, "the registry shows dh-A1 holding no delegation covering accountability.approve_referral")
-	delegated := t.decide(inspection, "accountability.refer_to_disciplinary_committee", matter({}), {"chief_approval": true, "approved_by": "dep-D2"}) with data.quanze.directory.grants as {"dep-D2": [registered(["accountability.approve_referral"])]}
+	delegated := t.decide(
+		inspection,
+		"accountability.refer_to_disciplinary_committee",
+		matter({}),
+		{"chief_approval": true, "approved_by": "dep-D2"},
+	) with data.quanze.directory.grants as {"dep-D2": [registered(["accountability.approve_referral"])]}
 	delegated.decision == true
 }
 
@@ -102,7 +139,12 @@ test_chief_approves_referral_allowed if {
 	d := t.decide(chief, "accountability.approve_referral", matter({}), {})
 	d.decision == true
 	t.codes(d) == {"chief_approves_referral"}
-	d.accountable == {{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "supervisory", "article": "二十五"}}
+	d.accountable == {{
+		"subject_id": "chief-A",
+		"capacity": "chief_procurator",
+		"responsibility": "supervisory",
+		"article": "二十五",
+	}}
 }
 
 # R35-2, R46-3: a deputy whose delegation covers the approval approves as the chief; the
@@ -113,7 +155,12 @@ test_deputy_with_delegation_approves_referral_allowed if {
 	t.codes(d) == {"delegate_approves_for_chief"}
 	some r in d.reasons
 	contains(r.message_zh, "受 chief-A 委托")
-	d.accountable == {{"subject_id": "dep-D2", "capacity": "deputy_chief_procurator", "responsibility": "supervisory", "article": "二十五"}}
+	d.accountable == {{
+		"subject_id": "dep-D2",
+		"capacity": "deputy_chief_procurator",
+		"responsibility": "supervisory",
+		"article": "二十五",
+	}}
 }
 
 # 四十六: a deputy or full-time member whose delegation does not cover the approval is denied.
@@ -136,7 +183,12 @@ test_dept_head_approves_referral_denied if {
 # gives one of the four opinions.
 test_disciplinary_committee_issues_each_opinion_allowed if {
 	every opinion in management.review_opinions {
-		d := t.decide(disciplinary_committee, "disciplinary.review_opinion", matter({}), object.union(approval, {"review_opinion": opinion}))
+		d := t.decide(
+			disciplinary_committee,
+			"disciplinary.review_opinion",
+			matter({}),
+			object.union(approval, {"review_opinion": opinion}),
+		)
 		d.decision == true
 		t.codes(d) == {"disciplinary_committee_issues_opinion"}
 	}
@@ -144,7 +196,12 @@ test_disciplinary_committee_issues_each_opinion_allowed if {
 
 # R35-3: an opinion outside the four (or none) is denied.
 test_disciplinary_committee_issues_unknown_opinion_denied if {
-	d := t.decide(disciplinary_committee, "disciplinary.review_opinion", matter({}), object.union(approval, {"review_opinion": "reprimand"}))
+	d := t.decide(
+		disciplinary_committee,
+		"disciplinary.review_opinion",
+		matter({}),
+		object.union(approval, {"review_opinion": "reprimand"}),
+	)
 	d.decision == false
 	t.codes(d) == {"review_opinion_not_recognised"}
 	none := t.decide(disciplinary_committee, "disciplinary.review_opinion", matter({}), approval)
@@ -154,11 +211,26 @@ test_disciplinary_committee_issues_unknown_opinion_denied if {
 # 三十五 "报检察长批准后，提请检察官惩戒委员会审议…对检察官的司法责任进行审查": without the chief's
 # approval the committee has nothing referred to it; and it reviews procurators only.
 test_disciplinary_committee_reviews_only_referred_matters_of_procurators if {
-	unreferred := t.decide(disciplinary_committee, "disciplinary.review_opinion", matter({}), {"review_opinion": "no_violation"})
+	unreferred := t.decide(
+		disciplinary_committee,
+		"disciplinary.review_opinion",
+		matter({}),
+		{"review_opinion": "no_violation"},
+	)
 	t.codes(unreferred) == {"referral_requires_chief_approval"}
-	forged := t.decide(disciplinary_committee, "disciplinary.review_opinion", matter({}), {"review_opinion": "no_violation", "chief_approval": true, "approved_by": "p-X9"})
+	forged := t.decide(
+		disciplinary_committee,
+		"disciplinary.review_opinion",
+		matter({}),
+		{"review_opinion": "no_violation", "chief_approval": true, "approved_by": "p-X9"},
+	)
 	t.codes(forged) == {"approver_not_chief", "approver_holds_no_delegation"}
-	clerk_matter := t.decide(disciplinary_committee, "disciplinary.review_opinion", matter({"subject_of_decision": "clerk-C1"}), object.union(approval, {"review_opinion": "no_violation"}))
+	clerk_matter := t.decide(
+		disciplinary_committee,
+		"disciplinary.review_opinion",
+		matter({"subject_of_decision": "clerk-C1"}),
+		object.union(approval, {"review_opinion": "no_violation"}),
+	)
 	t.codes(clerk_matter) == {"disciplinary_matter_of_a_procurator_only"}
 }
 
@@ -221,7 +293,12 @@ test_procuratorate_clarifies_false_accusation_allowed if {
 	d.decision == true
 	t.codes(d) == {"procuratorate_clarifies_accusation"}
 	d.obligations == set()
-	malicious := t.decide(procuratorate, "accusation.clarify", matter({"accusation_found_false": true, "accusation_malicious": true}), {})
+	malicious := t.decide(
+		procuratorate,
+		"accusation.clarify",
+		matter({"accusation_found_false": true, "accusation_malicious": true}),
+		{},
+	)
 	t.obligation_codes(malicious) == {"pursue_malicious_accuser"}
 }
 
@@ -253,13 +330,23 @@ test_offline_exception_allowed_with_review_obligation if {
 
 # R40-1: a subject acting in no role is given nothing.
 test_subject_without_role_records_online_denied if {
-	d := t.decide({"type": "user", "id": "u-1", "properties": {"procuratorate": "PROC-CITY-A"}}, "system.record_online", t.sole_case, {})
+	d := t.decide(
+		{"type": "user", "id": "u-1", "properties": {"procuratorate": "PROC-CITY-A"}},
+		"system.record_online",
+		t.sole_case,
+		{},
+	)
 	d.decision == false
 }
 
 # R40-2: case management monitors, raises opinions, notifies and refers to inspection.
 test_case_management_supervises_procedure_allowed if {
-	every act in ["case_management.monitor", "case_management.raise_opinion", "case_management.notify", "case_management.refer_to_inspection"] {
+	every act in [
+		"case_management.monitor",
+		"case_management.raise_opinion",
+		"case_management.notify",
+		"case_management.refer_to_inspection",
+	] {
 		d := t.decide(case_management, act, t.sole_case, {})
 		d.decision == true
 		t.codes(d) == {"case_management_supervises_procedure"}
@@ -324,10 +411,20 @@ test_quota_exit_without_unfitness_finding_denied if {
 # the directory — not an assistant, a clerk, someone who left the quota, or nobody named.
 test_grade_and_quota_of_someone_not_a_procurator_denied if {
 	every person in ["asst-A1", "clerk-C1", "p-R1", "p-K1", ""] {
-		lowered := t.decide(procuratorate, "grade.lower", quota({"annual_rating": "incompetent", "subject_of_decision": person}), {})
+		lowered := t.decide(
+			procuratorate,
+			"grade.lower",
+			quota({"annual_rating": "incompetent", "subject_of_decision": person}),
+			{},
+		)
 		lowered.decision == false
 		"subject_of_decision_not_procurator" in t.codes(lowered)
-		exited := t.decide(evaluation_committee, "quota.exit", quota({"found_unfit_by_evaluation_committee": true, "subject_of_decision": person}), {})
+		exited := t.decide(
+			evaluation_committee,
+			"quota.exit",
+			quota({"found_unfit_by_evaluation_committee": true, "subject_of_decision": person}),
+			{},
+		)
 		exited.decision == false
 		"subject_of_decision_not_procurator" in t.codes(exited)
 	}
@@ -399,9 +496,18 @@ test_procuratorate_discloses_allowed if {
 
 # A42: content flagged national security, data security or privacy is not disclosed.
 test_procuratorate_discloses_protected_content_denied if {
-	d := t.decide(procuratorate, "info.disclose_public", case_with({"content_flags": ["national_security", "data_security", "personal_privacy"]}), {})
+	d := t.decide(
+		procuratorate,
+		"info.disclose_public",
+		case_with({"content_flags": ["national_security", "data_security", "personal_privacy"]}),
+		{},
+	)
 	d.decision == false
-	t.codes(d) == {"disclosure_endangers_national_security", "disclosure_endangers_data_security", "disclosure_exposes_personal_privacy"}
+	t.codes(d) == {
+		"disclosure_endangers_national_security",
+		"disclosure_endangers_data_security",
+		"disclosure_exposes_personal_privacy",
+	}
 	party := t.decide(procuratorate, "info.disclose_party", case_with({"content_flags": ["personal_privacy"]}), {})
 	t.codes(party) == {"disclosure_exposes_personal_privacy"}
 }
@@ -409,7 +515,12 @@ test_procuratorate_discloses_protected_content_denied if {
 # 四十四, 十一(1), A42: a case that itself involves national security is not disclosed, whatever
 # flags its content carries.
 test_procuratorate_discloses_national_security_case_denied if {
-	d := t.decide(procuratorate, "info.disclose_public", case_with({"involves_national_security": true, "content_flags": []}), {})
+	d := t.decide(
+		procuratorate,
+		"info.disclose_public",
+		case_with({"involves_national_security": true, "content_flags": []}),
+		{},
+	)
 	d.decision == false
 	t.codes(d) == {"disclosure_endangers_national_security"}
 }
@@ -417,14 +528,29 @@ test_procuratorate_discloses_national_security_case_denied if {
 # 三十五: matters go to the disciplinary committee of the nearest procuratorate at or above them
 # that has one; another province's committee, or a city's claimed committee, is not competent.
 test_disciplinary_committee_of_another_province_not_competent if {
-	other := {"type": "body", "id": "dc-PROV-B", "properties": {"role": "disciplinary_committee", "procuratorate": "PROC-PROV-B"}}
-	d := t.decide(other, "disciplinary.review_opinion", matter({}), object.union(approval, {"review_opinion": "no_violation"}))
+	other := {
+		"type": "body",
+		"id": "dc-PROV-B",
+		"properties": {"role": "disciplinary_committee", "procuratorate": "PROC-PROV-B"},
+	}
+	d := t.decide(
+		other,
+		"disciplinary.review_opinion",
+		matter({}),
+		object.union(approval, {"review_opinion": "no_violation"}),
+	)
 	d.decision == false
 	t.codes(d) == {"disciplinary_committee_not_competent"}
 	some r in d.reasons
 	contains(r.message_en, "matters of PROC-CITY-A go to the disciplinary committee of PROC-PROV-A")
-	city := {"type": "body", "id": "dc-CITY", "properties": {"role": "disciplinary_committee", "procuratorate": "PROC-CITY-A"}}
-	"office_not_held" in t.codes(t.decide(city, "disciplinary.review_opinion", matter({}), {"review_opinion": "no_violation"}))
+	city := {
+		"type": "body",
+		"id": "dc-CITY",
+		"properties": {"role": "disciplinary_committee", "procuratorate": "PROC-CITY-A"},
+	}
+	"office_not_held" in t.codes(
+		t.decide(city, "disciplinary.review_opinion", matter({}), {"review_opinion": "no_violation"}),
+	)
 }
 
 # R44-1: disclosure is the procuratorate's act, not a procurator's.
@@ -440,8 +566,17 @@ test_procurator_discloses_denied if {
 test_list_agrees_with_check_for_management_units if {
 	every subject in [inspection, procuratorate, case_management] {
 		ctx := {"chief_approval": true, "approved_by": "chief-A"}
-		ds := authz.decisions with input as {"subject": subject, "resource": matter({"committee_opinion": "no_violation"}), "context": ctx}
-		every act in ["accountability.refer_to_disciplinary_committee", "disciplinary.decide", "case_management.notify", "decision.prosecute"] {
+		ds := authz.decisions with input as {
+			"subject": subject,
+			"resource": matter({"committee_opinion": "no_violation"}),
+			"context": ctx,
+		}
+		every act in [
+			"accountability.refer_to_disciplinary_committee",
+			"disciplinary.decide",
+			"case_management.notify",
+			"decision.prosecute",
+		] {
 			ds[act] == t.decide(subject, act, matter({"committee_opinion": "no_violation"}), ctx)
 		}
 	}

@@ -188,14 +188,22 @@ default _delegated_designation := false
 
 _delegated_designation if delegation.covers("team.designate_lead")
 
-grants contains object.union({"action": "team.designate_lead", "code": "delegate_designates_lead", "article": "四十六", "item": 0}, delegation.delegated_by("team.designate_lead")) if {
+grants contains object.union(
+	{"action": "team.designate_lead", "code": "delegate_designates_lead", "article": "四十六", "item": 0},
+	delegation.delegated_by("team.designate_lead"),
+) if {
 	_designating
 	_delegated_designation == true
 }
 
 # 四, 四十六: a deputy chief or full-time member exercises the chief's power only under a
 # delegation that covers it.
-prohibitions contains {"action": "team.designate_lead", "code": "designation_needs_delegation", "article": "四十六", "item": 0} if {
+prohibitions contains {
+	"action": "team.designate_lead",
+	"code": "designation_needs_delegation",
+	"article": "四十六",
+	"item": 0,
+} if {
 	_designating
 	capacity.role in delegation.holder_roles
 	_delegated_designation == false
@@ -324,20 +332,35 @@ grants contains {"action": "joint_meeting.request", "code": "request_joint_meeti
 	_sole_or_lead
 }
 
-prohibitions contains {"action": "joint_meeting.request", "code": "team_requests_through_lead", "article": "七", "item": 0} if {
+prohibitions contains {
+	"action": "joint_meeting.request",
+	"code": "team_requests_through_lead",
+	"article": "七",
+	"item": 0,
+} if {
 	_requesting
 	_team_member
 }
 
 # R07-5: procurators request (提请); the department head convenes.
-prohibitions contains {"action": "joint_meeting.convene", "code": "procurator_cannot_convene_joint_meeting", "article": "七", "item": 0} if {
+prohibitions contains {
+	"action": "joint_meeting.convene",
+	"code": "procurator_cannot_convene_joint_meeting",
+	"article": "七",
+	"item": 0,
+} if {
 	capacity.role == "procurator"
 	"joint_meeting.convene" in scope.actions
 }
 
 # A20: attendees are procurators; each signs the minutes (七 "经参加会议的检察官签名").
 # P18: their opinion is a reference, so attending carries no responsibility label.
-grants contains {"action": "joint_meeting.participate", "code": "procurator_attends_joint_meeting", "article": "七", "item": 0} if {
+grants contains {
+	"action": "joint_meeting.participate",
+	"code": "procurator_attends_joint_meeting",
+	"article": "七",
+	"item": 0,
+} if {
 	capacity.acts_as_procurator
 	"joint_meeting.participate" in scope.actions
 }
@@ -347,7 +370,12 @@ obligations contains {"action": "joint_meeting.participate", "code": "sign_minut
 	"joint_meeting.participate" in scope.actions
 }
 
-prohibitions contains {"action": "joint_meeting.participate", "code": "auxiliaries_do_not_give_opinions", "article": "七", "item": 0} if {
+prohibitions contains {
+	"action": "joint_meeting.participate",
+	"code": "auxiliaries_do_not_give_opinions",
+	"article": "七",
+	"item": 0,
+} if {
 	capacity.role in auxiliary_roles
 	"joint_meeting.participate" in scope.actions
 }
@@ -360,23 +388,48 @@ _recording if {
 
 _meeting := object.get(_ctx, "joint_meeting", {})
 
-grants contains {"action": "joint_meeting.record_minutes", "code": "convenor_records_minutes", "article": "七", "item": 0} if _recording
+grants contains {
+	"action": "joint_meeting.record_minutes",
+	"code": "convenor_records_minutes",
+	"article": "七",
+	"item": 0,
+} if _recording
 
 # The convenor, when the request names one (`context.joint_meeting.convened_by`).
-denials contains {"action": "joint_meeting.record_minutes", "code": "not_meeting_convenor", "article": "七", "item": 0} if {
+denials contains {
+	"action": "joint_meeting.record_minutes",
+	"code": "not_meeting_convenor",
+	"article": "七",
+	"item": 0,
+} if {
 	_recording
 	capacity.named(_meeting.convened_by)
 	_meeting.convened_by != input.subject.id
 }
 
-denials contains {"action": "joint_meeting.record_minutes", "code": "minutes_incomplete", "article": "七", "item": 0} if {
+denials contains {
+	"action": "joint_meeting.record_minutes",
+	"code": "minutes_incomplete",
+	"article": "七",
+	"item": 0,
+} if {
 	_recording
 	not _ctx.minutes_complete == true
 }
 
-denials contains {"action": "joint_meeting.record_minutes", "code": "minutes_not_signed_by_all", "article": "七", "item": 0} if {
+denials contains {
+	"action": "joint_meeting.record_minutes",
+	"code": "minutes_not_signed_by_all",
+	"article": "七",
+	"item": 0,
+} if {
 	_recording
 	not _ctx.signed_by_all_attendees == true
 }
 
-obligations contains {"action": "joint_meeting.record_minutes", "code": "file_minutes_with_case", "article": "七", "item": 0} if _recording
+obligations contains {
+	"action": "joint_meeting.record_minutes",
+	"code": "file_minutes_with_case",
+	"article": "七",
+	"item": 0,
+} if _recording

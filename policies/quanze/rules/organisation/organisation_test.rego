@@ -17,14 +17,30 @@ case_with(base, extra) := {"type": "case", "id": base.id, "properties": object.u
 
 chief := t.person("chief-A", "chief_procurator", {"roles": ["chief_procurator", "procurator", "committee_member"]})
 
-deputy := t.person("dep-D2", "deputy_chief_procurator", {"roles": ["deputy_chief_procurator", "procurator", "committee_member"]})
+deputy := t.person(
+	"dep-D2",
+	"deputy_chief_procurator",
+	{"roles": ["deputy_chief_procurator", "procurator", "committee_member"]},
+)
 
 # dep-D3 holds the example registry's delegation of every chief power (scope *).
-delegate := t.person("dep-D3", "deputy_chief_procurator", {"roles": ["deputy_chief_procurator", "procurator", "committee_member"]})
+delegate := t.person(
+	"dep-D3",
+	"deputy_chief_procurator",
+	{"roles": ["deputy_chief_procurator", "procurator", "committee_member"]},
+)
 
-full_time_member := t.person("ftm-F1", "full_time_committee_member", {"roles": ["full_time_committee_member", "procurator", "committee_member"]})
+full_time_member := t.person(
+	"ftm-F1",
+	"full_time_committee_member",
+	{"roles": ["full_time_committee_member", "procurator", "committee_member"]},
+)
 
-case_management := {"type": "unit", "id": "cm-A", "properties": {"role": "case_management", "roles": ["case_management"], "procuratorate": "PROC-CITY-A"}}
+case_management := {
+	"type": "unit",
+	"id": "cm-A",
+	"properties": {"role": "case_management", "roles": ["case_management"], "procuratorate": "PROC-CITY-A"},
+}
 
 procurator := t.person("p-A1", "procurator", {})
 
@@ -34,7 +50,11 @@ member := t.person("p-T2", "procurator", {})
 
 other_procurator := t.person("p-X9", "procurator", {})
 
-civil_dept_head := t.person("dh-B1", "department_head", {"roles": ["department_head", "procurator"], "department": "DEPT-CIVIL-1"})
+civil_dept_head := t.person(
+	"dh-B1",
+	"department_head",
+	{"roles": ["department_head", "procurator"], "department": "DEPT-CIVIL-1"},
+)
 
 head_without_status := t.person("dh-C1", "department_head", {})
 
@@ -408,7 +428,12 @@ test_assistant_participates_in_joint_meeting_denied if {
 
 # R07-4: complete minutes signed by every attendee are filed with the case.
 test_dept_head_records_complete_signed_minutes_allowed if {
-	d := t.decide(t.dept_head, "joint_meeting.record_minutes", t.sole_case, object.union(complete_minutes, {"joint_meeting": {"held": true, "convened_by": "dh-A1"}}))
+	d := t.decide(
+		t.dept_head,
+		"joint_meeting.record_minutes",
+		t.sole_case,
+		object.union(complete_minutes, {"joint_meeting": {"held": true, "convened_by": "dh-A1"}}),
+	)
 	d.decision == true
 	t.codes(d) == {"convenor_records_minutes"}
 	t.obligation_codes(d) == {"file_minutes_with_case"}
@@ -449,7 +474,11 @@ test_procurator_records_minutes_denied if {
 # 五, 四十六: List and Check agree on the team actions for the leaders and assigners used here.
 test_list_agrees_with_check_for_organisation_subjects if {
 	every subject in [chief, delegate, case_management, t.dept_head, lead] {
-		ds := data.quanze.authz.decisions with input as {"subject": subject, "resource": team, "context": {"proposed_lead": "p-L1", "team_role": "lead"}}
+		ds := data.quanze.authz.decisions with input as {
+			"subject": subject,
+			"resource": team,
+			"context": {"proposed_lead": "p-L1", "team_role": "lead"},
+		}
 		every act in ["team.form", "team.designate_lead", "team.join", "team.assign_auxiliary"] {
 			ds[act] == t.decide(subject, act, team, {"proposed_lead": "p-L1", "team_role": "lead"})
 		}

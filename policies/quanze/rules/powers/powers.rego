@@ -88,7 +88,13 @@ denials contains {"action": "consultation.preside", "code": "consultation_public
 }
 
 # The procurator answers for their own acts in the case (二十九).
-accountable contains {"action": act, "subject_id": input.subject.id, "capacity": "handling_procurator", "responsibility": "judicial", "article": "二十九"} if {
+accountable contains {
+	"action": act,
+	"subject_id": input.subject.id,
+	"capacity": "handling_procurator",
+	"responsibility": "judicial",
+	"article": "二十九",
+} if {
 	capacity.handles_case
 	some act in _power_acts
 }
@@ -121,7 +127,13 @@ denials contains object.union({"action": "task.entrusted"}, problem) if {
 entrustable := object.union(procurator_powers, {act: 10 | some act in guided_tasks})
 
 # The procurator answers for the matter entrusted to them (二十九).
-accountable contains {"action": "task.entrusted", "subject_id": input.subject.id, "capacity": capacity.role, "responsibility": "judicial", "article": "二十九"} if {
+accountable contains {
+	"action": "task.entrusted",
+	"subject_id": input.subject.id,
+	"capacity": capacity.role,
+	"responsibility": "judicial",
+	"article": "二十九",
+} if {
 	"task.entrusted" in _entrusted_acts
 }
 
@@ -152,7 +164,13 @@ prohibitions contains {"action": act, "code": "only_lead_manages_team", "item": 
 	some act in _lead_acts
 }
 
-accountable contains {"action": act, "subject_id": input.subject.id, "capacity": "lead_procurator", "responsibility": "judicial", "article": "二十九"} if {
+accountable contains {
+	"action": act,
+	"subject_id": input.subject.id,
+	"capacity": "lead_procurator",
+	"responsibility": "judicial",
+	"article": "二十九",
+} if {
 	"lead_procurator" in capacity.case_roles
 	some act in _lead_acts
 }

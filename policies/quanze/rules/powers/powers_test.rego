@@ -13,7 +13,8 @@ outsider := t.person("p-X9", "procurator", {})
 
 case_in(domain) := {"type": "case", "id": "C-8", "properties": object.union(t.sole_case.properties, {"domain": domain})}
 
-# 十四(1)–(9): the handling procurator exercises every listed power, citing its item. (R14-0, R14-1, R14-2, R14-3, R14-4, R14-5, R14-6, R14-7, R14-8, R14-9)
+# 十四(1)–(9): the handling procurator exercises every listed power, citing its item.
+# (R14-0, R14-1, R14-2, R14-3, R14-4, R14-5, R14-6, R14-7, R14-8, R14-9)
 test_handling_procurator_each_power_allowed if {
 	criminal_case_powers := object.remove(powers.procurator_powers, ["consultation.preside"])
 	every act, item in criminal_case_powers {
@@ -30,7 +31,12 @@ test_handling_procurator_each_power_allowed if {
 test_team_member_exercises_powers_allowed if {
 	d := t.decide(member, "case.interrogate_suspect", t.team_case, {})
 	d.decision == true
-	d.accountable == {{"subject_id": "p-T2", "capacity": "handling_procurator", "responsibility": "judicial", "article": "二十九"}}
+	d.accountable == {{
+		"subject_id": "p-T2",
+		"capacity": "handling_procurator",
+		"responsibility": "judicial",
+		"article": "二十九",
+	}}
 }
 
 # 十四 (I): not on a case the procurator does not handle. (R14-0)
@@ -43,7 +49,11 @@ test_procurator_of_another_case_interrogates_denied if {
 # §1.3: a chief handling a case as its sole procurator exercises the powers (十).
 test_chief_handling_case_appears_in_court_allowed if {
 	chief := t.person("chief-A", "chief_procurator", {"roles": ["chief_procurator", "procurator"]})
-	own := {"type": "case", "id": "C-9", "properties": object.union(t.sole_case.properties, {"sole_procurator": "chief-A"})}
+	own := {
+		"type": "case",
+		"id": "C-9",
+		"properties": object.union(t.sole_case.properties, {"sole_procurator": "chief-A"}),
+	}
 	d := t.decide(chief, "court.appear", own, {})
 	d.decision == true
 }
@@ -89,7 +99,12 @@ entrustment := {
 # the registry of grants.
 test_entrusted_task_with_registered_entrustment_allowed if {
 	ctx := {"chief_entrustment": {"from": "chief-A", "to": "p-A1", "task": "attend the coordination meeting"}}
-	d := t.decide(procurator, "task.entrusted", t.sole_case, ctx) with data.quanze.directory.grants as {"p-A1": [entrustment]}
+	d := t.decide(
+		procurator,
+		"task.entrusted",
+		t.sole_case,
+		ctx,
+	) with data.quanze.directory.grants as {"p-A1": [entrustment]}
 	d.decision == true
 	some r in d.reasons
 	r.item == 10
@@ -101,7 +116,12 @@ test_entrusted_task_not_in_registry_denied if {
 	d := t.decide(procurator, "task.entrusted", t.sole_case, ctx) with data.quanze.directory.grants as {}
 	t.codes(d) == {"chief_entrustment_required", "entrustment_not_in_registry"}
 	other_task := {"chief_entrustment": {"from": "chief-A", "to": "p-A1", "task": "something else"}}
-	d2 := t.decide(procurator, "task.entrusted", t.sole_case, other_task) with data.quanze.directory.grants as {"p-A1": [entrustment]}
+	d2 := t.decide(
+		procurator,
+		"task.entrusted",
+		t.sole_case,
+		other_task,
+	) with data.quanze.directory.grants as {"p-A1": [entrustment]}
 	t.codes(d2) == {"chief_entrustment_required", "entrustment_not_in_registry"}
 }
 
@@ -111,7 +131,12 @@ test_entrusted_task_registry_off_checked_against_the_directory if {
 	d := t.decide(procurator, "task.entrusted", t.sole_case, ctx) with data.quanze.directory.delegation_registry as false
 	d.decision == true
 	forged := {"chief_entrustment": {"from": "dep-D1", "to": "p-A1", "task": "attend"}}
-	d2 := t.decide(procurator, "task.entrusted", t.sole_case, forged) with data.quanze.directory.delegation_registry as false
+	d2 := t.decide(
+		procurator,
+		"task.entrusted",
+		t.sole_case,
+		forged,
+	) with data.quanze.directory.delegation_registry as false
 	t.codes(d2) == {"chief_entrustment_required"}
 }
 
@@ -124,8 +149,18 @@ test_entrusted_task_naming_a_decision_denied if {
 	d := t.decide(procurator, "task.entrusted", t.sole_case, ctx) with data.quanze.directory.grants as grants
 	d.decision == false
 	t.codes(d) == {"task_names_reserved_power"}
-	allowed := t.decide(procurator, "task.entrusted", t.sole_case, {"chief_entrustment": {"from": "chief-A", "to": "p-A1", "task": "attend the coordination meeting"}}) with data.quanze.directory.grants as {"p-A1": [entrustment]}
-	allowed.accountable == {{"subject_id": "p-A1", "capacity": "procurator", "responsibility": "judicial", "article": "二十九"}}
+	allowed := t.decide(
+		procurator,
+		"task.entrusted",
+		t.sole_case,
+		{"chief_entrustment": {"from": "chief-A", "to": "p-A1", "task": "attend the coordination meeting"}},
+	) with data.quanze.directory.grants as {"p-A1": [entrustment]}
+	allowed.accountable == {{
+		"subject_id": "p-A1",
+		"capacity": "procurator",
+		"responsibility": "judicial",
+		"article": "二十九",
+	}}
 }
 
 test_entrusted_task_without_or_for_someone_else_denied if {
@@ -159,7 +194,11 @@ test_team_member_directs_team_denied if {
 
 # 十六, A32: a provincial procuratorate makes the list; until filed, filing is outstanding. (R16-1)
 test_provincial_procuratorate_formulates_power_list_allowed if {
-	province := {"type": "institution", "id": "PROC-PROV-A", "properties": {"role": "provincial_procuratorate", "procuratorate": "PROC-PROV-A"}}
+	province := {
+		"type": "institution",
+		"id": "PROC-PROV-A",
+		"properties": {"role": "provincial_procuratorate", "procuratorate": "PROC-PROV-A"},
+	}
 	list := {"type": "power_list", "id": "PL-1", "properties": {"procuratorate": "PROC-PROV-A"}}
 	d := t.decide(province, "power_list.formulate", list, {})
 	d.decision == true
@@ -171,7 +210,11 @@ test_provincial_procuratorate_formulates_power_list_allowed if {
 
 # R16-2, A31: a city procuratorate does not make the procurator power list.
 test_city_procuratorate_formulates_power_list_denied if {
-	city := {"type": "institution", "id": "PROC-CITY-A", "properties": {"role": "procuratorate", "procuratorate": "PROC-CITY-A"}}
+	city := {
+		"type": "institution",
+		"id": "PROC-CITY-A",
+		"properties": {"role": "procuratorate", "procuratorate": "PROC-CITY-A"},
+	}
 	list := {"type": "power_list", "id": "PL-2", "properties": {"procuratorate": "PROC-CITY-A"}}
 	d := t.decide(city, "power_list.formulate", list, {})
 	d.decision == false
@@ -181,7 +224,11 @@ test_city_procuratorate_formulates_power_list_denied if {
 # 十六 "制定辖区内人民检察院检察官职权清单": a province makes lists for itself and the procuratorates
 # below it, not for another province's.
 test_power_list_only_within_the_province if {
-	province := {"type": "institution", "id": "PROC-PROV-A", "properties": {"role": "provincial_procuratorate", "procuratorate": "PROC-PROV-A"}}
+	province := {
+		"type": "institution",
+		"id": "PROC-PROV-A",
+		"properties": {"role": "provincial_procuratorate", "procuratorate": "PROC-PROV-A"},
+	}
 	own := {"type": "power_list", "id": "PL-1", "properties": {"procuratorate": "PROC-COUNTY-A1"}}
 	t.decide(province, "power_list.formulate", own, {"filed_with_spp": true}).decision == true
 	other := {"type": "power_list", "id": "PL-2", "properties": {"procuratorate": "PROC-CITY-C"}}

@@ -184,7 +184,10 @@ decider_grant(act) := {"code": "chief_decides_reserved_matter", "article": "十�
 	capacity.role == "chief_procurator"
 }
 
-decider_grant(act) := object.union({"code": "delegate_decides_for_chief", "article": "四十六"}, delegation.delegated_by(act)) if {
+decider_grant(act) := object.union(
+	{"code": "delegate_decides_for_chief", "article": "四十六"},
+	delegation.delegated_by(act),
+) if {
 	_level(act) == "chief"
 	delegation.covers(act)
 }
@@ -196,7 +199,10 @@ decider_grant(act) := {"code": "committee_decides_on_referral", "article": "二�
 
 # 六: within power the sole or lead procurator decides — a chief, deputy chief or department
 # head who handles the case as its sole or lead procurator too, bound by 六 as any lead is.
-decider_grant(act) := object.union({"code": "procurator_decides_within_power", "article": "六"}, power_list.provenance) if {
+decider_grant(act) := object.union(
+	{"code": "procurator_decides_within_power", "article": "六"},
+	power_list.provenance,
+) if {
 	_level(act) == "procurator"
 	capacity.decides_as_handler
 }
@@ -208,7 +214,10 @@ decider_grant(act) := {"code": "chief_decides_directly", "article": "二十二"}
 	not capacity.decides_as_handler
 }
 
-decider_grant(act) := object.union({"code": "delegate_decides_for_chief", "article": "四十六"}, delegation.delegated_by(act)) if {
+decider_grant(act) := object.union(
+	{"code": "delegate_decides_for_chief", "article": "四十六"},
+	delegation.delegated_by(act),
+) if {
 	_level(act) == "procurator"
 	not capacity.decides_as_handler
 	delegation.covers(act)
@@ -318,7 +327,10 @@ prohibitions contains {
 	"code": "referral_not_by_chief",
 	"condition": true,
 	"detail_zh": sprintf("名录：%s 的检察长为 %s；登记簿中 %s 无涵盖提请检察委员会的委托", [capacity.resource_procuratorate, _chief, referrer]),
-	"detail_en": sprintf("per the directory the chief of %s is %s, and the registry shows %s holding no delegation covering referrals to the committee", [capacity.resource_procuratorate, _chief, referrer]),
+	"detail_en": sprintf(
+		"per the directory the chief of %s is %s, and the registry shows %s holding no delegation covering referrals to the committee",
+		[capacity.resource_procuratorate, _chief, referrer],
+	),
 } if {
 	capacity.role == "committee"
 	referrer := capacity.ctx.referred_by
@@ -338,7 +350,9 @@ denials contains {"action": act, "code": "committee_composition_invalid"} if {
 	some act in _acts
 }
 
-_committee_composition_invalid if not data.quanze.lib.directory.committee_composition_valid(data.quanze.lib.directory.home_id)
+_committee_composition_invalid if {
+	not data.quanze.lib.directory.committee_composition_valid(data.quanze.lib.directory.home_id)
+}
 
 # 六: the lead decides or proposes only after the team has discussed, or been heard — in
 # whatever capacity the lead decides: a chief leading the team decides as its lead (五, 六).
@@ -399,7 +413,13 @@ prohibitions contains {"action": "opinion.edit", "code": "only_author_edits_opin
 	"team_procurator" in capacity.case_roles
 }
 
-accountable contains {"action": "opinion.edit", "subject_id": input.subject.id, "capacity": case_role, "responsibility": "judicial", "article": "二十九"} if {
+accountable contains {
+	"action": "opinion.edit",
+	"subject_id": input.subject.id,
+	"capacity": case_role,
+	"responsibility": "judicial",
+	"article": "二十九",
+} if {
 	_editing
 	capacity.decides_as_handler
 	some case_role in {"sole_procurator", "lead_procurator"}
@@ -479,7 +499,13 @@ _committee_decisions := {"committee_decides", "committee_decides_on_referral"}
 
 # P1, P2 (二十九): the sole or lead procurator answers for a decision they take — within power,
 # or as chief or delegate while leading the team or handling the case alone.
-accountable contains {"action": act, "subject_id": input.subject.id, "capacity": case_role, "responsibility": "judicial", "article": "二十九"} if {
+accountable contains {
+	"action": act,
+	"subject_id": input.subject.id,
+	"capacity": case_role,
+	"responsibility": "judicial",
+	"article": "二十九",
+} if {
 	capacity.decides_as_handler
 	some act in _acts
 	_decides(act)
@@ -489,7 +515,13 @@ accountable contains {"action": act, "subject_id": input.subject.id, "capacity":
 
 # P3, P4, P5: the chief, a delegate treated as the chief (A9), or each committee member for
 # their own vote; the committee acts as a body, so its members are named by capacity only.
-accountable contains {"action": act, "subject_id": _decider_id, "capacity": c[0], "responsibility": "judicial", "article": c[1]} if {
+accountable contains {
+	"action": act,
+	"subject_id": _decider_id,
+	"capacity": c[0],
+	"responsibility": "judicial",
+	"article": c[1],
+} if {
 	some act in _acts
 	c := _decision_capacity[_grant(act).code]
 }
@@ -500,7 +532,13 @@ _decider_id := input.subject.id if capacity.role != "committee"
 
 # P5 (二十七): "检察官对其汇报的事实负责" — for a committee decision the procurators who
 # reported the case answer for the facts they reported.
-accountable contains {"action": act, "subject_id": p, "capacity": "handling_procurator", "responsibility": "judicial", "article": "二十七"} if {
+accountable contains {
+	"action": act,
+	"subject_id": p,
+	"capacity": "handling_procurator",
+	"responsibility": "judicial",
+	"article": "二十七",
+} if {
 	some act in _acts
 	_grant(act).code in _committee_decisions
 	some p in capacity.handling_procurators
@@ -509,7 +547,13 @@ accountable contains {"action": act, "subject_id": p, "capacity": "handling_proc
 # P3 (二十九 para. 3): for a decision of the chief (or a delegate) they answer only where the
 # request says they concealed or distorted facts, or left out important ones through gross
 # negligence; then mainly they (and for the committee too).
-accountable contains {"action": act, "subject_id": p, "capacity": "handling_procurator", "responsibility": "judicial", "article": "二十九"} if {
+accountable contains {
+	"action": act,
+	"subject_id": p,
+	"capacity": "handling_procurator",
+	"responsibility": "judicial",
+	"article": "二十九",
+} if {
 	capacity.reporting_fault
 	some act in _acts
 	_grant(act).code in object.keys(_decision_capacity)
@@ -518,7 +562,13 @@ accountable contains {"action": act, "subject_id": p, "capacity": "handling_proc
 }
 
 # P1 (二十九): the proposer answers for the facts and opinion proposed.
-accountable contains {"action": "opinion.propose", "subject_id": input.subject.id, "capacity": "handling_procurator", "responsibility": "judicial", "article": "二十九"} if {
+accountable contains {
+	"action": "opinion.propose",
+	"subject_id": input.subject.id,
+	"capacity": "handling_procurator",
+	"responsibility": "judicial",
+	"article": "二十九",
+} if {
 	"opinion.propose" in _proposals
 	capacity.handles_case
 }

@@ -14,7 +14,11 @@ outsider := t.person("p-X9", "procurator", {})
 
 chief := t.person("chief-A", "chief_procurator", {"roles": ["chief_procurator", "procurator", "committee_member"]})
 
-committee := {"type": "body", "id": "ctte-A", "properties": {"role": "committee", "roles": ["committee"], "procuratorate": "PROC-CITY-A"}}
+committee := {
+	"type": "body",
+	"id": "ctte-A",
+	"properties": {"role": "committee", "roles": ["committee"], "procuratorate": "PROC-CITY-A"},
+}
 
 # dep-D2: a deputy chief with no grant in the example registry; tests give it the one they need.
 deputy := t.person("dep-D2", "deputy_chief_procurator", {"roles": ["deputy_chief_procurator", "procurator"]})
@@ -34,7 +38,12 @@ test_sole_procurator_decides_within_power_list_allowed if {
 	d.decision == true
 	t.codes(d) == {"procurator_decides_within_power"}
 	t.articles(d) == {"六"}
-	d.accountable == {{"subject_id": "p-A1", "capacity": "sole_procurator", "responsibility": "judicial", "article": "二十九"}}
+	d.accountable == {{
+		"subject_id": "p-A1",
+		"capacity": "sole_procurator",
+		"responsibility": "judicial",
+		"article": "二十九",
+	}}
 }
 
 # 六, A4: outside the power list the chief decides; the procurator is told to propose (八). (R08-1)
@@ -47,7 +56,12 @@ test_sole_procurator_decides_outside_power_list_escalated_to_chief if {
 
 # 十三(3), A2: a major duty-crime case is the chief's.
 test_major_duty_crime_decision_escalated_to_chief if {
-	d := t.decide(procurator, "decision.prosecute", with_props(t.sole_case, {"is_major": true, "crime_category": ["duty_crime"]}), {})
+	d := t.decide(
+		procurator,
+		"decision.prosecute",
+		with_props(t.sole_case, {"is_major": true, "crime_category": ["duty_crime"]}),
+		{},
+	)
 	d.decision == false
 	d.escalate_to == "chief"
 	reserved_by(d, "reserved_for_chief") == {3}
@@ -101,10 +115,20 @@ test_majority_disagreement_on_procedural_matter_escalated_to_chief if {
 
 # 六: the lead decides after the team discussed, and records dissent. (R06-2)
 test_lead_procurator_decides_after_discussion_allowed if {
-	d := t.decide(lead, "decision.prosecute", with_props(t.team_case, {"within_power_list": true}), {"team_discussion_held": true})
+	d := t.decide(
+		lead,
+		"decision.prosecute",
+		with_props(t.team_case, {"within_power_list": true}),
+		{"team_discussion_held": true},
+	)
 	d.decision == true
 	t.obligation_codes(d) == {"record_dissent"}
-	d.accountable == {{"subject_id": "p-L1", "capacity": "lead_procurator", "responsibility": "judicial", "article": "二十九"}}
+	d.accountable == {{
+		"subject_id": "p-L1",
+		"capacity": "lead_procurator",
+		"responsibility": "judicial",
+		"article": "二十九",
+	}}
 }
 
 # R06-2
@@ -116,7 +140,12 @@ test_lead_procurator_decides_without_discussion_denied if {
 
 # 六 (R06-3): a team member who is not the lead does not decide for the team.
 test_team_member_decides_denied if {
-	d := t.decide(member, "decision.prosecute", with_props(t.team_case, {"within_power_list": true}), {"team_discussion_held": true})
+	d := t.decide(
+		member,
+		"decision.prosecute",
+		with_props(t.team_case, {"within_power_list": true}),
+		{"team_discussion_held": true},
+	)
 	d.decision == false
 	t.codes(d) == {"only_lead_procurator_decides"}
 }
@@ -136,7 +165,12 @@ test_chief_decides_reserved_matter_allowed if {
 	d.decision == true
 	{[r.code, r.article] | some r in d.reasons} == {["chief_decides_outside_power_list", "六"]}
 	t.obligation_codes(d) == {"record_department_head_review", "issue_in_procuratorate_name"}
-	d.accountable == {{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "judicial", "article": "二十八"}}
+	d.accountable == {{
+		"subject_id": "chief-A",
+		"capacity": "chief_procurator",
+		"responsibility": "judicial",
+		"article": "二十八",
+	}}
 	concealed := t.decide(chief, "decision.prosecute", t.escalated_case, {"reporting_fault": "concealed_facts"})
 	concealed.accountable == {
 		{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "judicial", "article": "二十八"},
@@ -149,7 +183,10 @@ test_chief_decides_reserved_matter_allowed if {
 test_chief_decision_cites_each_ground if {
 	case := with_props(t.sole_case, {"many_people_involved": true, "new_type": true})
 	d := t.decide(chief, "decision.prosecute", case, {})
-	{[r.code, r.article, r.item] | some r in d.reasons} == {["chief_decides_reserved_matter", "十三", 4], ["chief_decides_reserved_matter", "十三", 5]}
+	{[r.code, r.article, r.item] | some r in d.reasons} == {
+		["chief_decides_reserved_matter", "十三", 4],
+		["chief_decides_reserved_matter", "十三", 5],
+	}
 	meeting := {"joint_meeting": {"held": true, "majority_opinion": "not_prosecute", "procurator_opinion": "prosecute"}}
 	after := t.decide(chief, "decision.prosecute", t.sole_case, meeting)
 	{[r.code, r.article] | some r in after.reasons} == {["chief_decides_after_joint_meeting", "二十四"]}
@@ -159,19 +196,41 @@ test_chief_decision_cites_each_ground if {
 # recording dissent, answerable as lead — even a matter reserved to the chief; 二十二 is no way
 # around 六.
 test_chief_leading_team_decides_as_lead if {
-	case := {"type": "case", "id": "C-2009", "properties": object.union(t.team_case.properties, {"lead_procurator": "chief-A", "team_procurators": ["chief-A", "p-T2"], "within_power_list": true})}
+	case := {
+		"type": "case",
+		"id": "C-2009",
+		"properties": object.union(
+			t.team_case.properties,
+			{"lead_procurator": "chief-A", "team_procurators": ["chief-A", "p-T2"], "within_power_list": true},
+		),
+	}
 	undiscussed := t.decide(chief, "decision.prosecute", case, {})
 	t.codes(undiscussed) == {"team_discussion_required"}
 	d := t.decide(chief, "decision.prosecute", case, {"team_discussion_held": true})
 	t.codes(d) == {"procurator_decides_within_power"}
 	"record_dissent" in t.obligation_codes(d)
-	{"subject_id": "chief-A", "capacity": "lead_procurator", "responsibility": "judicial", "article": "二十九"} in d.accountable
+	{
+		"subject_id": "chief-A",
+		"capacity": "lead_procurator",
+		"responsibility": "judicial",
+		"article": "二十九",
+	} in d.accountable
 	reserved := with_props(case, {"new_type": true})
 	r := t.decide(chief, "decision.prosecute", reserved, {"team_discussion_held": true})
 	r.decision == true
 	"record_dissent" in t.obligation_codes(r)
-	{"subject_id": "chief-A", "capacity": "lead_procurator", "responsibility": "judicial", "article": "二十九"} in r.accountable
-	{"subject_id": "chief-A", "capacity": "chief_procurator", "responsibility": "judicial", "article": "二十八"} in r.accountable
+	{
+		"subject_id": "chief-A",
+		"capacity": "lead_procurator",
+		"responsibility": "judicial",
+		"article": "二十九",
+	} in r.accountable
+	{
+		"subject_id": "chief-A",
+		"capacity": "chief_procurator",
+		"responsibility": "judicial",
+		"article": "二十八",
+	} in r.accountable
 	t.codes(t.decide(chief, "decision.prosecute", reserved, {})) == {"team_discussion_required"}
 }
 
@@ -181,8 +240,13 @@ test_opinion_changed_only_by_its_author if {
 	t.decide(procurator, "opinion.edit", t.sole_case, {}).decision == true
 	t.codes(t.decide(member, "opinion.edit", t.team_case, {})) == {"only_author_edits_opinion"}
 	reviewing := t.decide(chief, "opinion.edit", t.sole_case, {})
-	{[r.code, r.article] | some r in reviewing.reasons} == {["leader_cannot_change_opinion", "二十二"], ["action_not_granted", "六"]}
-	t.codes(t.decide(chief, "opinion.demand_change", t.sole_case, {})) == {"leader_cannot_change_opinion", "action_not_granted"}
+	{[r.code, r.article] | some r in reviewing.reasons} == {
+		["leader_cannot_change_opinion", "二十二"],
+		["action_not_granted", "六"],
+	}
+	t.codes(
+		t.decide(chief, "opinion.demand_change", t.sole_case, {}),
+	) == {"leader_cannot_change_opinion", "action_not_granted"}
 	own := with_props(t.sole_case, {"sole_procurator": "chief-A"})
 	t.decide(chief, "opinion.edit", own, {}).decision == true
 	head_own := with_props(t.sole_case, {"sole_procurator": "dh-A1"})
@@ -220,10 +284,23 @@ test_chief_decides_committee_matter_escalated if {
 # outside the power list). The deputy answers for the decision (P4, 二十八); the delegating chief is
 # named in the reason ("delegated by", A9), not made accountable for a decision it did not take.
 test_deputy_with_delegation_decides_chief_matter_allowed if {
-	d := t.decide(deputy, "decision.prosecute", t.escalated_case, {}) with data.quanze.directory.grants as delegated(["decision.prosecute"])
+	d := t.decide(
+		deputy,
+		"decision.prosecute",
+		t.escalated_case,
+		{},
+	) with data.quanze.directory.grants as delegated(["decision.prosecute"])
 	d.decision == true
-	{[r.code, r.article] | some r in d.reasons} == {["delegate_decides_for_chief", "四十六"], ["chief_decides_outside_power_list", "六"]}
-	{"subject_id": "dep-D2", "capacity": "deputy_chief_procurator", "responsibility": "judicial", "article": "二十八"} in d.accountable
+	{[r.code, r.article] | some r in d.reasons} == {
+		["delegate_decides_for_chief", "四十六"],
+		["chief_decides_outside_power_list", "六"],
+	}
+	{
+		"subject_id": "dep-D2",
+		"capacity": "deputy_chief_procurator",
+		"responsibility": "judicial",
+		"article": "二十八",
+	} in d.accountable
 	{a.subject_id | some a in d.accountable} == {"dep-D2"}
 	some r in d.reasons
 	r.code == "delegate_decides_for_chief"
@@ -234,7 +311,12 @@ test_deputy_with_delegation_decides_chief_matter_allowed if {
 # 二十二, 四十六: as the chief may decide a case others handle directly, so may a delegate whose
 # delegation covers the act; the decision is recorded as the chief's, the chief named (A9).
 test_deputy_with_delegation_decides_case_others_handle_allowed if {
-	d := t.decide(deputy, "decision.prosecute", t.sole_case, {}) with data.quanze.directory.grants as delegated(["decision.prosecute"])
+	d := t.decide(
+		deputy,
+		"decision.prosecute",
+		t.sole_case,
+		{},
+	) with data.quanze.directory.grants as delegated(["decision.prosecute"])
 	d.decision == true
 	t.codes(d) == {"delegate_decides_for_chief"}
 	"record_as_chief_decision" in t.obligation_codes(d)
@@ -244,21 +326,36 @@ test_deputy_with_delegation_decides_case_others_handle_allowed if {
 
 # 四, A7: without a delegation a deputy chief does not decide the chief's matters.
 test_deputy_without_delegation_escalated_to_chief if {
-	d := t.decide(deputy, "decision.prosecute", t.escalated_case, {}) with data.quanze.directory.grants as delegated(["decision.protest"])
+	d := t.decide(
+		deputy,
+		"decision.prosecute",
+		t.escalated_case,
+		{},
+	) with data.quanze.directory.grants as delegated(["decision.protest"])
 	d.decision == false
 	d.escalate_to == "chief"
 }
 
 # 四十六, A8: a delegate never exceeds the chief: committee matters still go to the committee.
 test_deputy_with_delegation_decides_committee_matter_escalated if {
-	d := t.decide(deputy, "decision.prosecute", with_props(t.escalated_case, {"requires_spp_approval": true}), {}) with data.quanze.directory.grants as delegated(["*"])
+	d := t.decide(
+		deputy,
+		"decision.prosecute",
+		with_props(t.escalated_case, {"requires_spp_approval": true}),
+		{},
+	) with data.quanze.directory.grants as delegated(["*"])
 	d.escalate_to == "committee"
 }
 
 # 十一, 八, 四十七: the committee decides on the chief's referral, in the procuratorate's name;
 # members answer for their votes (二十七), the reporting procurator for the facts. (R03-1, R11-7)
 test_committee_decides_referred_matter_allowed if {
-	d := t.decide(committee, "decision.prosecute", with_props(t.sole_case, {"involves_national_security": true}), {"referred_by": "chief-A"})
+	d := t.decide(
+		committee,
+		"decision.prosecute",
+		with_props(t.sole_case, {"involves_national_security": true}),
+		{"referred_by": "chief-A"},
+	)
 	d.decision == true
 	{[r.code, r.article, r.item] | some r in d.reasons} == {["committee_decides", "十一", 1]}
 	t.obligation_codes(d) == {"issue_in_procuratorate_name"}
@@ -284,7 +381,12 @@ test_committee_referral_by_someone_other_than_the_chief_denied if {
 	some r in d.reasons
 	r.article == "八"
 	contains(r.message_en, "the chief of PROC-CITY-A is chief-A")
-	delegate := t.decide(committee, "decision.prosecute", case, {"referred_by": "dep-D2"}) with data.quanze.directory.grants as delegated(["case.refer_to_committee"])
+	delegate := t.decide(
+		committee,
+		"decision.prosecute",
+		case,
+		{"referred_by": "dep-D2"},
+	) with data.quanze.directory.grants as delegated(["case.refer_to_committee"])
 	delegate.decision == true
 }
 
@@ -298,7 +400,12 @@ test_committee_without_referral_denied if {
 
 # 四十七: a power list may send a matter outside it to the committee.
 test_power_list_sends_matter_to_committee if {
-	d := t.decide(procurator, "decision.other_decisive", with_props(t.escalated_case, {"power_list_level": "committee"}), {})
+	d := t.decide(
+		procurator,
+		"decision.other_decisive",
+		with_props(t.escalated_case, {"power_list_level": "committee"}),
+		{},
+	)
 	d.escalate_to == "committee"
 	t.codes(d) == {"power_list_reserves_for_committee", "propose_opinion_instead"}
 }
@@ -358,7 +465,12 @@ valid_members := ["chief-A", "dep-D1", "dep-D2", "dep-D3", "dep-D4", "dep-D5", "
 decide_with_members(ids) := d if {
 	ctx := {"referred_by": "chief-A"}
 	case := with_props(t.sole_case, {"involves_national_security": true})
-	d := t.decide(committee, "decision.prosecute", case, ctx) with data.quanze.directory.procuratorates["PROC-CITY-A"].committee.members as members(ids)
+	d := t.decide(
+		committee,
+		"decision.prosecute",
+		case,
+		ctx,
+	) with data.quanze.directory.procuratorates["PROC-CITY-A"].committee.members as members(ids)
 }
 
 # 三 (R03-2): "由检察长、副检察长和若干资深检察官组成，成员应当为单数，并设专职委员" — the committee
@@ -367,16 +479,30 @@ decide_with_members(ids) := d if {
 test_committee_with_invalid_composition_denied if {
 	# eight members; without a full-time member; without the chief; without a deputy chief.
 	t.codes(decide_with_members(array.slice(valid_members, 0, 8))) == {"committee_composition_invalid"}
-	t.codes(decide_with_members(["chief-A", "dep-D1", "dep-D2", "dep-D3", "dep-D4", "dep-D5", "p-S2", "p-S3", "p-A1"])) == {"committee_composition_invalid"}
-	t.codes(decide_with_members(["dep-D1", "dep-D2", "dep-D3", "dep-D4", "dep-D5", "ftm-F1", "p-S2", "p-S3", "p-A1"])) == {"committee_composition_invalid"}
-	t.codes(decide_with_members(["chief-A", "dep-D1", "dep-D2", "dep-D3", "dep-D4", "ftm-F1", "p-S2", "p-S3", "p-A1"])) == {"committee_composition_invalid"}
+	t.codes(
+		decide_with_members(["chief-A", "dep-D1", "dep-D2", "dep-D3", "dep-D4", "dep-D5", "p-S2", "p-S3", "p-A1"]),
+	) == {"committee_composition_invalid"}
+	t.codes(
+		decide_with_members(["dep-D1", "dep-D2", "dep-D3", "dep-D4", "dep-D5", "ftm-F1", "p-S2", "p-S3", "p-A1"]),
+	) == {"committee_composition_invalid"}
+	t.codes(
+		decide_with_members(["chief-A", "dep-D1", "dep-D2", "dep-D3", "dep-D4", "ftm-F1", "p-S2", "p-S3", "p-A1"]),
+	) == {"committee_composition_invalid"}
 }
 
 # 三 (R03-2): the example composition decides; a member whose term has ended no longer counts.
 test_committee_with_valid_composition_allowed if {
 	decide_with_members(valid_members).decision == true
-	ended := object.union(members(valid_members), {"p-A1": {"document": "A检〔2020〕1号", "from": "2020-01-01", "until": "2023-12-31"}})
+	ended := object.union(
+		members(valid_members),
+		{"p-A1": {"document": "A检〔2020〕1号", "from": "2020-01-01", "until": "2023-12-31"}},
+	)
 	case := with_props(t.sole_case, {"involves_national_security": true})
-	d := t.decide(committee, "decision.prosecute", case, {"referred_by": "chief-A"}) with data.quanze.directory.procuratorates["PROC-CITY-A"].committee.members as ended
+	d := t.decide(
+		committee,
+		"decision.prosecute",
+		case,
+		{"referred_by": "chief-A"},
+	) with data.quanze.directory.procuratorates["PROC-CITY-A"].committee.members as ended
 	d.decision == true
 }
