@@ -70,7 +70,10 @@ def raised_on_another_thread(call: Callable[[], object]) -> BaseException | None
         try:
             call()
         except BaseException as exc:  # a Rust panic is a BaseException too
-            raised.append(exc)
+            # Without its traceback: the frames would keep `call`'s thread-bound engine alive in
+            # a cycle (frame -> list -> exception -> frame) that the gc of whichever thread
+            # runs next would drop, raising "unsendable ... dropped on another thread" there.
+            raised.append(exc.with_traceback(None))
 
     thread = threading.Thread(target=run)
     thread.start()
