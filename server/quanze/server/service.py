@@ -16,7 +16,7 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from quanze.server import __version__, convert
+from quanze.server import __version__, convert, transport
 from quanze.server.clock import timestamp
 from quanze.server.decisionlog import events
 from quanze.server.decisionlog.sink import DecisionLog
@@ -165,12 +165,14 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         if decision_log is None:
             return True
         metadata = dict(context.invocation_metadata() or ())
+        caller = transport.caller_identity(context)
         call = events.Call(
             rpc,
             decider.revision,
             decision_log.labels,
             peer=context.peer() or "",
-            certificate_subject=_certificate_subject(context),
+            certificate_subject=caller.subject,
+            certificate_sans=caller.sans,
             trace={key: str(metadata[h]) for h, key in TRACE_HEADERS.items() if h in metadata},
             started_ns=started,
         )
@@ -190,17 +192,6 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             )
             raise AssertionError("unreachable: abort raises")
         return decider
-
-
-def _certificate_subject(context: Any) -> str:
-    """The client certificate's subject (mTLS), or "" on an insecure channel."""
-    auth = context.auth_context() or {}
-    for key in ("x509_subject", "x509_common_name"):
-        values = auth.get(key)
-        if values:
-            value = values[0]
-            return value.decode() if isinstance(value, bytes) else str(value)
-    return ""
 
 
 class Health(health.aio.HealthServicer):

@@ -20,15 +20,14 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 from typing import Any
 
 import grpc
 import structlog
 
-from quanze.server import applog, service
+from quanze.server import applog, service, transport
 from quanze.server.app import build_decider, build_decision_log, build_reloader, load_candidate
-from quanze.server.config import Config
+from quanze.server.config import Config, uses_tls
 from quanze.server.decisionlog.sink import DecisionLog
 from quanze.server.decisions import Decider
 from quanze.server.engine.base import EngineFactory
@@ -107,24 +106,14 @@ async def run_worker(
     """
     stop = stop or _signal_event()
     address = config.server.address
-    _clear_stale_socket(address)
-    server = grpc.aio.server(
-        options=[
-            ("grpc.so_reuseport", 1 if reuse_port else 0),
-            ("grpc.max_receive_message_length", config.server.max_request_bytes),
-        ]
-    )
+    transport.clear_stale_socket(address)
+    server = _grpc_server(config, reuse_port=reuse_port)
     decision_log = build_decision_log(config)
     decisions = service.DecisionServicer(decision_log)
     health = service.Health(decisions)
     service.register(server, decisions, health)
-    try:
-        port = server.add_insecure_port(address)
-    except RuntimeError as exc:
-        raise QuanzeError(
-            f"cannot listen on {address}: {exc}; is another process using it? "
-            "Choose another with --address HOST:PORT or --address unix:PATH"
-        ) from exc
+    port = _listen(server, config)
+    socket_inode = transport.prepare_socket(config.server)
     bound = address if address.startswith("unix:") else f"{address.rsplit(':', 1)[0]}:{port}"
     await server.start()
     await health.set_serving(False)
@@ -164,10 +153,47 @@ async def run_worker(
         decisions.decider = None
         worker = None  # type: ignore[assignment]
         gc.collect()
-        if address.startswith("unix:"):
-            with contextlib.suppress(FileNotFoundError):
-                Path(address[len("unix:") :]).unlink()
+        transport.remove_socket(address, socket_inode)
         log.info("stopped")
+
+
+def _grpc_server(config: Config, *, reuse_port: bool) -> grpc.aio.Server:
+    tls = config.server.tls
+    interceptors = (
+        [
+            transport.AccessControl(
+                tls.allowed_callers, restrict_status=config.server.restrict_status
+            )
+        ]
+        if tls.allowed_callers or config.server.restrict_status
+        else []
+    )
+    return grpc.aio.server(
+        interceptors=interceptors,
+        options=[
+            ("grpc.so_reuseport", 1 if reuse_port else 0),
+            ("grpc.max_receive_message_length", config.server.max_request_bytes),
+        ],
+    )
+
+
+def _listen(server: grpc.aio.Server, config: Config) -> int:
+    """Bind the configured address, with TLS when a certificate is configured; the port."""
+    address = config.server.address
+    try:
+        if uses_tls(config.server):
+            certificates = transport.CertificateFiles(config.server.tls)
+            port: int = server.add_secure_port(address, certificates.credentials())
+        else:
+            port = server.add_insecure_port(address)
+    except OSError as exc:
+        raise QuanzeError(f"cannot listen on {address}: cannot read a TLS file: {exc}") from exc
+    except RuntimeError as exc:
+        raise QuanzeError(
+            f"cannot listen on {address}: {exc}; is another process using it? "
+            "Choose another with --address HOST:PORT or --address unix:PATH"
+        ) from exc
+    return port
 
 
 async def _cancel(task: asyncio.Task[None] | None) -> None:
@@ -411,21 +437,3 @@ def _reserve_port(host: str) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, 0))
     return sock
-
-
-def _clear_stale_socket(address: str) -> None:
-    """Remove a Unix socket file left by a crashed server; refuse if one is still listening."""
-    if not address.startswith("unix:"):
-        return
-    path = Path(address[len("unix:") :])
-    if not path.is_socket():
-        return
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(str(path))
-    except OSError:
-        path.unlink()
-    else:
-        raise QuanzeError(f"another process is already listening on {address}")
-    finally:
-        probe.close()
