@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 import structlog
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from quanze.server.config import ServerConfig, TlsConfig, socket_gid, socket_mode_bits
 from quanze.server.errors import QuanzeError
@@ -101,10 +103,22 @@ class CertificateFiles:
     def _read(self) -> grpc.ServerCertificateConfiguration:
         tls = self._tls
         cert, key = Path(tls.cert).read_bytes(), Path(tls.key).read_bytes()
-        if b"-----BEGIN CERTIFICATE-----" not in cert or b"PRIVATE KEY-----" not in key:
-            raise QuanzeError(f"{tls.cert} or {tls.key} holds no PEM certificate or key")
+        _check_pair(cert, key, tls)
         client_ca = Path(tls.client_ca).read_bytes() if tls.client_ca else None
         return grpc.ssl_server_certificate_configuration([(key, cert)], client_ca)
+
+
+def _check_pair(cert: bytes, key: bytes, tls: TlsConfig) -> None:
+    """Refuse a certificate and key that do not belong together (e.g. mid-rotation)."""
+    try:
+        public = x509.load_pem_x509_certificates(cert)[0].public_key()
+        private = serialization.load_pem_private_key(key, password=None)
+    except (ValueError, TypeError) as exc:
+        raise QuanzeError(f"{tls.cert} / {tls.key}: not a PEM certificate and key: {exc}") from exc
+    der = serialization.Encoding.DER
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    if public.public_bytes(der, spki) != private.public_key().public_bytes(der, spki):
+        raise QuanzeError(f"the key in {tls.key} does not belong to the certificate in {tls.cert}")
 
 
 Behaviour = Callable[..., Any]
