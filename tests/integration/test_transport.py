@@ -359,3 +359,26 @@ def test_a_file_that_is_not_a_socket_is_never_deleted(tmp_path: Path) -> None:
     assert refused.returncode == 1
     assert "exists and is not a socket" in errors
     assert path.read_text() == "not a socket\n"
+
+
+def test_two_workers_on_unix_sockets_of_their_own_behind_one_round_robin_target(
+    tmp_path: Path,
+) -> None:
+    address = f"unix:{tmp_path / 'quanze.sock'}"
+    with start("--address", address, "--workers", "2", cwd=tmp_path) as process:
+        try:
+            target = str(wait_event(process, "starting_workers")["client_target"])
+            sockets = [tmp_path / "quanze-w0.sock", tmp_path / "quanze-w1.sock"]
+            assert target == "unix:" + ",".join(str(s) for s in sockets)
+            wait_event(process, "policies_loaded")
+            wait_event(process, "policies_loaded")
+            for path in sockets:  # each worker answers on its own socket
+                assert stat.S_IMODE(path.stat().st_mode) == 0o660
+                with Client(f"unix:{path}", timeout=5) as client:
+                    assert client.check(REQUEST).allowed
+            round_robin = [("grpc.lb_policy_name", "round_robin")]
+            with Client(target, timeout=5, channel_options=round_robin) as client:
+                assert all(client.check(REQUEST).allowed for _ in range(6))
+        finally:
+            assert stop(process) == 0
+    assert not any(path.exists() for path in sockets)

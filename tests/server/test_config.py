@@ -68,11 +68,25 @@ def test_address_forms(address: str, ok: bool) -> None:
     assert (config.address_error(address) == "") is ok
 
 
-def test_unix_socket_runs_one_worker() -> None:
-    loaded = config.load(
-        environ={}, overrides=["server.address=unix:/tmp/x.sock", "server.workers=4"]
+def test_unix_socket_runs_one_worker_unless_told_then_one_socket_each() -> None:
+    one = config.load(environ={}, overrides=["server.address=unix:/run/q/quanze.sock"])
+    assert one.resolved_workers() == 1
+    assert one.worker_addresses() == ["unix:/run/q/quanze.sock"]
+    assert one.client_target() == "unix:/run/q/quanze.sock"
+    three = config.load(
+        environ={}, overrides=["server.address=unix:/run/q/quanze.sock", "server.workers=3"]
     )
-    assert loaded.resolved_workers() == 1
+    assert three.resolved_workers() == 3
+    assert three.worker_addresses() == [
+        "unix:/run/q/quanze-w0.sock",
+        "unix:/run/q/quanze-w1.sock",
+        "unix:/run/q/quanze-w2.sock",
+    ]
+    assert three.client_target() == (
+        "unix:/run/q/quanze-w0.sock,/run/q/quanze-w1.sock,/run/q/quanze-w2.sock"
+    )
+    tcp = config.load(environ={}, overrides=["server.workers=2"])
+    assert tcp.worker_addresses() == ["127.0.0.1:8600", "127.0.0.1:8600"]
 
 
 def test_missing_policy_directory_is_a_problem(tmp_path: Path) -> None:

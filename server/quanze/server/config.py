@@ -57,7 +57,7 @@ class ServerConfig:
     address: str = "127.0.0.1:8600"
     """`HOST:PORT` (port 0 picks a free port) or `unix:PATH`."""
     workers: int = 0
-    """Worker processes sharing the TCP port; 0 means one per CPU. A Unix socket uses one."""
+    """Worker processes sharing the TCP port; 0: one per CPU (a Unix socket: 1, else one each)."""
     max_request_bytes: int = 1_048_576
     """Largest request message accepted; larger ones get RESOURCE_EXHAUSTED."""
     max_batch_items: int = 100
@@ -191,10 +191,30 @@ class Config:
     decision_log: DecisionLogConfig = field(default_factory=DecisionLogConfig)
 
     def resolved_workers(self) -> int:
-        """The number of worker processes to start."""
+        """The number of worker processes to start (a Unix socket: 1 unless set)."""
         if self.server.address.startswith("unix:"):
-            return 1
+            return self.server.workers or 1
         return self.server.workers or os.cpu_count() or 1
+
+    def worker_addresses(self) -> list[str]:
+        """Where each worker listens: all on the TCP port, or each on a Unix socket of its own.
+
+        One worker on `unix:DIR/NAME.sock` uses that path; N workers use `DIR/NAME-w0.sock` …
+        `DIR/NAME-w<N-1>.sock`, since a Unix socket path cannot be shared (the last to bind
+        takes it). `client_target` joins them for a round-robin gRPC channel.
+        """
+        workers, address = self.resolved_workers(), self.server.address
+        if not address.startswith("unix:") or workers == 1:
+            return [address] * workers
+        path = Path(address[len("unix:") :])
+        return [f"unix:{path.with_name(f'{path.stem}-w{i}{path.suffix}')}" for i in range(workers)]
+
+    def client_target(self) -> str:
+        """The gRPC target that reaches every worker (with `grpc.lb_policy_name: round_robin`)."""
+        addresses = self.worker_addresses()
+        if len(set(addresses)) == 1:
+            return addresses[0]
+        return "unix:" + ",".join(a[len("unix:") :] for a in addresses)
 
 
 def keys() -> dict[str, type]:

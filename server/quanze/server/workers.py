@@ -289,9 +289,9 @@ def serve(config: Config) -> int:
     workers = config.resolved_workers()
     if workers == 1:
         return _run_one(config, reuse_port=False)
-    host, port = config.server.address.rsplit(":", 1)
     reservation = None
-    if int(port) == 0:
+    host, _, port = config.server.address.rpartition(":")
+    if not config.server.address.startswith("unix:") and int(port) == 0:
         # Pick the port once so every worker binds the same one.
         reservation = _reserve_port(host.strip("[]"))
         config = dataclasses.replace(
@@ -300,12 +300,20 @@ def serve(config: Config) -> int:
                 config.server, address=f"{host}:{reservation.getsockname()[1]}"
             ),
         )
-    log.info("starting_workers", workers=workers, address=config.server.address)
+    addresses = config.worker_addresses()
+    log.info(
+        "starting_workers",
+        workers=workers,
+        address=config.server.address,
+        **({"client_target": config.client_target()} if len(set(addresses)) > 1 else {}),
+    )
     context = multiprocessing.get_context("spawn")
     pipes = [context.Pipe() for _ in range(workers)]
     processes = [
-        context.Process(target=_worker_process, args=(config, child), daemon=False)
-        for _, child in pipes
+        context.Process(
+            target=_worker_process, args=(_listening_on(config, address), child), daemon=False
+        )
+        for (_, child), address in zip(pipes, addresses, strict=True)
     ]
     for process in processes:
         process.start()
@@ -318,6 +326,10 @@ def serve(config: Config) -> int:
             reservation.close()
     # A worker killed by signal N exits -N: report it the shell's way, 128 + N.
     return max(128 - code if code < 0 else code for code in (p.exitcode or 0 for p in processes))
+
+
+def _listening_on(config: Config, address: str) -> Config:
+    return dataclasses.replace(config, server=dataclasses.replace(config.server, address=address))
 
 
 async def _supervise(
