@@ -43,14 +43,20 @@ def check_target(target: str) -> str:
 
 
 def channel_credentials(
+    channel: object,
     root_certificates: PemSource | None,
     certificate_chain: PemSource | None,
     private_key: PemSource | None,
 ) -> grpc.ChannelCredentials | None:
     """TLS credentials when any of the three is given (mTLS with chain and key), else None.
 
-    Without `root_certificates` the system's trusted CAs verify the sidecar.
+    Without `root_certificates` the system's trusted CAs verify the sidecar. The files are
+    read here, so a missing one fails now rather than at the first call. A `channel` passed
+    in carries its own credentials: TLS arguments beside it are refused.
     """
+    pem = (root_certificates, certificate_chain, private_key)
+    if channel is not None and any(p is not None for p in pem):
+        raise ValueError("pass TLS files or a channel, not both: the channel has its credentials")
     if (certificate_chain is None) != (private_key is None):
         raise ValueError("certificate_chain and private_key go together (mTLS needs both)")
     if root_certificates is None and certificate_chain is None:
@@ -71,12 +77,6 @@ def _pem(source: PemSource | None, name: str) -> bytes | None:
         except OSError as exc:
             raise ValueError(f"{name}: cannot read {os.fspath(source)!r}: {exc.strerror}") from exc
     raise TypeError(f"{name} must be PEM bytes or a file path, got {type(source).__name__}")
-
-
-def check_tls_arguments(channel: object, *pem: PemSource | None) -> None:
-    """A channel you pass in carries its own credentials: refuse TLS arguments beside it."""
-    if channel is not None and any(p is not None for p in pem):
-        raise ValueError("pass TLS files or a channel, not both: the channel has its credentials")
 
 
 def check_timeout(timeout: float) -> float:

@@ -48,10 +48,8 @@ class AsyncClient:
         self.target = _calls.check_target(target)
         self.timeout = _calls.check_timeout(timeout)
         self._options = list(channel_options)
-        _calls.check_tls_arguments(channel, root_certificates, certificate_chain, private_key)
-        # Read now, so a missing file fails here rather than at the first call.
         self._credentials = _calls.channel_credentials(
-            root_certificates, certificate_chain, private_key
+            channel, root_certificates, certificate_chain, private_key
         )
         self._owns_channel = channel is None
         self._channel: grpc.aio.Channel | None = channel

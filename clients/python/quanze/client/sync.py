@@ -45,8 +45,9 @@ class Client:
     ) -> None:
         self.target = _calls.check_target(target)
         self.timeout = _calls.check_timeout(timeout)
-        _calls.check_tls_arguments(channel, root_certificates, certificate_chain, private_key)
-        credentials = _calls.channel_credentials(root_certificates, certificate_chain, private_key)
+        credentials = _calls.channel_credentials(
+            channel, root_certificates, certificate_chain, private_key
+        )
         self._owns_channel = channel is None
         if channel is not None:
             self._channel = channel
