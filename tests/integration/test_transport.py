@@ -24,6 +24,7 @@ import grpc
 import pytest
 import yaml
 from cryptography import x509
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from quanze.client import Client, SidecarError, UnavailableError
 from quanze.v1 import decision_service_pb2 as pb
@@ -267,6 +268,17 @@ def test_tls_only_rotation_and_restricted_status(pki: Pki, tmp_path: Path) -> No
                 pb_grpc.DecisionServiceStub(channel).GetStatus(pb.GetStatusRequest(), timeout=5)
             assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
             assert "server.restrict_status" in (refused.value.details() or "")
+            reflection = _run(
+                [grpcurl(), "-cacert", str(pki.ca.cert), tls_address(sidecar), "list"]
+            )
+            assert reflection.returncode != 0
+            assert "Unauthenticated" in reflection.stderr, reflection.stderr
+            with grpc.secure_channel(tls_address(sidecar), credentials) as channel:
+                healthy, call = health_pb2_grpc.HealthStub(channel).Check.with_call(
+                    health_pb2.HealthCheckRequest(), timeout=5
+                )
+            assert healthy.status == health_pb2.HealthCheckResponse.SERVING  # probes still work
+            assert "quanze-policy-revision" not in dict(call.trailing_metadata() or ())
 
             before = served_serial(sidecar.port, pki.ca.cert)
             assert before == x509.load_pem_x509_certificate(pki.server.cert_pem).serial_number

@@ -202,9 +202,11 @@ class Health(health.aio.HealthServicer):
     `quanze-policy-last-error` when the last revision was refused).
     """
 
-    def __init__(self, decisions: DecisionServicer) -> None:
+    def __init__(self, decisions: DecisionServicer, *, restrict_details: bool = False) -> None:
         super().__init__()
         self._decisions = decisions
+        # `server.restrict_status`: the details are status too; bare health stays open to probes.
+        self._restrict_details = restrict_details
 
     async def set_serving(self, serving: bool) -> None:
         status = (
@@ -216,7 +218,8 @@ class Health(health.aio.HealthServicer):
             await self.set(name, status)
 
     async def Check(self, request: Any, context: Any) -> Any:
-        context.set_trailing_metadata(health_details(self._decisions))
+        if not self._restrict_details or transport.caller_identity(context).authenticated:
+            context.set_trailing_metadata(health_details(self._decisions))
         return await super().Check(request, context)
 
 

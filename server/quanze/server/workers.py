@@ -110,7 +110,7 @@ async def run_worker(
     server = _grpc_server(config, reuse_port=reuse_port)
     decision_log = build_decision_log(config)
     decisions = service.DecisionServicer(decision_log)
-    health = service.Health(decisions)
+    health = service.Health(decisions, restrict_details=config.server.restrict_status)
     service.register(server, decisions, health)
     port = _listen(server, config)
     socket_inode = transport.prepare_socket(config.server)
