@@ -18,7 +18,12 @@ def table() -> str:
     """The Markdown table of every setting."""
     lines = ["| setting | environment variable | default | meaning |", "|---|---|---|---|"]
     for key, env, default, doc in config.reference():
-        shown = f"`{default!r}`" if not isinstance(default, str) else f"`{default or EMPTY}`"
+        if isinstance(default, tuple):
+            shown = f"`{list(default)!r}`"
+        elif isinstance(default, str):
+            shown = f"`{default or EMPTY}`"
+        else:
+            shown = f"`{default!r}`"
         lines.append(f"| `{key}` | `{env}` | {shown} | {doc} |")
     return "\n".join(lines)
 

@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "quanze.server.convert",
         "quanze.server.service",
+        "quanze.server.transport",
         "quanze.server.workers",
         "quanze.server.app",
         "quanze.server.testing",

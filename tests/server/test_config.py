@@ -68,11 +68,25 @@ def test_address_forms(address: str, ok: bool) -> None:
     assert (config.address_error(address) == "") is ok
 
 
-def test_unix_socket_runs_one_worker() -> None:
-    loaded = config.load(
-        environ={}, overrides=["server.address=unix:/tmp/x.sock", "server.workers=4"]
+def test_unix_socket_runs_one_worker_unless_told_then_one_socket_each() -> None:
+    one = config.load(environ={}, overrides=["server.address=unix:/run/q/quanze.sock"])
+    assert one.resolved_workers() == 1
+    assert one.worker_addresses() == ["unix:/run/q/quanze.sock"]
+    assert one.client_target() == "unix:/run/q/quanze.sock"
+    three = config.load(
+        environ={}, overrides=["server.address=unix:/run/q/quanze.sock", "server.workers=3"]
     )
-    assert loaded.resolved_workers() == 1
+    assert three.resolved_workers() == 3
+    assert three.worker_addresses() == [
+        "unix:/run/q/quanze-w0.sock",
+        "unix:/run/q/quanze-w1.sock",
+        "unix:/run/q/quanze-w2.sock",
+    ]
+    assert three.client_target() == (
+        "unix:/run/q/quanze-w0.sock,/run/q/quanze-w1.sock,/run/q/quanze-w2.sock"
+    )
+    tcp = config.load(environ={}, overrides=["server.workers=2"])
+    assert tcp.worker_addresses() == ["127.0.0.1:8600", "127.0.0.1:8600"]
 
 
 def test_missing_policy_directory_is_a_problem(tmp_path: Path) -> None:
@@ -164,3 +178,108 @@ def test_directory_problems_name_the_directory_settings(tmp_path: Path) -> None:
         "directory.path: with engine.kind: opa, OPA decides with the directory in its own bundle; "
         "build that bundle with `quanze policy bundle --directory PATH` instead",
     ]
+
+
+def test_tls_settings_nest_under_server_from_every_source(tmp_path: Path) -> None:
+    file = tmp_path / "quanze.yaml"
+    pem = tmp_path / "pem"
+    pem.write_text("-----BEGIN CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n")
+    file.write_text(
+        f"server:\n  socket_mode: 0640\n  tls:\n    cert: {pem}\n    allowed_callers:\n"
+        "      - O=Case Office,CN=case-app\n      - spiffe://example/case-app\n"
+    )
+    loaded = config.load(
+        file,
+        environ={"QUANZE_SERVER_TLS_KEY": str(pem), "QUANZE_SERVER_TLS_CLIENT_CA": str(pem)},
+        overrides=["server.tls.require_client_cert=true"],
+    )
+    assert loaded.server.tls == config.TlsConfig(
+        cert=str(pem),
+        key=str(pem),
+        client_ca=str(pem),
+        require_client_cert=True,
+        allowed_callers=("O=Case Office,CN=case-app", "spiffe://example/case-app"),
+    )
+    # YAML 1.1 would read 0640 as the number 416: the mode keeps its octal text.
+    assert loaded.server.socket_mode == "0640"
+    assert config.socket_mode_bits(loaded.server.socket_mode) == 0o640
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("O=Case Office,CN=case-app", ("O=Case Office,CN=case-app",)),
+        (
+            '["O=Case Office,CN=case-app", "spiffe://x"]',
+            ("O=Case Office,CN=case-app", "spiffe://x"),
+        ),
+    ],
+)
+def test_allowed_callers_from_text_is_one_identity_or_a_yaml_list(
+    raw: str, expected: tuple[str, ...], tmp_path: Path
+) -> None:
+    pem = tmp_path / "pem"
+    pem.write_text("-----BEGIN CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n")
+    loaded = config.load(
+        environ={"QUANZE_SERVER_TLS_ALLOWED_CALLERS": raw},
+        overrides=[
+            f"server.tls.cert={pem}",
+            f"server.tls.key={pem}",
+            f"server.tls.client_ca={pem}",
+            "server.tls.require_client_cert=true",
+        ],
+    )
+    assert loaded.server.tls.allowed_callers == expected
+
+
+@pytest.mark.parametrize(("text", "bits"), [("0660", 0o660), ("660", 0o660), ("0o600", 0o600)])
+def test_socket_mode_forms(text: str, bits: int) -> None:
+    assert config.socket_mode_bits(text) == bits
+
+
+def test_tls_and_socket_problems_are_reported_together(tmp_path: Path) -> None:
+    not_pem = tmp_path / "not.pem"
+    not_pem.write_text("hello\n")
+    with pytest.raises(ConfigError) as caught:
+        config.load(
+            environ={},
+            overrides=[
+                f"server.tls.cert={tmp_path / 'absent.pem'}",
+                f"server.tls.client_ca={not_pem}",
+                "server.tls.allowed_callers=CN=x",
+                "server.socket_mode=0999",
+                "server.socket_group=no-such-group-here",
+            ],
+        )
+    text = "\n".join(caught.value.problems)
+    assert "server.tls.cert: needs server.tls.key too" in text
+    assert "server.tls.client_ca: needs server.tls.cert and server.tls.key" in text
+    assert "server.tls.client_ca: set server.tls.require_client_cert: true as well" in text
+    assert "server.tls.allowed_callers: needs mTLS" in text
+    assert "server.tls.cert: cannot read" in text
+    assert "server.tls.client_ca: " + repr(str(not_pem)) + " holds no PEM block" in text
+    assert "server.socket_mode: '0999' is not an octal file mode" in text
+    assert "server.socket_group: there is no group named 'no-such-group-here'" in text
+
+
+@pytest.mark.parametrize(
+    ("address", "refused"),
+    [
+        ("127.0.0.1:8600", False),
+        ("127.0.0.2:8600", False),
+        ("[::1]:8600", False),
+        ("localhost:8600", False),
+        ("unix:/run/quanze.sock", False),
+        ("0.0.0.0:8600", True),
+        ("[::]:8600", True),
+        ("10.1.2.3:8600", True),
+        ("quanze.internal:8600", True),
+    ],
+)
+def test_plaintext_is_refused_off_loopback(address: str, refused: bool) -> None:
+    overrides = [f"server.address={address}"]
+    if refused:
+        with pytest.raises(ConfigError, match=r"server\.allow_insecure_remote: true"):
+            config.load(environ={}, overrides=overrides)
+        overrides.append("server.allow_insecure_remote=true")
+    assert config.load(environ={}, overrides=overrides).server.address == address

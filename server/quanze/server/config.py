@@ -10,7 +10,9 @@ from __future__ import annotations
 import ast
 import dataclasses
 import difflib
+import grp
 import inspect
+import ipaddress
 import itertools
 import os
 import re
@@ -33,13 +35,29 @@ FSYNC_POLICIES = ("record", "interval", "none")
 
 
 @dataclass(frozen=True)
+class TlsConfig:
+    """TLS for the listener: a certificate for the server and, for mTLS, a CA for its callers."""
+
+    cert: str = ""
+    """Server certificate chain (PEM file); with `key`, TCP listeners speak TLS only."""
+    key: str = ""
+    """The server certificate's private key (PEM file). Both files are reloaded when they change."""
+    client_ca: str = ""
+    """CA bundle (PEM file) that client certificates must chain to; needs `require_client_cert`."""
+    require_client_cert: bool = False
+    """mTLS: refuse the handshake of a caller without a certificate signed by `client_ca`."""
+    allowed_callers: tuple[str, ...] = ()
+    """mTLS: client certificate subjects or SANs that may call; others get PERMISSION_DENIED."""
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     """Where and how the sidecar listens."""
 
     address: str = "127.0.0.1:8600"
     """`HOST:PORT` (port 0 picks a free port) or `unix:PATH`."""
     workers: int = 0
-    """Worker processes sharing the TCP port; 0 means one per CPU. A Unix socket uses one."""
+    """Worker processes sharing the TCP port; 0: one per CPU (a Unix socket: 1, else one each)."""
     max_request_bytes: int = 1_048_576
     """Largest request message accepted; larger ones get RESOURCE_EXHAUSTED."""
     max_batch_items: int = 100
@@ -48,6 +66,15 @@ class ServerConfig:
     """After a shutdown signal: health is NOT_SERVING but calls are still answered this long."""
     shutdown_grace_seconds: float = 10.0
     """Then new calls are refused and calls in flight get this long to finish."""
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    allow_insecure_remote: bool = False
+    """Let a plaintext listener bind a non-loopback address (only behind a mesh that encrypts)."""
+    restrict_status: bool = False
+    """GetStatus and reflection answer only callers with a client certificate (mTLS)."""
+    socket_mode: str = "0660"
+    """Octal permissions of a `unix:` socket: 0660 lets the socket's group connect."""
+    socket_group: str = ""
+    """Group (name or gid) given a `unix:` socket, e.g. one shared with the app's container."""
 
 
 @dataclass(frozen=True)
@@ -164,20 +191,50 @@ class Config:
     decision_log: DecisionLogConfig = field(default_factory=DecisionLogConfig)
 
     def resolved_workers(self) -> int:
-        """The number of worker processes to start."""
+        """The number of worker processes to start (a Unix socket: 1 unless set)."""
         if self.server.address.startswith("unix:"):
-            return 1
+            return self.server.workers or 1
         return self.server.workers or os.cpu_count() or 1
+
+    def worker_addresses(self) -> list[str]:
+        """Where each worker listens: all on the TCP port, or each on a Unix socket of its own.
+
+        One worker on `unix:DIR/NAME.sock` uses that path; N workers use `DIR/NAME-w0.sock` …
+        `DIR/NAME-w<N-1>.sock`, since a Unix socket path cannot be shared (the last to bind
+        takes it). `client_target` joins them for a round-robin gRPC channel.
+        """
+        workers, address = self.resolved_workers(), self.server.address
+        if not address.startswith("unix:") or workers == 1:
+            return [address] * workers
+        path = Path(address[len("unix:") :])
+        return [f"unix:{path.with_name(f'{path.stem}-w{i}{path.suffix}')}" for i in range(workers)]
+
+    def client_target(self) -> str:
+        """The gRPC target that reaches every worker (with `grpc.lb_policy_name: round_robin`)."""
+        addresses = self.worker_addresses()
+        if len(set(addresses)) == 1:
+            return addresses[0]
+        return "unix:" + ",".join(a[len("unix:") :] for a in addresses)
 
 
 def keys() -> dict[str, type]:
-    """Every setting as `section.key` with its type."""
+    """Every setting as `section.key` (`section.group.key` when nested) with its type."""
+    return _keys(Config, "")
+
+
+def _keys(cls: Any, prefix: str) -> dict[str, type]:
     out: dict[str, type] = {}
-    for section in dataclasses.fields(Config):
-        section_type = get_type_hints(Config)[section.name]
-        for key, key_type in get_type_hints(section_type).items():
-            out[f"{section.name}.{key}"] = key_type
+    for name, hint in get_type_hints(cls).items():
+        if dataclasses.is_dataclass(hint):
+            out.update(_keys(hint, f"{prefix}{name}."))
+        else:
+            out[f"{prefix}{name}"] = hint
     return out
+
+
+def _groups() -> set[str]:
+    """Every dotted prefix that is a section or a group inside one (e.g. `server.tls`)."""
+    return {key.rsplit(".", 1)[0] for key in keys()} | {key.split(".", 1)[0] for key in keys()}
 
 
 def env_name(key: str) -> str:
@@ -207,7 +264,7 @@ def load(
 
 def _from_file(path: Path, problems: list[str]) -> dict[str, Any]:
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = _yaml(path.read_text()) or {}
     except OSError as exc:
         problems.append(f"{path}: cannot read the configuration file ({exc.strerror})")
         return {}
@@ -222,9 +279,18 @@ def _from_file(path: Path, problems: list[str]) -> dict[str, Any]:
         if not isinstance(body, dict):
             problems.append(f"{path}: section {section!r} must be a mapping")
             continue
-        for key, value in body.items():
-            flat[f"{section}.{key}"] = (value, f"{path}: {section}.{key}")
+        _flatten(str(section), body, path, flat)
     return flat
+
+
+def _flatten(prefix: str, body: Mapping[Any, Any], path: Path, flat: dict[str, Any]) -> None:
+    """The settings of one (possibly nested) mapping as `prefix.key`, e.g. server.tls.cert."""
+    for key, value in body.items():
+        name = f"{prefix}.{key}"
+        if isinstance(value, dict) and name in _groups():
+            _flatten(name, value, path, flat)
+        else:
+            flat[name] = (value, f"{path}: {name}")
 
 
 def _from_env(environ: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
@@ -256,30 +322,74 @@ def _from_overrides(overrides: Iterable[str], problems: list[str]) -> dict[str, 
 def _scalar(raw: str) -> Any:
     """Read a string setting the way YAML reads a scalar: '2' is 2, 'true' is True."""
     try:
-        value = yaml.safe_load(raw)
+        value = _yaml(raw)
     except yaml.YAMLError:
         return raw
     return raw if value is None or isinstance(value, (dict, list)) else value
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that 0660 stays the text "0660" rather than octal 432.
+
+    YAML 1.1 reads a leading zero as octal; a file mode is written that way, and nothing else
+    here is, so numbers are decimal only and `server.socket_mode` parses its own text.
+    """
+
+
+def _yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+
+
+_INT = "tag:yaml.org,2002:int"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _INT]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789"))
+
+
 def _build(values: Mapping[str, tuple[Any, str]], problems: list[str]) -> Config:
     known = keys()
-    sections: dict[str, dict[str, Any]] = {f.name: {} for f in dataclasses.fields(Config)}
+    settings: dict[str, Any] = {}
     for key, (value, origin) in values.items():
         if key not in known:
             problems.append(f"{origin}: unknown setting {key!r}{_suggest(key, known)}")
             continue
         coerced = _coerce(value, known[key])
         if coerced is None:
-            problems.append(f"{origin}: must be {known[key].__name__}, got {value!r}")
+            problems.append(f"{origin}: must be {_type_name(known[key])}, got {value!r}")
             continue
-        section, name = key.split(".", 1)
-        sections[section][name] = coerced
-    hints = get_type_hints(Config)
-    return Config(**{name: hints[name](**body) for name, body in sections.items()})
+        settings[key] = coerced
+    config: Config = _construct(Config, settings)
+    return config
+
+
+def _construct(cls: Any, values: Mapping[str, Any]) -> Any:
+    """`cls` from its dotted settings: {"tls.cert": x} fills the nested group `tls`."""
+    arguments: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    for name, value in values.items():
+        head, dot, rest = name.partition(".")
+        if dot:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            arguments[name] = value
+    for name, hint in get_type_hints(cls).items():
+        if dataclasses.is_dataclass(hint):
+            arguments[name] = _construct(hint, nested.get(name, {}))
+    return cls(**arguments)
+
+
+_LIST_OF_TEXT = tuple[str, ...]
+
+
+def _type_name(wanted: type) -> str:
+    return "a list of strings" if wanted == _LIST_OF_TEXT else wanted.__name__
 
 
 def _coerce(value: Any, wanted: type) -> Any:
+    if wanted == _LIST_OF_TEXT:
+        return _text_list(value)
     if wanted is bool:
         return value if isinstance(value, bool) else None
     if wanted is int:
@@ -298,11 +408,28 @@ def _coerce(value: Any, wanted: type) -> Any:
     return None
 
 
+def _text_list(value: Any) -> tuple[str, ...] | None:
+    """A list of strings from YAML, or from text: a YAML flow list (`["a", "b"]`) or one item."""
+    if isinstance(value, str):
+        try:
+            parsed = _yaml(value)
+        except yaml.YAMLError:
+            parsed = None
+        value = parsed if isinstance(parsed, list) else [value] if value.strip() else []
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    return None
+
+
 def _check(config: Config) -> list[str]:
     problems = []
     address_problem = address_error(config.server.address)
     if address_problem:
         problems.append(f"server.address: {address_problem}")
+    else:
+        problems.extend(_exposure_problems(config.server))
+    problems.extend(_tls_problems(config.server))
+    problems.extend(_socket_problems(config.server))
     if config.server.workers < 0:
         problems.append("server.workers: must be 0 (one per CPU) or more")
     if config.server.max_request_bytes < 1024:
@@ -414,6 +541,118 @@ def _decision_log_problems(settings: DecisionLogConfig) -> list[str]:
     return problems
 
 
+def _exposure_problems(server: ServerConfig) -> list[str]:
+    """A plaintext listener off loopback, unless explicitly allowed."""
+    if server.address.startswith("unix:") or uses_tls(server) or server.allow_insecure_remote:
+        return []
+    host = server.address.rsplit(":", 1)[0].strip("[]")
+    if is_loopback(host):
+        return []
+    return [
+        f"server.address: {server.address} is not a loopback address, and without TLS anyone "
+        "who can reach it may ask for decisions and read them in clear text; configure "
+        "server.tls.cert and server.tls.key (with server.tls.client_ca for mTLS), or set "
+        "server.allow_insecure_remote: true if a mesh in front encrypts and authenticates callers"
+    ]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or an IP address, without brackets) is this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve anywhere
+
+
+def uses_tls(server: ServerConfig) -> bool:
+    """Whether the listener speaks TLS (a certificate and key are configured)."""
+    return bool(server.tls.cert and server.tls.key)
+
+
+def _tls_problems(server: ServerConfig) -> list[str]:
+    tls = server.tls
+    problems = []
+    if bool(tls.cert) != bool(tls.key):
+        given, missing = ("cert", "key") if tls.cert else ("key", "cert")
+        problems.append(
+            f"server.tls.{given}: needs server.tls.{missing} too (a certificate and its key)"
+        )
+    if tls.client_ca and not uses_tls(server):
+        problems.append(
+            "server.tls.client_ca: needs server.tls.cert and server.tls.key (mTLS is TLS first)"
+        )
+    if tls.client_ca and not tls.require_client_cert:
+        problems.append(
+            "server.tls.client_ca: set server.tls.require_client_cert: true as well; grpcio cannot "
+            "ask for an optional client certificate, so without it none would be checked"
+        )
+    if tls.require_client_cert and not tls.client_ca:
+        problems.append(
+            "server.tls.require_client_cert: needs server.tls.client_ca, the CA bundle that "
+            "client certificates must chain to"
+        )
+    if tls.allowed_callers and not tls.require_client_cert:
+        problems.append(
+            "server.tls.allowed_callers: needs mTLS (server.tls.client_ca and "
+            "server.tls.require_client_cert: true); without a client certificate no caller has "
+            "an identity to allow"
+        )
+    for key, marker in (
+        ("cert", b"-----BEGIN CERTIFICATE-----"),
+        ("key", b"PRIVATE KEY-----"),
+        ("client_ca", b"-----BEGIN CERTIFICATE-----"),
+    ):
+        file = getattr(tls, key)
+        if file:
+            problem = pem_file_error(file, marker)
+            if problem:
+                problems.append(f"server.tls.{key}: {problem}")
+    return problems
+
+
+def pem_file_error(file: str, marker: bytes) -> str:
+    """Why `file` cannot serve as a PEM file holding `marker`, or "" when it can."""
+    try:
+        content = Path(file).read_bytes()
+    except OSError as exc:
+        return f"cannot read {file!r} ({exc.strerror})"
+    if marker not in content:
+        return f"{file!r} holds no PEM block with {marker.decode().strip('-')}"
+    return ""
+
+
+def _socket_problems(server: ServerConfig) -> list[str]:
+    problems = []
+    if socket_mode_bits(server.socket_mode) is None:
+        problems.append(
+            f"server.socket_mode: {server.socket_mode!r} is not an octal file mode such as 0660"
+        )
+    if server.socket_group and socket_gid(server.socket_group) is None:
+        problems.append(
+            f"server.socket_group: there is no group named {server.socket_group!r} "
+            "(give a group name or a numeric gid)"
+        )
+    return problems
+
+
+def socket_mode_bits(text: str) -> int | None:
+    """The permission bits `text` (e.g. "0660", "660", "0o660") stands for, or None."""
+    match = re.fullmatch(r"(?:0o?)?([0-7]{3})", text.strip())
+    return int(match[1], 8) if match else None
+
+
+def socket_gid(group: str) -> int | None:
+    """The gid of `group` (a name or a number), or None when there is no such group."""
+    if group.isdigit():
+        return int(group)
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        return None
+
+
 _HOST_PORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:.]+\]|[^:\s]+):(?P<port>\d+)$")
 
 
@@ -440,15 +679,21 @@ def _suggest(name: str, candidates: Iterable[str]) -> str:
 
 def reference() -> list[tuple[str, str, Any, str]]:
     """(key, env var, default, description) for every setting, for docs and `--help`."""
-    rows = []
+    rows: list[tuple[str, str, Any, str]] = []
     defaults = Config()
     for section in dataclasses.fields(Config):
-        section_value = getattr(defaults, section.name)
-        docs = _attribute_docs(type(section_value))
-        for f in dataclasses.fields(section_value):
-            key = f"{section.name}.{f.name}"
-            rows.append((key, env_name(key), getattr(section_value, f.name), docs.get(f.name, "")))
+        _reference_rows(section.name, getattr(defaults, section.name), rows)
     return rows
+
+
+def _reference_rows(prefix: str, group: Any, rows: list[tuple[str, str, Any, str]]) -> None:
+    docs = _attribute_docs(type(group))
+    for f in dataclasses.fields(group):
+        key, value = f"{prefix}.{f.name}", getattr(group, f.name)
+        if dataclasses.is_dataclass(value):
+            _reference_rows(key, value, rows)
+        else:
+            rows.append((key, env_name(key), value, docs.get(f.name, "")))
 
 
 def _attribute_docs(cls: type) -> dict[str, str]:

@@ -16,7 +16,7 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from quanze.server import __version__, convert
+from quanze.server import __version__, convert, transport
 from quanze.server.clock import timestamp
 from quanze.server.decisionlog import events
 from quanze.server.decisionlog.sink import DecisionLog
@@ -165,12 +165,14 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         if decision_log is None:
             return True
         metadata = dict(context.invocation_metadata() or ())
+        caller = transport.caller_identity(context)
         call = events.Call(
             rpc,
             decider.revision,
             decision_log.labels,
             peer=context.peer() or "",
-            certificate_subject=_certificate_subject(context),
+            certificate_subject=caller.subject,
+            certificate_sans=caller.sans,
             trace={key: str(metadata[h]) for h, key in TRACE_HEADERS.items() if h in metadata},
             started_ns=started,
         )
@@ -192,17 +194,6 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         return decider
 
 
-def _certificate_subject(context: Any) -> str:
-    """The client certificate's subject (mTLS), or "" on an insecure channel."""
-    auth = context.auth_context() or {}
-    for key in ("x509_subject", "x509_common_name"):
-        values = auth.get(key)
-        if values:
-            value = values[0]
-            return value.decode() if isinstance(value, bytes) else str(value)
-    return ""
-
-
 class Health(health.aio.HealthServicer):
     """Standard grpc.health.v1: NOT_SERVING until a policy revision serves.
 
@@ -211,9 +202,11 @@ class Health(health.aio.HealthServicer):
     `quanze-policy-last-error` when the last revision was refused).
     """
 
-    def __init__(self, decisions: DecisionServicer) -> None:
+    def __init__(self, decisions: DecisionServicer, *, restrict_details: bool = False) -> None:
         super().__init__()
         self._decisions = decisions
+        # `server.restrict_status`: the details are status too; bare health stays open to probes.
+        self._restrict_details = restrict_details
 
     async def set_serving(self, serving: bool) -> None:
         status = (
@@ -225,7 +218,8 @@ class Health(health.aio.HealthServicer):
             await self.set(name, status)
 
     async def Check(self, request: Any, context: Any) -> Any:
-        context.set_trailing_metadata(health_details(self._decisions))
+        if not self._restrict_details or transport.caller_identity(context).authenticated:
+            context.set_trailing_metadata(health_details(self._decisions))
         return await super().Check(request, context)
 
 

@@ -20,15 +20,14 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 from typing import Any
 
 import grpc
 import structlog
 
-from quanze.server import applog, service
+from quanze.server import applog, service, transport
 from quanze.server.app import build_decider, build_decision_log, build_reloader, load_candidate
-from quanze.server.config import Config
+from quanze.server.config import Config, uses_tls
 from quanze.server.decisionlog.sink import DecisionLog
 from quanze.server.decisions import Decider
 from quanze.server.engine.base import EngineFactory
@@ -107,24 +106,14 @@ async def run_worker(
     """
     stop = stop or _signal_event()
     address = config.server.address
-    _clear_stale_socket(address)
-    server = grpc.aio.server(
-        options=[
-            ("grpc.so_reuseport", 1 if reuse_port else 0),
-            ("grpc.max_receive_message_length", config.server.max_request_bytes),
-        ]
-    )
+    transport.clear_stale_socket(address)
+    server = _grpc_server(config, reuse_port=reuse_port)
     decision_log = build_decision_log(config)
     decisions = service.DecisionServicer(decision_log)
-    health = service.Health(decisions)
+    health = service.Health(decisions, restrict_details=config.server.restrict_status)
     service.register(server, decisions, health)
-    try:
-        port = server.add_insecure_port(address)
-    except RuntimeError as exc:
-        raise QuanzeError(
-            f"cannot listen on {address}: {exc}; is another process using it? "
-            "Choose another with --address HOST:PORT or --address unix:PATH"
-        ) from exc
+    port = _listen(server, config)
+    socket_inode = transport.prepare_socket(config.server)
     bound = address if address.startswith("unix:") else f"{address.rsplit(':', 1)[0]}:{port}"
     await server.start()
     await health.set_serving(False)
@@ -164,10 +153,47 @@ async def run_worker(
         decisions.decider = None
         worker = None  # type: ignore[assignment]
         gc.collect()
-        if address.startswith("unix:"):
-            with contextlib.suppress(FileNotFoundError):
-                Path(address[len("unix:") :]).unlink()
+        transport.remove_socket(address, socket_inode)
         log.info("stopped")
+
+
+def _grpc_server(config: Config, *, reuse_port: bool) -> grpc.aio.Server:
+    tls = config.server.tls
+    interceptors = (
+        [
+            transport.AccessControl(
+                tls.allowed_callers, restrict_status=config.server.restrict_status
+            )
+        ]
+        if tls.allowed_callers or config.server.restrict_status
+        else []
+    )
+    return grpc.aio.server(
+        interceptors=interceptors,
+        options=[
+            ("grpc.so_reuseport", 1 if reuse_port else 0),
+            ("grpc.max_receive_message_length", config.server.max_request_bytes),
+        ],
+    )
+
+
+def _listen(server: grpc.aio.Server, config: Config) -> int:
+    """Bind the configured address, with TLS when a certificate is configured; the port."""
+    address = config.server.address
+    try:
+        if uses_tls(config.server):
+            certificates = transport.CertificateFiles(config.server.tls)
+            port: int = server.add_secure_port(address, certificates.credentials())
+        else:
+            port = server.add_insecure_port(address)
+    except OSError as exc:
+        raise QuanzeError(f"cannot listen on {address}: cannot read a TLS file: {exc}") from exc
+    except RuntimeError as exc:
+        raise QuanzeError(
+            f"cannot listen on {address}: {exc}; is another process using it? "
+            "Choose another with --address HOST:PORT or --address unix:PATH"
+        ) from exc
+    return port
 
 
 async def _cancel(task: asyncio.Task[None] | None) -> None:
@@ -263,9 +289,9 @@ def serve(config: Config) -> int:
     workers = config.resolved_workers()
     if workers == 1:
         return _run_one(config, reuse_port=False)
-    host, port = config.server.address.rsplit(":", 1)
     reservation = None
-    if int(port) == 0:
+    host, _, port = config.server.address.rpartition(":")
+    if not config.server.address.startswith("unix:") and int(port) == 0:
         # Pick the port once so every worker binds the same one.
         reservation = _reserve_port(host.strip("[]"))
         config = dataclasses.replace(
@@ -274,12 +300,20 @@ def serve(config: Config) -> int:
                 config.server, address=f"{host}:{reservation.getsockname()[1]}"
             ),
         )
-    log.info("starting_workers", workers=workers, address=config.server.address)
+    addresses = config.worker_addresses()
+    log.info(
+        "starting_workers",
+        workers=workers,
+        address=config.server.address,
+        **({"client_target": config.client_target()} if len(set(addresses)) > 1 else {}),
+    )
     context = multiprocessing.get_context("spawn")
     pipes = [context.Pipe() for _ in range(workers)]
     processes = [
-        context.Process(target=_worker_process, args=(config, child), daemon=False)
-        for _, child in pipes
+        context.Process(
+            target=_worker_process, args=(_listening_on(config, address), child), daemon=False
+        )
+        for (_, child), address in zip(pipes, addresses, strict=True)
     ]
     for process in processes:
         process.start()
@@ -292,6 +326,10 @@ def serve(config: Config) -> int:
             reservation.close()
     # A worker killed by signal N exits -N: report it the shell's way, 128 + N.
     return max(128 - code if code < 0 else code for code in (p.exitcode or 0 for p in processes))
+
+
+def _listening_on(config: Config, address: str) -> Config:
+    return dataclasses.replace(config, server=dataclasses.replace(config.server, address=address))
 
 
 async def _supervise(
@@ -411,21 +449,3 @@ def _reserve_port(host: str) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, 0))
     return sock
-
-
-def _clear_stale_socket(address: str) -> None:
-    """Remove a Unix socket file left by a crashed server; refuse if one is still listening."""
-    if not address.startswith("unix:"):
-        return
-    path = Path(address[len("unix:") :])
-    if not path.is_socket():
-        return
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(str(path))
-    except OSError:
-        path.unlink()
-    else:
-        raise QuanzeError(f"another process is already listening on {address}")
-    finally:
-        probe.close()

@@ -65,7 +65,11 @@ def decision_record(
         "bundles": {"quanze": {"revision": REVISIONS[index % 2]}},
         "metrics": {"timer_rego_query_eval_ns": 1_000_000, "timer_server_handler_ns": 1_200_000},
         "labels": {"id": "test-instance", "version": "0.1.0"},
-        "caller": {"peer": "ipv4:127.0.0.1:50000", "certificate_subject": ""},
+        "caller": {
+            "peer": "ipv4:127.0.0.1:50000",
+            "certificate_subject": "",
+            "certificate_sans": [],
+        },
         "trace": {},
         "erased": [],
         "masked": [],

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Sequence
-from typing import Literal
+from pathlib import Path
+from typing import Literal, TypeAlias
 
 import grpc
 
@@ -20,6 +22,8 @@ from quanze.client.errors import (
 
 Semantic = Literal["execute_all", "deny_on_first_deny", "permit_on_first_permit"]
 ChannelOptions = Sequence[tuple[str, str | int]]
+# PEM content as bytes, or the path of a PEM file as str or Path.
+PemSource: TypeAlias = bytes | str | os.PathLike[str]
 
 # Failures of the sidecar, not of the caller: check_or_deny turns these into a deny.
 FAIL_CLOSED: tuple[type[QuanzeClientError], ...] = (
@@ -36,6 +40,43 @@ def check_target(target: str) -> str:
     if not isinstance(target, str) or not target.strip():
         raise ValueError(f"target must be 'host:port' or 'unix:/path', got {target!r}")
     return target
+
+
+def channel_credentials(
+    channel: object,
+    root_certificates: PemSource | None,
+    certificate_chain: PemSource | None,
+    private_key: PemSource | None,
+) -> grpc.ChannelCredentials | None:
+    """TLS credentials when any of the three is given (mTLS with chain and key), else None.
+
+    Without `root_certificates` the system's trusted CAs verify the sidecar. The files are
+    read here, so a missing one fails now rather than at the first call. A `channel` passed
+    in carries its own credentials: TLS arguments beside it are refused.
+    """
+    pem = (root_certificates, certificate_chain, private_key)
+    if channel is not None and any(p is not None for p in pem):
+        raise ValueError("pass TLS files or a channel, not both: the channel has its credentials")
+    if (certificate_chain is None) != (private_key is None):
+        raise ValueError("certificate_chain and private_key go together (mTLS needs both)")
+    if root_certificates is None and certificate_chain is None:
+        return None
+    return grpc.ssl_channel_credentials(
+        root_certificates=_pem(root_certificates, "root_certificates"),
+        private_key=_pem(private_key, "private_key"),
+        certificate_chain=_pem(certificate_chain, "certificate_chain"),
+    )
+
+
+def _pem(source: PemSource | None, name: str) -> bytes | None:
+    if source is None or isinstance(source, bytes):
+        return source
+    if isinstance(source, str | os.PathLike):
+        try:
+            return Path(source).read_bytes()
+        except OSError as exc:
+            raise ValueError(f"{name}: cannot read {os.fspath(source)!r}: {exc.strerror}") from exc
+    raise TypeError(f"{name} must be PEM bytes or a file path, got {type(source).__name__}")
 
 
 def check_timeout(timeout: float) -> float:

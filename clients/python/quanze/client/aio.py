@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 import grpc
 
 from quanze.client import _calls, _convert
-from quanze.client._calls import ChannelOptions, Semantic
+from quanze.client._calls import ChannelOptions, PemSource, Semantic
 from quanze.client.answers import ActionDecision, Answer, BatchItem
 from quanze.client.errors import ClientClosedError
 from quanze.client.requests import PartialLike, RequestLike, Resource, Subject
@@ -28,18 +28,34 @@ _async_stub: Callable[[grpc.aio.Channel], DecisionServiceAsyncStub] = pb_grpc.De
 class AsyncClient:
     """Asks a Quanze sidecar for decisions over grpc.aio; the API of `Client`, awaited.
 
+    TLS as for `Client`; a `channel` passed in must be a `grpc.aio.Channel` of this loop.
+
     The channel is opened on first use, inside the running event loop (grpc.aio binds a
     channel to the loop it was made in), so the client may be built outside any loop.
     """
 
     def __init__(
-        self, target: str, *, timeout: float = 1.0, channel_options: ChannelOptions = ()
+        self,
+        target: str,
+        *,
+        timeout: float = 1.0,
+        channel_options: ChannelOptions = (),
+        root_certificates: PemSource | None = None,
+        certificate_chain: PemSource | None = None,
+        private_key: PemSource | None = None,
+        channel: grpc.aio.Channel | None = None,
     ) -> None:
         self.target = _calls.check_target(target)
         self.timeout = _calls.check_timeout(timeout)
         self._options = list(channel_options)
-        self._channel: grpc.aio.Channel | None = None
-        self._stub: DecisionServiceAsyncStub | None = None
+        self._credentials = _calls.channel_credentials(
+            channel, root_certificates, certificate_chain, private_key
+        )
+        self._owns_channel = channel is None
+        self._channel: grpc.aio.Channel | None = channel
+        self._stub: DecisionServiceAsyncStub | None = (
+            None if channel is None else _async_stub(channel)
+        )
         self._closed = False
 
     async def check(self, request: RequestLike, *, timeout: float | None = None) -> Answer:
@@ -92,10 +108,10 @@ class AsyncClient:
         return _convert.action_decisions(response)
 
     async def close(self) -> None:
-        """Close the channel; calls in flight are cancelled. Safe to call twice."""
+        """Close the channel (not one passed in); calls in flight are cancelled. Safe twice."""
         self._closed = True
         channel, self._channel, self._stub = self._channel, None, None
-        if channel is not None:
+        if channel is not None and self._owns_channel:
             await channel.close()
 
     async def __aenter__(self) -> Self:
@@ -113,7 +129,11 @@ class AsyncClient:
         if self._closed:
             raise ClientClosedError(self.target)
         if self._stub is None:
-            channel = grpc.aio.insecure_channel(self.target, options=self._options)
+            channel = (
+                grpc.aio.insecure_channel(self.target, options=self._options)
+                if self._credentials is None
+                else grpc.aio.secure_channel(self.target, self._credentials, options=self._options)
+            )
             self._channel, self._stub = channel, _async_stub(channel)
         return self._stub
 

@@ -9,7 +9,7 @@ from typing import Any, Self, TypeVar
 import grpc
 
 from quanze.client import _calls, _convert
-from quanze.client._calls import ChannelOptions, Semantic
+from quanze.client._calls import ChannelOptions, PemSource, Semantic
 from quanze.client.answers import ActionDecision, Answer, BatchItem
 from quanze.client.errors import ClientClosedError
 from quanze.client.requests import PartialLike, RequestLike, Resource, Subject
@@ -25,14 +25,36 @@ class Client:
     `target` is "host:port" or "unix:/path". Every call has a deadline: `timeout` seconds
     unless the call passes its own `timeout=`. Failures raise `QuanzeClientError` subclasses;
     `check_or_deny` turns sidecar failures into a deny instead.
+
+    TLS: `root_certificates` (the CA that signed the sidecar's certificate; the system's CAs
+    without it) and, for mTLS, `certificate_chain` with `private_key`; each is PEM content as
+    `bytes` or the path of a PEM file (`str` or `Path`, read once, here). Or pass a ready
+    `channel` (`grpc.Channel`), which the client then uses as it is and does not close.
     """
 
     def __init__(
-        self, target: str, *, timeout: float = 1.0, channel_options: ChannelOptions = ()
+        self,
+        target: str,
+        *,
+        timeout: float = 1.0,
+        channel_options: ChannelOptions = (),
+        root_certificates: PemSource | None = None,
+        certificate_chain: PemSource | None = None,
+        private_key: PemSource | None = None,
+        channel: grpc.Channel | None = None,
     ) -> None:
         self.target = _calls.check_target(target)
         self.timeout = _calls.check_timeout(timeout)
-        self._channel = grpc.insecure_channel(target, options=list(channel_options))
+        credentials = _calls.channel_credentials(
+            channel, root_certificates, certificate_chain, private_key
+        )
+        self._owns_channel = channel is None
+        if channel is not None:
+            self._channel = channel
+        elif credentials is not None:
+            self._channel = grpc.secure_channel(target, credentials, options=list(channel_options))
+        else:
+            self._channel = grpc.insecure_channel(target, options=list(channel_options))
         self._stub = pb_grpc.DecisionServiceStub(self._channel)
         self._closed = False
 
@@ -84,10 +106,11 @@ class Client:
         return _convert.action_decisions(response)
 
     def close(self) -> None:
-        """Close the channel; calls in flight are cancelled. Safe to call twice."""
+        """Close the channel (not one passed in); calls in flight are cancelled. Safe twice."""
         if not self._closed:
             self._closed = True
-            self._channel.close()
+            if self._owns_channel:
+                self._channel.close()
 
     def __enter__(self) -> Self:
         return self

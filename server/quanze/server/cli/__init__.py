@@ -37,6 +37,9 @@ class ExitCode(IntEnum):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `quanze` command."""
+    # gRPC's core logs in plain text on stderr (a line per failed TLS handshake: a flood
+    # anyone can cause), where the sidecar writes JSON lines only. Set before grpc loads.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -29,19 +30,55 @@ def register(commands: Subcommands) -> None:
     )
     status.add_argument("--format", choices=("text", "json"), default="text")
     status.add_argument("--timeout", type=float, default=5.0, help="seconds to wait (default 5)")
+    tls = status.add_argument_group(
+        "TLS", "for a sidecar with server.tls.*: any of these turns TLS on"
+    )
+    tls.add_argument("--tls-ca", metavar="PEM", help="CA that signed the sidecar's certificate")
+    tls.add_argument("--tls-cert", metavar="PEM", help="client certificate chain, for mTLS")
+    tls.add_argument("--tls-key", metavar="PEM", help="the client certificate's private key")
+    tls.add_argument(
+        "--tls-server-name",
+        metavar="NAME",
+        help="name to check the sidecar's certificate against, when --address does not carry it",
+    )
     status.set_defaults(run=_status)
+
+
+def _channel(args: argparse.Namespace) -> grpc.Channel:
+    """A channel to the sidecar: plaintext, or TLS (mTLS with --tls-cert and --tls-key)."""
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise QuanzeError("--tls-cert and --tls-key go together (the certificate and its key)")
+    if not (args.tls_ca or args.tls_cert or args.tls_server_name):
+        return grpc.insecure_channel(args.address)
+    pem: dict[str, bytes | None] = {}
+    for option, name in (
+        ("tls_ca", "--tls-ca"),
+        ("tls_cert", "--tls-cert"),
+        ("tls_key", "--tls-key"),
+    ):
+        path = getattr(args, option)
+        try:
+            pem[option] = Path(path).read_bytes() if path else None
+        except OSError as exc:
+            raise QuanzeError(f"{name}: cannot read {path}: {exc.strerror}") from exc
+    credentials = grpc.ssl_channel_credentials(pem["tls_ca"], pem["tls_key"], pem["tls_cert"])
+    options = (
+        [("grpc.ssl_target_name_override", args.tls_server_name)] if args.tls_server_name else []
+    )
+    return grpc.secure_channel(args.address, credentials, options=options)
 
 
 def _status(args: argparse.Namespace) -> int:
     try:
-        with grpc.insecure_channel(args.address) as channel:
+        with _channel(args) as channel:
             reply = pb_grpc.DecisionServiceStub(channel).GetStatus(
                 pb.GetStatusRequest(), timeout=args.timeout
             )
     except grpc.RpcError as exc:
         raise QuanzeError(
             f"cannot get the status of {args.address}: {exc.code().name}: {exc.details()}; "
-            "is `quanze serve` running there? (--address HOST:PORT or unix:PATH)"
+            "is `quanze serve` running there? (--address HOST:PORT or unix:PATH; a TLS sidecar "
+            "needs --tls-ca, and --tls-cert/--tls-key with mTLS)"
         ) from exc
     status = json_format.MessageToDict(
         reply, preserving_proto_field_name=True, always_print_fields_with_no_presence=True

@@ -36,6 +36,7 @@ class Call:
     labels: Mapping[str, str]
     peer: str = ""
     certificate_subject: str = ""
+    certificate_sans: tuple[str, ...] = ()
     trace: Mapping[str, str] = field(default_factory=dict)
     started_ns: int = field(default_factory=time.perf_counter_ns)
 
@@ -105,7 +106,11 @@ def _record(  # noqa: PLR0917 - private; every caller passes all six
         "timer_server_handler_ns": time.perf_counter_ns() - call.started_ns,
     }
     record["labels"] = dict(call.labels)
-    record["caller"] = {"peer": call.peer, "certificate_subject": call.certificate_subject}
+    record["caller"] = {
+        "peer": call.peer,
+        "certificate_subject": call.certificate_subject,
+        "certificate_sans": list(call.certificate_sans),
+    }
     record["trace"] = dict(call.trace)
     record["erased"] = masked.erased
     record["masked"] = masked.masked
