@@ -24,7 +24,7 @@ CLIENT = ROOT / "clients" / "python" / "quanze" / "client"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("quanze.server", "quanze.server.errors", "quanze.server.applog", "quanze.server.clock"),
     ("quanze.server.policy.*",),
-    ("quanze.server.engine.*", "quanze.server.config"),
+    ("quanze.server.engine.*", "quanze.server.config", "quanze.server.listening"),
     ("quanze.server.validation", "quanze.server.decisions", "quanze.server.directory_check"),
     ("quanze.server.decisionlog.*",),
     (

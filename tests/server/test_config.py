@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from quanze.server import config
+from quanze.server import config, listening
 from quanze.server.errors import ConfigError
 from scripts import config_reference
 
@@ -65,7 +65,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     ],
 )
 def test_address_forms(address: str, ok: bool) -> None:
-    assert (config.address_error(address) == "") is ok
+    assert (listening.address_error(address) == "") is ok
 
 
 def test_unix_socket_runs_one_worker_unless_told_then_one_socket_each() -> None:
@@ -202,7 +202,7 @@ def test_tls_settings_nest_under_server_from_every_source(tmp_path: Path) -> Non
     )
     # YAML 1.1 would read 0640 as the number 416: the mode keeps its octal text.
     assert loaded.server.socket_mode == "0640"
-    assert config.socket_mode_bits(loaded.server.socket_mode) == 0o640
+    assert listening.socket_mode_bits(loaded.server.socket_mode) == 0o640
 
 
 @pytest.mark.parametrize(
@@ -234,7 +234,7 @@ def test_allowed_callers_from_text_is_one_identity_or_a_yaml_list(
 
 @pytest.mark.parametrize(("text", "bits"), [("0660", 0o660), ("660", 0o660), ("0o600", 0o600)])
 def test_socket_mode_forms(text: str, bits: int) -> None:
-    assert config.socket_mode_bits(text) == bits
+    assert listening.socket_mode_bits(text) == bits
 
 
 def test_tls_and_socket_problems_are_reported_together(tmp_path: Path) -> None:

@@ -22,8 +22,9 @@ import structlog
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from quanze.server.config import ServerConfig, TlsConfig, socket_gid, socket_mode_bits
+from quanze.server.config import ServerConfig, TlsConfig
 from quanze.server.errors import QuanzeError
+from quanze.server.listening import socket_gid, socket_mode_bits
 
 log = structlog.get_logger("quanze.transport")
 

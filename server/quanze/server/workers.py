@@ -27,11 +27,12 @@ import structlog
 
 from quanze.server import applog, service, transport
 from quanze.server.app import build_decider, build_decision_log, build_reloader, load_candidate
-from quanze.server.config import Config, uses_tls
+from quanze.server.config import Config
 from quanze.server.decisionlog.sink import DecisionLog
 from quanze.server.decisions import Decider
 from quanze.server.engine.base import EngineFactory
 from quanze.server.errors import QuanzeError
+from quanze.server.listening import uses_tls
 from quanze.server.policy.candidate import Candidate
 from quanze.server.policy.reloader import PolicyStatus, Worker
 
