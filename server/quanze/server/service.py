@@ -1,13 +1,17 @@
 """The gRPC face of the decision service: the servicer, health and reflection.
 
 Errors map to status codes here and only here: invalid input is INVALID_ARGUMENT naming the
-field; no loaded policies is UNAVAILABLE. Neither is ever an allow.
+field; no loaded policies is UNAVAILABLE; a worker already holding `server.max_concurrent_calls`
+decision calls answers RESOURCE_EXHAUSTED at once (load shedding), and a call whose deadline
+has passed is not evaluated (DEADLINE_EXCEEDED). None is ever an allow.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -33,6 +37,16 @@ log = structlog.get_logger("quanze.service")
 TRACE_HEADERS = {"traceparent": "traceparent", "x-request-id": "request_id"}
 
 SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["DecisionService"].full_name
+# Log a `calls_shed` line for the first shed call and then every this many.
+SHED_LOG_EVERY = 1000
+
+
+@dataclass(frozen=True)
+class Oversized:
+    """What the deserializer hands over instead of a request larger than `max_request_bytes`."""
+
+    size: int
+    limit: int
 
 
 class DecisionServicer(pb_grpc.DecisionServiceServicer):
@@ -42,10 +56,16 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
     `required` and the record cannot be written, the answer becomes a deny (`audit_unavailable`).
     """
 
-    def __init__(self, decision_log: DecisionLog | None = None) -> None:
+    def __init__(
+        self, decision_log: DecisionLog | None = None, *, max_concurrent_calls: int = 32
+    ) -> None:
         self.decider: Decider | None = None
         self.decision_log = decision_log
         self.status = PolicyStatus()
+        self.max_concurrent_calls = max_concurrent_calls
+        self.calls_in_flight = 0
+        self.calls_shed = 0
+        self.calls_expired = 0
 
     async def GetStatus(self, request: pb.GetStatusRequest, context: Any) -> pb.GetStatusResponse:
         status = self.status
@@ -60,6 +80,9 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             source_error=status.source_error,
             serving=self.decider is not None,
             version=__version__,
+            calls_shed=self.calls_shed,
+            calls_expired=self.calls_expired,
+            max_concurrent_calls=self.max_concurrent_calls,
         )
         decision_log = self.decision_log
         if decision_log is not None:
@@ -84,62 +107,126 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
 
     async def Check(self, request: pb.CheckRequest, context: Any) -> pb.CheckResponse:
         started = time.perf_counter_ns()
-        decider = await self._ready(context)
-        decided = await self._valid(context, lambda: decider.decide(convert.request_dict(request)))
-        answer = decided.answer
-        if not await self._logged(
-            context,
-            decider,
-            "Check",
-            started,
-            lambda call: [events.check_record(call, decided, decider.masker)],
-        ):
-            answer = decider.deny("audit_unavailable", answer["decision_id"])
-        return convert.answer_message(answer)
+        async with self._admitted(request, context):
+            decider = await self._ready(context)
+            decided = await self._valid(
+                context,
+                lambda: decider.decide(convert.request_dict(request, decider.check_shape)),
+            )
+            answer = decided.answer
+            if not await self._logged(
+                context,
+                decider,
+                "Check",
+                started,
+                lambda call: [events.check_record(call, decided, decider.masker)],
+            ):
+                answer = decider.deny("audit_unavailable", answer["decision_id"])
+            return convert.answer_message(answer)
 
     async def CheckBatch(
         self, request: pb.CheckBatchRequest, context: Any
     ) -> pb.CheckBatchResponse:
         started = time.perf_counter_ns()
-        decider = await self._ready(context)
-        defaults, items, semantic = convert.batch_parts(request)
-        results = await self._valid(context, lambda: decider.check_batch(defaults, items, semantic))
-        if not await self._logged(
-            context,
-            decider,
-            "CheckBatch",
-            started,
-            lambda call: events.batch_records(call, results, decider.masker),
-        ):
-            results = [
-                BatchItemResult(
-                    decider.deny("audit_unavailable", r.answer["decision_id"]), r.error, r.request
-                )
-                for r in results
-            ]
-        return convert.batch_message(results)
+        async with self._admitted(request, context):
+            decider = await self._ready(context)
+            defaults, items, semantic = await self._valid(
+                context, lambda: convert.batch_parts(request, decider.check_shape)
+            )
+            results = await self._valid(
+                context, lambda: decider.check_batch(defaults, items, semantic)
+            )
+            if not await self._logged(
+                context,
+                decider,
+                "CheckBatch",
+                started,
+                lambda call: events.batch_records(call, results, decider.masker),
+            ):
+                results = [
+                    BatchItemResult(
+                        decider.deny("audit_unavailable", r.answer["decision_id"]),
+                        r.error,
+                        r.request,
+                    )
+                    for r in results
+                ]
+            return convert.batch_message(results)
 
     async def ListAllowedActions(
         self, request: pb.ListAllowedActionsRequest, context: Any
     ) -> pb.ListAllowedActionsResponse:
         started = time.perf_counter_ns()
-        decider = await self._ready(context)
-        listed = await self._valid(
-            context, lambda: decider.list_actions(convert.request_dict(request))
-        )
-        answers = listed.answers
-        if not await self._logged(
-            context,
-            decider,
-            "ListAllowedActions",
-            started,
-            lambda call: [events.list_record(call, listed, decider.masker)],
-        ):
-            answers = [
-                (action, decider.deny("audit_unavailable", answer["decision_id"]))
-                for action, answer in answers
-            ]
-        return convert.actions_message(answers, decider.revision)
+        async with self._admitted(request, context):
+            decider = await self._ready(context)
+            listed = await self._valid(
+                context,
+                lambda: decider.list_actions(convert.request_dict(request, decider.check_shape)),
+            )
+            answers = listed.answers
+            if not await self._logged(
+                context,
+                decider,
+                "ListAllowedActions",
+                started,
+                lambda call: [events.list_record(call, listed, decider.masker)],
+            ):
+                answers = [
+                    (action, decider.deny("audit_unavailable", answer["decision_id"]))
+                    for action, answer in answers
+                ]
+            return convert.actions_message(answers, decider.revision)
+
+    @contextlib.asynccontextmanager
+    async def _admitted(self, request: Any, context: Any) -> AsyncIterator[None]:
+        """Hold one of the worker's call slots, or answer at once without evaluating.
+
+        Decisions run one at a time on this worker's thread, so calls beyond a few only wait:
+        past `max_concurrent_calls` they are refused with RESOURCE_EXHAUSTED (retryable) instead
+        of queueing until their deadlines expire. A call whose deadline has passed is answered
+        DEADLINE_EXCEEDED before it takes a slot.
+
+        Calls are counted from the moment their handler starts: those gRPC has received but not
+        yet handed over are not seen. A worker evaluates on its event loop's thread, so without
+        a decision log the count rarely passes 1 and shedding happens where handlers wait (for
+        their decision-log record); gRPC itself drops calls whose deadline passed before they
+        were handed over (docs/benchmarks.md, "Overload").
+        """
+        if isinstance(request, Oversized):
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"the request is {request.size} bytes; the limit is {request.limit} "
+                "(server.max_request_bytes); send less",
+            )
+        await self._refuse_expired(context)
+        if self.calls_in_flight >= self.max_concurrent_calls:
+            self.calls_shed += 1
+            if self.calls_shed % SHED_LOG_EVERY == 1:
+                log.warning(
+                    "calls_shed",
+                    total=self.calls_shed,
+                    max_concurrent_calls=self.max_concurrent_calls,
+                )
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"overloaded: this worker already holds {self.max_concurrent_calls} calls "
+                "(server.max_concurrent_calls); nothing was evaluated; retry after a short "
+                "backoff",
+            )
+        self.calls_in_flight += 1
+        try:
+            yield
+        finally:
+            self.calls_in_flight -= 1
+
+    async def _refuse_expired(self, context: Any) -> None:
+        remaining = context.time_remaining()
+        if remaining is not None and remaining <= 0:
+            self.calls_expired += 1
+            await context.abort(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                "the caller's deadline passed before the decision started; nothing was evaluated",
+            )
 
     async def _valid(self, context: Any, decide: Callable[[], _Result]) -> _Result:
         """`decide`; invalid input becomes INVALID_ARGUMENT naming the field."""
@@ -247,9 +334,23 @@ def _header_safe(text: str) -> str:
     return "".join(c if " " <= c <= "~" else f"\\u{ord(c):04x}" for c in text)
 
 
-def register(server: Any, decisions: DecisionServicer, health_service: Health) -> None:
-    """Add the decision, health and reflection services to `server`."""
-    pb_grpc.add_DecisionServiceServicer_to_server(decisions, server)
+def register(
+    server: Any,
+    decisions: DecisionServicer,
+    health_service: Health,
+    *,
+    max_request_bytes: int | None = None,
+) -> None:
+    """Add the decision, health and reflection services to `server`.
+
+    With `max_request_bytes`, a larger decision request is not parsed: its handler gets an
+    `Oversized` and answers RESOURCE_EXHAUSTED naming the setting.
+    """
+    add = pb_grpc.add_DecisionServiceServicer_to_server
+    if max_request_bytes is None:
+        add(decisions, server)
+    else:
+        add(decisions, _Limited(server, max_request_bytes))  # type: ignore[arg-type]
     health_pb2_grpc.add_HealthServicer_to_server(health_service, server)
     names = (
         SERVICE_NAME,
@@ -257,3 +358,33 @@ def register(server: Any, decisions: DecisionServicer, health_service: Health) -
         reflection.SERVICE_NAME,
     )
     reflection.enable_server_reflection(names, server)
+
+
+class _Limited:
+    """`server` as the generated registration sees it, with size-checking deserializers."""
+
+    def __init__(self, server: Any, limit: int) -> None:
+        self._server = server
+        self._limit = limit
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None:
+        """Ignored: `add_registered_method_handlers` adds the same handlers, wrapped."""
+
+    def add_registered_method_handlers(self, name: str, handlers: dict[str, Any]) -> None:
+        wrapped = {
+            method: handler._replace(
+                request_deserializer=_deserializer(handler.request_deserializer, self._limit)
+            )
+            for method, handler in handlers.items()
+        }
+        self._server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(name, wrapped),)
+        )
+        self._server.add_registered_method_handlers(name, wrapped)
+
+
+def _deserializer(parse: Callable[[bytes], Any], limit: int) -> Callable[[bytes], Any]:
+    def deserialize(data: bytes) -> Any:
+        return Oversized(len(data), limit) if len(data) > limit else parse(data)
+
+    return deserialize

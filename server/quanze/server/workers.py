@@ -111,13 +111,17 @@ async def run_worker(
     server = grpc.aio.server(
         options=[
             ("grpc.so_reuseport", 1 if reuse_port else 0),
-            ("grpc.max_receive_message_length", config.server.max_request_bytes),
+            # gRPC refuses what is far over the limit while reading it; the decision service's
+            # own check answers what is just over it, naming the setting.
+            ("grpc.max_receive_message_length", receive_limit(config.server.max_request_bytes)),
         ]
     )
     decision_log = build_decision_log(config)
-    decisions = service.DecisionServicer(decision_log)
+    decisions = service.DecisionServicer(
+        decision_log, max_concurrent_calls=config.server.max_concurrent_calls
+    )
     health = service.Health(decisions)
-    service.register(server, decisions, health)
+    service.register(server, decisions, health, max_request_bytes=config.server.max_request_bytes)
     try:
         port = server.add_insecure_port(address)
     except RuntimeError as exc:
@@ -168,6 +172,11 @@ async def run_worker(
             with contextlib.suppress(FileNotFoundError):
                 Path(address[len("unix:") :]).unlink()
         log.info("stopped")
+
+
+def receive_limit(max_request_bytes: int) -> int:
+    """gRPC's own limit on a received message: 4 times `server.max_request_bytes`."""
+    return 4 * max_request_bytes
 
 
 async def _cancel(task: asyncio.Task[None] | None) -> None:
