@@ -39,6 +39,8 @@ TRACE_HEADERS = {"traceparent": "traceparent", "x-request-id": "request_id"}
 SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["DecisionService"].full_name
 # Log a `calls_shed` line for the first shed call and then every this many.
 SHED_LOG_EVERY = 1000
+# Weight of the newest call in the moving average of how long calls take.
+_AVERAGE_WEIGHT = 0.1
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         self.calls_in_flight = 0
         self.calls_shed = 0
         self.calls_expired = 0
+        # How long each kind of decision call recently took here (seconds, moving average).
+        self._took: dict[type, float] = {}
 
     async def GetStatus(self, request: pb.GetStatusRequest, context: Any) -> pb.GetStatusResponse:
         status = self.status
@@ -181,16 +185,14 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
     async def _admitted(self, request: Any, context: Any) -> AsyncIterator[None]:
         """Hold one of the worker's call slots, or answer at once without evaluating.
 
-        Decisions run one at a time on this worker's thread, so calls beyond a few only wait:
-        past `max_concurrent_calls` they are refused with RESOURCE_EXHAUSTED (retryable) instead
-        of queueing until their deadlines expire. A call whose deadline has passed is answered
-        DEADLINE_EXCEEDED before it takes a slot.
-
-        Calls are counted from the moment their handler starts: those gRPC has received but not
-        yet handed over are not seen. A worker evaluates on its event loop's thread, so without
-        a decision log the count rarely passes 1 and shedding happens where handlers wait (for
-        their decision-log record); gRPC itself drops calls whose deadline passed before they
-        were handed over (docs/benchmarks.md, "Overload").
+        - Past `max_concurrent_calls` calls in the handler, RESOURCE_EXHAUSTED (retryable).
+          Calls are counted once their handler starts: those gRPC has received but not handed
+          over yet are not seen, so the count grows where handlers wait (for their
+          decision-log record); decisions themselves run one at a time on the loop's thread.
+        - A call whose deadline leaves less time than this kind of call has recently taken
+          here (a moving average) is answered DEADLINE_EXCEEDED without evaluating: under
+          overload gRPC hands calls over in arrival order after they waited, and evaluating
+          one that can only answer late would cost the time a call that can still make it needs.
         """
         if isinstance(request, Oversized):
             await context.abort(
@@ -198,7 +200,16 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
                 f"the request is {request.size} bytes; the limit is {request.limit} "
                 "(server.max_request_bytes); send less",
             )
-        await self._refuse_expired(context)
+        kind = type(request)
+        expected = self._took.get(kind, 0.0)
+        remaining = context.time_remaining()
+        if remaining is not None and remaining <= expected:
+            self.calls_expired += 1
+            await context.abort(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"the caller's deadline leaves {max(remaining, 0) * 1000:.1f} ms, and a call like "
+                f"this takes about {expected * 1000:.1f} ms here now; nothing was evaluated",
+            )
         if self.calls_in_flight >= self.max_concurrent_calls:
             self.calls_shed += 1
             if self.calls_shed % SHED_LOG_EVERY == 1:
@@ -214,19 +225,13 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
                 "backoff",
             )
         self.calls_in_flight += 1
+        started = time.perf_counter()
         try:
             yield
         finally:
             self.calls_in_flight -= 1
-
-    async def _refuse_expired(self, context: Any) -> None:
-        remaining = context.time_remaining()
-        if remaining is not None and remaining <= 0:
-            self.calls_expired += 1
-            await context.abort(
-                grpc.StatusCode.DEADLINE_EXCEEDED,
-                "the caller's deadline passed before the decision started; nothing was evaluated",
-            )
+            took = time.perf_counter() - started
+            self._took[kind] = expected + (took - expected) * _AVERAGE_WEIGHT
 
     async def _valid(self, context: Any, decide: Callable[[], _Result]) -> _Result:
         """`decide`; invalid input becomes INVALID_ARGUMENT naming the field."""
