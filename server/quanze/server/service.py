@@ -9,8 +9,9 @@ has passed is not evaluated (DEADLINE_EXCEEDED). None is ever an allow.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -49,6 +50,22 @@ class Oversized:
 
     size: int
     limit: int
+
+
+_Request = TypeVar("_Request")
+_Response = TypeVar("_Response")
+_Handler = Callable[["DecisionServicer", _Request, Any], Awaitable[_Response]]
+
+
+def _admission(handler: _Handler[_Request, _Response]) -> _Handler[_Request, _Response]:
+    """A decision handler that runs only once `DecisionServicer._admitted` lets the call in."""
+
+    @functools.wraps(handler)
+    async def admitted(self: DecisionServicer, request: _Request, context: Any) -> _Response:
+        async with self._admitted(request, context):
+            return await handler(self, request, context)
+
+    return admitted
 
 
 class DecisionServicer(pb_grpc.DecisionServiceServicer):
@@ -109,77 +126,72 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             )
         return response
 
+    @_admission
     async def Check(self, request: pb.CheckRequest, context: Any) -> pb.CheckResponse:
         started = time.perf_counter_ns()
-        async with self._admitted(request, context):
-            decider = await self._ready(context)
-            decided = await self._valid(
-                context,
-                lambda: decider.decide(convert.request_dict(request, decider.check_shape)),
-            )
-            answer = decided.answer
-            if not await self._logged(
-                context,
-                decider,
-                "Check",
-                started,
-                lambda call: [events.check_record(call, decided, decider.masker)],
-            ):
-                answer = decider.deny("audit_unavailable", answer["decision_id"])
-            return convert.answer_message(answer)
+        decider = await self._ready(context)
+        decided = await self._valid(
+            context, lambda: decider.decide(convert.request_dict(request, decider.check_shape))
+        )
+        answer = decided.answer
+        if not await self._logged(
+            context,
+            decider,
+            "Check",
+            started,
+            lambda call: [events.check_record(call, decided, decider.masker)],
+        ):
+            answer = decider.deny("audit_unavailable", answer["decision_id"])
+        return convert.answer_message(answer)
 
+    @_admission
     async def CheckBatch(
         self, request: pb.CheckBatchRequest, context: Any
     ) -> pb.CheckBatchResponse:
         started = time.perf_counter_ns()
-        async with self._admitted(request, context):
-            decider = await self._ready(context)
-            defaults, items, semantic = await self._valid(
-                context, lambda: convert.batch_parts(request, decider.check_shape)
-            )
-            results = await self._valid(
-                context, lambda: decider.check_batch(defaults, items, semantic)
-            )
-            if not await self._logged(
-                context,
-                decider,
-                "CheckBatch",
-                started,
-                lambda call: events.batch_records(call, results, decider.masker),
-            ):
-                results = [
-                    BatchItemResult(
-                        decider.deny("audit_unavailable", r.answer["decision_id"]),
-                        r.error,
-                        r.request,
-                    )
-                    for r in results
-                ]
-            return convert.batch_message(results)
+        decider = await self._ready(context)
+        defaults, items, semantic = await self._valid(
+            context, lambda: convert.batch_parts(request, decider.check_shape)
+        )
+        results = await self._valid(context, lambda: decider.check_batch(defaults, items, semantic))
+        if not await self._logged(
+            context,
+            decider,
+            "CheckBatch",
+            started,
+            lambda call: events.batch_records(call, results, decider.masker),
+        ):
+            results = [
+                BatchItemResult(
+                    decider.deny("audit_unavailable", r.answer["decision_id"]), r.error, r.request
+                )
+                for r in results
+            ]
+        return convert.batch_message(results)
 
+    @_admission
     async def ListAllowedActions(
         self, request: pb.ListAllowedActionsRequest, context: Any
     ) -> pb.ListAllowedActionsResponse:
         started = time.perf_counter_ns()
-        async with self._admitted(request, context):
-            decider = await self._ready(context)
-            listed = await self._valid(
-                context,
-                lambda: decider.list_actions(convert.request_dict(request, decider.check_shape)),
-            )
-            answers = listed.answers
-            if not await self._logged(
-                context,
-                decider,
-                "ListAllowedActions",
-                started,
-                lambda call: [events.list_record(call, listed, decider.masker)],
-            ):
-                answers = [
-                    (action, decider.deny("audit_unavailable", answer["decision_id"]))
-                    for action, answer in answers
-                ]
-            return convert.actions_message(answers, decider.revision)
+        decider = await self._ready(context)
+        listed = await self._valid(
+            context,
+            lambda: decider.list_actions(convert.request_dict(request, decider.check_shape)),
+        )
+        answers = listed.answers
+        if not await self._logged(
+            context,
+            decider,
+            "ListAllowedActions",
+            started,
+            lambda call: [events.list_record(call, listed, decider.masker)],
+        ):
+            answers = [
+                (action, decider.deny("audit_unavailable", answer["decision_id"]))
+                for action, answer in answers
+            ]
+        return convert.actions_message(answers, decider.revision)
 
     @contextlib.asynccontextmanager
     async def _admitted(self, request: Any, context: Any) -> AsyncIterator[None]:
