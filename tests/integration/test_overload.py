@@ -30,14 +30,14 @@ CASES = load_decision_table(load_bundle().root)
 
 @contextlib.contextmanager
 def running(tmp_path: Path, *settings: str) -> Iterator[tuple[str, Path]]:
-    """One worker with a decision log (its callers wait for their record) and 8 call slots."""
+    """One worker with 1 call slot and a decision log that syncs every record, so callers
+    wait for their record after evaluating and the worker holds several calls at once."""
     log_dir = tmp_path / "log"
     process = start(
         "--address=127.0.0.1:0",
         "--workers=1",
         f"--decision-log={log_dir}",
-        "--set=decision_log.fsync=none",
-        "--set=server.max_concurrent_calls=8",
+        "--set=server.max_concurrent_calls=1",
         *(f"--set={s}" for s in settings),
         cwd=tmp_path,
     )
@@ -76,26 +76,32 @@ async def _ask_all(address: str, calls: int, timeout: float) -> list[tuple[int, 
 
 def test_overload_sheds_at_once_and_never_invents_an_allow(sidecar: tuple[str, Path]) -> None:
     address, log_dir = sidecar
-    answers = asyncio.run(_ask_all(address, calls=600, timeout=20.0))
     codes: dict[str, int] = {}
-    for index, answer in answers:
-        case = CASES[index % len(CASES)]
-        if isinstance(answer, grpc.aio.AioRpcError):
-            code = answer.code()
-            codes[code.name] = codes.get(code.name, 0) + 1
-            assert code in (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.DEADLINE_EXCEEDED)
-            if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-                details = answer.details() or ""
-                assert "server.max_concurrent_calls" in details
-                assert "retry" in details
-        else:
-            codes["OK"] = codes.get("OK", 0) + 1
-            assert answer.decision is case.decision, case.id
+    # How many calls overlap depends on the machine's load: send bursts until one is shed.
+    for _ in range(5):
+        for index, answer in asyncio.run(_ask_all(address, calls=600, timeout=20.0)):
+            case = CASES[index % len(CASES)]
+            if isinstance(answer, grpc.aio.AioRpcError):
+                code = answer.code()
+                codes[code.name] = codes.get(code.name, 0) + 1
+                assert code in (
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    grpc.StatusCode.DEADLINE_EXCEEDED,
+                )
+                if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    details = answer.details() or ""
+                    assert "server.max_concurrent_calls" in details
+                    assert "retry" in details
+            else:
+                codes["OK"] = codes.get("OK", 0) + 1
+                assert answer.decision is case.decision, case.id
+        if codes.get("RESOURCE_EXHAUSTED"):
+            break
     assert codes.get("RESOURCE_EXHAUSTED", 0) > 0, codes
     assert codes.get("OK", 0) > 0, codes
     reply = status(address)
     assert reply.calls_shed == codes["RESOURCE_EXHAUSTED"]
-    assert reply.max_concurrent_calls == 8
+    assert reply.max_concurrent_calls == 1
     # A shed call was never evaluated: only the answered ones have a record.
     checks = [r for r in records_in(log_dir) if r.get("rpc") == "Check"]
     assert len(checks) == codes["OK"]
