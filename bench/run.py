@@ -59,7 +59,10 @@ Message = Any  # a generated protobuf message
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
-PHASES = ("engine", "single", "concurrent", "open", "profile")
+PHASES = ("engine", "single", "concurrent", "open", "profile", "overload")
+OVERLOAD_CALLERS = (16, 256, 2048)
+OVERLOAD_DEADLINE = 0.5  # seconds: the Python client's usual timeout
+OVERLOAD_BACKOFF = 0.05  # seconds a caller waits after RESOURCE_EXHAUSTED before its next call
 DEFAULT_PHASES = ("engine", "single", "concurrent", "open")
 KINDS = ("check", "batch", "list", "health")
 BATCH_SIZE = 10
@@ -587,6 +590,106 @@ async def _open_loop_run(
         "start": schedule.start,
         "end": time.perf_counter(),
     }
+
+
+async def _overload_callers(job: Job, barrier: Barrier, callers: int) -> Json:
+    """`callers` closed-loop callers on one channel; every answer's status code is counted."""
+    checks, _, _ = _messages()
+    codes: Counter[str] = Counter()
+    good = 0
+    async with grpc.aio.insecure_channel(job.address) as channel:
+        stub = pb_grpc.DecisionServiceStub(channel)
+        await stub.Check(checks[0], timeout=job.plan.call_timeout)
+        barrier.wait(timeout=120)
+        end = time.perf_counter() + job.plan.open_seconds
+
+        async def caller(k: int) -> None:
+            nonlocal good
+            i = k
+            while time.perf_counter() < end:
+                sent = time.perf_counter()
+                try:
+                    await stub.Check(checks[i % len(checks)], timeout=OVERLOAD_DEADLINE)
+                except grpc.aio.AioRpcError as exc:
+                    codes[exc.code().name] += 1
+                    if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                        await asyncio.sleep(OVERLOAD_BACKOFF)
+                else:
+                    codes["OK"] += 1
+                    good += time.perf_counter() - sent <= OVERLOAD_DEADLINE
+                i += 7
+
+        started = time.perf_counter()
+        await asyncio.gather(*(caller(k) for k in range(callers)))
+        elapsed = time.perf_counter() - started
+    return {"codes": dict(codes), "good": good, "elapsed": elapsed}
+
+
+def overload_client(job: Job, barrier: Barrier, out: Queue[Json], index: int) -> None:
+    """One process of the overload phase: its share of the callers (job.kinds[0])."""
+    try:
+        result = asyncio.run(_overload_callers(job, barrier, int(job.kinds[0])))
+        out.put({"index": index, **result})
+    except BaseException:
+        out.put({"index": index, "error": traceback.format_exc()})
+
+
+def hostile_request() -> Message:
+    """A table request carrying 40,000 roles (0.9 MB: under the old 1 MiB limit)."""
+    request = json.loads(json.dumps(check_requests()[0]))
+    request["subject"].setdefault("properties", {})["roles"] = ["procurator_assistant"] * 40_000
+    return json_format.ParseDict(request, pb.CheckRequest())
+
+
+def run_hostile(address: str) -> Json:
+    """Round trip of the 40,000-roles request, 5 times: milliseconds and status of each."""
+    message = hostile_request()
+    times, codes = [], []
+    with grpc.insecure_channel(address) as channel:
+        stub = pb_grpc.DecisionServiceStub(channel)
+        for _ in range(5):
+            sent = time.perf_counter()
+            try:
+                stub.Check(message, timeout=30)
+            except grpc.RpcError as exc:
+                codes.append(f"{exc.code().name}: {exc.details()}")
+            else:
+                codes.append("OK")
+            times.append(round((time.perf_counter() - sent) * 1000, 2))
+    return {"bytes": message.ByteSize(), "ms": times, "codes": codes}
+
+
+def run_overload(address: str, pids: Sequence[int], plan: Plan) -> dict[str, Json]:
+    """Goodput at 16, 256 and 2,048 concurrent callers (closed loop, 0.5 s deadline each)."""
+    hostile = run_hostile(address)
+    print(f"  40,000 roles ({hostile['bytes']} bytes): {hostile['ms']} ms, {hostile['codes'][0]}")
+    out: dict[str, Json] = {"grpc.check.hostile": {"median": {}, **hostile}}
+    processes = plan.open_clients
+    for callers in OVERLOAD_CALLERS:
+        job = Job(plan, address, tuple(pids), (str(callers // processes),))
+        server_cpu = cpu_times(pids)
+        items = _run_processes(
+            overload_client, job, processes=processes, results=processes, timeout=120
+        )
+        codes: Counter[str] = Counter()
+        for item in items:
+            codes.update(item["codes"])
+        elapsed = max(i["elapsed"] for i in items)
+        good = sum(i["good"] for i in items)
+        out[f"grpc.check.overload{callers}"] = {
+            "median": {
+                "callers": callers,
+                "goodput_per_s": round(good / elapsed, 1),
+                "answers_per_s": round(sum(codes.values()) / elapsed, 1),
+                "server_cpu_cores": round(sum(_cpu_delta(server_cpu, pids)) / elapsed, 3),
+            },
+            "codes": dict(codes),
+            "runs": items,
+        }
+        print(
+            f"  {callers} callers: goodput {good / elapsed:.0f}/s, codes {dict(codes)}", flush=True
+        )
+    return out
 
 
 def open_loop_client(job: Job, barrier: Barrier, out: Queue[Json], index: int) -> None:
@@ -1151,6 +1254,11 @@ def _parser() -> argparse.ArgumentParser:
         "--time-limit", type=float, help="abort after this many seconds (default 900; quick 90)"
     )
     parser.add_argument(
+        "--quanze",
+        type=lambda text: [text],
+        help="the quanze command to serve with, e.g. another checkout's .venv/bin/quanze",
+    )
+    parser.add_argument(
         "--serve-arg",
         action="append",
         default=[],
@@ -1217,8 +1325,8 @@ def run(args: argparse.Namespace, plan: Plan, argv: Sequence[str]) -> Json:
         for name, text in report["profile"].items():
             if name.startswith(("handler.", "server.")):
                 print(f"\n== cProfile {name} ==\n{text}")
-    if {"single", "concurrent", "open"} & set(phases):
-        server = Server(plan.workers, extra=args.serve_arg)
+    if {"single", "concurrent", "open", "overload"} & set(phases):
+        server = Server(plan.workers, extra=args.serve_arg, prefix=args.quanze or ())
         report["server"] = {"command": shlex.join(server.command)}
         try:
             server.start()
@@ -1233,6 +1341,9 @@ def run(args: argparse.Namespace, plan: Plan, argv: Sequence[str]) -> Json:
             if "open" in phases:
                 print(f"open loop, {plan.rate:.0f}/s for {plan.open_seconds:.0f} s ...", flush=True)
                 results.update(run_open(server.address, server.pids, plan))
+            if "overload" in phases:
+                print(f"overload, {plan.open_seconds:.0f} s per load ...", flush=True)
+                results.update(run_overload(server.address, server.pids, plan))
         finally:
             server.stop()
             report["server"]["log_events"] = dict(server.events)

@@ -214,3 +214,62 @@ def test_malformed_delegation_time_is_named(
     delegation = {"from": "chief-A", "scope": ["*"], "valid_until": "next year"}
     request_["subject"]["properties"]["delegations"] = [delegation]
     assert error_of(validator, request_).field == "subject.properties.delegations.0.valid_until"
+
+
+def _every_node(node: Any, path: str = "") -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    if isinstance(node, dict):
+        found.append((path, node))
+        for key, child in node.items():
+            found.extend(_every_node(child, f"{path}/{key}"))
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            found.extend(_every_node(child, f"{path}/{index}"))
+    return found
+
+
+def test_every_array_and_string_of_the_schema_is_bounded(bundle: PolicyBundle) -> None:
+    unbounded = []
+    for path, node in _every_node(bundle.schema):
+        types = node.get("type")
+        types = [types] if isinstance(types, str) else types or []
+        if "string" in types and "maxLength" not in node:
+            unbounded.append(f"{path}: maxLength")
+        if "array" in types and "maxItems" not in node:
+            unbounded.append(f"{path}: maxItems")
+        if path.endswith("/extensions") and "maxProperties" not in node:
+            unbounded.append(f"{path}: maxProperties")
+    assert not unbounded
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("roles", ["clerk"] * 40_000, "at most 32 items (has 40000)"),
+        ("department", "D" * 257, "at most 256 characters (has 257)"),
+        ("extensions", {f"k{i}": i for i in range(65)}, "at most 64 fields (has 65)"),
+    ],
+)
+def test_limits_name_the_field(
+    validator: RequestValidator, request_: dict[str, Any], field: str, value: Any, message: str
+) -> None:
+    request_["subject"].setdefault("properties", {})[field] = value
+    error = error_of(validator, request_)
+    assert (error.field, error.message) == (f"subject.properties.{field}", message)
+
+
+def test_limits_reach_inside_extensions(
+    validator: RequestValidator, request_: dict[str, Any]
+) -> None:
+    request_["context"] = {"extensions": {"notes": [{"text": "x" * 5000}]}}
+    error = error_of(validator, request_)
+    assert error.field == "context.extensions.notes.0.text"
+
+
+def test_an_object_with_thousands_of_unknown_fields_is_refused_by_one(
+    validator: RequestValidator, request_: dict[str, Any]
+) -> None:
+    request_["resource"]["properties"] = {f"x{i}": True for i in range(40_000)}
+    error = error_of(validator, request_)
+    assert error.field.startswith("resource.properties.x")
+    assert "is not a known field" in error.message

@@ -57,8 +57,10 @@ class ServerConfig:
     """`HOST:PORT` (port 0 picks a free port) or `unix:PATH`."""
     workers: int = 0
     """Worker processes sharing the TCP port; 0: one per CPU (a Unix socket: 1, else one each)."""
-    max_request_bytes: int = 1_048_576
+    max_request_bytes: int = 262_144
     """Largest request message accepted; larger ones get RESOURCE_EXHAUSTED."""
+    max_concurrent_calls: int = 32
+    """Decision calls one worker holds at once; more are refused at once (RESOURCE_EXHAUSTED)."""
     max_batch_items: int = 100
     """Most items one CheckBatch may carry."""
     shutdown_delay_seconds: float = 1.0
@@ -429,6 +431,8 @@ def _check(config: Config) -> list[str]:
         problems.append("server.max_request_bytes: must be at least 1024")
     if config.server.max_batch_items < 1:
         problems.append("server.max_batch_items: must be at least 1")
+    if config.server.max_concurrent_calls < 1:
+        problems.append("server.max_concurrent_calls: must be at least 1")
     if config.server.shutdown_grace_seconds < 0:
         problems.append("server.shutdown_grace_seconds: must not be negative")
     if config.server.shutdown_delay_seconds < 0:

@@ -6,22 +6,62 @@ The proto's JSON mapping is the contract, so requests convert with the standard 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from google.protobuf import json_format
+from google.protobuf import descriptor, json_format, struct_pb2
 
 from quanze.server.decisions import Answer, BatchItemResult
 from quanze.v1 import decision_service_pb2 as pb
 
 
-def request_dict(message: Any) -> dict[str, Any]:
-    """A request message as contract JSON; unset fields are absent (so they read as missing)."""
+def request_dict(message: Any, check: Callable[[Any], None] | None = None) -> dict[str, Any]:
+    """A request message as contract JSON; unset fields are absent (so they read as missing).
+
+    `check` first sees the unconverted `request_view` (size limits, which may raise).
+    """
+    if check is not None:
+        check(request_view(message))
     return json_format.MessageToDict(message, preserving_proto_field_name=True)
 
 
-def batch_parts(message: pb.CheckBatchRequest) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
-    """(shared defaults, items, evaluations_semantic) of a CheckBatch request."""
+def request_view(message: Any) -> Any:
+    """The request as nested dicts whose `Struct`s stay protobuf (a `Mapping`): nothing converted.
+
+    What `Limits` checks before `request_dict` runs, whose cost grows with the request.
+    """
+    if isinstance(message, struct_pb2.Struct):
+        return message
+    view: dict[str, Any] = {}
+    for field, value in message.ListFields():
+        if field.type != descriptor.FieldDescriptor.TYPE_MESSAGE:
+            view[field.name] = value
+        elif field.is_repeated:
+            view[field.name] = _Views(value)
+        else:
+            view[field.name] = request_view(value)
+    return view
+
+
+class _Views(Sequence[Any]):
+    """A repeated message field whose items are viewed only when read (its length is free)."""
+
+    def __init__(self, items: Sequence[Any]) -> None:
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index: Any) -> Any:
+        return request_view(self._items[index])
+
+
+def batch_parts(
+    message: pb.CheckBatchRequest, check: Callable[[Any], None] | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """(shared defaults, items, evaluations_semantic) of a CheckBatch request; `check` as above."""
+    if check is not None:
+        check(request_view(message))
     defaults = {
         name: request_dict(getattr(message, name))
         for name in ("subject", "action", "resource", "context")

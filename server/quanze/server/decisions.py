@@ -107,12 +107,7 @@ class Decider:
                 "options.evaluations_semantic",
                 f"{semantic!r} is not one of {', '.join(SEMANTICS)}",
             )
-        if len(items) > self._max_batch_items:
-            raise InvalidRequestError(
-                "evaluations",
-                f"has {len(items)} items; the limit is {self._max_batch_items} "
-                "(server.max_batch_items); split the batch",
-            )
+        self._check_batch_length(len(items))
         results: list[BatchItemResult] = []
         for item in items or [{}]:
             # A part the item sets (even to an empty object) replaces the default's.
@@ -134,6 +129,27 @@ class Decider:
             ):
                 break
         return results
+
+    def check_shape(self, request: Mapping[str, Any]) -> None:
+        """Only the size checks, on a request not yet converted (`convert.request_view`).
+
+        A batch's length first, then every part against the schema's bounds, so a huge
+        request is refused before anything whose cost grows with it. Raises
+        `InvalidRequestError` naming the field.
+        """
+        items = request.get("evaluations", ())
+        self._check_batch_length(len(items))
+        self._validator.limits.check({k: request[k] for k in _REQUEST_PARTS if k in request})
+        for index, item in enumerate(items):
+            self._validator.limits.check(item, f"evaluations.{index}")
+
+    def _check_batch_length(self, length: int) -> None:
+        if length > self._max_batch_items:
+            raise InvalidRequestError(
+                "evaluations",
+                f"has {length} items; the limit is {self._max_batch_items} "
+                "(server.max_batch_items); split the batch",
+            )
 
     def allowed_actions(self, request: Any) -> list[tuple[str, Answer]]:
         """Every catalog action with the answer Check would give, from one evaluation."""

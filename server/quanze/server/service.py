@@ -1,13 +1,18 @@
 """The gRPC face of the decision service: the servicer, health and reflection.
 
 Errors map to status codes here and only here: invalid input is INVALID_ARGUMENT naming the
-field; no loaded policies is UNAVAILABLE. Neither is ever an allow.
+field; no loaded policies is UNAVAILABLE; a worker already holding `server.max_concurrent_calls`
+decision calls answers RESOURCE_EXHAUSTED at once (load shedding), and a call whose deadline
+has passed is not evaluated (DEADLINE_EXCEEDED). None is ever an allow.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -33,6 +38,34 @@ log = structlog.get_logger("quanze.service")
 TRACE_HEADERS = {"traceparent": "traceparent", "x-request-id": "request_id"}
 
 SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["DecisionService"].full_name
+# Log a `calls_shed` line for the first shed call and then every this many.
+SHED_LOG_EVERY = 1000
+# Weight of the newest call in the moving average of how long calls take.
+_AVERAGE_WEIGHT = 0.1
+
+
+@dataclass(frozen=True)
+class Oversized:
+    """What the deserializer hands over instead of a request larger than `max_request_bytes`."""
+
+    size: int
+    limit: int
+
+
+_Request = TypeVar("_Request")
+_Response = TypeVar("_Response")
+_Handler = Callable[["DecisionServicer", _Request, Any], Awaitable[_Response]]
+
+
+def _admission(handler: _Handler[_Request, _Response]) -> _Handler[_Request, _Response]:
+    """A decision handler that runs only once `DecisionServicer._admitted` lets the call in."""
+
+    @functools.wraps(handler)
+    async def admitted(self: DecisionServicer, request: _Request, context: Any) -> _Response:
+        async with self._admitted(request, context):
+            return await handler(self, request, context)
+
+    return admitted
 
 
 class DecisionServicer(pb_grpc.DecisionServiceServicer):
@@ -42,10 +75,18 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
     `required` and the record cannot be written, the answer becomes a deny (`audit_unavailable`).
     """
 
-    def __init__(self, decision_log: DecisionLog | None = None) -> None:
+    def __init__(
+        self, decision_log: DecisionLog | None = None, *, max_concurrent_calls: int = 32
+    ) -> None:
         self.decider: Decider | None = None
         self.decision_log = decision_log
         self.status = PolicyStatus()
+        self.max_concurrent_calls = max_concurrent_calls
+        self.calls_in_flight = 0
+        self.calls_shed = 0
+        self.calls_expired = 0
+        # How long each kind of decision call recently took here (seconds, moving average).
+        self._took: dict[type, float] = {}
 
     async def GetStatus(self, request: pb.GetStatusRequest, context: Any) -> pb.GetStatusResponse:
         status = self.status
@@ -60,6 +101,9 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             source_error=status.source_error,
             serving=self.decider is not None,
             version=__version__,
+            calls_shed=self.calls_shed,
+            calls_expired=self.calls_expired,
+            max_concurrent_calls=self.max_concurrent_calls,
         )
         decision_log = self.decision_log
         if decision_log is not None:
@@ -82,10 +126,13 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             )
         return response
 
+    @_admission
     async def Check(self, request: pb.CheckRequest, context: Any) -> pb.CheckResponse:
         started = time.perf_counter_ns()
         decider = await self._ready(context)
-        decided = await self._valid(context, lambda: decider.decide(convert.request_dict(request)))
+        decided = await self._valid(
+            context, lambda: decider.decide(convert.request_dict(request, decider.check_shape))
+        )
         answer = decided.answer
         if not await self._logged(
             context,
@@ -97,12 +144,15 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             answer = decider.deny("audit_unavailable", answer["decision_id"])
         return convert.answer_message(answer)
 
+    @_admission
     async def CheckBatch(
         self, request: pb.CheckBatchRequest, context: Any
     ) -> pb.CheckBatchResponse:
         started = time.perf_counter_ns()
         decider = await self._ready(context)
-        defaults, items, semantic = convert.batch_parts(request)
+        defaults, items, semantic = await self._valid(
+            context, lambda: convert.batch_parts(request, decider.check_shape)
+        )
         results = await self._valid(context, lambda: decider.check_batch(defaults, items, semantic))
         if not await self._logged(
             context,
@@ -119,13 +169,15 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             ]
         return convert.batch_message(results)
 
+    @_admission
     async def ListAllowedActions(
         self, request: pb.ListAllowedActionsRequest, context: Any
     ) -> pb.ListAllowedActionsResponse:
         started = time.perf_counter_ns()
         decider = await self._ready(context)
         listed = await self._valid(
-            context, lambda: decider.list_actions(convert.request_dict(request))
+            context,
+            lambda: decider.list_actions(convert.request_dict(request, decider.check_shape)),
         )
         answers = listed.answers
         if not await self._logged(
@@ -140,6 +192,58 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
                 for action, answer in answers
             ]
         return convert.actions_message(answers, decider.revision)
+
+    @contextlib.asynccontextmanager
+    async def _admitted(self, request: Any, context: Any) -> AsyncIterator[None]:
+        """Hold one of the worker's call slots, or answer at once without evaluating.
+
+        - Past `max_concurrent_calls` calls in the handler, RESOURCE_EXHAUSTED (retryable).
+          Calls are counted once their handler starts: those gRPC has received but not handed
+          over yet are not seen, so the count grows where handlers wait (for their
+          decision-log record); decisions themselves run one at a time on the loop's thread.
+        - A call whose deadline leaves less time than this kind of call has recently taken
+          here (a moving average) is answered DEADLINE_EXCEEDED without evaluating: under
+          overload gRPC hands calls over in arrival order after they waited, and evaluating
+          one that can only answer late would cost the time a call that can still make it needs.
+        """
+        if isinstance(request, Oversized):
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"the request is {request.size} bytes; the limit is {request.limit} "
+                "(server.max_request_bytes); send less",
+            )
+        kind = type(request)
+        expected = self._took.get(kind, 0.0)
+        remaining = context.time_remaining()
+        if remaining is not None and remaining <= expected:
+            self.calls_expired += 1
+            await context.abort(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"the caller's deadline leaves {max(remaining, 0) * 1000:.1f} ms, and a call like "
+                f"this takes about {expected * 1000:.1f} ms here now; nothing was evaluated",
+            )
+        if self.calls_in_flight >= self.max_concurrent_calls:
+            self.calls_shed += 1
+            if self.calls_shed % SHED_LOG_EVERY == 1:
+                log.warning(
+                    "calls_shed",
+                    total=self.calls_shed,
+                    max_concurrent_calls=self.max_concurrent_calls,
+                )
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"overloaded: this worker already holds {self.max_concurrent_calls} calls "
+                "(server.max_concurrent_calls); nothing was evaluated; retry after a short "
+                "backoff",
+            )
+        self.calls_in_flight += 1
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.calls_in_flight -= 1
+            took = time.perf_counter() - started
+            self._took[kind] = expected + (took - expected) * _AVERAGE_WEIGHT
 
     async def _valid(self, context: Any, decide: Callable[[], _Result]) -> _Result:
         """`decide`; invalid input becomes INVALID_ARGUMENT naming the field."""
@@ -241,9 +345,23 @@ def _header_safe(text: str) -> str:
     return "".join(c if " " <= c <= "~" else f"\\u{ord(c):04x}" for c in text)
 
 
-def register(server: Any, decisions: DecisionServicer, health_service: Health) -> None:
-    """Add the decision, health and reflection services to `server`."""
-    pb_grpc.add_DecisionServiceServicer_to_server(decisions, server)
+def register(
+    server: Any,
+    decisions: DecisionServicer,
+    health_service: Health,
+    *,
+    max_request_bytes: int | None = None,
+) -> None:
+    """Add the decision, health and reflection services to `server`.
+
+    With `max_request_bytes`, a larger decision request is not parsed: its handler gets an
+    `Oversized` and answers RESOURCE_EXHAUSTED naming the setting.
+    """
+    add = pb_grpc.add_DecisionServiceServicer_to_server
+    if max_request_bytes is None:
+        add(decisions, server)
+    else:
+        add(decisions, _Limited(server, max_request_bytes))  # type: ignore[arg-type]
     health_pb2_grpc.add_HealthServicer_to_server(health_service, server)
     names = (
         SERVICE_NAME,
@@ -251,3 +369,33 @@ def register(server: Any, decisions: DecisionServicer, health_service: Health) -
         reflection.SERVICE_NAME,
     )
     reflection.enable_server_reflection(names, server)
+
+
+class _Limited:
+    """`server` as the generated registration sees it, with size-checking deserializers."""
+
+    def __init__(self, server: Any, limit: int) -> None:
+        self._server = server
+        self._limit = limit
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None:
+        """Ignored: `add_registered_method_handlers` adds the same handlers, wrapped."""
+
+    def add_registered_method_handlers(self, name: str, handlers: dict[str, Any]) -> None:
+        wrapped = {
+            method: handler._replace(
+                request_deserializer=_deserializer(handler.request_deserializer, self._limit)
+            )
+            for method, handler in handlers.items()
+        }
+        self._server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(name, wrapped),)
+        )
+        self._server.add_registered_method_handlers(name, wrapped)
+
+
+def _deserializer(parse: Callable[[bytes], Any], limit: int) -> Callable[[bytes], Any]:
+    def deserialize(data: bytes) -> Any:
+        return Oversized(len(data), limit) if len(data) > limit else parse(data)
+
+    return deserialize

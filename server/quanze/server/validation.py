@@ -1,14 +1,18 @@
 """Validate requests against the input schema that lives with the policies.
 
 Valid requests take a compiled fast path; an invalid one is re-checked with `jsonschema`
-to name the offending field and say how to fix it.
+to name the offending field and say how to fix it. Before either, `Limits` checks the schema's
+size bounds (`maxItems`, `maxLength`, `maxProperties`) by looking only at the lengths it bounds:
+a request of 40,000 roles is refused in microseconds, and it works on protobuf `Struct`s and
+`ListValue`s too (they are a `Mapping` and a `Sequence`), before they are converted to dicts.
 """
 
 from __future__ import annotations
 
 import copy
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import fastjsonschema
@@ -37,14 +41,108 @@ class RequestValidator:
         list_schema["properties"].pop("action", None)
         self._check = _Compiled(schema)
         self._list = _Compiled(list_schema)
+        self.limits = Limits(schema)
 
     def check_request(self, request: Any) -> None:
         """Raise `InvalidRequestError` naming the field when `request` breaks the schema."""
+        self.limits.check(request)
         self._check.validate(request, self._actions)
 
     def list_request(self, request: Any) -> None:
         """The same for a ListAllowedActions request."""
+        self.limits.check(request)
         self._list.validate(request, self._actions)
+
+
+@dataclass
+class _Bounds:
+    """The size bounds of one schema node, and of the nodes below it."""
+
+    max_length: int | None = None
+    max_items: int | None = None
+    max_properties: int | None = None
+    properties: dict[str, _Bounds] = field(default_factory=dict)
+    closed: bool = False  # additionalProperties: false
+    items: _Bounds | None = None
+    additional: _Bounds | None = None
+
+
+class Limits:
+    """The schema's size bounds, checked before anything that costs time in the request's size.
+
+    Only what is bounded is looked at: the length of a string or array is read before any item,
+    and an object with more fields than its schema defines is refused after looking at no more
+    than that many keys. So the check costs what a legitimate request costs, whatever was sent.
+    """
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self._defs: Mapping[str, Any] = schema.get("$defs", {})
+        self._compiled: dict[str, _Bounds] = {}
+        self._root = self._compile(schema)
+
+    def check(self, request: Any, prefix: str = "") -> None:
+        """Raise `InvalidRequestError` naming the first field over its bound."""
+        _walk(self._root, request, prefix)
+
+    def _compile(self, node: Mapping[str, Any]) -> _Bounds:
+        ref = node.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            name = ref.removeprefix("#/$defs/")
+            if name not in self._compiled:  # recursive definitions refer to the same bounds
+                self._compiled[name] = _Bounds()
+                self._fill(self._compiled[name], self._defs[name])
+            return self._compiled[name]
+        bounds = _Bounds()
+        self._fill(bounds, node)
+        return bounds
+
+    def _fill(self, bounds: _Bounds, node: Mapping[str, Any]) -> None:
+        for alternative in (*node.get("oneOf", ()), *node.get("anyOf", ())):
+            self._fill(bounds, alternative)
+        bounds.max_length = node.get("maxLength", bounds.max_length)
+        bounds.max_items = node.get("maxItems", bounds.max_items)
+        bounds.max_properties = node.get("maxProperties", bounds.max_properties)
+        for name, child in node.get("properties", {}).items():
+            bounds.properties[name] = self._compile(child)
+        additional = node.get("additionalProperties")
+        if additional is False:
+            bounds.closed = True
+        elif isinstance(additional, Mapping):
+            bounds.additional = self._compile(additional)
+        if isinstance(node.get("items"), Mapping):
+            bounds.items = self._compile(node["items"])
+
+
+def _walk(bounds: _Bounds, value: Any, path: str) -> None:
+    if isinstance(value, str):
+        if bounds.max_length is not None and len(value) > bounds.max_length:
+            raise InvalidRequestError(
+                path, f"at most {bounds.max_length} characters (has {len(value)})"
+            )
+    elif isinstance(value, Mapping):
+        _walk_object(bounds, value, path)
+    elif isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
+        if bounds.max_items is not None and len(value) > bounds.max_items:
+            raise InvalidRequestError(path, f"at most {bounds.max_items} items (has {len(value)})")
+        if bounds.items is not None:
+            for index, item in enumerate(value):
+                _walk(bounds.items, item, f"{path}.{index}")
+
+
+def _walk_object(bounds: _Bounds, value: Mapping[str, Any], path: str) -> None:
+    if bounds.max_properties is not None and len(value) > bounds.max_properties:
+        raise InvalidRequestError(
+            path or "request", f"at most {bounds.max_properties} fields (has {len(value)})"
+        )
+    if bounds.closed and len(value) > len(bounds.properties):
+        # Among the first len(properties) + 1 keys at least one is unknown: name it.
+        known = sorted(bounds.properties)
+        unknown = next(key for key in value if key not in bounds.properties)
+        raise _unknown_attribute(path.split(".") if path else [], {unknown}, known)
+    for key in value:
+        child = bounds.properties.get(key, bounds.additional)
+        if child is not None:
+            _walk(child, value[key], f"{path}.{key}" if path else key)
 
 
 class _Compiled:
@@ -97,6 +195,10 @@ def _describe(error: jsonschema.ValidationError, actions: list[str]) -> InvalidR
         )
     if error.validator == "minLength":
         return InvalidRequestError(field, "must not be empty")
+    if error.validator in _BOUNDS:  # normally caught first by `Limits`, with the same words
+        return InvalidRequestError(
+            field or "request", f"at most {expected} {_BOUNDS[error.validator]}"
+        )
     return InvalidRequestError(field or "request", error.message)
 
 
@@ -114,6 +216,8 @@ def _unknown_attribute(path: list[str], instance: Any, known: list[str]) -> Inva
         message += f" (the {len(known)} known fields are in quanze/schema/input.schema.json)"
     return InvalidRequestError(name, message)
 
+
+_BOUNDS = {"maxLength": "characters", "maxItems": "items", "maxProperties": "fields"}
 
 # Objects with more fields than this are not listed in full in an error message.
 _LISTED_FIELDS = 12

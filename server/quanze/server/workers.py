@@ -110,9 +110,11 @@ async def run_worker(
     transport.clear_stale_socket(address)
     server = _grpc_server(config, reuse_port=reuse_port)
     decision_log = build_decision_log(config)
-    decisions = service.DecisionServicer(decision_log)
+    decisions = service.DecisionServicer(
+        decision_log, max_concurrent_calls=config.server.max_concurrent_calls
+    )
     health = service.Health(decisions, restrict_details=config.server.restrict_status)
-    service.register(server, decisions, health)
+    service.register(server, decisions, health, max_request_bytes=config.server.max_request_bytes)
     port = _listen(server, config)
     socket_inode = transport.prepare_socket(config.server)
     bound = address if address.startswith("unix:") else f"{address.rsplit(':', 1)[0]}:{port}"
@@ -158,6 +160,11 @@ async def run_worker(
         log.info("stopped")
 
 
+def receive_limit(max_request_bytes: int) -> int:
+    """gRPC's own limit on a received message: 4 times `server.max_request_bytes`."""
+    return 4 * max_request_bytes
+
+
 def _grpc_server(config: Config, *, reuse_port: bool) -> grpc.aio.Server:
     tls = config.server.tls
     interceptors = (
@@ -173,7 +180,9 @@ def _grpc_server(config: Config, *, reuse_port: bool) -> grpc.aio.Server:
         interceptors=interceptors,
         options=[
             ("grpc.so_reuseport", 1 if reuse_port else 0),
-            ("grpc.max_receive_message_length", config.server.max_request_bytes),
+            # gRPC refuses what is far over the limit while reading it; the decision service's
+            # own check answers what is just over it, naming the setting.
+            ("grpc.max_receive_message_length", receive_limit(config.server.max_request_bytes)),
         ],
     )
 

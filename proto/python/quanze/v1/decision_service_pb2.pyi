@@ -606,6 +606,9 @@ class GetStatusResponse(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     DECISION_LOG_FIELD_NUMBER: _builtins.int
     SOURCE_ERROR_FIELD_NUMBER: _builtins.int
+    CALLS_SHED_FIELD_NUMBER: _builtins.int
+    CALLS_EXPIRED_FIELD_NUMBER: _builtins.int
+    MAX_CONCURRENT_CALLS_FIELD_NUMBER: _builtins.int
     policy_source: _builtins.str
     """Where the policies come from, e.g. "git https://host/policies.git branch main"."""
     active_revision: _builtins.str
@@ -626,6 +629,16 @@ class GetStatusResponse(_message.Message):
     """Quanze version of the worker."""
     source_error: _builtins.str
     """Why the source could not be read at the last poll (unreachable repository...); "" if it was."""
+    calls_shed: _builtins.int
+    """Decision calls this worker refused with RESOURCE_EXHAUSTED because it already held
+    max_concurrent_calls (load shedding), since it started.
+    """
+    calls_expired: _builtins.int
+    """Decision calls this worker answered DEADLINE_EXCEEDED without evaluating them, because the
+    caller's deadline had passed before the decision started, since it started.
+    """
+    max_concurrent_calls: _builtins.int
+    """The worker's server.max_concurrent_calls."""
     @_builtins.property
     def decision_log(self) -> Global___DecisionLogStatus:
         """The decision log of the worker that answers."""
@@ -644,10 +657,13 @@ class GetStatusResponse(_message.Message):
         version: _builtins.str = ...,
         decision_log: Global___DecisionLogStatus | None = ...,
         source_error: _builtins.str = ...,
+        calls_shed: _builtins.int = ...,
+        calls_expired: _builtins.int = ...,
+        max_concurrent_calls: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["decision_log", b"decision_log"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activated_at", b"activated_at", "active_revision", b"active_revision", "decision_log", b"decision_log", "last_checked_at", b"last_checked_at", "last_error", b"last_error", "last_failed_at", b"last_failed_at", "last_failed_revision", b"last_failed_revision", "policy_source", b"policy_source", "serving", b"serving", "source_error", b"source_error", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activated_at", b"activated_at", "active_revision", b"active_revision", "calls_expired", b"calls_expired", "calls_shed", b"calls_shed", "decision_log", b"decision_log", "last_checked_at", b"last_checked_at", "last_error", b"last_error", "last_failed_at", b"last_failed_at", "last_failed_revision", b"last_failed_revision", "max_concurrent_calls", b"max_concurrent_calls", "policy_source", b"policy_source", "serving", b"serving", "source_error", b"source_error", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

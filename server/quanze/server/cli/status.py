@@ -119,5 +119,10 @@ def _status_text(status: dict[str, Any]) -> str:
         )
     else:
         lines.append("decision log      off")
+    lines.append(
+        f"overload          {int(status['calls_shed']):,} shed, "
+        f"{int(status['calls_expired']):,} past their deadline, "
+        f"at most {status['max_concurrent_calls']} calls at once"
+    )
     lines.append(f"version           {status['version']}")
     return "\n".join(lines)
