@@ -132,6 +132,8 @@ def build_decider(
         bundle,
         engine,
         timeout_ms=config.engine.timeout_ms,
+        list_timeout_ms=config.engine.list_timeout_ms,
+        wall_timeout_ms=config.engine.wall_timeout_ms,
         max_batch_items=config.server.max_batch_items,
         masker=Masker(bundle) if config.decision_log.directory else None,
     )
