@@ -68,12 +68,14 @@ class Decider:
         wall_timeout_ms: float = 5000.0,
         max_batch_items: int = 100,
         masker: Any = None,
+        validator: RequestValidator | None = None,
     ) -> None:
         self.bundle = bundle
         # The decision log's mask policy for this revision (thread-bound like the engine).
         self.masker = masker
         self._engine = engine
-        self._validator = RequestValidator(bundle.schema, bundle.actions)
+        # Compiling the validator takes a while (pure Python): callers may build it elsewhere.
+        self._validator = validator or RequestValidator(bundle.schema, bundle.actions)
         self._messages: Mapping[str, Any] = bundle.data["quanze"].get("messages", {})
         # Budgets in CPU time of the evaluating thread; the ceiling in wall-clock time.
         self._budget_ns = int(timeout_ms * 1e6)
