@@ -15,6 +15,7 @@ processes spin at nice 0.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import tempfile
 import time
@@ -122,9 +123,68 @@ def starve(args: argparse.Namespace) -> int:
     return 0
 
 
+def lag(args: argparse.Namespace) -> int:
+    """How long preparing a revision holds up the serving loop, in-process, no gRPC."""
+    # Imported here: the other scenarios run the server in child processes only.
+    from quanze.server import app, validation  # noqa: PLC0415
+    from quanze.server.config import Config  # noqa: PLC0415
+    from quanze.server.policy.bundle import load_bundle  # noqa: PLC0415
+
+    config = Config()
+
+    async def held_up(prepare: Any) -> tuple[float, float]:
+        """The loop's longest stall (ms) while `prepare` runs, and how long it ran (s)."""
+        worst = 0.0
+        done = asyncio.Event()
+
+        async def tick() -> None:
+            nonlocal worst
+            while not done.is_set():
+                before = time.perf_counter()
+                await asyncio.sleep(0.001)
+                worst = max(worst, time.perf_counter() - before - 0.001)
+
+        ticker = asyncio.create_task(tick())
+        await asyncio.sleep(0.05)
+        started = time.perf_counter()
+        await prepare()
+        seconds = time.perf_counter() - started
+        done.set()
+        await ticker
+        return worst * 1000, seconds
+
+    bundle = load_bundle()  # a worker reads it on another thread, before preparing
+
+    async def on_the_loop() -> None:  # what a worker did before
+        validation._compile_fast.cache_clear()
+        app.build_decider(config, None, bundle)
+
+    async def new_schema() -> None:
+        validation._compile_fast.cache_clear()
+        await app.prepare_decider(config, None, bundle)
+
+    async def same_schema() -> None:
+        await app.prepare_decider(config, None, bundle)
+
+    for name, prepare in (
+        ("build_decider on the loop (before)", on_the_loop),
+        ("prepare_decider, new input schema", new_schema),
+        ("prepare_decider, same input schema", same_schema),
+    ):
+        runs = [asyncio.run(held_up(prepare)) for _ in range(args.rounds)]
+        stalls = sorted(r[0] for r in runs)
+        took = sorted(r[1] for r in runs)
+        print(
+            f"{name:36s} longest stall median {stalls[len(stalls) // 2]:7.1f} ms "
+            f"(max {stalls[-1]:.1f}); prepare takes {took[len(took) // 2]:.2f} s"
+        )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", choices=["reload", "starve"])
+    parser.add_argument("scenario", choices=["reload", "starve", "lag"])
+    parser.add_argument("--rounds", type=int, default=5, help="lag: prepares of each kind")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=3, help="client threads")
     parser.add_argument("--revisions", type=int, default=4, help="reload: revisions published")
@@ -136,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--core", type=int, default=-1, help="starve: run the sidecar and the hogs on this CPU"
     )
     args = parser.parse_args(argv)
-    return reload(args) if args.scenario == "reload" else starve(args)
+    return {"reload": reload, "starve": starve, "lag": lag}[args.scenario](args)
 
 
 if __name__ == "__main__":
