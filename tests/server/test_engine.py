@@ -174,3 +174,13 @@ def test_broken_policies_fail_the_child_and_are_reported_by_the_compile_here(
     assert asyncio.run(compile_elsewhere(broken)) is None
     with pytest.raises(PolicyError, match=r"decision\.rego:6"):
         RegorusEngine(broken, program=None)
+
+
+def test_a_child_that_cannot_start_leaves_the_compile_here(
+    bundle: PolicyBundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_processes_left(*_args: object, **_kwargs: object) -> None:
+        raise BlockingIOError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", no_processes_left)
+    assert asyncio.run(compile_elsewhere(bundle)) is None

@@ -156,14 +156,18 @@ async def compile_elsewhere(bundle: PolicyBundle, *, timeout_s: float = 300.0) -
     reports a broken policy the usual way.
     """
     started = time.perf_counter()
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "quanze.server.engine.compile_child",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    try:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "quanze.server.engine.compile_child",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    except OSError as exc:  # e.g. no processes or file descriptors left
+        log.warning("policy_compile_child_failed", revision=bundle.revision, error=str(exc))
+        return None
     request = json.dumps({"data_json": bundle.data_json, "modules": list(bundle.modules)})
     try:
         program, error = await asyncio.wait_for(child.communicate(request.encode()), timeout_s)
