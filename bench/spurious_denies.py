@@ -4,12 +4,13 @@ Each scenario runs the real sidecar (`quanze serve`, a child process) and record
 
     python bench/spurious_denies.py reload     # directory source, N revisions published under load
     python bench/spurious_denies.py starve     # busy-loop processes on every core, List + Check
+    python bench/spurious_denies.py lag        # in-process: how long a prepare holds up the loop
 
 `reload` prints Check latency before the first publish and while revisions are compiled and
 swapped in (from each revision's `policy_revision_found` to its `policy_revision_active`), and
 how many answers were `evaluation_error` or otherwise not what the serving revision says.
 `starve` prints the same counts for ListAllowedActions (per action) and Check while `--hogs`
-processes spin at nice 0.
+processes spin at nice 0 (with `--core C --nice N`, on CPU C only, the sidecar N lower).
 """
 
 from __future__ import annotations
