@@ -51,7 +51,7 @@ def wait_event(process: subprocess.Popen[str], event: str, timeout: float = 30.0
 def wait_serving(address: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
+        stub: Any = health_pb2_grpc.HealthStub(channel)  # grpc_health ships no types
         while time.monotonic() < deadline:
             try:
                 if (
@@ -86,7 +86,8 @@ def status(address: str) -> pb.GetStatusResponse:
 def health_with_details(address: str) -> tuple[int, dict[str, str]]:
     """Health of the decision service, and the policy details in its trailing metadata."""
     with grpc.insecure_channel(address) as channel:
-        reply, call = health_pb2_grpc.HealthStub(channel).Check.with_call(
+        stub: Any = health_pb2_grpc.HealthStub(channel)
+        reply, call = stub.Check.with_call(
             health_pb2.HealthCheckRequest(service="quanze.v1.DecisionService"), timeout=5
         )
         return reply.status, {k: str(v) for k, v in call.trailing_metadata()}

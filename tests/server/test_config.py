@@ -89,6 +89,23 @@ def test_unix_socket_runs_one_worker_unless_told_then_one_socket_each() -> None:
     assert tcp.worker_addresses() == ["127.0.0.1:8600", "127.0.0.1:8600"]
 
 
+def test_evaluation_budgets_must_be_positive_and_under_the_wall_clock_ceiling() -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load(
+            environ={},
+            overrides=[
+                "engine.list_timeout_ms=0",
+                "engine.timeout_ms=300",
+                "engine.wall_timeout_ms=200",
+            ],
+        )
+    assert caught.value.problems == [
+        "engine.list_timeout_ms: must be greater than 0",
+        "engine.wall_timeout_ms: must be at least engine.timeout_ms and engine.list_timeout_ms "
+        "(it is the ceiling above the CPU budgets)",
+    ]
+
+
 def test_missing_policy_directory_is_a_problem(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is neither a directory nor a git repository"):
         config.load(environ={}, overrides=[f"policies.path={tmp_path / 'nope'}"])

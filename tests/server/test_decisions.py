@@ -74,17 +74,82 @@ def test_well_formed_allow_passes_through(
     assert len(answer["decision_id"]) == 36
 
 
-def test_slow_evaluation_is_discarded_as_deny(
+class SlowedEngine:
+    """The real engine, made slow by evaluating each request again until it has used `cpu_s`."""
+
+    def __init__(self, bundle: PolicyBundle, cpu_s: float) -> None:
+        self.inner = RegorusEngine(bundle)
+        self.cpu_s = cpu_s
+
+    def decide(self, request: Mapping[str, Any]) -> Any:
+        return self._slowly(self.inner.decide, request)
+
+    def decide_all(self, request: Mapping[str, Any]) -> Any:
+        return self._slowly(self.inner.decide_all, request)
+
+    def _slowly(self, evaluate: Any, request: Mapping[str, Any]) -> Any:
+        until = time.thread_time() + self.cpu_s
+        result = evaluate(request)
+        while time.thread_time() < until:
+            result = evaluate(request)
+        return result
+
+
+class WaitingEngine(ScriptedEngine):
+    """Answers after `seconds` of waiting (for the CPU, the GIL, a compile...), using no CPU."""
+
+    def __init__(self, result: Any, seconds: float) -> None:
+        super().__init__(result)
+        self.seconds = seconds
+
+    def decide(self, request: Mapping[str, Any]) -> Any:
+        time.sleep(self.seconds)
+        return super().decide(request)
+
+
+def test_an_evaluation_over_its_cpu_budget_is_discarded_as_deny(
     bundle: PolicyBundle, decision_cases: list[DecisionCase]
 ) -> None:
-    class SlowEngine(ScriptedEngine):
-        def decide(self, request: Mapping[str, Any]) -> Any:
-            time.sleep(0.05)
-            return super().decide(request)
-
-    answer = Decider(bundle, SlowEngine(ALLOW), timeout_ms=10).check(valid_request(decision_cases))
+    request = valid_request(decision_cases)
+    assert Decider(bundle, RegorusEngine(bundle)).check(request)["decision"] is True
+    answer = Decider(bundle, SlowedEngine(bundle, 0.1), timeout_ms=20).check(request)
     assert answer["decision"] is False
-    assert answer["reasons"][0]["code"] == "evaluation_error"
+    assert [r["code"] for r in answer["reasons"]] == ["evaluation_error"]
+
+
+def test_waiting_for_the_cpu_does_not_count_against_the_budget(
+    bundle: PolicyBundle, decision_cases: list[DecisionCase]
+) -> None:
+    # 0.3 s of wall-clock time against a 20 ms budget: only CPU time counts.
+    engine = WaitingEngine(ALLOW, 0.3)
+    answer = Decider(bundle, engine, timeout_ms=20).check(valid_request(decision_cases))
+    assert answer["decision"] is True
+    assert answer["reasons"] == ALLOW["reasons"]
+
+
+def test_an_evaluation_past_the_wall_clock_ceiling_is_discarded_as_deny(
+    bundle: PolicyBundle, decision_cases: list[DecisionCase]
+) -> None:
+    engine = WaitingEngine(ALLOW, 0.3)
+    decider = Decider(bundle, engine, timeout_ms=20, list_timeout_ms=20, wall_timeout_ms=100)
+    answer = decider.check(valid_request(decision_cases))
+    assert [r["code"] for r in answer["reasons"]] == ["evaluation_error"]
+
+
+def test_list_has_its_own_cpu_budget(
+    bundle: PolicyBundle, decision_cases: list[DecisionCase]
+) -> None:
+    request = batch_defaults(decision_cases)
+    engine = SlowedEngine(bundle, 0.08)
+    # Over a Check's budget, within the List's: answered.
+    listed = Decider(bundle, engine, timeout_ms=20, list_timeout_ms=2000).allowed_actions(request)
+    assert {a["reasons"][0]["code"] for _, a in listed} != {"evaluation_error"}
+    assert any(a["decision"] for _, a in listed)
+    # Over the List's own budget: every action is a deny.
+    listed = Decider(bundle, engine, timeout_ms=2000, list_timeout_ms=20).allowed_actions(request)
+    assert {(a["decision"], a["reasons"][0]["code"]) for _, a in listed} == {
+        (False, "evaluation_error")
+    }
 
 
 def test_decision_ids_are_unique(bundle: PolicyBundle, decision_cases: list[DecisionCase]) -> None:

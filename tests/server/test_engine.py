@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import gc
 import json
@@ -10,10 +11,11 @@ import threading
 
 import pytest
 
-from quanze.server.engine.regorus_engine import RegorusEngine
+from quanze.server.engine.regorus_engine import RegorusEngine, compile_elsewhere
 from quanze.server.errors import EvaluationError, PolicyError
 from quanze.server.policy.bundle import PolicyBundle
-from tests.support import raised_on_another_thread
+from quanze.server.policy.testing import DecisionCase
+from tests.support import CONTRACT_EXAMPLE, raised_on_another_thread
 
 HEADER = "package quanze.authz\n\nimport rego.v1\n\n"
 
@@ -140,3 +142,45 @@ def test_a_refused_thread_leaves_no_engine_for_another_threads_gc(bundle: Policy
         gc.enable()
         sys.unraisablehook = previous
     assert unraisable == []
+
+
+# ------------------------------------------------------------------ built off the serving path
+
+
+def test_a_program_compiled_in_a_child_process_decides_as_one_compiled_here(
+    bundle: PolicyBundle, decision_cases: list[DecisionCase]
+) -> None:
+    program = asyncio.run(compile_elsewhere(bundle))
+    assert program
+    here = RegorusEngine(bundle)
+    engine, steps = RegorusEngine.in_steps(bundle, program=program)
+    # One short step per module, the data and the program: never the whole compile at once.
+    assert sum(1 for _ in steps) == len(bundle.modules) + 2
+    for case in decision_cases[:40]:
+        assert engine.decide(case.request) == here.decide(case.request), case.name
+    assert engine.fallbacks == here.fallbacks == 0
+
+
+def test_a_program_that_does_not_load_is_compiled_here_instead(bundle: PolicyBundle) -> None:
+    engine = RegorusEngine(bundle, program=b"not a program")
+    assert engine.decide(json.loads(CONTRACT_EXAMPLE))["decision"] is True
+    assert engine.fallbacks == 0
+
+
+def test_broken_policies_fail_the_child_and_are_reported_by_the_compile_here(
+    bundle: PolicyBundle,
+) -> None:
+    broken = replace_modules(bundle, HEADER + "decision := 1 if {\n\ty > 1\n}\n\ndecisions := {}\n")
+    assert asyncio.run(compile_elsewhere(broken)) is None
+    with pytest.raises(PolicyError, match=r"decision\.rego:6"):
+        RegorusEngine(broken, program=None)
+
+
+def test_a_child_that_cannot_start_leaves_the_compile_here(
+    bundle: PolicyBundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_processes_left(*_args: object, **_kwargs: object) -> None:
+        raise BlockingIOError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", no_processes_left)
+    assert asyncio.run(compile_elsewhere(bundle)) is None

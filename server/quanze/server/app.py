@@ -6,6 +6,7 @@ decision log and the reloader that follows the policy source. `workers` runs the
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,8 +18,8 @@ from quanze.server.decisionlog.mask import Masker
 from quanze.server.decisionlog.sink import DecisionLog
 from quanze.server.decisionlog.writer import StreamWriter, WriterSettings
 from quanze.server.decisions import Decider
-from quanze.server.engine.base import EngineFactory
-from quanze.server.engine.regorus_engine import RegorusEngine
+from quanze.server.engine.base import DecisionEngine, EngineFactory
+from quanze.server.engine.regorus_engine import RegorusEngine, compile_elsewhere
 from quanze.server.policy.bundle import PolicyBundle, load_bundle
 from quanze.server.policy.candidate import Candidate, PolicySource
 from quanze.server.policy.directory import Directory, read_directory
@@ -31,6 +32,7 @@ from quanze.server.policy.reloader import (
     no_gate,
 )
 from quanze.server.policy.source import BundledSource, CombinedSource, open_source
+from quanze.server.validation import RequestValidator
 
 
 def default_engine_factory(config: Config) -> EngineFactory:
@@ -128,12 +130,49 @@ def build_decider(
     """Build a `Decider` whose engine belongs to the calling thread."""
     bundle = bundle or load_policies(config)
     engine = (engine_factory or default_engine_factory(config))(bundle)
+    return _decider(config, bundle, engine)
+
+
+async def prepare_decider(
+    config: Config, engine_factory: EngineFactory | None, bundle: PolicyBundle
+) -> Decider:
+    """`build_decider` for a loop thread that keeps serving calls meanwhile.
+
+    What takes long happens elsewhere: the RVM program compiles in a child process (regorus
+    holds the GIL throughout) and the request validator on another thread (pure Python, which
+    lets the GIL go every few milliseconds). What must happen on this thread, since the
+    engine will be used here, is done in short steps with the loop running between them.
+    Another engine (the configured OPA, a test's factory) is built as `build_decider` does.
+    """
+    if engine_factory is not None or config.engine.kind != "regorus":
+        return build_decider(config, engine_factory, bundle)
+    validator, program = await asyncio.gather(
+        asyncio.to_thread(RequestValidator, bundle.schema, bundle.actions),
+        compile_elsewhere(bundle),
+    )
+    engine, steps = RegorusEngine.in_steps(
+        bundle, fast_path=config.engine.fast_path, program=program
+    )
+    for _ in steps:
+        await asyncio.sleep(0)
+    return _decider(config, bundle, engine, validator)
+
+
+def _decider(
+    config: Config,
+    bundle: PolicyBundle,
+    engine: DecisionEngine,
+    validator: RequestValidator | None = None,
+) -> Decider:
     return Decider(
         bundle,
         engine,
         timeout_ms=config.engine.timeout_ms,
+        list_timeout_ms=config.engine.list_timeout_ms,
+        wall_timeout_ms=config.engine.wall_timeout_ms,
         max_batch_items=config.server.max_batch_items,
         masker=Masker(bundle) if config.decision_log.directory else None,
+        validator=validator,
     )
 
 

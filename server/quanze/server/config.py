@@ -133,7 +133,11 @@ class EngineConfig:
     fast_path: bool = True
     """Serve from the compiled RVM, falling back to the tree-walking engine on any failure."""
     timeout_ms: float = 250.0
-    """Slower evaluations answer deny (`evaluation_error`); with `opa` also the HTTP timeout."""
+    """CPU budget of one decision (Check, batch item): more answers deny (`evaluation_error`)."""
+    list_timeout_ms: float = 1000.0
+    """CPU budget of one ListAllowedActions evaluation (every catalog action at once)."""
+    wall_timeout_ms: float = 5000.0
+    """Wall-clock ceiling of any evaluation, however little CPU it used (see Timeout below)."""
     opa_url: str = "http://127.0.0.1:8181"
     """With `engine.kind: opa`: the OPA server as `http(s)://HOST:PORT`, no path."""
     opa_path: str = "quanze/authz"
@@ -445,8 +449,17 @@ def _check(config: Config) -> list[str]:
             "bundle; build that bundle with `quanze policy bundle --directory PATH` instead"
         )
     problems.extend(_engine_problems(config.engine))
-    if config.engine.timeout_ms <= 0:
-        problems.append("engine.timeout_ms: must be greater than 0")
+    engine = config.engine
+    problems.extend(
+        f"engine.{name}: must be greater than 0"
+        for name in ("timeout_ms", "list_timeout_ms", "wall_timeout_ms")
+        if getattr(engine, name) <= 0
+    )
+    if engine.wall_timeout_ms < max(engine.timeout_ms, engine.list_timeout_ms):
+        problems.append(
+            "engine.wall_timeout_ms: must be at least engine.timeout_ms and "
+            "engine.list_timeout_ms (it is the ceiling above the CPU budgets)"
+        )
     if config.log.level not in LOG_LEVELS:
         problems.append(f"log.level: {config.log.level!r} is not one of {', '.join(LOG_LEVELS)}")
     problems.extend(_decision_log_problems(config.decision_log))

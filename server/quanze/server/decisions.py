@@ -64,16 +64,23 @@ class Decider:
         engine: DecisionEngine,
         *,
         timeout_ms: float = 250.0,
+        list_timeout_ms: float = 1000.0,
+        wall_timeout_ms: float = 5000.0,
         max_batch_items: int = 100,
         masker: Any = None,
+        validator: RequestValidator | None = None,
     ) -> None:
         self.bundle = bundle
         # The decision log's mask policy for this revision (thread-bound like the engine).
         self.masker = masker
         self._engine = engine
-        self._validator = RequestValidator(bundle.schema, bundle.actions)
+        # Compiling the validator takes a while (pure Python): callers may build it elsewhere.
+        self._validator = validator or RequestValidator(bundle.schema, bundle.actions)
         self._messages: Mapping[str, Any] = bundle.data["quanze"].get("messages", {})
-        self._timeout_s = timeout_ms / 1000.0
+        # Budgets in CPU time of the evaluating thread; the ceiling in wall-clock time.
+        self._budget_ns = int(timeout_ms * 1e6)
+        self._list_budget_ns = int(list_timeout_ms * 1e6)
+        self._wall_ceiling_ns = int(max(wall_timeout_ms, timeout_ms, list_timeout_ms) * 1e6)
         self._max_batch_items = max_batch_items
 
     @property
@@ -91,7 +98,7 @@ class Decider:
         """`check` with the evaluation time, for callers that log decisions."""
         self._validator.check_request(request)
         decision_id = str(uuid.uuid4())
-        raw, elapsed_ns = self._timed(self._engine.decide, request, decision_id)
+        raw, elapsed_ns = self._timed(self._engine.decide, request, decision_id, self._budget_ns)
         return Decided(request, self._finish(raw, decision_id), elapsed_ns)
 
     def check_batch(
@@ -159,7 +166,9 @@ class Decider:
         """`allowed_actions` with the call id and evaluation time, for the decision log."""
         self._validator.list_request(request)
         call_id = str(uuid.uuid4())
-        raw, elapsed_ns = self._timed(self._engine.decide_all, request, call_id)
+        raw, elapsed_ns = self._timed(
+            self._engine.decide_all, request, call_id, self._list_budget_ns
+        )
         if not isinstance(raw, dict):
             raw = {}  # every action then answers evaluation_error
         answers = [(a, self._finish(raw.get(a), f"{call_id}#{a}")) for a in self.bundle.actions]
@@ -179,23 +188,35 @@ class Decider:
             "policy_revision": self.revision,
         }
 
-    def _timed(self, evaluate: Any, request: Any, decision_id: str) -> tuple[Any, int]:
-        """The engine's raw result (None on failure or lateness) and the nanoseconds it took."""
+    def _timed(
+        self, evaluate: Any, request: Any, decision_id: str, budget_ns: int
+    ) -> tuple[Any, int]:
+        """The engine's raw result (None on failure or lateness) and the wall nanoseconds it took.
+
+        Late means more than `budget_ns` of this thread's CPU time (the engine evaluates on the
+        calling thread), or more than the wall-clock ceiling. CPU time counts the evaluation's
+        own work only: time spent runnable but not running (a starved CPU), waiting for the GIL
+        or for a compile on another thread does not make a legitimate call late. The ceiling
+        still cuts an evaluation that waits rather than computes.
+        """
         started = time.perf_counter_ns()
+        started_cpu = time.thread_time_ns()
         try:
             raw = evaluate(request)
         except EvaluationError as exc:
             log.exception("evaluation_error", decision_id=decision_id, error=str(exc))
             return None, time.perf_counter_ns() - started
+        cpu_ns = time.thread_time_ns() - started_cpu
         elapsed_ns = time.perf_counter_ns() - started
-        elapsed = elapsed_ns / 1e9
-        if elapsed > self._timeout_s:
+        if cpu_ns > budget_ns or elapsed_ns > self._wall_ceiling_ns:
             # regorus cannot be pre-empted; a late answer is discarded rather than trusted.
             log.error(
                 "evaluation_timeout",
                 decision_id=decision_id,
-                elapsed_ms=round(elapsed * 1000, 3),
-                timeout_ms=self._timeout_s * 1000,
+                cpu_ms=round(cpu_ns / 1e6, 3),
+                elapsed_ms=round(elapsed_ns / 1e6, 3),
+                timeout_ms=budget_ns / 1e6,
+                wall_timeout_ms=self._wall_ceiling_ns / 1e6,
             )
             return None, elapsed_ns
         return raw, elapsed_ns

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import copy
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,9 +147,20 @@ def _walk_object(bounds: _Bounds, value: Mapping[str, Any], path: str) -> None:
             _walk(child, value[key], f"{path}.{key}" if path else key)
 
 
+@functools.lru_cache(maxsize=8)
+def _compile_fast(schema_json: str) -> Callable[[Any], Any]:
+    """fastjsonschema's validator for a schema (as canonical JSON), compiled once per schema.
+
+    Compiling execs generated code, which holds the GIL for about 0.1 s: a policy revision
+    that keeps the schema (most do) reuses the validator rather than stall the serving thread.
+    The validator keeps no state, so any thread may use it.
+    """
+    return fastjsonschema.compile(json.loads(schema_json))
+
+
 class _Compiled:
     def __init__(self, schema: Mapping[str, Any]) -> None:
-        self._fast = fastjsonschema.compile(dict(schema))
+        self._fast = _compile_fast(json.dumps(schema, sort_keys=True, ensure_ascii=False))
         self._full = jsonschema.Draft202012Validator(schema)
 
     def validate(self, request: Any, actions: list[str]) -> None:

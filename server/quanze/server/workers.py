@@ -26,7 +26,13 @@ import grpc
 import structlog
 
 from quanze.server import applog, service, transport
-from quanze.server.app import build_decider, build_decision_log, build_reloader, load_candidate
+from quanze.server.app import (
+    build_decider,
+    build_decision_log,
+    build_reloader,
+    load_candidate,
+    prepare_decider,
+)
 from quanze.server.config import Config
 from quanze.server.decisionlog.sink import DecisionLog
 from quanze.server.decisions import Decider
@@ -59,11 +65,15 @@ class LocalWorker:
     async def prepare(self, candidate: Candidate) -> str:
         try:
             # Reading files happens off the loop; the engine must be built on this thread,
-            # which will use it (regorus objects are thread-bound).
+            # which will use it (regorus objects are thread-bound). While a revision serves,
+            # the next one is built without holding up its calls (`prepare_decider`); the
+            # first is built at once, as there is nothing to hold up.
             bundle = await asyncio.to_thread(load_candidate, candidate)
-            self._pending[candidate.revision] = build_decider(
-                self._config, self._engine_factory, bundle
-            )
+            if self._decisions.decider is None:
+                decider = build_decider(self._config, self._engine_factory, bundle)
+            else:
+                decider = await prepare_decider(self._config, self._engine_factory, bundle)
+            self._pending[candidate.revision] = decider
         except QuanzeError as exc:
             return str(exc)
         except Exception as exc:  # e.g. too many open files: still a refusal, not a crash

@@ -12,10 +12,13 @@ Facts that shape this module (shared notes, rego-engines.md):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import sys
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import regorus
@@ -36,27 +39,61 @@ log = structlog.get_logger("quanze.engine")
 class RegorusEngine:
     """One revision of the policies, compiled for the thread that builds this object."""
 
-    def __init__(self, bundle: PolicyBundle, *, fast_path: bool = True) -> None:
+    def __init__(
+        self, bundle: PolicyBundle, *, fast_path: bool = True, program: bytes | None = None
+    ) -> None:
+        for _ in self._build(bundle, fast_path, program):
+            pass
+
+    @classmethod
+    def in_steps(
+        cls, bundle: PolicyBundle, *, fast_path: bool = True, program: bytes | None = None
+    ) -> tuple[RegorusEngine, Iterator[None]]:
+        """An engine and the steps that build it: run them all on the thread that will use it.
+
+        Each step is one short call into regorus (one module, the data, loading `program`),
+        which holds the GIL; a caller that serves between steps is held up by one step at most.
+        `program` is the RVM program compiled elsewhere (`compile_program`); without it the
+        compile, the longest call by far, is one step here.
+        """
+        engine = cls.__new__(cls)
+        return engine, engine._build(bundle, fast_path, program)
+
+    def _build(
+        self, bundle: PolicyBundle, fast_path: bool, program: bytes | None
+    ) -> Iterator[None]:
         self._thread = threading.get_ident()
+        self.fallbacks = 0
+        self._rvm: Any = None
         self._engine = regorus.Engine()
         try:
-            with engine_guard():
-                for name, source in bundle.modules:
+            for name, source in bundle.modules:
+                with engine_guard():
                     self._engine.add_policy(name, source)
+                yield
+            with engine_guard():
                 self._engine.add_data_json(bundle.data_json)
+            yield
+            compiled = None
+            if program is not None and fast_path:
+                compiled = load_program(program)
+                yield
+            if program is None or (fast_path and compiled is None):
                 # Compiling the RVM program rejects unsafe variables, unknown functions and
                 # recursion up front, with file:line:col, which the lazy Engine would not.
-                program = regorus.Program.compile_from_modules(
-                    bundle.data_json, list(bundle.modules), _ENTRYPOINTS
-                )
+                with engine_guard():
+                    compiled = regorus.Program.compile_from_modules(
+                        bundle.data_json, list(bundle.modules), _ENTRYPOINTS
+                    )
+                yield
         except EngineCallError as exc:
             raise PolicyError(f"policies at {bundle.root} do not compile:\n{exc}") from exc
-        self._rvm: Any = None
         if fast_path:
+            if threading.get_ident() != self._thread:
+                raise PolicyError("an engine's build steps ran on more than one thread")
             self._rvm = regorus.Rvm()
-            self._rvm.load_program(program)
+            self._rvm.load_program(compiled)
             self._rvm.set_data_json(bundle.data_json)
-        self.fallbacks = 0
 
     def decide(self, request: Mapping[str, Any]) -> Any:
         return self._evaluate(DECISION_ENTRYPOINT, request)
@@ -89,6 +126,70 @@ class RegorusEngine:
                 return parse_result(self._engine.eval_rule_as_json(entrypoint))
         except EngineCallError as exc:
             raise EvaluationError(f"{entrypoint}: {exc}") from exc
+
+
+def compile_program(data_json: str, modules: Sequence[tuple[str, str]]) -> bytes:
+    """The policies' RVM program, compiled and serialised (see `engine.compile_child`)."""
+    with engine_guard():
+        program = regorus.Program.compile_from_modules(data_json, list(modules), _ENTRYPOINTS)
+        return bytes(program.serialize_binary())
+
+
+def load_program(blob: bytes) -> Any:
+    """A program `compile_program` serialised, for an `Rvm` of this thread; None if unreadable."""
+    try:
+        with engine_guard():
+            program, partial = regorus.Program.deserialize_binary(blob)
+    except EngineCallError as exc:
+        log.warning("policy_program_unreadable", error=str(exc).splitlines()[0])
+        return None
+    if partial:
+        log.warning("policy_program_unreadable", error="read only in part")
+        return None
+    return program
+
+
+async def compile_elsewhere(bundle: PolicyBundle, *, timeout_s: float = 300.0) -> bytes | None:
+    """`compile_program` in a child process, so the GIL-holding compile never stalls serving.
+
+    None when the child fails for any reason: the caller then compiles here, which also
+    reports a broken policy the usual way.
+    """
+    started = time.perf_counter()
+    try:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "quanze.server.engine.compile_child",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    except OSError as exc:  # e.g. no processes or file descriptors left
+        log.warning("policy_compile_child_failed", revision=bundle.revision, error=str(exc))
+        return None
+    request = json.dumps({"data_json": bundle.data_json, "modules": list(bundle.modules)})
+    try:
+        program, error = await asyncio.wait_for(child.communicate(request.encode()), timeout_s)
+    except (TimeoutError, asyncio.CancelledError):
+        child.kill()
+        await child.wait()
+        raise
+    if child.returncode != 0 or not program:
+        log.warning(
+            "policy_compile_child_failed",
+            revision=bundle.revision,
+            exit=child.returncode,
+            error=error.decode(errors="replace").strip()[-500:],
+        )
+        return None
+    log.info(
+        "policy_compiled_in_child",
+        revision=bundle.revision,
+        seconds=round(time.perf_counter() - started, 2),
+        bytes=len(program),
+    )
+    return program
 
 
 def parse_result(result_json: str) -> Any:
