@@ -22,7 +22,13 @@ CLIENT = ROOT / "clients" / "python" / "quanze" / "client"
 # decision log records decisions; the service and the process plumbing put it all on the wire;
 # the command line sits over everything.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("quanze.server", "quanze.server.errors", "quanze.server.applog", "quanze.server.clock"),
+    (
+        "quanze.server",
+        "quanze.server.errors",
+        "quanze.server.applog",
+        "quanze.server.clock",
+        "quanze.server.children",
+    ),
     ("quanze.server.policy.*",),
     ("quanze.server.engine.*", "quanze.server.config", "quanze.server.listening"),
     ("quanze.server.validation", "quanze.server.decisions", "quanze.server.directory_check"),

@@ -24,6 +24,7 @@ from typing import Any
 import regorus
 import structlog
 
+from quanze.server.children import communicate_or_kill
 from quanze.server.errors import EngineCallError, EvaluationError, PolicyError, engine_guard
 from quanze.server.policy.bundle import DECISION_ENTRYPOINT, DECISIONS_ENTRYPOINT, PolicyBundle
 
@@ -169,12 +170,7 @@ async def compile_elsewhere(bundle: PolicyBundle, *, timeout_s: float = 300.0) -
         log.warning("policy_compile_child_failed", revision=bundle.revision, error=str(exc))
         return None
     request = json.dumps({"data_json": bundle.data_json, "modules": list(bundle.modules)})
-    try:
-        program, error = await asyncio.wait_for(child.communicate(request.encode()), timeout_s)
-    except (TimeoutError, asyncio.CancelledError):
-        child.kill()
-        await child.wait()
-        raise
+    program, error = await communicate_or_kill(child, request.encode(), timeout_s)
     if child.returncode != 0 or not program:
         log.warning(
             "policy_compile_child_failed",

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from quanze.server.children import communicate_or_kill
 from quanze.server.clock import timestamp
 from quanze.server.errors import QuanzeError, UnsignedRevisionError
 from quanze.server.policy.candidate import Candidate, PolicySource
@@ -281,12 +282,8 @@ async def _run_command(arguments: list[str], revision: str, timeout_s: float) ->
         stderr=asyncio.subprocess.STDOUT,
     )
     try:
-        output, _ = await asyncio.wait_for(child.communicate(), timeout_s)
-    except (TimeoutError, asyncio.CancelledError) as exc:
-        child.kill()
-        await child.wait()
-        if isinstance(exc, asyncio.CancelledError):
-            raise
+        output, _ = await communicate_or_kill(child, None, timeout_s)
+    except TimeoutError as exc:
         raise QuanzeError(f"`{name}` did not finish within {timeout_s:.0f} s") from exc
     log.info(
         "gate_command_finished",
