@@ -18,10 +18,12 @@ Decider. So the last reference to a Decider is always dropped here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import queue
+import threading
 import time
 from collections.abc import Callable, Generator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import structlog
@@ -31,6 +33,8 @@ from quanze.server.errors import QuanzeError
 
 _T = TypeVar("_T")
 DeciderSteps = Generator[None, None, Decider]
+# A job for the thread: the future that waits for it on the event loop, and what to run.
+_Job = tuple["asyncio.Future[tuple[bool, Any]]", Callable[[], Any]]
 
 log = structlog.get_logger("quanze.decider_thread")
 
@@ -51,7 +55,11 @@ class DeciderThread:
     """Builds Deciders in steps, swaps the serving one, and runs decisions, all on one thread."""
 
     def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quanze-decider")
+        # A queue and a thread of our own rather than a ThreadPoolExecutor: 26 against 38 µs a
+        # hand-off (p50, measured), on every call.
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="quanze-decider", daemon=True)
+        self._thread.start()
         # Touched only by jobs on the thread.
         self._serving: Decider | None = None
         self._prepared: dict[str, Decider] = {}
@@ -135,14 +143,31 @@ class DeciderThread:
         self.serving = False
         self.revision = ""
         await self._run(drop_all)
-        self._executor.shutdown(wait=True)
+        self._jobs.put(None)
+        await asyncio.to_thread(self._thread.join)
 
     async def _run(self, function: Callable[[], _T]) -> _T:
-        loop = asyncio.get_running_loop()
-        done, value = await loop.run_in_executor(self._executor, _detached, function)
+        future: asyncio.Future[tuple[bool, Any]] = asyncio.get_running_loop().create_future()
+        self._jobs.put((future, function))
+        done, value = await future
         if not done:
             raise value
         return value  # type: ignore[no-any-return]
+
+    def _serve(self) -> None:
+        """The thread: each job in turn, its outcome handed to the loop waiting for it."""
+        while (job := self._jobs.get()) is not None:
+            future, function = job
+            if future.cancelled():  # its call was cancelled while it waited
+                continue
+            outcome = _detached(function)
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
+                future.get_loop().call_soon_threadsafe(_settle, future, outcome)
+
+
+def _settle(future: asyncio.Future[tuple[bool, Any]], outcome: tuple[bool, Any]) -> None:
+    if not future.cancelled():
+        future.set_result(outcome)
 
 
 def _detached(function: Callable[[], Any]) -> tuple[bool, Any]:
@@ -158,6 +183,6 @@ def _detached(function: Callable[[], Any]) -> tuple[bool, Any]:
         # The message says what failed (a PolicyError quotes the compile error it came from).
         exc.__traceback__ = exc.__cause__ = exc.__context__ = None
         return False, exc
-    except Exception as exc:  # a bug or a resource limit; still fail closed
+    except BaseException as exc:  # a bug, a resource limit, a Rust panic: still fail closed
         log.exception("decider_thread_job_failed")
         return False, DeciderThreadError(f"{type(exc).__name__}: {exc}")
