@@ -74,3 +74,31 @@ def test_engine_ab_compares_two_checkouts_request_by_request() -> None:
     for line in lines[1:]:
         median = float(line.split("median ")[1].split(" ms")[0])
         assert 0 < median < 1000, line
+
+
+def test_sidecar_ab_times_both_sidecars_call_by_call() -> None:
+    # This checkout against itself: two sidecars serve, every call answered and timed.
+    quanze = str(Path(sys.executable).parent / "quanze")
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "sidecar_ab.py"),
+            "--before",
+            quanze,
+            "--calls",
+            "50",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=environment_without_quanze_settings(),
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["before", "after"], lines
+    for line in lines:
+        assert "Check, 50 calls" in line, line
+        p50 = float(line.split("p50 ")[1].split(" ms")[0])
+        assert 0 < p50 < 10_000, line
