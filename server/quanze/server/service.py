@@ -74,8 +74,9 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
 
     The handlers run on the event loop; each decision (and the masking of its records) runs as
     one job on the worker's decider thread (`deciders`), so the loop keeps taking calls and
-    counts every one waiting for it. With a decision log, every answer is recorded before it is sent; when the log is
-    `required` and the record cannot be written, the answer becomes a deny (`audit_unavailable`).
+    counts every one waiting for it. With a decision log, every answer is recorded before it is
+    sent; when the log is `required` and the record cannot be written, the answer becomes a deny
+    (`audit_unavailable`).
     """
 
     def __init__(
