@@ -95,6 +95,17 @@ def test_check_bad_line_names_line_and_keeps_order(requests: list[dict[str, Any]
     assert "line 3: action.name: unknown action 'case.unknown'" in result.stderr
 
 
+def test_check_denies_nan_naming_the_field(requests: list[dict[str, Any]]) -> None:
+    # Python's json reads NaN; the answer must still be an invalid request, not an engine error.
+    with_nan = '"context": {"extensions": {"n": NaN}, '
+    text = json.dumps(requests[0]).replace('"context": {', with_nan, 1)
+    result = run("check", stdin=text)
+    assert result.returncode == 2
+    (answer,) = answers(result.stdout)
+    assert [r["code"] for r in answer["reasons"]] == ["invalid_request"]
+    assert "request: context.extensions.n: NaN is not a JSON number" in result.stderr
+
+
 def test_check_invalid_json_document_reports_position() -> None:
     result = run("check", stdin='{"subject": {"id": "x",}}')
     assert result.returncode == 1

@@ -35,6 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("quanze.server.decisionlog.*",),
     (
         "quanze.server.convert",
+        "quanze.server.bodies",
         "quanze.server.service",
         "quanze.server.transport",
         "quanze.server.workers",

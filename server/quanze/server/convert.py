@@ -6,12 +6,14 @@ The proto's JSON mapping is the contract, so requests convert with the standard 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from google.protobuf import descriptor, json_format, struct_pb2
 
 from quanze.server.decisions import Answer, BatchItemResult
+from quanze.server.errors import InvalidRequestError, non_finite_number
 from quanze.v1 import decision_service_pb2 as pb
 
 
@@ -22,7 +24,41 @@ def request_dict(message: Any, check: Callable[[Any], None] | None = None) -> di
     """
     if check is not None:
         check(request_view(message))
-    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+    try:
+        return json_format.MessageToDict(message, preserving_proto_field_name=True)
+    except json_format.SerializeToJsonError:
+        found = _non_finite(message, "")
+        if found is None:
+            raise
+        raise non_finite_number(*found) from None
+
+
+def _non_finite(message: Any, path: str) -> tuple[str, float] | None:
+    """(field path, value) of the first NaN or Infinity in a message's `Struct`s, if any."""
+    if isinstance(message, struct_pb2.Value):
+        kind = message.WhichOneof("kind")
+        if kind == "number_value" and not math.isfinite(message.number_value):
+            return path, message.number_value
+        return _non_finite(getattr(message, kind), path) if kind in _NESTED_KINDS else None
+    if isinstance(message, struct_pb2.Struct):
+        children: Any = ((f"{path}.{key}", value) for key, value in message.fields.items())
+    elif isinstance(message, struct_pb2.ListValue):
+        children = ((f"{path}.{index}", value) for index, value in enumerate(message.values))
+    else:
+        children = (
+            (f"{path}.{field.name}" if path else field.name, value)
+            for field, value in message.ListFields()
+            if field.type == descriptor.FieldDescriptor.TYPE_MESSAGE and not field.is_repeated
+        )
+    for child_path, child in children:
+        found = _non_finite(child, child_path)
+        if found is not None:
+            return found
+    return None
+
+
+# `Value` kinds that hold more values.
+_NESTED_KINDS = ("struct_value", "list_value")
 
 
 def request_view(message: Any) -> Any:
@@ -67,7 +103,12 @@ def batch_parts(
         for name in ("subject", "action", "resource", "context")
         if message.HasField(name)
     }
-    items = [request_dict(item) for item in message.evaluations]
+    items = []
+    for index, item in enumerate(message.evaluations):
+        try:
+            items.append(request_dict(item))
+        except InvalidRequestError as exc:
+            raise InvalidRequestError(f"evaluations[{index}].{exc.field}", exc.message) from None
     return defaults, items, message.options.evaluations_semantic
 
 

@@ -12,16 +12,15 @@ import contextlib
 import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
-from quanze.server import __version__, convert, transport
+from quanze.server import __version__, bodies, convert, transport
 from quanze.server.clock import timestamp
 from quanze.server.decisionlog import events
 from quanze.server.decisionlog.sink import DecisionLog
@@ -42,14 +41,6 @@ SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["DecisionService"].full_name
 SHED_LOG_EVERY = 1000
 # Weight of the newest call in the moving average of how long calls take.
 _AVERAGE_WEIGHT = 0.1
-
-
-@dataclass(frozen=True)
-class Oversized:
-    """What the deserializer hands over instead of a request larger than `max_request_bytes`."""
-
-    size: int
-    limit: int
 
 
 _Request = TypeVar("_Request")
@@ -206,12 +197,6 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
           overload gRPC hands calls over in arrival order after they waited, and evaluating
           one that can only answer late would cost the time a call that can still make it needs.
         """
-        if isinstance(request, Oversized):
-            await context.abort(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"the request is {request.size} bytes; the limit is {request.limit} "
-                "(server.max_request_bytes); send less",
-            )
         kind = type(request)
         expected = self._took.get(kind, 0.0)
         remaining = context.time_remaining()
@@ -354,48 +339,20 @@ def register(
 ) -> None:
     """Add the decision, health and reflection services to `server`.
 
-    With `max_request_bytes`, a larger decision request is not parsed: its handler gets an
-    `Oversized` and answers RESOURCE_EXHAUSTED naming the setting.
+    Every request body is read by `bodies`: one over `max_request_bytes` is not parsed and
+    one protobuf cannot parse is refused, before any servicer sees it.
     """
-    add = pb_grpc.add_DecisionServiceServicer_to_server
-    if max_request_bytes is None:
-        add(decisions, server)
-    else:
-        add(decisions, _Limited(server, max_request_bytes))  # type: ignore[arg-type]
-    health_pb2_grpc.add_HealthServicer_to_server(health_service, server)
+    guarded = bodies.GuardedServer(server, max_request_bytes)
+    pb_grpc.add_DecisionServiceServicer_to_server(decisions, guarded)  # type: ignore[arg-type]
+    health_pb2_grpc.add_HealthServicer_to_server(health_service, guarded)  # type: ignore[arg-type]
     names = (
         SERVICE_NAME,
         health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
         reflection.SERVICE_NAME,
     )
-    reflection.enable_server_reflection(names, server)
-
-
-class _Limited:
-    """`server` as the generated registration sees it, with size-checking deserializers."""
-
-    def __init__(self, server: Any, limit: int) -> None:
-        self._server = server
-        self._limit = limit
-
-    def add_generic_rpc_handlers(self, handlers: Any) -> None:
-        """Ignored: `add_registered_method_handlers` adds the same handlers, wrapped."""
-
-    def add_registered_method_handlers(self, name: str, handlers: dict[str, Any]) -> None:
-        wrapped = {
-            method: handler._replace(
-                request_deserializer=_deserializer(handler.request_deserializer, self._limit)
-            )
-            for method, handler in handlers.items()
-        }
-        self._server.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler(name, wrapped),)
-        )
-        self._server.add_registered_method_handlers(name, wrapped)
-
-
-def _deserializer(parse: Callable[[bytes], Any], limit: int) -> Callable[[bytes], Any]:
-    def deserialize(data: bytes) -> Any:
-        return Oversized(len(data), limit) if len(data) > limit else parse(data)
-
-    return deserialize
+    # `enable_server_reflection` would pick the servicer by the server's type, which the
+    # guard hides: add the asyncio one directly.
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
+        reflection.aio.ReflectionServicer(names),
+        guarded,  # type: ignore[arg-type]
+    )

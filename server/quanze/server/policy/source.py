@@ -36,6 +36,7 @@ from quanze.server.policy.candidate import (
     combine,
     combined_description,
 )
+from quanze.server.policy.files import SymbolicLinkError, tree_files
 from quanze.server.policy.git_location import is_git_location
 from quanze.server.policy.git_source import GitSource, SignaturePolicy
 
@@ -126,9 +127,13 @@ class DirectorySource:
                 f"{contents.place} {self.path} does not exist or is not a directory; create it "
                 f"or set {contents.setting}.path to the directory holding {contents.holding}"
             )
+        try:
+            files = tree_files(self.path)
+        except SymbolicLinkError as exc:
+            raise PolicySourceError(str(exc)) from None
         return [
             (path.relative_to(self.path).as_posix(), path)
-            for path in sorted(self.path.rglob("*"))
+            for path in files
             if path.suffix in contents.suffixes
         ]
 
