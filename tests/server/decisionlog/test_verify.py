@@ -789,7 +789,11 @@ def test_a_reopen_the_writer_reported_is_not_tampering_but_is_not_a_pass(tmp_pat
     (reopen,) = report.reopens
     assert reopen.line == 1
     assert "found its directory deleted while serving" in reopen.message
-    assert report.render().splitlines()[-1].startswith("REOPENED: 1 stream, 13 records, 2 files, none missing")
+    assert (
+        report.render()
+        .splitlines()[-1]
+        .startswith("REOPENED: 1 stream, 13 records, 2 files, none missing")
+    )
     assert report.to_json()["verdict"] == "reopened"
 
 
