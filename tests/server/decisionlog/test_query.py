@@ -690,7 +690,7 @@ def test_query_and_stats_check_the_chain_and_fail_where_it_breaks(
     code, out, err = run(capsys, "query", str(copy), "--format", "jsonl")
     assert code == 1
     assert len(ids_of(out)) == len(decisions)  # everything is still shown, with the warning
-    assert f"WARNING: the hash chain breaks in 1 place(s): {where} (seq " in err
+    assert f"WARNING: the hash chain breaks in 1 place: {where} (seq " in err
     assert "do not trust these results until `quanze logs verify`" in err
     code, _, err = run(capsys, "stats", str(copy))
     assert code == 1

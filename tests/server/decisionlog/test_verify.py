@@ -846,6 +846,25 @@ def test_a_reopened_start_record_that_does_not_fit_the_chain_is_reported(tmp_pat
     assert any("the record before it is seq 11" in p.message for p in report.problems)
 
 
+def test_a_reopened_start_record_cannot_write_to_the_terminal(tmp_path: Path) -> None:
+    directory = tmp_path / "log"
+    reopened_log(directory, rotate=False)
+    view = LogView.load(directory)
+    start = next(e for e in view.streams["w0"] if b'"previous":"reopened"' in e.raw)
+    record = json.loads(start.raw)
+    record["restored"]["file"] = "\x1b[2J\u202eforged"
+    view.replace(start, records.dumps(record).encode())
+    view.rechain("w0")
+    view.save()
+
+    report = verify_directory(directory)
+
+    assert [p.kind for p in report.problems] == ["malformed"]
+    assert "\\x1b[2J\\u202eforged" in report.problems[0].message  # shown escaped (repr)
+    assert "\x1b" not in report.render()
+    assert "\u202e" not in report.render()
+
+
 # ---------------------------------------------------------------------------- the command
 
 

@@ -128,6 +128,26 @@ def test_a_replaced_file_is_moved_aside_not_overwritten(writer: StreamWriter) ->
     assert verify_directory(writer.directory).verdict == "reopened"
 
 
+def test_a_file_lost_just_before_it_rotates_ends_with_its_rotation_checkpoint(
+    tmp_path: Path,
+) -> None:
+    log = StreamWriter(tmp_path / "log", settings=WriterSettings(max_file_bytes=2000))
+    log.open()
+    log.append([decision_record(i) for i in range(3)])  # past the size: the next write rotates
+    lost = current(log)
+    lost.unlink()
+
+    log.append([decision_record(3)])
+    log.close()
+
+    last = json.loads(lost.read_bytes().splitlines()[-1])  # put back, not compressed
+    assert (last["type"], last["reason"]) == ("checkpoint", "rotation")
+    assert ids(log.directory) == expected_ids(range(4))
+    assert_one_chain(log.directory)
+    report = verify_directory(log.directory)
+    assert report.verdict == "reopened", report.render()
+
+
 def test_upkeep_puts_a_lost_file_back_without_waiting_for_a_decision(
     writer: StreamWriter,
 ) -> None:

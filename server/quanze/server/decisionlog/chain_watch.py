@@ -33,7 +33,7 @@ class Breaks:
 
     count: int = 0
     listed: list[str] = field(default_factory=list)
-    """The first `MAX_LISTED`, as `FILE:LINE (seq N after seq M)`."""
+    """The first `MAX_LISTED`, as `FILE:LINE (seq N does not chain to seq M)`."""
 
     def add(self, where: str) -> None:
         self.count += 1
@@ -62,7 +62,8 @@ class ChainWatch:
         seq, prev_hash = link
         if self._hash is not None and (prev_hash != self._hash or seq != self._seq + 1):
             self._breaks.add(
-                f"{line.file.path.name}:{line.number} (seq {seq:,} after seq {self._seq:,})"
+                f"{line.file.path.name}:{line.number} (seq {seq:,} does not chain to seq "
+                f"{self._seq:,})"
             )
         self._hash = records.line_hash(line.raw)
         self._seq = seq

@@ -376,12 +376,14 @@ class ScanCounts:
                 + ", ".join(self.vanished)
             )
         if self.breaks is not None and self.breaks.count:
-            more = self.breaks.count - len(self.breaks.listed)
+            count = self.breaks.count
+            more = count - len(self.breaks.listed)
             places = ", ".join(self.breaks.listed) + (f" and {more:,} more" if more else "")
             messages.append(
-                f"WARNING: the hash chain breaks in {self.breaks.count:,} place(s): {places}. "
-                "Records there were changed, removed, inserted or reordered, or a write failed: "
-                "do not trust these results until `quanze logs verify` says what happened"
+                f"WARNING: the hash chain breaks in {count:,} place{'' if count == 1 else 's'}: "
+                f"{places}. A record there or just before was changed, removed, inserted or "
+                "moved, or a write failed: do not trust these results until `quanze logs "
+                "verify` says what happened"
             )
         return messages
 

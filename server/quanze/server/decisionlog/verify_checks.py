@@ -11,6 +11,7 @@ the chain protects.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from quanze.server.decisionlog import records
@@ -226,19 +227,23 @@ class RecordChecks:
         seqs = restored.get("seqs") if isinstance(restored, dict) else None
         name = restored.get("file") if isinstance(restored, dict) else None
         lost = record.get("lost_seqs")
+        foreign = record.get("foreign_file")
+        # Names are checked before they are shown: a record must not write to the terminal.
         if (
             fault not in _FAULTS
             or not isinstance(name, str)
+            or records.parse_file_name(Path(name)) is None
             or not isinstance(seqs, list)
             or not _is_span(seqs, allow_empty=True)
             or (lost is not None and not _is_span(lost))
+            or (foreign is not None and not _is_foreign_name(foreign, name))
         ):
             self.findings.problem(
                 "malformed",
                 entry,
                 seq,
-                f"a reopened start record with fault {fault!r} and "
-                f"restored {restored!r} does not say what the writer found and put back",
+                f"a reopened start record with fault {fault!r}, restored {restored!r} and "
+                f"foreign_file {foreign!r} does not say what the writer found and put back",
             )
             return
         first, last = seqs
@@ -254,8 +259,8 @@ class RecordChecks:
             else f"put back {name}, the file it had open ({held}),"
         )
         message = f"the writer found {found} while serving; it {did} and went on here"
-        if record.get("foreign_file"):
-            message += f"; the file found in its place is now {record.get('foreign_file')}"
+        if foreign is not None:
+            message += f"; the file found in its place is now {foreign}"
         if lost is not None:
             message += (
                 f"; records {seq_span(*lost)} were in the stream's other files there, which it "
@@ -495,4 +500,14 @@ def _is_span(value: Any, *, allow_empty: bool = False) -> bool:
         and len(value) == 2
         and all(type(seq) is int and seq >= 1 for seq in value)
         and value[0] <= value[1] + (1 if allow_empty else 0)
+    )
+
+
+def _is_foreign_name(value: Any, name: str) -> bool:
+    """The name the writer gives a file it found in place of `name`: `<name>.foreign-…`."""
+    return (
+        isinstance(value, str)
+        and value.startswith(f"{name}.foreign-")
+        and value.isprintable()
+        and "/" not in value
     )
