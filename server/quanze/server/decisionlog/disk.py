@@ -1,5 +1,5 @@
-"""The writer's hold on its files: created with their mode, directories synced, and a file or
-directory deleted or replaced under it noticed and put back.
+"""The writer's hold on its files: created with their mode, locked, compressed, directories
+synced, and a file or directory deleted or replaced under it noticed and put back.
 
 A record is only as durable as the directory entry that names its file, so a file created,
 renamed or removed is synced into its directory as well (`sync_directory`). And a file the
@@ -12,9 +12,17 @@ handle, to its name in the directory.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import gzip
 import io
 import os
+import shutil
 from pathlib import Path
+from typing import IO
+
+import structlog
+
+log = structlog.get_logger("quanze.decisionlog")
 
 FAULTS = (
     "file_deleted",
@@ -71,6 +79,53 @@ def new_file(path: Path, mode: int) -> io.FileIO:
         return descriptor
 
     return io.FileIO(path, "a+", opener=opener)
+
+
+def lock_stream(directory: Path, stream: str, mode: int) -> IO[bytes] | None:
+    """The lock file of `stream`, locked (an flock), or None while another writer holds it."""
+    path = directory / f".{stream}.lock"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
+    handle = open(descriptor, "ab")  # noqa: SIM115 - held open while the stream is written
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def holds_lock(handle: IO[bytes], directory: Path, stream: str) -> bool:
+    """Whether `handle` is still the lock file of `stream` in `directory`."""
+    try:
+        return os.path.samestat(os.fstat(handle.fileno()), os.stat(directory / f".{stream}.lock"))
+    except OSError:
+        return False
+
+
+def compress(path: Path, mode: int, *, sync: bool) -> None:
+    """Gzip a finished file: write `.gz.tmp`, sync, rename, remove the original, sync the
+    directory (with `sync`)."""
+    target = path.with_name(path.name + ".gz")
+    temporary = path.with_name(path.name + ".gz.tmp")
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()  # left by a compression a crash cut short
+        with open(path, "rb") as source, new_file(temporary, mode) as raw:
+            with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as sink:
+                shutil.copyfileobj(source, sink, 1024 * 1024)
+            os.fsync(raw.fileno())
+        os.replace(temporary, target)
+        path.unlink()
+        if sync:
+            sync_directory(path.parent)
+    except OSError as exc:
+        problem = str(exc)
+    else:
+        return
+    # The plain file stays and is read as it is; nothing is lost.
+    log.error("decision_log_compress_failed", file=path.name, error=problem)
+    with contextlib.suppress(OSError):
+        temporary.unlink()
 
 
 class Placement:

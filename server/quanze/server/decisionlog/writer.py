@@ -17,12 +17,8 @@ write stands, and goes on in a new file whose `start` record says what happened
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import gzip
 import io
-import json
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
@@ -35,8 +31,8 @@ import structlog
 
 from quanze.server.clock import timestamp
 from quanze.server.decisionlog import disk, records
-from quanze.server.decisionlog.reader import read_lines
 from quanze.server.decisionlog.records import LogFile, Signer
+from quanze.server.decisionlog.tail import first_seq, scan_tail
 from quanze.server.errors import QuanzeError
 
 log = structlog.get_logger("quanze.decisionlog")
@@ -125,7 +121,7 @@ class StreamWriter:
         self.labels["stream"] = self.stream
         files = records.list_streams(self.directory).get(self.stream, [])
         previous = "new"
-        tail = _scan_tail(files)
+        tail = scan_tail(files)
         if files:
             self._file_number = files[-1].number
         if tail.last is not None:
@@ -323,32 +319,18 @@ class StreamWriter:
         """The lowest-numbered stream no other live writer holds (an flock per stream)."""
         for index in range(1024):
             name = f"w{index}"
-            handle = self._lock(name)
+            handle = disk.lock_stream(self.directory, name, self.settings.file_mode)
             if handle is not None:
                 self._lock_file = handle
                 return name
         raise QuanzeError(f"{self.directory}: 1024 writers already hold streams")
 
-    def _lock(self, stream: str) -> IO[bytes] | None:
-        """The lock file of `stream`, locked, or None while another writer holds it."""
-        path = self.directory / f".{stream}.lock"
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, self.settings.file_mode)
-        handle = open(descriptor, "ab")  # noqa: SIM115 - held open while the stream is written
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return None
-        return handle
-
     def _reclaim_stream(self) -> None:
         """Lock the stream again if its lock file went with a lost directory; raises `OSError`."""
         held = self._lock_file
-        path = self.directory / f".{self.stream}.lock"
-        with contextlib.suppress(OSError):
-            if held is not None and os.path.samestat(os.fstat(held.fileno()), os.stat(path)):
-                return
-        handle = self._lock(self.stream)
+        if held is not None and disk.holds_lock(held, self.directory, self.stream):
+            return
+        handle = disk.lock_stream(self.directory, self.stream, self.settings.file_mode)
         if handle is None:
             raise OSError(f"another writer holds stream {self.stream} in {self.directory}")
         self._lock_file = handle
@@ -462,8 +444,9 @@ class StreamWriter:
         self._remove(expired)
         if self.settings.compress:
             thread = threading.Thread(
-                target=_compress,
-                args=(finished, self.settings.file_mode, self._syncs),
+                target=disk.compress,
+                args=(finished, self.settings.file_mode),
+                kwargs={"sync": self._syncs},
                 name="decision-log-gzip",
             )
             thread.start()
@@ -498,7 +481,7 @@ class StreamWriter:
         if remove == 0:
             return [], self._retained_from_seq
         # The first record kept; an empty file (a start that failed) does not say, so look on.
-        first_kept = next((seq for seq in map(_first_seq, files[remove:]) if seq is not None), None)
+        first_kept = next((seq for seq in map(first_seq, files[remove:]) if seq is not None), None)
         if first_kept is None:
             return [], self._retained_from_seq  # unknown: delete nothing rather than misstate
         return files[:remove], max(self._retained_from_seq, first_kept)
@@ -516,86 +499,3 @@ class StreamWriter:
 
 def _serialize(record: Any, **_kwargs: Any) -> str:
     return records.dumps(record)
-
-
-def _compress(path: Path, mode: int, sync: bool) -> None:
-    """Gzip a finished file: write `.gz.tmp`, sync, rename, remove the original, sync the
-    directory (with `sync`)."""
-    target = path.with_name(path.name + ".gz")
-    temporary = path.with_name(path.name + ".gz.tmp")
-    try:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()  # left by a compression a crash cut short
-        with open(path, "rb") as source, disk.new_file(temporary, mode) as raw:
-            with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as sink:
-                shutil.copyfileobj(source, sink, 1024 * 1024)
-            os.fsync(raw.fileno())
-        os.replace(temporary, target)
-        path.unlink()
-        if sync:
-            disk.sync_directory(path.parent)
-    except OSError as exc:
-        problem = str(exc)
-    else:
-        return
-    # The plain file stays and is read as it is; nothing is lost.
-    log.error("decision_log_compress_failed", file=path.name, error=problem)
-    with contextlib.suppress(OSError):
-        temporary.unlink()
-
-
-@dataclass
-class _TailScan:
-    """What a restarting writer needs from the end of its stream."""
-
-    last: tuple[bytes, dict[str, Any]] | None = None
-    partial: dict[str, Any] | None = None
-    retained_from_seq: int = 1
-
-
-def _scan_tail(files: list[LogFile]) -> _TailScan:
-    """The last complete record, a trailing partial line, and the last checkpoint's retention.
-
-    Walks back from the newest file until it has seen a record and a checkpoint: a crash just
-    after rotation leaves an empty newest file, which must not restart the chain.
-    """
-    scan = _TailScan()
-    checkpoint_seen = False
-    for log_file in reversed(files):
-        last, checkpoint = None, None
-        for line in read_lines(log_file):
-            if not line.complete:
-                if scan.last is None and scan.partial is None:
-                    scan.partial = {"file": log_file.path.name, "line": line.number}
-                break
-            record = _parse(line.raw)
-            if record is not None:
-                last = (line.raw, record)
-                if record.get("type") == records.CHECKPOINT:
-                    checkpoint = record
-        if scan.last is None and last is not None:
-            scan.last = last
-        if checkpoint is not None and not checkpoint_seen:
-            checkpoint_seen = True
-            scan.retained_from_seq = int(checkpoint.get("retained_from_seq", 1) or 1)
-        if scan.last is not None and checkpoint_seen:
-            break
-    return scan
-
-
-def _first_seq(log_file: LogFile) -> int | None:
-    for line in read_lines(log_file):
-        record = _parse(line.raw)
-        return None if record is None else int(record["seq"])
-    return None
-
-
-def _parse(raw: bytes) -> dict[str, Any] | None:
-    """A record with an integer `seq`, or None for anything else."""
-    try:
-        record = json.loads(raw)
-    except ValueError:
-        return None
-    if isinstance(record, dict) and isinstance(record.get("seq"), int):
-        return record
-    return None
