@@ -300,3 +300,38 @@ def test_plaintext_is_refused_off_loopback(address: str, refused: bool) -> None:
             config.load(environ={}, overrides=overrides)
         overrides.append("server.allow_insecure_remote=true")
     assert config.load(environ={}, overrides=overrides).server.address == address
+
+
+@pytest.mark.parametrize(
+    ("source", "bits"),
+    [
+        ({}, 0o600),
+        ({"QUANZE_DECISION_LOG_FILE_MODE": "0640"}, 0o640),
+        ({"QUANZE_DECISION_LOG_FILE_MODE": "644"}, 0o644),
+    ],
+)
+def test_decision_log_file_mode_is_octal_like_the_socket_mode(
+    source: dict[str, str], bits: int
+) -> None:
+    assert config.load(environ=source).decision_log.file_mode_bits() == bits
+
+
+def test_decision_log_file_mode_from_a_file_stays_octal(tmp_path: Path) -> None:
+    path = tmp_path / "quanze.yaml"
+    path.write_text("decision_log:\n  file_mode: 0640\n")
+    assert config.load(path, environ={}).decision_log.file_mode_bits() == 0o640
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rw-------", "'rw-------' is not an octal file mode such as 0600"),
+        ("0666", "0666 must give the sidecar read and write access and anyone else read access"),
+        ("0400", "0400 must give the sidecar read and write access"),
+        ("0700", "0700 must give the sidecar read and write access"),
+    ],
+)
+def test_decision_log_file_mode_problems_name_the_setting(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load(overrides=[f"decision_log.file_mode={text}"], environ={})
+    assert f"decision_log.file_mode: {message}" in str(caught.value)

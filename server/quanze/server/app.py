@@ -193,6 +193,7 @@ def build_decision_log(config: Config) -> DecisionLog | None:
             compress=settings.compress,
             checkpoint_records=settings.checkpoint_records,
             checkpoint_interval_s=settings.checkpoint_interval_seconds,
+            file_mode=settings.file_mode_bits(),
         ),
         signer=records.load_signer(
             Path(settings.signing_key_file) if settings.signing_key_file else None

@@ -23,7 +23,7 @@ from typing import Any, get_type_hints
 import yaml
 
 from quanze.server.errors import ConfigError
-from quanze.server.listening import listener_problems
+from quanze.server.listening import listener_problems, socket_mode_bits
 from quanze.server.policy.source import settings_problems
 
 ENV_PREFIX = "QUANZE_"
@@ -182,6 +182,12 @@ class DecisionLogConfig:
     """…and after this many records."""
     signing_key_file: str = ""
     """Key that signs checkpoints: an Ed25519 private key (PEM) or an HMAC secret (≥16 bytes)."""
+    file_mode: str = "0600"
+    """Octal permissions of log files created; a directory created gets them searchable (0700)."""
+
+    def file_mode_bits(self) -> int:
+        """`file_mode` as permission bits (valid once the configuration has loaded)."""
+        return socket_mode_bits(self.file_mode) or 0o600
 
 
 @dataclass(frozen=True)
@@ -548,7 +554,21 @@ def _decision_log_problems(settings: DecisionLogConfig) -> list[str]:
         problems.append(
             f"decision_log.signing_key_file: {settings.signing_key_file!r} is not a file"
         )
+    problems.extend(_file_mode_problems(settings.file_mode))
     return problems
+
+
+def _file_mode_problems(text: str) -> list[str]:
+    """`decision_log.file_mode`: octal (as `server.socket_mode`), the sidecar's alone to write."""
+    bits = socket_mode_bits(text)
+    if bits is None:
+        return [f"decision_log.file_mode: {text!r} is not an octal file mode such as 0600"]
+    if bits & 0o600 != 0o600 or bits & ~0o644:
+        return [
+            f"decision_log.file_mode: {text} must give the sidecar read and write access and "
+            "anyone else read access at most (0600, 0640 or 0644)"
+        ]
+    return []
 
 
 def _suggest(name: str, candidates: Iterable[str]) -> str:
