@@ -16,6 +16,7 @@ from typing import Any
 
 from quanze.server.decisionlog import records
 from quanze.server.decisionlog.records import SignatureChecker
+from quanze.server.decisionlog.render import printable
 from quanze.server.decisionlog.verify_lines import Accepted, Entry
 from quanze.server.decisionlog.verify_report import (
     MAX_PROBLEMS,
@@ -214,7 +215,9 @@ class RecordChecks:
         elif isinstance(named, dict) and partial is None:
             self.findings.note(
                 f"the start record at {entry.where} mentions a partial line at "
-                f"{named.get('file')}:{named.get('line')}, which is no longer there"
+                # What a record says is shown escaped: it could carry terminal controls.
+                f"{printable(str(named.get('file')))}:{printable(str(named.get('line')))}, "
+                "which is no longer there"
             )
 
     def check_reopen(
