@@ -1,8 +1,9 @@
 """Requests for the probes, made from the input schema the validator uses, and the oracle that
 says which are invalid without asking the sidecar's own code.
 
-`is_invalid` decides with protobuf's parser and the reference `jsonschema` library on
-`quanze/schema/input.schema.json`; NaN and infinities are invalid too (issue 11). The
+`schema_problem` and `bytes_problem` decide with protobuf's parser and the reference
+`jsonschema` library on `quanze/schema/input.schema.json`; NaN and infinities are invalid too
+(issue 11). The
 hypothesis strategies build mostly valid requests from the decision table's cases and from the
 schema, then mutate them; the schema, not the mutation, says whether the result is invalid.
 """

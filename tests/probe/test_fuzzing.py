@@ -28,7 +28,7 @@ from quanze.v1 import decision_service_pb2 as pb
 from tests.integration.load import Sidecar
 from tests.probe.inputs import Fuzzed, fuzzed_requests
 from tests.probe.report import Probe
-from tests.probe.sidecars import decision_ids, raw_stub, reference_verdict, verdict
+from tests.probe.sidecars import Verdict, decision_ids, raw_stub, reference_verdict, verdict
 from tests.support import environment_without_quanze_settings
 
 pytestmark = pytest.mark.probe
@@ -48,7 +48,7 @@ def test_fuzzed_requests_are_refused_when_invalid_and_answered_as_quanze_check(
     probe.fact("hypothesis_seed", run_seed)
     probe.fact("rerun_with", f"--hypothesis-seed={run_seed}")
     answered: dict[str, Any] = {}
-    valid: list[tuple[dict[str, Any], tuple[bool, tuple[str, ...]]]] = []
+    valid: list[tuple[dict[str, Any], Verdict]] = []
 
     with grpc.insecure_channel(found.address) as channel:
         stub = raw_stub(channel, "Check")
@@ -98,9 +98,7 @@ def test_fuzzed_requests_are_refused_when_invalid_and_answered_as_quanze_check(
     probe.verdict()
 
 
-def _in_process(
-    reference: Decider, fuzzed: Fuzzed, probe: Probe
-) -> tuple[bool, tuple[str, ...]] | None:
+def _in_process(reference: Decider, fuzzed: Fuzzed, probe: Probe) -> Verdict | None:
     """The in-process verdict for a valid request; None for an invalid one (which must raise)."""
     try:
         answer = reference.check(fuzzed.request)
@@ -130,7 +128,7 @@ def _shown(fuzzed: Fuzzed, status: str, got: Any, answer: Any) -> dict[str, Any]
 
 
 def _compare_with_the_command(
-    valid: list[tuple[dict[str, Any], tuple[bool, tuple[str, ...]]]], probe: Probe, scratch: Path
+    valid: list[tuple[dict[str, Any], Verdict]], probe: Probe, scratch: Path
 ) -> None:
     """`quanze check` itself (the command, on a JSON Lines file) answers every valid request as
     the sidecar did."""
