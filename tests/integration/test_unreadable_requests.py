@@ -170,3 +170,21 @@ def test_the_sidecar_still_decides_after_unreadable_requests(address: str) -> No
         _refused(_raw_call(address, method, CORRUPT))
     with Client(address, timeout=10) as client:
         assert client.check(REQUEST).decision is True
+
+
+def test_non_finite_number_in_the_batch_defaults_names_the_field(address: str) -> None:
+    message = pb.CheckBatchRequest()
+    json_format.ParseDict(REQUEST, message.evaluations.add())
+    message.context.fields["extensions"].struct_value.fields["n"].number_value = math.inf
+    code, details = _refused(_raw_call(address, UNARY_METHODS[1], message.SerializeToString()))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert details == "context.extensions.n: Infinity is not a JSON number; send a finite number"
+
+
+def test_a_value_of_no_kind_is_invalid_argument_naming_the_field(address: str) -> None:
+    # Protobuf lets a Struct hold a Value with none of its kinds set; JSON has no such thing.
+    message = json_format.ParseDict(REQUEST, pb.CheckRequest())
+    message.resource.properties.fields["procuratorate"].Clear()
+    code, details = _refused(_raw_call(address, UNARY_METHODS[0], message.SerializeToString()))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert details.startswith("resource.properties.procuratorate: a protobuf Value with no kind")
