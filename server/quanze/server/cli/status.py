@@ -104,11 +104,11 @@ def _status_text(status: dict[str, Any]) -> str:
     lines += [
         f"active revision   {status['active_revision'] or 'none (not serving)'}",
         f"activated at      {status['activated_at'] or '-'}",
-        f"last checked at   {status['last_checked_at'] or '-'}",
     ]
     gate = _GATE.get(status["active_gate"])
     if gate and status["active_revision"]:
         lines.append(f"gate              {gate.format(status['active_gate_cached_at'])}")
+    lines.append(f"last checked at   {status['last_checked_at'] or '-'}")
     if status["last_failed_revision"] or status["last_error"]:
         lines.append(f"last refused      {status['last_failed_revision'] or '-'}")
         lines.append(f"refused at        {status['last_failed_at'] or '-'}")
