@@ -317,11 +317,17 @@ async def test_a_directory_pass_is_kept_by_the_pair_of_revisions(tmp_path: Path)
     policy_gate, directory_gate = CountingGate(), CountingDirectoryGate()
     restarted = CombinedGate(policy_gate, directory_gate, store=store(tmp_path))
     assert (await restarted(pair("p1", "d1"))).how == CACHED
+    first_cached = (await restarted(pair("p1", "d1"))).cached_at
     both_new = await restarted(pair("p1", "d2"))  # the policies' pass reused, d2 gated
-    assert (both_new.problem, both_new.how) == ("", CACHED)
+    assert (both_new.problem, both_new.how) == ("", "policies cached")
+    assert both_new.cached_at == first_cached
     assert (await restarted(pair("p2", "d1"))).how == GATED
     assert policy_gate.calls == ["p2"]
     assert directory_gate.calls == [("p1", "d2"), ("p2", "d1")]
+    without_tests = CombinedGate(
+        CountingGate(), CountingDirectoryGate(), store=store(tmp_path), settings={"tests": False}
+    )  # the policies' gate differs, the directory check is the same
+    assert (await without_tests(pair("p1", "d1"))).how == "directory cached"
 
 
 async def test_the_status_says_which_revision_passed_on_a_kept_verdict(tmp_path: Path) -> None:

@@ -643,12 +643,13 @@ class GetStatusResponse(_message.Message):
     """The worker's server.max_concurrent_calls."""
     active_gate: _builtins.str
     """How the active revision passed its gate: "gated" (the gate ran in this sidecar), "cached"
-    (all or part of its verdict is a pass an earlier run kept in policies.cache_dir for the
-    same revision, files, gate settings and Quanze build, so that gate did not run again), or
-    "" (no gate: the bundled policies).
+    (its pass was kept in policies.cache_dir by an earlier run for the same revision, files,
+    gate settings and Quanze build, so the gate did not run again), "policies cached" or
+    "directory cached" (with an organisation directory of its own: that part's pass was
+    reused, the other part's gate ran here), or "" (no gate: the bundled policies).
     """
     active_gate_cached_at: _builtins.str
-    """With active_gate "cached": when the earliest reused pass was reached (RFC 3339, UTC)."""
+    """With a pass reused: when the earliest reused pass was reached (RFC 3339, UTC)."""
     @_builtins.property
     def decision_log(self) -> Global___DecisionLogStatus:
         """The decision log of the worker that answers."""

@@ -93,6 +93,10 @@ def _status(args: argparse.Namespace) -> int:
 _GATE = {
     "gated": "passed, run by this sidecar",
     "cached": "passed at {} in an earlier run (verdict cache); not run again",
+    "policies cached": "passed: the directory check run by this sidecar, the policies' "
+    "check and tests at {} in an earlier run (verdict cache)",
+    "directory cached": "passed: the policies' gate run by this sidecar, the directory check "
+    "at {} in an earlier run (verdict cache)",
 }
 
 

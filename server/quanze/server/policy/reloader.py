@@ -61,13 +61,15 @@ class PolicyStatus:
     active_gate: str = ""
     """How the active revision passed its gate: `Verdict.how`."""
     active_gate_cached_at: str = ""
-    """With `active_gate` CACHED: when the earliest reused pass was reached."""
+    """With a pass reused from the cache: when the earliest reused pass was reached."""
 
 
 GATED = "gated"
-"""The gate ran in this process."""
+"""Every gate ran in this process."""
 CACHED = "cached"
-"""All or part of the verdict is a pass an earlier run kept on disk; that gate did not run."""
+"""Every part's pass was kept on disk by an earlier run; no gate ran. When only one part of a
+combination was, `how` names it: `policies cached` (the directory check ran here) or
+`directory cached`."""
 
 
 @dataclass(frozen=True)
@@ -77,9 +79,9 @@ class Verdict:
     problem: str = ""
     """"" when it may serve, else why not."""
     how: str = GATED
-    """GATED, CACHED, or "" when no gate applies (the bundled policies)."""
+    """GATED, CACHED, `<part> cached`, or "" when no gate applies (the bundled policies)."""
     cached_at: str = ""
-    """With CACHED: when the earliest reused pass was reached (RFC 3339)."""
+    """With a pass reused from the cache: when the earliest reused pass was reached (RFC 3339)."""
 
 
 class Worker(Protocol):
@@ -342,8 +344,12 @@ def _together(policies: Verdict, directory: Verdict) -> Verdict:
     """The verdict on a combination whose policies passed with `policies`."""
     if directory.problem or policies.how == "":
         return directory
-    cached = [v.cached_at for v in (policies, directory) if v.how == CACHED]
-    return Verdict(how=CACHED if cached else GATED, cached_at=min(cached, default=""))
+    parts = (("policies", policies), ("directory", directory))
+    cached = {part: verdict.cached_at for part, verdict in parts if verdict.how == CACHED}
+    if not cached:
+        return Verdict(how=GATED)
+    how = CACHED if len(cached) == len(parts) else f"{next(iter(cached))} cached"
+    return Verdict(how=how, cached_at=min(cached.values()))
 
 
 async def _digests(snapshots: Mapping[str, Candidate]) -> dict[str, str]:
