@@ -21,7 +21,7 @@ from quanze.server import cli
 from quanze.server.policy.verdicts import file_name
 from tests.integration.load import Sidecar
 from tests.integration.policy_repo import DirectoryRepo, PolicyRepo, git
-from tests.integration.support import health_with_details, start, status, stop
+from tests.integration.support import health_with_details, start, status, stop, wait_until
 from tests.support import bundled_directory
 
 pytestmark = pytest.mark.slow
@@ -174,6 +174,31 @@ def test_a_refused_revision_is_never_served_from_the_cache(
         assert health == health_pb2.HealthCheckResponse.NOT_SERVING
     assert not logged(restarted, "policy_revision_active")
     assert len(verdict_files(cache)) == 1
+
+
+def test_a_restart_that_cannot_reach_the_repository_serves_nothing_from_the_cache(
+    repo: PolicyRepo, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    revision = git("rev-parse", "HEAD", cwd=repo.work)
+    with serving(repo, cache) as first:
+        wait_for(first, "policy_revision_active", revision=revision)
+    assert len(verdict_files(cache)) == 1
+
+    # The revision may have been reverted meanwhile: without the source's word, nothing serves.
+    repo.remote.rename(repo.remote.with_name("moved.git"))
+    with serving(repo, cache) as restarted:
+        address = address_of(restarted)
+        failed = wait_for(restarted, "policy_source_failed")
+        assert str(repo.remote) in failed["error"]
+        wait_until(lambda: status(address).source_error != "", "the status says why", WAIT)
+        shown = status(address)
+        assert (shown.serving, shown.active_revision) == (False, "")
+        assert str(repo.remote) in shown.source_error
+        health, _ = health_with_details(address)
+        assert health == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert not logged(restarted, "policy_revision_found")
+    assert not logged(restarted, "policy_revision_active")
 
 
 def test_with_a_directory_source_a_restart_gates_neither_part_again(tmp_path: Path) -> None:
