@@ -19,6 +19,7 @@ from grpc_health.v1 import health_pb2
 
 from quanze.server import cli
 from quanze.server.policy.verdicts import file_name
+from quanze.v1 import decision_service_pb2 as pb
 from tests.integration.load import Sidecar
 from tests.integration.policy_repo import DirectoryRepo, PolicyRepo, git
 from tests.integration.support import health_with_details, start, status, stop, wait_until
@@ -85,6 +86,24 @@ def verdict_files(cache: Path) -> list[Path]:
     return sorted((cache / "verdicts").glob("*.json"))
 
 
+def gated_once(repo: PolicyRepo, cache: Path) -> str:
+    """Serve the branch's tip on `cache` until its gate passed; its revision."""
+    revision = git("rev-parse", "HEAD", cwd=repo.work)
+    with serving(repo, cache) as first:
+        wait_for(first, "policy_revision_active", revision=revision, gate="gated")
+    assert len(verdict_files(cache)) == 1
+    return revision
+
+
+def assert_serves_nothing(address: str) -> pb.GetStatusResponse:
+    """The sidecar at `address` answers from no revision, and says so; its status."""
+    shown = status(address)
+    assert (shown.serving, shown.active_revision) == (False, "")
+    health, _ = health_with_details(address)
+    assert health == health_pb2.HealthCheckResponse.NOT_SERVING
+    return shown
+
+
 def test_a_restart_serves_at_once_what_passed_and_gates_only_a_new_revision(
     repo: PolicyRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -123,9 +142,7 @@ def test_a_damaged_verdict_or_one_from_another_build_is_gated_again(
     repo: PolicyRepo, tmp_path: Path
 ) -> None:
     cache = tmp_path / "cache"
-    revision = git("rev-parse", "HEAD", cwd=repo.work)
-    with serving(repo, cache) as cold:
-        wait_for(cold, "policy_revision_active", revision=revision, gate="gated")
+    revision = gated_once(repo, cache)
     [kept] = verdict_files(cache)
     record = json.loads(kept.read_text())
 
@@ -167,11 +184,7 @@ def test_a_refused_revision_is_never_served_from_the_cache(
         address = address_of(restarted)
         wait_for(restarted, "policy_revision_refused", revision=broken)
         assert gate_runs(restarted) == [("quanze policy check", broken)]
-        shown = status(address)
-        assert (shown.serving, shown.active_revision) == (False, "")
-        assert shown.last_failed_revision == broken
-        health, _ = health_with_details(address)
-        assert health == health_pb2.HealthCheckResponse.NOT_SERVING
+        assert assert_serves_nothing(address).last_failed_revision == broken
     assert not logged(restarted, "policy_revision_active")
     assert len(verdict_files(cache)) == 1
 
@@ -180,10 +193,7 @@ def test_a_restart_that_cannot_reach_the_repository_serves_nothing_from_the_cach
     repo: PolicyRepo, tmp_path: Path
 ) -> None:
     cache = tmp_path / "cache"
-    revision = git("rev-parse", "HEAD", cwd=repo.work)
-    with serving(repo, cache) as first:
-        wait_for(first, "policy_revision_active", revision=revision)
-    assert len(verdict_files(cache)) == 1
+    gated_once(repo, cache)
 
     # The revision may have been reverted meanwhile: without the source's word, nothing serves.
     repo.remote.rename(repo.remote.with_name("moved.git"))
@@ -192,11 +202,7 @@ def test_a_restart_that_cannot_reach_the_repository_serves_nothing_from_the_cach
         failed = wait_for(restarted, "policy_source_failed")
         assert str(repo.remote) in failed["error"]
         wait_until(lambda: status(address).source_error != "", "the status says why", WAIT)
-        shown = status(address)
-        assert (shown.serving, shown.active_revision) == (False, "")
-        assert str(repo.remote) in shown.source_error
-        health, _ = health_with_details(address)
-        assert health == health_pb2.HealthCheckResponse.NOT_SERVING
+        assert str(repo.remote) in assert_serves_nothing(address).source_error
     assert not logged(restarted, "policy_revision_found")
     assert not logged(restarted, "policy_revision_active")
 
