@@ -93,7 +93,7 @@ class PolicyConfig:
     require_tests_pass: bool = True
     """A new revision serves only if `quanze policy test` passes on it (it must always compile)."""
     cache_dir: str = ""
-    """Where clones and revision snapshots are kept; empty: `$XDG_CACHE_HOME/quanze`."""
+    """Where clones, revision snapshots and gate passes go; empty: `$XDG_CACHE_HOME/quanze`."""
     git_timeout_seconds: float = 60.0
     """Longest time one git command (clone, fetch) may take."""
     require_signed_commits: bool = False

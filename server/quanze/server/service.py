@@ -90,6 +90,8 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             last_error=status.last_error,
             last_checked_at=status.last_checked_at,
             source_error=status.source_error,
+            active_gate=status.active_gate,
+            active_gate_cached_at=status.active_gate_cached_at,
             serving=self.decider is not None,
             version=__version__,
             calls_shed=self.calls_shed,

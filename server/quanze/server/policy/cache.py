@@ -30,6 +30,11 @@ def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     return Path(tempfile.gettempdir()) / f"quanze-{os.getuid()}"
 
 
+def cache_root(setting: str) -> Path:
+    """The cache `policies.cache_dir` names: `setting`, or `default_cache_dir()` when empty."""
+    return Path(setting).expanduser() if setting else default_cache_dir()
+
+
 def make_dir(path: Path) -> None:
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)

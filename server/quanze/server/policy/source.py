@@ -26,7 +26,7 @@ from pathlib import Path
 
 from quanze.server.errors import PolicySourceError, UnsignedRevisionError
 from quanze.server.policy.bundle import bundled_policy_dir, combined_revision, content_revision
-from quanze.server.policy.cache import default_cache_dir, publish, staging_dir
+from quanze.server.policy.cache import cache_root, publish, staging_dir
 from quanze.server.policy.candidate import (
     POLICIES,
     SECTIONS,
@@ -389,7 +389,7 @@ def open_source(
         )
     if not path:
         return BundledSource()
-    cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    cache = cache_root(cache_dir)
     if not is_git_location(path):
         if Path(path).expanduser().is_file():
             return FileSource(Path(path), cache, contents=contents)
