@@ -1027,3 +1027,55 @@ def test_a_source_named_through_a_link_is_followed(policy_dir: Path, tmp_path: P
     assert DirectorySource(linked_root, cache).poll().revision == content_revision(policy_dir)
     candidate = FileSource(linked_file, cache, contents=DIRECTORY).poll()
     assert candidate.revision == read_directory(directory_file).revision
+
+
+# ======================================================= the cache's own safety
+
+
+def test_a_cache_others_can_write_is_refused_not_used(policy_dir: Path, tmp_path: Path) -> None:
+    # Whoever can write in the cache can change what is served (snapshots, gate passes).
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    cache.chmod(0o777)
+    with pytest.raises(
+        PolicySourceError, match=r"cache can be written by other accounts \(mode 777\)"
+    ):
+        DirectorySource(policy_dir, cache).poll()
+    cache.chmod(0o755)
+    assert DirectorySource(policy_dir, cache).poll().revision == content_revision(policy_dir)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a directory to another account")
+def test_a_cache_made_in_advance_by_another_account_is_refused(
+    policy_dir: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "quanze-0"
+    cache.mkdir(mode=0o700)
+    os.chown(cache, 4242, 4242)
+    with pytest.raises(PolicySourceError, match=r"belongs to another account \(uid 4242\)"):
+        DirectorySource(policy_dir, cache).poll()
+
+
+def test_a_cache_named_through_a_link_of_ones_own_is_used(policy_dir: Path, tmp_path: Path) -> None:
+    real = tmp_path / "real-cache"
+    real.mkdir()
+    linked = tmp_path / "cache"
+    linked.symlink_to(real)
+    candidate = DirectorySource(policy_dir, linked).poll()
+    assert candidate.revision == content_revision(policy_dir)
+    assert (real / "snapshots" / candidate.revision).is_dir()
+
+
+def test_a_cache_under_a_folder_others_can_write_is_refused_unless_it_is_sticky(
+    policy_dir: Path, tmp_path: Path
+) -> None:
+    # Another account could rename the cache away and put its own in place; /tmp's sticky bit
+    # forbids exactly that.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(PolicySourceError, match=r"shared can be written by other accounts"):
+        DirectorySource(policy_dir, shared / "cache").poll()
+    shared.chmod(0o1777)
+    candidate = DirectorySource(policy_dir, shared / "cache").poll()
+    assert candidate.revision == content_revision(policy_dir)
