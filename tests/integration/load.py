@@ -74,6 +74,7 @@ class Sample:
     verdicts: tuple[Verdict, ...]  # one for a Check, one per catalog action for a List
     marker: str
     expected: bool  # every verdict is the one the policies give
+    decision_ids: tuple[str, ...] = ()  # what keys the call's decision-log record(s)
 
     @property
     def codes(self) -> set[str]:
@@ -84,13 +85,24 @@ class LoadRecorder:
     """`threads` client threads calling Check (and ListAllowedActions with `lists`) until exit.
 
     Every answer becomes a `Sample`; every failed call or crashed thread a line in `failures`.
-    Leaving the context stops and joins the threads; one still alive is a failure too.
+    Leaving the context stops and joins the threads; one still alive is a failure too. With
+    `own_connections`, each client opens a connection of its own (gRPC otherwise shares one
+    per target across clients), so that the kernel spreads them over every worker.
     """
 
-    def __init__(self, address: str, *, threads: int, timeout: float, lists: bool = False) -> None:
+    def __init__(
+        self,
+        address: str,
+        *,
+        threads: int,
+        timeout: float,
+        lists: bool = False,
+        own_connections: bool = False,
+    ) -> None:
         self.address = address
         self.timeout = timeout
         self.lists = lists
+        self._options = [("grpc.use_local_subchannel_pool", 1)] if own_connections else []
         self.samples: list[Sample] = []
         self.failures: list[str] = []
         self._checks, self._listed = expected_verdicts()
@@ -116,7 +128,9 @@ class LoadRecorder:
         try:
             while not self._stop.is_set():
                 # A new connection every few calls, so calls spread over every worker.
-                with Client(self.address, timeout=self.timeout) as client:
+                with Client(
+                    self.address, timeout=self.timeout, channel_options=self._options
+                ) as client:
                     for _ in range(CALLS_PER_CONNECTION):
                         if self._stop.is_set():
                             break
@@ -151,6 +165,8 @@ class LoadRecorder:
                 got,
                 "",
                 [(a.action, v) for a, v in zip(listed, got, strict=True)] == self._listed,
+                # One record for the whole call, keyed by the part of each id before "#".
+                tuple({a.answer.decision_id.split("#")[0] for a in listed}),
             )
         else:
             got_one = verdict(answer)
@@ -162,6 +178,7 @@ class LoadRecorder:
                 (got_one,),
                 marker(answer),
                 got_one == self._checks[index],
+                (answer.decision_id,),
             )
         self.samples.append(sample)
         return sample
