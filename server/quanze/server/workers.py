@@ -151,12 +151,13 @@ async def run_worker(
         background = await _follow_policies(config, worker, stop, control)
         await stop.wait()
         # Clients and load balancers that watch health move away while calls are still
-        # answered; a second signal cuts this short.
+        # answered (unless it never listened); a second signal cuts this short.
         await health.set_serving(False)
-        log.info("shutting_down", delay_seconds=config.server.shutdown_delay_seconds)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(hurry.wait(), config.server.shutdown_delay_seconds)
-            log.info("shutdown_hurried", hint="a second signal skipped the rest of the delay")
+        if listener.bound and not fatal:
+            log.info("shutting_down", delay_seconds=config.server.shutdown_delay_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(hurry.wait(), config.server.shutdown_delay_seconds)
+                log.info("shutdown_hurried", hint="a second signal skipped the rest of the delay")
     finally:
         await _cancel(background)
         await health.set_serving(False)
