@@ -3,19 +3,27 @@ its peers serve while they answer; one that keeps crashing stops the sidecar, no
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
-import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from quanze.client import Client, QuanzeClientError
+from quanze.client import Answer, Client, QuanzeClientError
 from quanze.server.decisionlog import records
-from tests.integration.load import LoadRecorder, Sidecar, marker, publish_marker, sidecar
+from tests.integration.load import (
+    CallerThreads,
+    LoadRecorder,
+    Sidecar,
+    marker,
+    publish_marker,
+    sidecar,
+)
 from tests.integration.support import start, status, stop, wait_until
 from tests.server.decisionlog.support import records_in
 from tests.support import CONTRACT_EXAMPLE, copy_bundled_policies
@@ -37,38 +45,50 @@ def events(server: Sidecar, name: str) -> list[dict[str, Any]]:
     return [e for e in list(server.events) if e["event"] == name]
 
 
-class SocketProbe:
-    """Calls one worker's socket until stopped; every answer and failure is kept."""
+class SocketProbe(CallerThreads):
+    """Calls one worker's socket, a new connection each time, until the context ends: every
+    answer and every refusal is kept (a crashed probe is one of `failures`)."""
 
     def __init__(self, target: str) -> None:
         self.target = target
-        self.answers: list[Any] = []
-        self.failures: list[QuanzeClientError] = []
-        self.crashed: list[BaseException] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"probe {target}")
-
-    def __enter__(self) -> SocketProbe:
-        self._thread.start()
-        return self
+        self.answers: list[Answer] = []
+        self.errors: list[QuanzeClientError] = []
+        super().__init__([(f"probe {target}", self._run)])
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(60)
-        assert not self._thread.is_alive(), f"the probe of {self.target} did not stop"
-        assert not self.crashed, f"the probe of {self.target} failed: {self.crashed!r}"
+        super().__exit__(*exc)
+        assert not self.failures, self.failures
 
     def _run(self) -> None:
         try:
-            while not self._stop.is_set():
+            while not self.stopping.is_set():
                 with Client(self.target, timeout=30) as client:
                     try:
                         self.answers.append(client.check(REQUEST))
                     except QuanzeClientError as exc:
-                        self.failures.append(exc)
+                        self.errors.append(exc)
                 time.sleep(0.05)
-        except BaseException as exc:
-            self.crashed.append(exc)
+        except Exception as exc:
+            self.failures.append(repr(exc))
+
+
+@contextlib.contextmanager
+def unix_workers(tmp_path: Path, *settings: str) -> Iterator[Sidecar]:
+    """`quanze serve` with 2 workers on `quanze-w0.sock` and `quanze-w1.sock` in `tmp_path`
+    and `--set` each of `settings`, once a revision serves. The test stops it; one still
+    running at the end is killed."""
+    options = [arg for setting in settings for arg in ("--set", setting)]
+    address = f"unix:{tmp_path / 'quanze.sock'}"
+    process = start("--address", address, "--workers", "2", *options, cwd=tmp_path)
+    with process:
+        server = Sidecar(process)
+        try:
+            server.wait_event("policy_revision_active", WAIT)
+            yield server
+        finally:
+            if process.poll() is None:
+                process.kill()
+            server.reader.join(30)
 
 
 def test_a_killed_worker_comes_back_on_the_same_revision_while_the_other_answers(
@@ -116,53 +136,38 @@ def test_a_restarted_worker_serves_the_active_revision_not_a_newer_refused_one(
     tmp_path: Path,
 ) -> None:
     policies = copy_bundled_policies(tmp_path / "policies")
-    socket_path = tmp_path / "quanze.sock"
     sockets = [f"unix:{tmp_path / f'quanze-w{i}.sock'}" for i in (0, 1)]
-    process = start(
-        "--address",
-        f"unix:{socket_path}",
-        "--workers",
-        "2",
-        "--set",
+    with unix_workers(
+        tmp_path,
         f"policies.path={policies}",
-        "--set",
         f"policies.cache_dir={tmp_path / 'cache'}",
-        "--set",
         "policies.poll_interval_seconds=0.2",
-        "--set",
         "policies.require_tests_pass=false",
-        cwd=tmp_path,
-    )
-    with process:
-        server = Sidecar(process)
-        try:
-            server.wait_event("policy_revision_active", WAIT)
-            mark = server.count()
-            publish_marker(policies, "r1", tmp_path)
-            good = server.wait_event("policy_revision_active", WAIT, after=mark)
-            mark = server.count()
-            (policies / "quanze" / "broken.rego").write_text("package quanze.broken\n\nnot rego\n")
-            refused = server.wait_event("policy_revision_refused", WAIT, after=mark)
-            killed = worker_pids(server)[1]
-            mark = server.count()
-            with SocketProbe(sockets[1]) as probe:
-                os.kill(killed, signal.SIGKILL)
-                restarted = server.wait_event("worker_restarted", WAIT, after=mark)
-                back = len(probe.answers)
-                wait_until(lambda: len(probe.answers) >= back + 3, "worker 1 answers", WAIT)
-            with Client(sockets[0], timeout=30) as other:
-                peer = other.check(REQUEST)
-            worker_status = status(sockets[1])
-        finally:
-            exit_status = stop(process)
-            server.reader.join(30)
+    ) as server:
+        mark = server.count()
+        publish_marker(policies, "r1", tmp_path)
+        good = server.wait_event("policy_revision_active", WAIT, after=mark)
+        mark = server.count()
+        (policies / "quanze" / "broken.rego").write_text("package quanze.broken\n\nnot rego\n")
+        refused = server.wait_event("policy_revision_refused", WAIT, after=mark)
+        killed = worker_pids(server)[1]
+        mark = server.count()
+        with SocketProbe(sockets[1]) as probe:
+            os.kill(killed, signal.SIGKILL)
+            restarted = server.wait_event("worker_restarted", WAIT, after=mark)
+            back = len(probe.answers)
+            wait_until(lambda: len(probe.answers) >= back + 3, "worker 1 answers", WAIT)
+        with Client(sockets[0], timeout=30) as other:
+            peer = other.check(REQUEST)
+        worker_status = status(sockets[1])
+        exit_status = stop(server.process)
     assert exit_status == 0
     assert restarted["worker"] == 1
     assert restarted["pid"] != killed
     assert restarted["revision"] == good["revision"] == peer.policy_revision
     assert marker(peer) == "r1"
     # While it was down its socket refused; once back it answers from the active revision.
-    assert all(e.code == "UNAVAILABLE" for e in probe.failures), probe.failures
+    assert all(e.code == "UNAVAILABLE" for e in probe.errors), probe.errors
     stale = [a for a in probe.answers if (a.policy_revision, marker(a)) != (good["revision"], "r1")]
     assert not stale, stale
     assert worker_status.active_revision == good["revision"]
@@ -172,37 +177,20 @@ def test_a_restarted_worker_serves_the_active_revision_not_a_newer_refused_one(
 def test_a_worker_that_keeps_crashing_stops_the_sidecar_non_zero_while_the_other_serves(
     tmp_path: Path,
 ) -> None:
-    socket_path = tmp_path / "quanze.sock"
     blocked = tmp_path / "quanze-w1.sock"
-    process = start(
-        "--address",
-        f"unix:{socket_path}",
-        "--workers",
-        "2",
-        "--set",
-        "server.worker_restart_limit=2",
-        cwd=tmp_path,
-    )
-    with process:
-        server = Sidecar(process)
-        try:
-            server.wait_event("policy_revision_active", WAIT)
-            killed = worker_pids(server)[1]
-            # A file that is not a socket takes worker 1's path (the live socket's file is
-            # gone, its listener unreachable): every worker started there fails to listen.
-            blocked.unlink()
-            blocked.write_text("not a socket\n")
-            with (
-                SocketProbe(f"unix:{tmp_path / 'quanze-w0.sock'}") as serving,
-                SocketProbe(f"unix:{blocked}") as refusing,
-            ):
-                os.kill(killed, signal.SIGKILL)
-                server.wait_event("worker_crash_loop", WAIT)
-            exit_status = process.wait(WAIT)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            server.reader.join(30)
+    with unix_workers(tmp_path, "server.worker_restart_limit=2") as server:
+        killed = worker_pids(server)[1]
+        # A file that is not a socket takes worker 1's path (the live socket's file is gone,
+        # its listener unreachable): every worker started there fails to listen.
+        blocked.unlink()
+        blocked.write_text("not a socket\n")
+        with (
+            SocketProbe(f"unix:{tmp_path / 'quanze-w0.sock'}") as serving,
+            SocketProbe(f"unix:{blocked}") as refusing,
+        ):
+            os.kill(killed, signal.SIGKILL)
+            server.wait_event("worker_crash_loop", WAIT)
+        exit_status = server.process.wait(WAIT)
     assert exit_status == 1
     crashes = events(server, "worker_crashed")
     assert [(e["worker"], e["exit"]) for e in crashes] == [
@@ -220,7 +208,7 @@ def test_a_worker_that_keeps_crashing_stops_the_sidecar_non_zero_while_the_other
     # Worker 0 answered throughout; worker 1's path refused every call.
     assert serving.answers
     assert all(a.decision is True for a in serving.answers)
-    assert all(e.code == "UNAVAILABLE" for e in serving.failures), serving.failures
-    assert refusing.failures
+    assert all(e.code == "UNAVAILABLE" for e in serving.errors), serving.errors
+    assert refusing.errors
     assert not refusing.answers
-    assert all(e.code == "UNAVAILABLE" for e in refusing.failures)
+    assert all(e.code == "UNAVAILABLE" for e in refusing.errors)
