@@ -1,8 +1,8 @@
 """Load that records every answer: client threads against a real sidecar, and CPU hogs.
 
-Used by the spurious-deny tests and by `bench/spurious_denies.py`. Nothing here asserts: each
-call's answer (or failure) is recorded by the thread that made it, and the caller checks the
-record in its own thread once the load has stopped.
+Used by the spurious-deny, supervision and shutdown tests and by `bench/spurious_denies.py`.
+Nothing here asserts: each call's answer (or failure) is recorded by the thread that made it,
+and the caller checks the record in its own thread once the load has stopped.
 """
 
 from __future__ import annotations
