@@ -39,6 +39,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "quanze.server.service",
         "quanze.server.transport",
         "quanze.server.workers",
+        "quanze.server.supervisor",
         "quanze.server.app",
         "quanze.server.testing",
     ),

@@ -106,6 +106,20 @@ def test_evaluation_budgets_must_be_positive_and_under_the_wall_clock_ceiling() 
     ]
 
 
+def test_worker_restart_settings_are_checked_from_the_environment_too() -> None:
+    loaded = config.load(environ={"QUANZE_SERVER_WORKER_RESTART_LIMIT": "0"})
+    assert loaded.server.worker_restart_limit == 0
+    with pytest.raises(ConfigError) as caught:
+        config.load(
+            environ={"QUANZE_SERVER_WORKER_RESTART_LIMIT": "-1"},
+            overrides=["server.worker_restart_window_seconds=0"],
+        )
+    assert caught.value.problems == [
+        "server.worker_restart_limit: must be 0 (never restart) or more",
+        "server.worker_restart_window_seconds: must be greater than 0",
+    ]
+
+
 def test_missing_policy_directory_is_a_problem(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is neither a directory nor a git repository"):
         config.load(environ={}, overrides=[f"policies.path={tmp_path / 'nope'}"])

@@ -67,6 +67,10 @@ class ServerConfig:
     """After a shutdown signal: health is NOT_SERVING but calls are still answered this long."""
     shutdown_grace_seconds: float = 10.0
     """Then new calls are refused and calls in flight get this long to finish."""
+    worker_restart_limit: int = 5
+    """Restarts of one worker within the window; its next crash stops the sidecar (0: the first)."""
+    worker_restart_window_seconds: float = 60.0
+    """The window in which `worker_restart_limit` counts a worker's crashes."""
     tls: TlsConfig = field(default_factory=TlsConfig)
     allow_insecure_remote: bool = False
     """Let a plaintext listener bind a non-loopback address (only behind a mesh that encrypts)."""
@@ -447,6 +451,10 @@ def _check(config: Config) -> list[str]:
         problems.append("server.shutdown_grace_seconds: must not be negative")
     if config.server.shutdown_delay_seconds < 0:
         problems.append("server.shutdown_delay_seconds: must not be negative")
+    if config.server.worker_restart_limit < 0:
+        problems.append("server.worker_restart_limit: must be 0 (never restart) or more")
+    if config.server.worker_restart_window_seconds <= 0:
+        problems.append("server.worker_restart_window_seconds: must be greater than 0")
     problems.extend(_policy_problems(config.policies))
     problems.extend(_directory_problems(config.directory))
     if config.directory.path and config.engine.kind == "opa":

@@ -3,11 +3,13 @@
 Errors map to status codes here and only here: invalid input is INVALID_ARGUMENT naming the
 field; no loaded policies is UNAVAILABLE; a worker already holding `server.max_concurrent_calls`
 decision calls answers RESOURCE_EXHAUSTED at once (load shedding), and a call whose deadline
-has passed is not evaluated (DEADLINE_EXCEEDED). None is ever an allow.
+has passed is not evaluated (DEADLINE_EXCEEDED); a call that arrives while the worker shuts
+down is not evaluated either (UNAVAILABLE). None is ever an allow.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import time
@@ -78,6 +80,11 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         self.calls_expired = 0
         # How long each kind of decision call recently took here (seconds, moving average).
         self._took: dict[type, float] = {}
+        # Shutdown: once not `accepting`, new calls are held unevaluated until `refuse_held`.
+        self.accepting = True
+        self._refuse = asyncio.Event()
+        # When a decision call last arrived or finished (time.monotonic()).
+        self.last_activity = 0.0
 
     async def GetStatus(self, request: pb.GetStatusRequest, context: Any) -> pb.GetStatusResponse:
         status = self.status
@@ -188,8 +195,10 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
 
     @contextlib.asynccontextmanager
     async def _admitted(self, request: Any, context: Any) -> AsyncIterator[None]:
-        """Hold one of the worker's call slots, or answer at once without evaluating.
+        """Hold one of the worker's call slots, or answer without evaluating.
 
+        - Once the worker shuts down (`stop_accepting`), UNAVAILABLE, held back until
+          `refuse_held` (retryable: another worker or instance answers).
         - Past `max_concurrent_calls` calls in the handler, RESOURCE_EXHAUSTED (retryable).
           Calls are counted once their handler starts: those gRPC has received but not handed
           over yet are not seen, so the count grows where handlers wait (for their
@@ -199,6 +208,14 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
           overload gRPC hands calls over in arrival order after they waited, and evaluating
           one that can only answer late would cost the time a call that can still make it needs.
         """
+        self.last_activity = time.monotonic()
+        if not self.accepting:
+            await self._refuse.wait()
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE,
+                "this sidecar worker is shutting down; nothing was evaluated; retry, and "
+                "another worker or instance answers",
+            )
         kind = type(request)
         expected = self._took.get(kind, 0.0)
         remaining = context.time_remaining()
@@ -229,8 +246,31 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             yield
         finally:
             self.calls_in_flight -= 1
+            self.last_activity = time.monotonic()
             took = time.perf_counter() - started
             self._took[kind] = expected + (took - expected) * _AVERAGE_WEIGHT
+
+    def stop_accepting(self) -> None:
+        """Shutdown: hold every decision call that arrives from now on, unevaluated."""
+        self.accepting = False
+
+    def refuse_held(self) -> None:
+        """Answer the held calls (and any still to come) UNAVAILABLE.
+
+        Called once the server has begun to stop, so that each caller has been told to go away
+        (HTTP/2 GOAWAY) before its answer, and its next call goes elsewhere instead of racing
+        the stop (gRPC cancels a call that reaches a stopping server).
+        """
+        self._refuse.set()
+
+    async def settled(self, deadline: float, quiet_s: float) -> int:
+        """Wait until no call is in flight and none arrived or finished for `quiet_s`, or until
+        `deadline` (time.monotonic()); the calls still in flight."""
+        while time.monotonic() < deadline:
+            if not self.calls_in_flight and time.monotonic() - self.last_activity >= quiet_s:
+                break
+            await asyncio.sleep(0.02)
+        return self.calls_in_flight
 
     async def _valid(self, context: Any, decide: Callable[[], _Result]) -> _Result:
         """`decide`; invalid input becomes INVALID_ARGUMENT naming the field."""
