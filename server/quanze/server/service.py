@@ -394,7 +394,5 @@ def register(
     )
     # `enable_server_reflection` would pick the servicer by the server's type, which the
     # guard hides: add the asyncio one directly.
-    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
-        reflection.aio.ReflectionServicer(names),
-        guarded,  # type: ignore[arg-type]
-    )
+    add_reflection: Any = reflection_pb2_grpc.add_ServerReflectionServicer_to_server  # untyped
+    add_reflection(reflection.aio.ReflectionServicer(names), guarded)
