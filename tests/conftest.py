@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,23 @@ os.environ.pop("RUST_BACKTRACE", None)  # regorus errors stay one readable line
 
 from quanze.server.policy.bundle import PolicyBundle, load_bundle
 from quanze.server.policy.testing import DecisionCase, load_decision_table
+
+PROBES = Path(__file__).parent / "probe"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--probe-report",
+        metavar="PATH",
+        help="where the probe campaign writes its JSON report (default: in pytest's temp dir)",
+    )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The probe campaign takes minutes: it runs only when asked for (`pytest -m probe`)."""
+    if collection_path == PROBES and "probe" not in (config.option.markexpr or ""):
+        return True
+    return None
 
 
 @pytest.fixture(scope="session")

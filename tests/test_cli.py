@@ -95,6 +95,35 @@ def test_check_bad_line_names_line_and_keeps_order(requests: list[dict[str, Any]
     assert "line 3: action.name: unknown action 'case.unknown'" in result.stderr
 
 
+def test_check_denies_nan_naming_the_field(requests: list[dict[str, Any]]) -> None:
+    # Python's json reads NaN; the answer must still be an invalid request, not an engine error.
+    with_nan = '"context": {"extensions": {"n": NaN}, '
+    text = json.dumps(requests[0]).replace('"context": {', with_nan, 1)
+    result = run("check", stdin=text)
+    assert result.returncode == 2
+    (answer,) = answers(result.stdout)
+    assert [r["code"] for r in answer["reasons"]] == ["invalid_request"]
+    assert "request: context.extensions.n: NaN is not a JSON number" in result.stderr
+
+
+def test_check_json_lines_keep_line_separators_inside_strings(
+    requests: list[dict[str, Any]],
+) -> None:
+    # U+2028 and U+0085 may stand unescaped in a JSON string; only "\n" ends a JSON Line.
+    first = json.loads(json.dumps(requests[0]))
+    first["context"]["extensions"] = {"note": "a\u2028b\x85c"}
+    lines = [json.dumps(first, ensure_ascii=False), json.dumps(requests[1])]
+    as_lines = run("check", stdin="\r\n".join(lines) + "\n")
+    as_array = run("check", stdin=json.dumps([first, requests[1]], ensure_ascii=False))
+    assert as_lines.returncode == 0, as_lines.stderr
+
+    def outcome(stdout: str) -> list[tuple[bool, list[str]]]:
+        return [(a["decision"], [r["code"] for r in a["reasons"]]) for a in answers(stdout)]
+
+    assert len(answers(as_lines.stdout)) == 2
+    assert outcome(as_lines.stdout) == outcome(as_array.stdout)
+
+
 def test_check_invalid_json_document_reports_position() -> None:
     result = run("check", stdin='{"subject": {"id": "x",}}')
     assert result.returncode == 1

@@ -40,9 +40,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("quanze.server.decisionlog.*",),
     (
         "quanze.server.convert",
+        "quanze.server.bodies",
         "quanze.server.service",
         "quanze.server.transport",
         "quanze.server.workers",
+        "quanze.server.supervisor",
         "quanze.server.app",
         "quanze.server.testing",
     ),

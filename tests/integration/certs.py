@@ -69,13 +69,17 @@ class CertificateAuthority:
     def cert_pem(self) -> bytes:
         return self.cert.read_bytes()
 
-    def server(self, name: str = "server", *, common_name: str = "quanze-sidecar") -> Issued:
-        """A server certificate for localhost and 127.0.0.1."""
+    def server(
+        self, name: str = "server", *, common_name: str = "quanze-sidecar", expired: bool = False
+    ) -> Issued:
+        """A server certificate for localhost and 127.0.0.1 (`expired`: since yesterday)."""
         sans: list[x509.GeneralName] = [
             x509.DNSName("localhost"),
             x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
         ]
-        return self._issue(name, common_name, sans, ExtendedKeyUsageOID.SERVER_AUTH)
+        return self._issue(
+            name, common_name, sans, ExtendedKeyUsageOID.SERVER_AUTH, expired=expired
+        )
 
     def client(
         self,
@@ -85,12 +89,18 @@ class CertificateAuthority:
         organization: str = "Quanze Tests",
         dns: tuple[str, ...] = (),
         uris: tuple[str, ...] = (),
+        expired: bool = False,
     ) -> Issued:
         """A client certificate with subject CN=`common_name`,O=`organization` and these SANs."""
         sans: list[x509.GeneralName] = [x509.DNSName(d) for d in dns]
         sans += [x509.UniformResourceIdentifier(u) for u in uris]
         return self._issue(
-            name, common_name, sans, ExtendedKeyUsageOID.CLIENT_AUTH, organization=organization
+            name,
+            common_name,
+            sans,
+            ExtendedKeyUsageOID.CLIENT_AUTH,
+            organization=organization,
+            expired=expired,
         )
 
     def _issue(
@@ -101,12 +111,13 @@ class CertificateAuthority:
         usage: x509.ObjectIdentifier,
         *,
         organization: str = "",
+        expired: bool = False,
     ) -> Issued:
         key = ec.generate_private_key(ec.SECP256R1())
         attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
         if organization:
             attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
-        now = _now()
+        now = _now() - datetime.timedelta(days=2) if expired else _now()
         builder = (
             x509.CertificateBuilder()
             .subject_name(x509.Name(attributes))

@@ -1,13 +1,14 @@
 """Load that records every answer: client threads against a real sidecar, and CPU hogs.
 
-Used by the spurious-deny tests and by `bench/spurious_denies.py`. Nothing here asserts: each
-call's answer (or failure) is recorded by the thread that made it, and the caller checks the
-record in its own thread once the load has stopped.
+Used by the spurious-deny, supervision and shutdown tests and by `bench/spurious_denies.py`.
+Nothing here asserts: each call's answer (or failure) is recorded by the thread that made it,
+and the caller checks the record in its own thread once the load has stopped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import subprocess
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from quanze.client import Answer, Client
 from quanze.server.app import build_decider
@@ -74,51 +75,75 @@ class Sample:
     verdicts: tuple[Verdict, ...]  # one for a Check, one per catalog action for a List
     marker: str
     expected: bool  # every verdict is the one the policies give
+    decision_ids: tuple[str, ...] = ()  # what keys the call's decision-log record(s)
 
     @property
     def codes(self) -> set[str]:
         return {code for _, codes in self.verdicts for code in codes}
 
 
-class LoadRecorder:
-    """`threads` client threads calling Check (and ListAllowedActions with `lists`) until exit.
+# A client option: a connection of its own (gRPC otherwise shares one per target across
+# clients), so that the kernel spreads connections over every worker.
+OWN_CONNECTION = ("grpc.use_local_subchannel_pool", 1)
 
-    Every answer becomes a `Sample`; every failed call or crashed thread a line in `failures`.
-    Leaving the context stops and joins the threads; one still alive is a failure too.
-    """
 
-    def __init__(self, address: str, *, threads: int, timeout: float, lists: bool = False) -> None:
-        self.address = address
-        self.timeout = timeout
-        self.lists = lists
-        self.samples: list[Sample] = []
+class CallerThreads:
+    """Threads that call a sidecar until the context ends, each running one of `runs`
+    (name, function) until `stopping` is set; a thread still alive after is a failure."""
+
+    def __init__(self, runs: list[tuple[str, Callable[[], None]]]) -> None:
         self.failures: list[str] = []
-        self._checks, self._listed = expected_verdicts()
-        self._stop = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._run, args=(n,), name=f"load-{n}") for n in range(threads)
-        ]
+        self.stopping = threading.Event()
+        self._threads = [threading.Thread(target=run, name=name) for name, run in runs]
 
-    def __enter__(self) -> LoadRecorder:
+    def __enter__(self) -> Self:
         for thread in self._threads:
             thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
+        self.stopping.set()
         for thread in self._threads:
             thread.join(120)
         self.failures.extend(f"{t.name} did not stop" for t in self._threads if t.is_alive())
+
+
+class LoadRecorder(CallerThreads):
+    """`threads` client threads calling Check (and ListAllowedActions with `lists`) until exit.
+
+    Every answer becomes a `Sample`; every failed call or crashed thread a line in `failures`.
+    Leaving the context stops and joins the threads; one still alive is a failure too. With
+    `own_connections`, each client opens a connection of its own (`OWN_CONNECTION`).
+    """
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        threads: int,
+        timeout: float,
+        lists: bool = False,
+        own_connections: bool = False,
+    ) -> None:
+        self.address = address
+        self.timeout = timeout
+        self.lists = lists
+        self._options = [OWN_CONNECTION] if own_connections else []
+        self.samples: list[Sample] = []
+        self._checks, self._listed = expected_verdicts()
+        super().__init__([(f"load-{n}", functools.partial(self._run, n)) for n in range(threads)])
 
     def _run(self, n: int) -> None:
         call = n
         last: Any = None
         try:
-            while not self._stop.is_set():
+            while not self.stopping.is_set():
                 # A new connection every few calls, so calls spread over every worker.
-                with Client(self.address, timeout=self.timeout) as client:
+                with Client(
+                    self.address, timeout=self.timeout, channel_options=self._options
+                ) as client:
                     for _ in range(CALLS_PER_CONNECTION):
-                        if self._stop.is_set():
+                        if self.stopping.is_set():
                             break
                         call += 1
                         last = self._one(client, call)
@@ -151,6 +176,8 @@ class LoadRecorder:
                 got,
                 "",
                 [(a.action, v) for a, v in zip(listed, got, strict=True)] == self._listed,
+                # One record for the whole call, keyed by the part of each id before "#".
+                tuple({a.answer.decision_id.split("#")[0] for a in listed}),
             )
         else:
             got_one = verdict(answer)
@@ -162,6 +189,7 @@ class LoadRecorder:
                 (got_one,),
                 marker(answer),
                 got_one == self._checks[index],
+                (answer.decision_id,),
             )
         self.samples.append(sample)
         return sample

@@ -6,12 +6,15 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+import os
 import resource
+import shutil
 import signal
 import subprocess
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,7 @@ from quanze.server.errors import ConfigError
 from quanze.server.policy.bundle import load_bundle
 from quanze.server.policy.testing import load_decision_table
 from quanze.server.testing import running_server
-from tests.integration.support import start, stop, wait_event, wait_serving
+from tests.integration.support import start, stop, wait_event, wait_serving, wait_until
 from tests.server.decisionlog.support import records_in
 from tests.support import CONTRACT_EXAMPLE
 
@@ -247,3 +250,146 @@ def test_sigkill_under_load_leaves_a_record_for_every_answer_received(tmp_path: 
     assert records_in(directory, records.START)[-1]["previous"] == "unclosed"
     report = verify_directory(directory)
     assert report.ok, report.render()
+
+
+# ----------------------------------------------------------------------------- the log taken away
+
+
+def _current_file(directory: Path) -> Path:
+    return all_files(directory)[-1].path
+
+
+def _delete_file(directory: Path, _earlier: Path) -> None:
+    _current_file(directory).unlink()
+
+
+def _replace_file(directory: Path, earlier: Path) -> None:
+    # An older copy put in its place, as someone hiding the latest records would.
+    current = _current_file(directory)
+    os.replace(earlier / current.name, current)
+
+
+def _delete_directory(directory: Path, _earlier: Path) -> None:
+    shutil.rmtree(directory)
+
+
+def _replace_directory(directory: Path, earlier: Path) -> None:
+    directory.rename(directory.with_name("moved-away"))
+    earlier.rename(directory)
+
+
+FAULTS: dict[str, Callable[[Path, Path], None]] = {
+    "file_deleted": _delete_file,
+    "file_replaced": _replace_file,
+    "directory_deleted": _delete_directory,
+    "directory_replaced": _replace_directory,
+}
+
+
+class Load:
+    """Callers asking for allows and denies in turn until stopped; every answer kept."""
+
+    def __init__(self, address: str, callers: int = 2) -> None:
+        allow = json.loads(CONTRACT_EXAMPLE)
+        deny = copy.deepcopy(allow)
+        deny["action"]["name"] = "decision.prosecute"
+        self.requests = (allow, deny)
+        self.answers: list[Answer] = []
+        self.errors: list[BaseException] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._call, args=(address, n)) for n in range(callers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _call(self, address: str, offset: int) -> None:
+        try:
+            with Client(address, timeout=10) as client:
+                turn = offset
+                while not self._stopping.is_set():
+                    answer = client.check(self.requests[turn % 2])
+                    turn += 1
+                    with self._lock:
+                        self.answers.append(answer)
+        except BaseException as exc:  # the test fails on it, with the value
+            self.errors.append(exc)
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.answers)
+
+    def wait_for(self, more: int) -> None:
+        target = self.count() + more
+        wait_until(lambda: self.count() >= target or bool(self.errors), f"{target} answers", 60)
+        assert not self.errors, self.errors
+
+    def stop(self) -> list[Answer]:
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(30)
+        assert not self.errors, self.errors
+        return list(self.answers)
+
+
+@pytest.mark.parametrize("mode", ["required", "best_effort"])
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_a_log_taken_away_while_serving_loses_no_record_and_invents_no_deny(
+    tmp_path: Path, mode: str, fault: str
+) -> None:
+    directory = tmp_path / "log"
+    earlier = tmp_path / "earlier"
+    with serve(directory, f"decision_log.mode={mode}") as process:
+        try:
+            load = Load(serving_address(process))
+            load.wait_for(40)
+            shutil.copytree(directory, earlier)  # the log as it was: for the replacements
+            load.wait_for(40)
+            FAULTS[fault](directory, earlier)
+            load.wait_for(80)
+            answers = load.stop()
+        finally:
+            stop(process)
+        events = stderr_events(process)
+
+    logged = records_in(directory, records.DECISION)
+    # Exactly one record per answer, saying what the answer said: nothing lost, no copy twice.
+    assert Counter(r["decision_id"] for r in logged) == Counter(a.decision_id for a in answers)
+    results = {r["decision_id"]: r["result"] for r in logged}
+    assert all(results[a.decision_id] is a.allowed for a in answers)
+    assert {a.allowed for a in answers} == {True, False}
+    assert not [a for a in answers if any(r.code == "audit_unavailable" for r in a.reasons)]
+    (reopened,) = [e for e in events if e["event"] == "decision_log_reopened"]
+    assert reopened["fault"] == fault
+    (closed,) = [e for e in events if e["event"] == "decision_log_closed"]
+    assert (closed["records_refused"], closed["records_lost"]) == (0, 0)
+    reopens = [r for r in records_in(directory, records.START) if r["previous"] == "reopened"]
+    assert [r["fault"] for r in reopens] == [fault]
+    report = verify_directory(directory)
+    assert report.verdict == "reopened", report.render()
+
+
+def test_required_mode_denies_while_the_log_cannot_be_put_back(tmp_path: Path) -> None:
+    directory = tmp_path / "log"
+    request = json.loads(CONTRACT_EXAMPLE)
+    with serve(directory, "decision_log.mode=required") as process:
+        try:
+            address = serving_address(process)
+            with Client(address, timeout=10) as client:
+                before = [client.check(request) for _ in range(5)]
+                shutil.rmtree(directory)
+                directory.write_text("a file where the log directory was\n")
+                during = [client.check(request) for _ in range(5)]
+                directory.unlink()
+                after = [client.check(request) for _ in range(5)]
+        finally:
+            stop(process)
+        events = stderr_events(process)
+    assert all(a.allowed for a in before + after)
+    assert all([r.code for r in a.reasons] == ["audit_unavailable"] for a in during)
+    logged = {r["decision_id"] for r in records_in(directory, records.DECISION)}
+    # Every allow has its record (those before were put back); no denied call left one.
+    assert logged == {a.decision_id for a in before + after}
+    (closed,) = [e for e in events if e["event"] == "decision_log_closed"]
+    assert closed["records_refused"] == len(during)

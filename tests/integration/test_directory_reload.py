@@ -277,3 +277,29 @@ def test_a_signed_directory_repository_serves_only_signed_commits(tmp_path: Path
             WAIT,
         )
         assert "office_not_held" in codes(client.check(CLERK_TAKES_RECORD))
+
+
+def test_a_link_added_to_a_followed_folder_is_refused_and_the_last_revision_serves(
+    tmp_path: Path,
+) -> None:
+    folder = split_directory(bundled_directory(), tmp_path / "hr")
+    with (
+        running_server(directory_config(folder, tmp_path / "cache")) as address,
+        Client(address, timeout=10) as client,
+    ):
+        serving = client.check(CLERK_TAKES_RECORD)
+        assert serving.decision is True, codes(serving)
+        # The clerk's office, moved out of the folder and linked back in: refused, not followed.
+        outside = write_json(tmp_path / "elsewhere.json", without_clerk(bundled_directory()))
+        link = folder / "zz-override.json"
+        link.symlink_to(outside)
+        wait_until(lambda: bool(status(address).source_error), "the source fails", WAIT)
+        refused = status(address)
+        assert refused.source_error == (
+            f"{link}: a symbolic link to {outside}; policy and directory files are read as "
+            "regular files only, as a git source exports them: replace the link with the file "
+            "it points to"
+        )
+        assert refused.active_revision == serving.policy_revision
+        answer = client.check(CLERK_TAKES_RECORD)
+        assert (answer.decision, answer.policy_revision) == (True, serving.policy_revision)

@@ -66,8 +66,9 @@ def test_workers_log_whole_json_lines(tmp_path: Path) -> None:
     assert [r["event"] for r in records].count("stopped") == 2
 
 
-def test_a_dead_worker_stops_the_sidecar_rather_than_serving_short(tmp_path: Path) -> None:
-    with start("--address", "127.0.0.1:0", "--workers", "2", cwd=tmp_path) as process:
+def test_with_no_restarts_allowed_a_dead_worker_stops_the_sidecar(tmp_path: Path) -> None:
+    limit = ("--set", "server.worker_restart_limit=0")
+    with start("--address", "127.0.0.1:0", "--workers", "2", *limit, cwd=tmp_path) as process:
         try:
             first = wait_event(process, "listening")
             wait_event(process, "listening")
@@ -77,6 +78,9 @@ def test_a_dead_worker_stops_the_sidecar_rather_than_serving_short(tmp_path: Pat
             if process.poll() is None:
                 process.kill()
         assert process.stderr is not None
-        rest = process.stderr.read()
-    assert status != 0
-    assert "worker_exited" in rest
+        rest = [json.loads(line) for line in process.stderr.read().splitlines() if line.strip()]
+    assert status == 128 + signal.SIGKILL
+    (loop,) = [r for r in rest if r["event"] == "worker_crash_loop"]
+    assert (loop["worker"], loop["crashes"], loop["restart_limit"]) == (first["worker"], 1, 0)
+    assert loop["last_exit"] == "killed by signal SIGKILL"
+    assert not [r for r in rest if r["event"] == "worker_restarting"]

@@ -106,6 +106,20 @@ def test_evaluation_budgets_must_be_positive_and_under_the_wall_clock_ceiling() 
     ]
 
 
+def test_worker_restart_settings_are_checked_from_the_environment_too() -> None:
+    loaded = config.load(environ={"QUANZE_SERVER_WORKER_RESTART_LIMIT": "0"})
+    assert loaded.server.worker_restart_limit == 0
+    with pytest.raises(ConfigError) as caught:
+        config.load(
+            environ={"QUANZE_SERVER_WORKER_RESTART_LIMIT": "-1"},
+            overrides=["server.worker_restart_window_seconds=0"],
+        )
+    assert caught.value.problems == [
+        "server.worker_restart_limit: must be 0 (never restart) or more",
+        "server.worker_restart_window_seconds: must be greater than 0",
+    ]
+
+
 def test_missing_policy_directory_is_a_problem(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is neither a directory nor a git repository"):
         config.load(environ={}, overrides=[f"policies.path={tmp_path / 'nope'}"])
@@ -300,3 +314,38 @@ def test_plaintext_is_refused_off_loopback(address: str, refused: bool) -> None:
             config.load(environ={}, overrides=overrides)
         overrides.append("server.allow_insecure_remote=true")
     assert config.load(environ={}, overrides=overrides).server.address == address
+
+
+@pytest.mark.parametrize(
+    ("source", "bits"),
+    [
+        ({}, 0o600),
+        ({"QUANZE_DECISION_LOG_FILE_MODE": "0640"}, 0o640),
+        ({"QUANZE_DECISION_LOG_FILE_MODE": "644"}, 0o644),
+    ],
+)
+def test_decision_log_file_mode_is_octal_like_the_socket_mode(
+    source: dict[str, str], bits: int
+) -> None:
+    assert config.load(environ=source).decision_log.file_mode_bits() == bits
+
+
+def test_decision_log_file_mode_from_a_file_stays_octal(tmp_path: Path) -> None:
+    path = tmp_path / "quanze.yaml"
+    path.write_text("decision_log:\n  file_mode: 0640\n")
+    assert config.load(path, environ={}).decision_log.file_mode_bits() == 0o640
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rw-------", "'rw-------' is not an octal file mode such as 0600"),
+        ("0666", "0666 must give the sidecar read and write access and anyone else read access"),
+        ("0400", "0400 must give the sidecar read and write access"),
+        ("0700", "0700 must give the sidecar read and write access"),
+    ],
+)
+def test_decision_log_file_mode_problems_name_the_setting(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load(overrides=[f"decision_log.file_mode={text}"], environ={})
+    assert f"decision_log.file_mode: {message}" in str(caught.value)

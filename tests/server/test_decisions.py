@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -163,6 +164,24 @@ def test_invalid_request_raises_before_evaluation(bundle: PolicyBundle) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         Decider(bundle, engine).check({"subject": {"id": "x"}, "resource": {"type": "case"}})
     assert caught.value.field == "action"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [(math.nan, "NaN"), (math.inf, "Infinity"), (-math.inf, "-Infinity")]
+)
+def test_non_finite_number_is_an_invalid_request_naming_the_field(
+    bundle: PolicyBundle, decision_cases: list[DecisionCase], value: float, shown: str
+) -> None:
+    # JSON has no NaN: were it passed on, the engine would fail (evaluation_error), not name it.
+    request = valid_request(decision_cases)
+    request["context"]["extensions"] = {"marks": [0, {"score": value}]}
+    decider = Decider(bundle, RegorusEngine(bundle))
+    listing = {k: v for k, v in request.items() if k != "action"}
+    for ask, asked in ((decider.check, request), (decider.list_actions, listing)):
+        with pytest.raises(InvalidRequestError) as caught:
+            ask(asked)
+        assert caught.value.field == "context.extensions.marks.1.score"
+        assert caught.value.message == f"{shown} is not a JSON number; send a finite number"
 
 
 # ------------------------------------------------------------------ batches

@@ -22,17 +22,13 @@ from quanze.server.decisions import Decider
 from quanze.server.engine.base import DecisionEngine, EngineFactory
 from quanze.server.engine.regorus_engine import RegorusEngine, compile_elsewhere
 from quanze.server.policy.bundle import PolicyBundle, load_bundle
+from quanze.server.policy.cache import cache_root
 from quanze.server.policy.candidate import Candidate, PolicySource
 from quanze.server.policy.directory import Directory, read_directory
 from quanze.server.policy.git_location import is_git_location
-from quanze.server.policy.reloader import (
-    CombinedGate,
-    Reloader,
-    Worker,
-    command_gate,
-    no_gate,
-)
+from quanze.server.policy.reloader import CombinedGate, Reloader, Worker, command_gate
 from quanze.server.policy.source import BundledSource, CombinedSource, open_source
+from quanze.server.policy.verdicts import VerdictStore
 from quanze.server.validation import RequestValidator
 
 
@@ -219,6 +215,7 @@ def build_decision_log(config: Config) -> DecisionLog | None:
             compress=settings.compress,
             checkpoint_records=settings.checkpoint_records,
             checkpoint_interval_s=settings.checkpoint_interval_seconds,
+            file_mode=settings.file_mode_bits(),
         ),
         signer=records.load_signer(
             Path(settings.signing_key_file) if settings.signing_key_file else None
@@ -231,13 +228,18 @@ def build_decision_log(config: Config) -> DecisionLog | None:
 def build_reloader(config: Config, workers: Sequence[Worker]) -> Reloader:
     """The reloader for the configured policy source, serving `workers`.
 
+    Verdicts are kept in `policies.cache_dir/verdicts`, so a restart gates only what is new.
     With an organisation directory of its own, it follows both sources as one: each at its
     own poll interval, each part gated only when it is new (`CombinedGate`).
     """
     policies = config.policies
     source = policy_source(config)
     bundled = isinstance(source, BundledSource)
-    gate = no_gate if bundled else command_gate(policies.require_tests_pass)
+    gate = CombinedGate(
+        None if bundled else command_gate(policies.require_tests_pass),
+        store=VerdictStore(cache_root(policies.cache_dir) / "verdicts"),
+        settings={"require_tests_pass": policies.require_tests_pass},
+    )
     directory = directory_source(config)
     if directory is None:
         return Reloader(
@@ -256,5 +258,5 @@ def build_reloader(config: Config, workers: Sequence[Worker]) -> Reloader:
         CombinedSource(source, directory, intervals=intervals),
         workers,
         poll_interval_s=min(intervals),
-        gate=CombinedGate(gate),
+        gate=gate,
     )

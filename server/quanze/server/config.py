@@ -23,7 +23,7 @@ from typing import Any, get_type_hints
 import yaml
 
 from quanze.server.errors import ConfigError
-from quanze.server.listening import listener_problems
+from quanze.server.listening import listener_problems, socket_mode_bits
 from quanze.server.policy.source import settings_problems
 
 ENV_PREFIX = "QUANZE_"
@@ -67,6 +67,10 @@ class ServerConfig:
     """After a shutdown signal: health is NOT_SERVING but calls are still answered this long."""
     shutdown_grace_seconds: float = 10.0
     """Then new calls are refused and calls in flight get this long to finish."""
+    worker_restart_limit: int = 5
+    """Restarts of one worker within the window; its next crash stops the sidecar (0: the first)."""
+    worker_restart_window_seconds: float = 60.0
+    """The window in which `worker_restart_limit` counts a worker's crashes."""
     tls: TlsConfig = field(default_factory=TlsConfig)
     allow_insecure_remote: bool = False
     """Let a plaintext listener bind a non-loopback address (only behind a mesh that encrypts)."""
@@ -93,7 +97,7 @@ class PolicyConfig:
     require_tests_pass: bool = True
     """A new revision serves only if `quanze policy test` passes on it (it must always compile)."""
     cache_dir: str = ""
-    """Where clones and revision snapshots are kept; empty: `$XDG_CACHE_HOME/quanze`."""
+    """Where clones, revision snapshots and gate passes go; empty: `$XDG_CACHE_HOME/quanze`."""
     git_timeout_seconds: float = 60.0
     """Longest time one git command (clone, fetch) may take."""
     require_signed_commits: bool = False
@@ -182,6 +186,12 @@ class DecisionLogConfig:
     """…and after this many records."""
     signing_key_file: str = ""
     """Key that signs checkpoints: an Ed25519 private key (PEM) or an HMAC secret (≥16 bytes)."""
+    file_mode: str = "0600"
+    """Octal permissions of log files created; a directory created gets them searchable (0700)."""
+
+    def file_mode_bits(self) -> int:
+        """`file_mode` as permission bits (valid once the configuration has loaded)."""
+        return socket_mode_bits(self.file_mode) or 0o600
 
 
 @dataclass(frozen=True)
@@ -441,6 +451,10 @@ def _check(config: Config) -> list[str]:
         problems.append("server.shutdown_grace_seconds: must not be negative")
     if config.server.shutdown_delay_seconds < 0:
         problems.append("server.shutdown_delay_seconds: must not be negative")
+    if config.server.worker_restart_limit < 0:
+        problems.append("server.worker_restart_limit: must be 0 (never restart) or more")
+    if config.server.worker_restart_window_seconds <= 0:
+        problems.append("server.worker_restart_window_seconds: must be greater than 0")
     problems.extend(_policy_problems(config.policies))
     problems.extend(_directory_problems(config.directory))
     if config.directory.path and config.engine.kind == "opa":
@@ -548,7 +562,21 @@ def _decision_log_problems(settings: DecisionLogConfig) -> list[str]:
         problems.append(
             f"decision_log.signing_key_file: {settings.signing_key_file!r} is not a file"
         )
+    problems.extend(_file_mode_problems(settings.file_mode))
     return problems
+
+
+def _file_mode_problems(text: str) -> list[str]:
+    """`decision_log.file_mode`: octal (as `server.socket_mode`), the sidecar's alone to write."""
+    bits = socket_mode_bits(text)
+    if bits is None:
+        return [f"decision_log.file_mode: {text!r} is not an octal file mode such as 0600"]
+    if bits & 0o600 != 0o600 or bits & ~0o644:
+        return [
+            f"decision_log.file_mode: {text} must give the sidecar read and write access and "
+            "anyone else read access at most (0600, 0640 or 0644)"
+        ]
+    return []
 
 
 def _suggest(name: str, candidates: Iterable[str]) -> str:

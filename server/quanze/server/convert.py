@@ -6,23 +6,71 @@ The proto's JSON mapping is the contract, so requests convert with the standard 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from google.protobuf import descriptor, json_format, struct_pb2
 
 from quanze.server.decisions import Answer, BatchItemResult
+from quanze.server.errors import InvalidRequestError, non_finite_number
 from quanze.v1 import decision_service_pb2 as pb
 
 
-def request_dict(message: Any, check: Callable[[Any], None] | None = None) -> dict[str, Any]:
+def request_dict(
+    message: Any, check: Callable[[Any], None] | None = None, *, field: str = ""
+) -> dict[str, Any]:
     """A request message as contract JSON; unset fields are absent (so they read as missing).
 
-    `check` first sees the unconverted `request_view` (size limits, which may raise).
+    `check` first sees the unconverted `request_view` (size limits, which may raise). What
+    JSON cannot hold (NaN, Infinity, a `Value` of no kind) is an `InvalidRequestError` naming
+    the field; `field` is where `message` sits in the request.
     """
-    if check is not None:
-        check(request_view(message))
-    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+    try:
+        if check is not None:
+            check(request_view(message))  # reading a `Struct` raises for a Value of no kind
+        return json_format.MessageToDict(message, preserving_proto_field_name=True)
+    except (json_format.SerializeToJsonError, ValueError) as exc:
+        problem = _unconvertible(message, field)
+        raise problem or InvalidRequestError(field, f"cannot be read as JSON: {exc}") from None
+
+
+def _unconvertible(message: Any, path: str) -> InvalidRequestError | None:
+    """The first value in a message's `Struct`s that JSON cannot hold, as the error to raise."""
+    if isinstance(message, struct_pb2.Value):
+        kind = message.WhichOneof("kind")
+        if kind is None:
+            return InvalidRequestError(
+                path,
+                "a protobuf Value with no kind set; set null, a number, string, bool, "
+                "struct or list",
+            )
+        if kind == "number_value" and not math.isfinite(message.number_value):
+            return non_finite_number(path, message.number_value)
+        return _unconvertible(getattr(message, kind), path) if kind in _NESTED_KINDS else None
+    if isinstance(message, struct_pb2.Struct):
+        children: Any = ((_join(path, key), value) for key, value in message.fields.items())
+    elif isinstance(message, struct_pb2.ListValue):
+        children = ((_join(path, str(i)), value) for i, value in enumerate(message.values))
+    else:
+        children = (
+            (_join(path, field.name), value)
+            for field, value in message.ListFields()
+            if field.type == descriptor.FieldDescriptor.TYPE_MESSAGE and not field.is_repeated
+        )
+    for child_path, child in children:
+        found = _unconvertible(child, child_path)
+        if found is not None:
+            return found
+    return None
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+# `Value` kinds that hold more values.
+_NESTED_KINDS = ("struct_value", "list_value")
 
 
 def request_view(message: Any) -> Any:
@@ -63,11 +111,16 @@ def batch_parts(
     if check is not None:
         check(request_view(message))
     defaults = {
-        name: request_dict(getattr(message, name))
+        name: request_dict(getattr(message, name), field=name)
         for name in ("subject", "action", "resource", "context")
         if message.HasField(name)
     }
-    items = [request_dict(item) for item in message.evaluations]
+    items = []
+    for index, item in enumerate(message.evaluations):
+        try:
+            items.append(request_dict(item))
+        except InvalidRequestError as exc:
+            raise InvalidRequestError(f"evaluations[{index}].{exc.field}", exc.message) from None
     return defaults, items, message.options.evaluations_semantic
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable
 from types import TracebackType
 
@@ -46,6 +47,12 @@ class InvalidRequestError(QuanzeError):
         self.field = field
         self.message = message
         super().__init__(f"{field}: {message}" if field else message)
+
+
+def non_finite_number(field: str, value: float) -> InvalidRequestError:
+    """JSON has no NaN or Infinity, so a request carrying one is invalid: say where."""
+    shown = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return InvalidRequestError(field, f"{shown} is not a JSON number; send a finite number")
 
 
 class EvaluationError(QuanzeError):

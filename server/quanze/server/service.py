@@ -3,11 +3,13 @@
 Errors map to status codes here and only here: invalid input is INVALID_ARGUMENT naming the
 field; no loaded policies is UNAVAILABLE; a worker already holding `server.max_concurrent_calls`
 decision calls answers RESOURCE_EXHAUSTED at once (load shedding), and a call whose deadline
-has passed is not evaluated (DEADLINE_EXCEEDED). None is ever an allow.
+has passed is not evaluated (DEADLINE_EXCEEDED); a call that arrives while the worker shuts
+down is not evaluated either (UNAVAILABLE). None is ever an allow.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import time
@@ -19,9 +21,9 @@ from typing import Any, Generic, TypeVar
 import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
-from quanze.server import __version__, convert, transport
+from quanze.server import __version__, bodies, convert, transport
 from quanze.server.clock import timestamp
 from quanze.server.decider_thread import DeciderThread, ExpiredError, NotServingError
 from quanze.server.decisionlog import events
@@ -43,14 +45,6 @@ SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["DecisionService"].full_name
 SHED_LOG_EVERY = 1000
 # Weight of the newest call in the moving average of how long calls take.
 _AVERAGE_WEIGHT = 0.1
-
-
-@dataclass(frozen=True)
-class Oversized:
-    """What the deserializer hands over instead of a request larger than `max_request_bytes`."""
-
-    size: int
-    limit: int
 
 
 _Request = TypeVar("_Request")
@@ -91,6 +85,11 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         self.calls_expired = 0
         # How long each kind of decision call recently took here (seconds, moving average).
         self._took: dict[type, float] = {}
+        # Shutdown: once not `accepting`, new calls are held unevaluated until `refuse_held`.
+        self.accepting = True
+        self._refuse = asyncio.Event()
+        # When a decision call last arrived or finished (time.monotonic()).
+        self.last_activity = 0.0
 
     async def GetStatus(self, request: pb.GetStatusRequest, context: Any) -> pb.GetStatusResponse:
         status = self.status
@@ -103,6 +102,8 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             last_error=status.last_error,
             last_checked_at=status.last_checked_at,
             source_error=status.source_error,
+            active_gate=status.active_gate,
+            active_gate_cached_at=status.active_gate_cached_at,
             serving=self.deciders.serving,
             version=__version__,
             calls_shed=self.calls_shed,
@@ -198,8 +199,10 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
 
     @contextlib.asynccontextmanager
     async def _admitted(self, request: Any, context: Any) -> AsyncIterator[None]:
-        """Hold one of the worker's call slots, or answer at once without evaluating.
+        """Hold one of the worker's call slots, or answer without evaluating.
 
+        - Once the worker shuts down (`stop_accepting`), UNAVAILABLE, held back until
+          `refuse_held` (retryable: another worker or instance answers).
         - Past `max_concurrent_calls` calls in the handler, RESOURCE_EXHAUSTED (retryable).
           Calls are counted once their handler starts: waiting for the decider thread,
           evaluating there, or waiting for their decision-log record. The loop hands calls
@@ -209,11 +212,13 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
           overload gRPC hands calls over in arrival order after they waited, and evaluating
           one that can only answer late would cost the time a call that can still make it needs.
         """
-        if isinstance(request, Oversized):
+        self.last_activity = time.monotonic()
+        if not self.accepting:
+            await self._refuse.wait()
             await context.abort(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"the request is {request.size} bytes; the limit is {request.limit} "
-                "(server.max_request_bytes); send less",
+                grpc.StatusCode.UNAVAILABLE,
+                "this sidecar worker is shutting down; nothing was evaluated; retry, and "
+                "another worker or instance answers",
             )
         kind = type(request)
         expected = self._took.get(kind, 0.0)
@@ -245,8 +250,31 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             yield
         finally:
             self.calls_in_flight -= 1
+            self.last_activity = time.monotonic()
             took = time.perf_counter() - started
             self._took[kind] = expected + (took - expected) * _AVERAGE_WEIGHT
+
+    def stop_accepting(self) -> None:
+        """Shutdown: hold every decision call that arrives from now on, unevaluated."""
+        self.accepting = False
+
+    def refuse_held(self) -> None:
+        """Answer the held calls (and any still to come) UNAVAILABLE.
+
+        Called once the server has begun to stop, so that each caller has been told to go away
+        (HTTP/2 GOAWAY) before its answer, and its next call goes elsewhere instead of racing
+        the stop (gRPC cancels a call that reaches a stopping server).
+        """
+        self._refuse.set()
+
+    async def settled(self, deadline: float, quiet_s: float) -> int:
+        """Wait until no call is in flight and none arrived or finished for `quiet_s`, or until
+        `deadline` (time.monotonic()); the calls still in flight."""
+        while time.monotonic() < deadline:
+            if not self.calls_in_flight and time.monotonic() - self.last_activity >= quiet_s:
+                break
+            await asyncio.sleep(0.02)
+        return self.calls_in_flight
 
     async def _decide(self, context: Any, job: Callable[[Decider], _Result]) -> _Result:
         """`job` on the decider thread; what stops it becomes the status that says why.
@@ -394,48 +422,18 @@ def register(
 ) -> None:
     """Add the decision, health and reflection services to `server`.
 
-    With `max_request_bytes`, a larger decision request is not parsed: its handler gets an
-    `Oversized` and answers RESOURCE_EXHAUSTED naming the setting.
+    Every request body is read by `bodies`: one over `max_request_bytes` is not parsed and
+    one protobuf cannot parse is refused, before any servicer sees it.
     """
-    add = pb_grpc.add_DecisionServiceServicer_to_server
-    if max_request_bytes is None:
-        add(decisions, server)
-    else:
-        add(decisions, _Limited(server, max_request_bytes))  # type: ignore[arg-type]
-    health_pb2_grpc.add_HealthServicer_to_server(health_service, server)
+    guarded = bodies.GuardedServer(server, max_request_bytes)
+    pb_grpc.add_DecisionServiceServicer_to_server(decisions, guarded)  # type: ignore[arg-type]
+    health_pb2_grpc.add_HealthServicer_to_server(health_service, guarded)  # type: ignore[arg-type]
     names = (
         SERVICE_NAME,
         health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
         reflection.SERVICE_NAME,
     )
-    reflection.enable_server_reflection(names, server)
-
-
-class _Limited:
-    """`server` as the generated registration sees it, with size-checking deserializers."""
-
-    def __init__(self, server: Any, limit: int) -> None:
-        self._server = server
-        self._limit = limit
-
-    def add_generic_rpc_handlers(self, handlers: Any) -> None:
-        """Ignored: `add_registered_method_handlers` adds the same handlers, wrapped."""
-
-    def add_registered_method_handlers(self, name: str, handlers: dict[str, Any]) -> None:
-        wrapped = {
-            method: handler._replace(
-                request_deserializer=_deserializer(handler.request_deserializer, self._limit)
-            )
-            for method, handler in handlers.items()
-        }
-        self._server.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler(name, wrapped),)
-        )
-        self._server.add_registered_method_handlers(name, wrapped)
-
-
-def _deserializer(parse: Callable[[bytes], Any], limit: int) -> Callable[[bytes], Any]:
-    def deserialize(data: bytes) -> Any:
-        return Oversized(len(data), limit) if len(data) > limit else parse(data)
-
-    return deserialize
+    # `enable_server_reflection` would pick the servicer by the server's type, which the
+    # guard hides: add the asyncio one directly.
+    add_reflection: Any = reflection_pb2_grpc.add_ServerReflectionServicer_to_server  # untyped
+    add_reflection(reflection.aio.ReflectionServicer(names), guarded)

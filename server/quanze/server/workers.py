@@ -1,30 +1,28 @@
-"""Runs the sidecar: one worker in this process, or worker processes under a supervisor.
+"""A worker: one process's gRPC server, its engine, its decision log, its shutdown.
 
 Concurrency: regorus holds the GIL and its objects belong to the thread that built them, so
 each worker is one process with one asyncio event loop that takes calls and one thread that
 builds, owns and evaluates its engines (`DeciderThread`). More cores come from more worker
-processes sharing the TCP port (SO_REUSEPORT); the supervisor polls the policy source and hands
-each new revision to every worker over a pipe. What a worker serves is built by `app`.
+processes sharing the TCP port (SO_REUSEPORT), run by `supervisor`, which polls the policy
+source and hands each new revision to every worker over a pipe (`follow_supervisor`). What a
+worker serves is built by `app`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import multiprocessing
 import os
 import signal
-import socket
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from typing import Any
 
 import grpc
 import structlog
 
-from quanze.server import applog, service, transport
+from quanze.server import service, transport
 from quanze.server.app import (
     build_decision_log,
     build_reloader,
@@ -101,38 +99,43 @@ async def run_worker(
     engine_factory: EngineFactory | None = None,
     reuse_port: bool = False,
     control: Connection | None = None,
+    listen_when_serving: bool = False,
 ) -> None:
     """Serve until `stop` is set (or SIGTERM/SIGINT), then drain in-flight calls.
 
     Policies come from the configured source through a `Reloader` in this process, or — for a
     worker of several — from the supervisor over `control`. `on_listening` is called with the
     bound address as soon as the port is bound (health still NOT_SERVING); `on_serving` once the
-    first revision serves and health is SERVING.
+    first revision serves and health is SERVING. With `listen_when_serving` (a restarted worker)
+    the port is bound only then: until it serves, the kernel gives its share of connections to
+    the other workers (TCP), or its socket refuses them (Unix).
     """
-    stop = stop or _signal_event()
-    address = config.server.address
-    transport.clear_stale_socket(address)
-    server = _grpc_server(config, reuse_port=reuse_port)
+    hurry = asyncio.Event()
+    stop = stop or _signal_events(hurry, supervised=control is not None)
     decision_log = build_decision_log(config)
     decisions = service.DecisionServicer(
         decision_log, max_concurrent_calls=config.server.max_concurrent_calls
     )
     health = service.Health(decisions, restrict_details=config.server.restrict_status)
-    service.register(server, decisions, health, max_request_bytes=config.server.max_request_bytes)
-    port = _listen(server, config)
-    socket_inode = transport.prepare_socket(config.server)
-    bound = address if address.startswith("unix:") else f"{address.rsplit(':', 1)[0]}:{port}"
-    await server.start()
-    await health.set_serving(False)
-    log.info("listening", address=bound, pid=os.getpid())
-    if on_listening:
-        on_listening(bound)
+    listener = _Listener(config, decisions, health, reuse_port=reuse_port)
+    if not listen_when_serving:
+        await listener.open(on_listening)
+    fatal: list[QuanzeError] = []
+
+    async def now_serving() -> None:
+        try:
+            await listener.open(on_listening)
+        except QuanzeError as exc:
+            # The commit fails (the supervisor hears why), and the worker stops with it.
+            fatal.append(exc)
+            stop.set()
+            raise
+        await health.set_serving(True)
+        if on_serving:
+            on_serving(listener.bound)
 
     worker = LocalWorker(
-        config,
-        decisions,
-        engine_factory=engine_factory,
-        on_first_commit=lambda: _now_serving(health, bound, on_serving),
+        config, decisions, engine_factory=engine_factory, on_first_commit=now_serving
     )
     log_started = False
     background: asyncio.Task[None] | None = None
@@ -142,22 +145,110 @@ async def run_worker(
             log_started = True
         background = await _follow_policies(config, worker, stop, control)
         await stop.wait()
-        # Calls that reached the socket but were not yet dispatched would be cancelled by
-        # stop(): keep answering for a moment while health tells clients to go elsewhere.
+        # Clients and load balancers that watch health move away while calls are still
+        # answered (unless it never listened); a second signal cuts this short.
         await health.set_serving(False)
-        log.info("shutting_down", delay_seconds=config.server.shutdown_delay_seconds)
-        await asyncio.sleep(config.server.shutdown_delay_seconds)
+        if listener.bound and not fatal:
+            log.info("shutting_down", delay_seconds=config.server.shutdown_delay_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(hurry.wait(), config.server.shutdown_delay_seconds)
+                log.info("shutdown_hurried", hint="a second signal skipped the rest of the delay")
     finally:
         await _cancel(background)
         await health.set_serving(False)
-        log.info("draining", grace_seconds=config.server.shutdown_grace_seconds)
-        await server.stop(config.server.shutdown_grace_seconds)
+        await listener.drain(config.server.shutdown_grace_seconds)
         if decision_log is not None and log_started:
             # After the drain: every answered call's record is written before the seal.
             await decision_log.close()
         await decisions.deciders.close()
-        transport.remove_socket(address, socket_inode)
+        listener.remove_socket()
         log.info("stopped")
+    if fatal:
+        raise fatal[0]
+
+
+class _Listener:
+    """The gRPC server of a worker: bound when asked, drained at shutdown."""
+
+    def __init__(
+        self,
+        config: Config,
+        decisions: service.DecisionServicer,
+        health: service.Health,
+        *,
+        reuse_port: bool,
+    ) -> None:
+        self._config = config
+        self._decisions = decisions
+        self._health = health
+        self._reuse_port = reuse_port
+        self._server: grpc.aio.Server | None = None
+        self._socket_inode: int | None = None
+        self.bound = ""
+
+    async def open(self, on_listening: Callable[[str], None] | None) -> None:
+        """Bind the configured address and start answering (health NOT_SERVING); once only."""
+        if self._server is not None:
+            return
+        config = self._config
+        address = config.server.address
+        transport.clear_stale_socket(address)
+        server = _grpc_server(config, reuse_port=self._reuse_port)
+        service.register(
+            server,
+            self._decisions,
+            self._health,
+            max_request_bytes=config.server.max_request_bytes,
+        )
+        port = _listen(server, config)
+        self._server = server
+        self._socket_inode = transport.prepare_socket(config.server)
+        self.bound = (
+            address if address.startswith("unix:") else f"{address.rsplit(':', 1)[0]}:{port}"
+        )
+        await server.start()
+        await self._health.set_serving(False)
+        log.info("listening", address=self.bound, pid=os.getpid())
+        if on_listening:
+            on_listening(self.bound)
+
+    async def drain(self, grace_s: float) -> None:
+        """Stop taking calls and let those in flight finish, within `grace_s`.
+
+        New decision calls are held unevaluated from now on. Once no call is in flight and
+        none has come or finished for a moment, or the grace is over, the server stops: it
+        stops listening, tells every connection to go away (GOAWAY), and only then are the
+        held calls answered UNAVAILABLE, so no caller's next call races the stop. (gRPC
+        cancels a call that reaches a stopping server before it is handed over; those and
+        calls still running when the grace is over are the only ones it cancels.)
+        """
+        decisions = self._decisions
+        decisions.stop_accepting()
+        server = self._server
+        if server is None:
+            return
+        log.info("draining", grace_seconds=grace_s, calls_in_flight=decisions.calls_in_flight)
+        deadline = time.monotonic() + grace_s
+        left = await decisions.settled(deadline, _QUIET_SECONDS)
+        if left:
+            log.warning("drain_grace_over", calls_in_flight=left, consequence="cancelled")
+        # The held calls need a moment after the stop began to get their answer out.
+        stopping = asyncio.ensure_future(
+            server.stop(max(deadline - time.monotonic(), _REFUSAL_SECONDS))
+        )
+        await asyncio.sleep(0)  # the stop's first step: listeners closed, GOAWAY sent
+        decisions.refuse_held()
+        await stopping
+
+    def remove_socket(self) -> None:
+        transport.remove_socket(self._config.server.address, self._socket_inode)
+
+
+# Shutdown: the server stops once no call came or finished for this long (a caller answered
+# just before calls its next at once: held, not racing the stop) ...
+_QUIET_SECONDS = 0.25
+# ... and the calls held meanwhile get at least this long to receive their UNAVAILABLE.
+_REFUSAL_SECONDS = 1.0
 
 
 def receive_limit(max_request_bytes: int) -> int:
@@ -217,14 +308,6 @@ async def _cancel(task: asyncio.Task[None] | None) -> None:
         pass
     except Exception:
         log.exception("policy_follower_failed")
-
-
-async def _now_serving(
-    health: service.Health, bound: str, on_serving: Callable[[str], None] | None
-) -> None:
-    await health.set_serving(True)
-    if on_serving:
-        on_serving(bound)
 
 
 async def _follow_policies(
@@ -294,168 +377,41 @@ async def follow_supervisor(control: Connection, worker: Worker, stop: asyncio.E
             loop.remove_reader(control.fileno())
 
 
-def serve(config: Config) -> int:
-    """Run the sidecar as one in-process worker or N worker processes; return the exit code."""
-    workers = config.resolved_workers()
-    if workers == 1:
-        return _run_one(config, reuse_port=False)
-    reservation = None
-    host, _, port = config.server.address.rpartition(":")
-    if not config.server.address.startswith("unix:") and int(port) == 0:
-        # Pick the port once so every worker binds the same one.
-        reservation = _reserve_port(host.strip("[]"))
-        config = dataclasses.replace(
-            config,
-            server=dataclasses.replace(
-                config.server, address=f"{host}:{reservation.getsockname()[1]}"
-            ),
+def run_one(
+    config: Config,
+    *,
+    reuse_port: bool = False,
+    control: Connection | None = None,
+    listen_when_serving: bool = False,
+) -> int:
+    """Run one worker in this process until it stops; its exit code (1: a fatal error)."""
+    try:
+        asyncio.run(
+            run_worker(
+                config,
+                reuse_port=reuse_port,
+                control=control,
+                listen_when_serving=listen_when_serving,
+            )
         )
-    addresses = config.worker_addresses()
-    log.info(
-        "starting_workers",
-        workers=workers,
-        address=config.server.address,
-        **({"client_target": config.client_target()} if len(set(addresses)) > 1 else {}),
-    )
-    context = multiprocessing.get_context("spawn")
-    pipes = [context.Pipe() for _ in range(workers)]
-    processes = [
-        context.Process(
-            target=_worker_process, args=(_listening_on(config, address), child), daemon=False
-        )
-        for (_, child), address in zip(pipes, addresses, strict=True)
-    ]
-    for process in processes:
-        process.start()
-    for _, child in pipes:
-        child.close()
-    try:
-        asyncio.run(_supervise(config, [PipeWorker(parent) for parent, _ in pipes], processes))
-    finally:
-        if reservation is not None:
-            reservation.close()
-    # A worker killed by signal N exits -N: report it the shell's way, 128 + N.
-    return max(128 - code if code < 0 else code for code in (p.exitcode or 0 for p in processes))
-
-
-def _listening_on(config: Config, address: str) -> Config:
-    return dataclasses.replace(config, server=dataclasses.replace(config.server, address=address))
-
-
-async def _supervise(
-    config: Config, handles: list[PipeWorker], processes: Sequence[BaseProcess]
-) -> None:
-    """Run the reloader for the workers, forward stop signals, wait for the workers to end.
-
-    A worker that dies takes the others down too (exit status non-zero), so whatever runs the
-    sidecar restarts it whole rather than serving on with fewer workers than it should.
-    """
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-
-    def forward(signum: int) -> None:
-        stop.set()
-        for process in processes:
-            if process.pid is not None and process.is_alive():
-                os.kill(process.pid, signum)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, forward, sig)
-    reloader = build_reloader(config, handles)
-    polling = asyncio.create_task(reloader.follow(stop))
-    exits = [asyncio.create_task(_readable(p.sentinel)) for p in processes]
-    await asyncio.wait(exits, return_when=asyncio.FIRST_COMPLETED)
-    if not stop.is_set():
-        log.error("worker_exited", hint="stopping the other workers; restart the sidecar")
-        forward(signal.SIGTERM)
-    await asyncio.gather(*exits)
-    for process in processes:
-        process.join()
-    polling.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await polling
-
-
-async def _readable(fd: int) -> None:
-    """Wait until `fd` is readable (a pipe has data, a process sentinel has fired)."""
-    loop = asyncio.get_running_loop()
-    ready: asyncio.Future[None] = loop.create_future()
-
-    def fire() -> None:
-        if not ready.done():
-            ready.set_result(None)
-
-    loop.add_reader(fd, fire)
-    try:
-        await ready
-    finally:
-        loop.remove_reader(fd)
-
-
-class PipeWorker:
-    """A worker process as the supervisor's reloader sees it: messages over a pipe."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-        self._lock = asyncio.Lock()
-
-    async def prepare(self, candidate: Candidate) -> str:
-        reply = await self._ask(("prepare", candidate))
-        if reply is None:
-            return "a worker process is gone"
-        return str(reply[1])
-
-    async def commit(self, revision: str) -> None:
-        await self._ask(("commit", revision))
-
-    async def abort(self, revision: str) -> None:
-        await self._tell(("abort", revision))
-
-    async def publish(self, status: PolicyStatus) -> None:
-        await self._tell(("status", status))
-
-    async def _ask(self, message: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        async with self._lock:
-            try:
-                self._connection.send(message)
-                # Waiting on the pipe in the loop, not in a thread: threads are a limited pool.
-                await _readable(self._connection.fileno())
-                reply: tuple[Any, ...] = self._connection.recv()
-            except (EOFError, OSError):
-                return None
-            return reply
-
-    async def _tell(self, message: tuple[Any, ...]) -> None:
-        async with self._lock:
-            with contextlib.suppress(OSError):
-                self._connection.send(message)
-
-
-def _worker_process(config: Config, control: Connection) -> None:
-    applog.configure(config.log.level)
-    raise SystemExit(_run_one(config, reuse_port=True, control=control))
-
-
-def _run_one(config: Config, *, reuse_port: bool, control: Connection | None = None) -> int:
-    try:
-        asyncio.run(run_worker(config, reuse_port=reuse_port, control=control))
     except QuanzeError as exc:
         log.exception("fatal", error=str(exc))
         return 1
     return 0
 
 
-def _signal_event() -> asyncio.Event:
-    event = asyncio.Event()
+def _signal_events(hurry: asyncio.Event, *, supervised: bool) -> asyncio.Event:
+    """The event the first stop signal sets; a second one sets `hurry`.
+
+    A supervised worker listens to SIGTERM only, which its supervisor sends: a terminal's
+    Ctrl-C (SIGINT) reaches every process of the group, and the supervisor forwards it once.
+    """
+    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, event.set)
-    return event
 
+    def signalled() -> None:
+        (hurry if stop.is_set() else stop).set()
 
-def _reserve_port(host: str) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, 0))
-    return sock
+    for sig in (signal.SIGTERM,) if supervised else (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, signalled)
+    return stop

@@ -656,12 +656,141 @@ def test_files_gzipped_or_removed_after_listing_are_read_or_reported(
     assert removed
     assert counts.vanished == [gzipped.name]
     assert gzipped.name in counts.report()[0]
+    assert counts.breaks is not None
+    assert counts.breaks.count == 0  # the chain resumes after a file that went
 
 
 def _records_of(path: Path) -> list[tuple[bytes, Record]]:
     data = gzip.decompress(path.read_bytes())
     parsed = [(raw, json.loads(raw)) for raw in data.split(b"\n") if raw]
     return [(raw, record) for raw, record in parsed if record["type"] == "decision"]
+
+
+# ---------------------------------------------------------------------------- the chain
+
+
+def tampered_copy(log_dir: Path, tmp_path: Path) -> tuple[Path, str]:
+    """A copy of the log with one denial turned into an allow in a plain file: FILE:LINE."""
+    copy = tmp_path / "log"
+    shutil.copytree(log_dir, copy)
+    plain = next(f.path for f in records.list_streams(copy)["w1"] if not f.compressed)
+    lines = plain.read_bytes().split(b"\n")
+    number = next(i for i, line in enumerate(lines) if b'"result":false' in line)
+    lines[number] = lines[number].replace(b'"result":false', b'"result":true')
+    plain.write_bytes(b"\n".join(lines))
+    # The record after the changed one no longer chains to it.
+    return copy, f"{plain.name}:{number + 2}"
+
+
+def test_query_and_stats_check_the_chain_and_fail_where_it_breaks(
+    log_dir: Path, tmp_path: Path, decisions: list[Record], capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy, where = tampered_copy(log_dir, tmp_path)
+
+    code, out, err = run(capsys, "query", str(copy), "--format", "jsonl")
+    assert code == 1
+    assert len(ids_of(out)) == len(decisions)  # everything is still shown, with the warning
+    assert f"WARNING: the hash chain breaks in 1 place: {where} (seq " in err
+    assert "do not trust these results until `quanze logs verify`" in err
+    code, _, err = run(capsys, "stats", str(copy))
+    assert code == 1
+    assert where in err
+    code, _, err = run(capsys, "query", str(log_dir), "--format", "jsonl")
+    assert code == 0
+    assert "WARNING" not in err
+
+
+def test_a_removed_record_breaks_the_chain_too(
+    log_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "log"
+    shutil.copytree(log_dir, copy)
+    plain = next(f.path for f in records.list_streams(copy)["w0"] if not f.compressed)
+    lines = plain.read_bytes().split(b"\n")
+    del lines[2]
+    plain.write_bytes(b"\n".join(lines))
+    code, _, err = run(capsys, "query", str(copy), "--subject", "nobody")
+    assert code == 1
+    assert f"{plain.name}:3 (seq " in err
+
+
+def test_what_the_writer_does_itself_does_not_break_the_chain(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A crash mid-line and a restart, then the directory deleted under the writer.
+    support.abandon(support.write_log(tmp_path, 12, close=False))
+    last = records.list_streams(tmp_path)["w0"][-1].path
+    with last.open("ab") as torn:
+        torn.write(b'{"type":"decision","seq":')
+    writer = support.write_log(tmp_path, 5, close=False, seed=1)
+    shutil.rmtree(tmp_path)
+    writer.append([support.decision_record(99)])
+    writer.close()
+    capsys.readouterr()  # the writer's own log lines
+
+    code, out, err = run(capsys, "query", str(tmp_path), "--format", "jsonl")
+
+    assert code == 0, err
+    assert "WARNING" not in err
+    assert ids_of(out)[-1] == support.decision_record(99)["decision_id"]
+
+
+def test_not_checking_the_chain_is_said_loudly(
+    log_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy, where = tampered_copy(log_dir, tmp_path)
+    for command in ("query", "stats"):
+        code, out, err = run(capsys, command, str(copy), "--no-check-chain")
+        assert code == 0
+        assert out
+        assert where not in err
+        assert "WARNING: the hash chain was NOT checked (--no-check-chain)" in err
+        assert f"`quanze logs verify {copy}` checks them" in err
+
+
+# ---------------------------------------------------------------------------- hostile text
+
+# A subject id that would clear the screen, forge a line and flip the text after it.
+HOSTILE = "u-1\x1b[2J\rallow\n2026-11-01 fake line\u202edecnyd\u2066\u200f\u061c"
+
+
+def test_table_output_shows_control_and_bidi_characters_as_escapes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = support.decision_record(1)
+    record["input"]["subject"]["id"] = "\x1b[2J\rx\ny"  # clear, return, a new line
+    record["input"]["action"]["name"] = "case.view\u202e\u2066\u2067\u2068\u2069"
+    record["input"]["resource"]["id"] = "C\u200e\u200f\u061c"
+    record["reasons"][0]["code"] = "x\u202a\u202b\u202c\u202d"
+    support.write_streams(tmp_path, [[record]], settings=WriterSettings(fsync="none"))
+
+    code, out, _ = run(capsys, "query", str(tmp_path))
+    assert code == 0
+    assert len(out.splitlines()) == 2  # the header and one row: no forged line
+    row = out.splitlines()[1].split()
+    assert "\\x1b[2J\\x0dx\\x0ay" in row
+    assert "case.view\\u202e\\u2066\\u2067\\u2068\\u2069" in row
+    assert "C\\u200e\\u200f\\u061c" in row
+    assert "x\\u202a\\u202b\\u202c\\u202d" in row
+    hidden = set("\x1b\r\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+    assert not hidden & set(out)
+    _, out, _ = run(capsys, "stats", str(tmp_path), "--by", "subject", "--by", "action")
+    assert "\\x1b[2J\\x0dx\\x0ay" in out
+    assert "case.view\\u202e\\u2066" in out
+    assert not hidden & set(out)
+
+
+def test_csv_and_jsonl_keep_such_values_exact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = support.decision_record(1)
+    record["input"]["subject"]["id"] = HOSTILE
+    support.write_streams(tmp_path, [[record]], settings=WriterSettings(fsync="none"))
+
+    _, out, _ = run(capsys, "query", str(tmp_path), "--format", "csv")
+    assert next(csv.DictReader(io.StringIO(out)))["subject"] == HOSTILE
+    _, out, _ = run(capsys, "query", str(tmp_path), "--format", "jsonl")
+    assert json.loads(out)["input"]["subject"]["id"] == HOSTILE
 
 
 # ---------------------------------------------------------------------------- the command

@@ -33,7 +33,7 @@ from quanze.server.decisionlog.verify import verify_directory
 from quanze.server.decisionlog.verify_report import VerifyReport, parse_anchor
 from quanze.server.decisionlog.writer import StreamWriter, WriterSettings
 from quanze.server.errors import QuanzeError
-from tests.server.decisionlog.support import abandon, decision_record, write_log
+from tests.server.decisionlog.support import abandon, decision_record, records_in, write_log
 
 SMALL = WriterSettings(max_file_bytes=4_000, checkpoint_records=12, fsync="none")
 """A new file for every batch of ten records (the writer rotates before a write): many rotated,
@@ -187,8 +187,15 @@ def test_a_key_is_needed_to_check_signatures(logs: dict[str, Log], tmp_path: Pat
     wrong = verify_directory(log.directory, key_file=ed25519_keys(tmp_path, "other")[1])
     private = verify_directory(log.directory, key_file=log.signing_key)
 
-    assert unchecked.ok
-    assert any("signatures were not checked" in note for note in unchecked.notes)
+    # Without the key the chain holds but the signatures are unproven: not a pass.
+    assert unchecked.verdict == "unverified"
+    assert not unchecked.ok
+    assert not unchecked.problems
+    assert unchecked.unchecked_signatures == unchecked.streams["w0"].checkpoints + (
+        unchecked.streams["w1"].checkpoints
+    )
+    assert unchecked.render().splitlines()[-1].startswith("UNVERIFIED: the chain is intact")
+    assert "pass --key" in unchecked.render().splitlines()[-1]
     assert private.ok  # the private key verifies as well as the public one
     assert not wrong.ok
     # A wrong key is one problem per stream, not one per checkpoint.
@@ -749,10 +756,113 @@ def test_a_rewritten_chain_passes_without_a_key_and_fails_with_it(
     without = verify_directory(tmp_path / "log")
     keyed = verify_directory(tmp_path / "log", key_file=log.key)
 
-    assert without.ok
-    assert any("signatures were not checked" in note for note in without.notes)
+    assert without.verdict == "unverified"  # the chain holds; only the signatures could tell
+    assert not without.problems
     assert not keyed.ok
     assert {p.kind for p in keyed.problems} == {"signature"}
+
+
+# ---------------------------------------------------------------------------- reopened logs
+
+
+def reopened_log(directory: Path, *, rotate: bool) -> StreamWriter:
+    """A log whose writer found its directory deleted while writing (with `rotate`, after two
+    files were finished: their records are lost), and put back the file it had open."""
+    settings = WriterSettings(compress=False, max_file_bytes=2000 if rotate else 10**6)
+    writer = StreamWriter(directory, settings=settings)
+    writer.open()
+    for first in range(0, 9, 3):
+        writer.append([decision_record(i) for i in range(first, first + 3)])
+    shutil.rmtree(directory)
+    writer.append([decision_record(9)])
+    writer.close()
+    return writer
+
+
+def test_a_reopen_the_writer_reported_is_not_tampering_but_is_not_a_pass(tmp_path: Path) -> None:
+    reopened_log(tmp_path / "log", rotate=False)
+
+    report = verify_directory(tmp_path / "log")
+
+    assert not report.problems
+    assert report.verdict == "reopened"
+    (reopen,) = report.reopens
+    assert reopen.line == 1
+    assert "found its directory deleted while serving" in reopen.message
+    assert (
+        report.render()
+        .splitlines()[-1]
+        .startswith("REOPENED: 1 stream, 13 records, 2 files, none missing")
+    )
+    assert report.to_json()["verdict"] == "reopened"
+
+
+def test_records_the_writer_lost_with_its_directory_make_the_log_incomplete(
+    tmp_path: Path,
+) -> None:
+    reopened_log(tmp_path / "log", rotate=True)
+
+    report = verify_directory(tmp_path / "log")
+
+    assert not report.problems, report.render()
+    assert report.verdict == "incomplete"
+    (lost,) = report.lost
+    start = next(r for r in records_in(tmp_path / "log") if r["type"] == "start")
+    assert lost.seq == start["lost_seqs"][0] == 1
+    assert report.streams["w0"].lost == start["lost_seqs"][1]
+    assert (
+        report.render()
+        .splitlines()[-1]
+        .startswith(f"INCOMPLETE: {start['lost_seqs'][1]} records missing, lost with a directory")
+    )
+
+
+def test_the_writers_word_covers_only_what_it_says(tmp_path: Path) -> None:
+    # Deleting the file the writer put back is not explained by its start record.
+    directory = tmp_path / "log"
+    reopened_log(directory, rotate=True)
+    start = next(r for r in records_in(directory) if r["type"] == "start")
+    (directory / start["restored"]["file"]).unlink()
+
+    report = verify_directory(directory)
+
+    assert report.verdict == "tampered"
+    assert [p.kind for p in report.problems] == ["deleted"]
+    assert not report.lost
+
+
+def test_a_reopened_start_record_that_does_not_fit_the_chain_is_reported(tmp_path: Path) -> None:
+    directory = tmp_path / "log"
+    reopened_log(directory, rotate=False)
+    view = LogView.load(directory)
+    start = next(e for e in view.streams["w0"] if b'"previous":"reopened"' in e.raw)
+    view.replace(start, start.raw.replace(b'"seqs":[1,', b'"seqs":[2,').replace(b",11]", b",10]"))
+    view.rechain("w0")
+    view.save()
+
+    report = verify_directory(directory)
+
+    assert report.verdict == "tampered"
+    assert any("the record before it is seq 11" in p.message for p in report.problems)
+
+
+def test_a_reopened_start_record_cannot_write_to_the_terminal(tmp_path: Path) -> None:
+    directory = tmp_path / "log"
+    reopened_log(directory, rotate=False)
+    view = LogView.load(directory)
+    start = next(e for e in view.streams["w0"] if b'"previous":"reopened"' in e.raw)
+    record = json.loads(start.raw)
+    record["restored"]["file"] = "\x1b[2J\u202eforged"
+    view.replace(start, records.dumps(record).encode())
+    view.rechain("w0")
+    view.save()
+
+    report = verify_directory(directory)
+
+    assert [p.kind for p in report.problems] == ["malformed"]
+    assert "\\x1b[2J\\u202eforged" in report.problems[0].message  # shown escaped (repr)
+    assert "\x1b" not in report.render()
+    assert "\u202e" not in report.render()
 
 
 # ---------------------------------------------------------------------------- the command
@@ -793,6 +903,21 @@ def test_the_command_lists_problems_and_exits_1(
     assert status == 1
     assert out[0].startswith(f"{record.file.name}:{record.line}: deleted: records seq {record.seq}")
     assert out[-1] == "TAMPERED: 1 problem in 1 stream"
+
+
+def test_a_signed_log_without_a_key_is_unverified_and_fails(
+    logs: dict[str, Log], capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = logs["restarted"]
+
+    status = run_cli(["logs", "verify", str(log.directory), "--no-progress"])
+
+    out = capsys.readouterr().out.splitlines()
+    assert status == 1
+    assert out[-1].startswith("UNVERIFIED: the chain is intact (1 stream, ")
+    assert "were not checked: pass --key with the Ed25519 public key or HMAC secret" in out[-1]
+    assert not any(line.startswith("note: the signatures") for line in out)  # said once
+    assert any(line.startswith("anchor w0:") for line in out)  # the chain itself held
 
 
 def test_the_command_writes_json(logs: dict[str, Log], capsys: pytest.CaptureFixture[str]) -> None:

@@ -24,6 +24,7 @@ from quanze.server.decisions import Decider
 from quanze.server.engine.regorus_engine import RegorusEngine
 from quanze.server.policy.bundle import bundled_policy_dir, load_bundle
 from quanze.server.policy.directory import BUNDLED_FILE, read_directory
+from quanze.server.policy.files import SymbolicLinkError
 from quanze.server.policy.lint import json_position
 from quanze.server.policy.testing import RegoTestRunner, load_decision_table
 from tests.support import (
@@ -900,3 +901,40 @@ def test_a_slow_evaluation_is_not_a_failed_case(
     assert last_line(out)[1] == 0, out
     assert last_line(out)[0] >= 1, out
     assert code == 0
+
+
+# ====================================================================== links
+
+
+def test_check_and_bundle_refuse_every_symbolic_link_in_the_tree(
+    capsys: pytest.CaptureFixture[str], policies: Path, tmp_path: Path
+) -> None:
+    # A bundle is what a git source would export: regular files only. `check` lists each link,
+    # `bundle` writes nothing, and loading the tree (test, eval, serve) refuses it too.
+    (tmp_path / "outside.rego").write_text("package quanze.outside\n")
+    (policies / "quanze" / "outside.rego").symlink_to(tmp_path / "outside.rego")
+    (policies / "quanze" / "rules-elsewhere").symlink_to(policies / "quanze" / "rules")
+
+    code, out, _ = run(capsys, "policy", "check", str(policies))
+    assert code == 1
+    assert out.splitlines() == [
+        f"quanze/outside.rego: a symbolic link to {tmp_path / 'outside.rego'}; policy and "
+        "directory files are read as regular files only, as a git source exports them: "
+        "replace the link with the file it points to",
+        f"quanze/rules-elsewhere: a symbolic link to {policies / 'quanze' / 'rules'}; policy "
+        "and directory files are read as regular files only, as a git source exports them: "
+        "replace the link with the file it points to",
+        f"2 problem(s) in {policies}",
+    ]
+
+    bundle = tmp_path / "bundle.tar.gz"
+    code, _, err = run(capsys, "policy", "bundle", str(policies), "-o", str(bundle))
+    assert code == 1
+    assert "quanze/outside.rego: a symbolic link to" in err
+    assert not bundle.exists()
+    with pytest.raises(SymbolicLinkError) as caught:
+        load_bundle(policies)
+    assert caught.value.links == [
+        policies / "quanze" / "outside.rego",
+        policies / "quanze" / "rules-elsewhere",
+    ]

@@ -21,7 +21,7 @@ import pytest
 
 from quanze.server.decisions import Decider
 from quanze.server.engine.regorus_engine import RegorusEngine
-from quanze.server.errors import PolicySourceError, UnsignedRevisionError
+from quanze.server.errors import PolicyError, PolicySourceError, UnsignedRevisionError
 from quanze.server.policy import source as source_module
 from quanze.server.policy.bundle import bundled_policy_dir, content_revision, load_bundle
 from quanze.server.policy.cache import default_cache_dir
@@ -979,3 +979,103 @@ def test_a_directory_repository_serves_signed_commits_of_its_folder(tmp_path: Pa
     git("push", "--quiet", str(bare), "main", cwd=work)
     with pytest.raises(UnsignedRevisionError, match=r"directory\.require_signed_commits is on"):
         source.poll()
+
+
+# ======================================================= symbolic links
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_a_policy_directory_holding_a_symbolic_link_is_refused_naming_it(
+    policy_dir: Path, tmp_path: Path, kind: str
+) -> None:
+    # As a git source refuses a commit with a link: a link could bring in a file from anywhere.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "extra.rego").write_text("package quanze.extra\n")
+    link = policy_dir / "quanze" / ("extra.rego" if kind == "file" else "extra")
+    link.symlink_to(outside / "extra.rego" if kind == "file" else outside)
+    source = DirectorySource(policy_dir, tmp_path / "cache", now=an_hour_later)
+
+    with pytest.raises(PolicySourceError) as caught:
+        source.poll()
+    assert str(caught.value).startswith(f"{link}: a symbolic link to {link.readlink()}")
+    assert "replace the link with the file it points to" in str(caught.value)
+
+
+def test_a_directory_folder_holding_a_symbolic_link_is_refused(tmp_path: Path) -> None:
+    folder = split_directory(bundled_directory(), tmp_path / "hr")
+    grants = folder / "grants.json"
+    moved = grants.rename(tmp_path / "grants.json")
+    grants.symlink_to(moved)
+
+    with pytest.raises(PolicySourceError, match=r"grants\.json: a symbolic link to "):
+        DirectorySource(folder, tmp_path / "cache", contents=DIRECTORY).poll()
+    with pytest.raises(PolicyError, match=r"grants\.json: a symbolic link to "):
+        read_directory(folder)
+
+
+def test_a_source_named_through_a_link_is_followed(policy_dir: Path, tmp_path: Path) -> None:
+    # The root is what the operator named (a mounted volume often is a link): only links
+    # below it are refused. A directory file named through a link is read as the file.
+    linked_root = tmp_path / "current"
+    linked_root.symlink_to(policy_dir)
+    directory_file = write_json(tmp_path / "hr" / "directory.json", bundled_directory())
+    linked_file = tmp_path / "directory.json"
+    linked_file.symlink_to(directory_file)
+    cache = tmp_path / "cache"
+
+    assert DirectorySource(linked_root, cache).poll().revision == content_revision(policy_dir)
+    candidate = FileSource(linked_file, cache, contents=DIRECTORY).poll()
+    assert candidate.revision == read_directory(directory_file).revision
+
+
+# ======================================================= the cache's own safety
+
+
+def test_a_cache_others_can_write_is_refused_not_used(policy_dir: Path, tmp_path: Path) -> None:
+    # Whoever can write in the cache can change what is served (snapshots, gate passes).
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    cache.chmod(0o777)
+    with pytest.raises(
+        PolicySourceError, match=r"cache can be written by other accounts \(mode 777\)"
+    ):
+        DirectorySource(policy_dir, cache).poll()
+    cache.chmod(0o755)
+    assert DirectorySource(policy_dir, cache).poll().revision == content_revision(policy_dir)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a directory to another account")
+def test_a_cache_made_in_advance_by_another_account_is_refused(
+    policy_dir: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "quanze-0"
+    cache.mkdir(mode=0o700)
+    os.chown(cache, 4242, 4242)
+    with pytest.raises(PolicySourceError, match=r"belongs to another account \(uid 4242\)"):
+        DirectorySource(policy_dir, cache).poll()
+
+
+def test_a_cache_named_through_a_link_of_ones_own_is_used(policy_dir: Path, tmp_path: Path) -> None:
+    real = tmp_path / "real-cache"
+    real.mkdir()
+    linked = tmp_path / "cache"
+    linked.symlink_to(real)
+    candidate = DirectorySource(policy_dir, linked).poll()
+    assert candidate.revision == content_revision(policy_dir)
+    assert (real / "snapshots" / candidate.revision).is_dir()
+
+
+def test_a_cache_under_a_folder_others_can_write_is_refused_unless_it_is_sticky(
+    policy_dir: Path, tmp_path: Path
+) -> None:
+    # Another account could rename the cache away and put its own in place; /tmp's sticky bit
+    # forbids exactly that.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(PolicySourceError, match=r"shared can be written by other accounts"):
+        DirectorySource(policy_dir, shared / "cache").poll()
+    shared.chmod(0o1777)
+    candidate = DirectorySource(policy_dir, shared / "cache").poll()
+    assert candidate.revision == content_revision(policy_dir)

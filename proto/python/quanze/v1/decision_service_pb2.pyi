@@ -609,6 +609,8 @@ class GetStatusResponse(_message.Message):
     CALLS_SHED_FIELD_NUMBER: _builtins.int
     CALLS_EXPIRED_FIELD_NUMBER: _builtins.int
     MAX_CONCURRENT_CALLS_FIELD_NUMBER: _builtins.int
+    ACTIVE_GATE_FIELD_NUMBER: _builtins.int
+    ACTIVE_GATE_CACHED_AT_FIELD_NUMBER: _builtins.int
     policy_source: _builtins.str
     """Where the policies come from, e.g. "git https://host/policies.git branch main"."""
     active_revision: _builtins.str
@@ -639,6 +641,15 @@ class GetStatusResponse(_message.Message):
     """
     max_concurrent_calls: _builtins.int
     """The worker's server.max_concurrent_calls."""
+    active_gate: _builtins.str
+    """How the active revision passed its gate: "gated" (the gate ran in this sidecar), "cached"
+    (its pass was kept in policies.cache_dir by an earlier run for the same revision, files,
+    gate settings and Quanze build, so the gate did not run again), "policies cached" or
+    "directory cached" (with an organisation directory of its own: that part's pass was
+    reused, the other part's gate ran here), or "" (no gate: the bundled policies).
+    """
+    active_gate_cached_at: _builtins.str
+    """With a pass reused: when the earliest reused pass was reached (RFC 3339, UTC)."""
     @_builtins.property
     def decision_log(self) -> Global___DecisionLogStatus:
         """The decision log of the worker that answers."""
@@ -660,10 +671,12 @@ class GetStatusResponse(_message.Message):
         calls_shed: _builtins.int = ...,
         calls_expired: _builtins.int = ...,
         max_concurrent_calls: _builtins.int = ...,
+        active_gate: _builtins.str = ...,
+        active_gate_cached_at: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["decision_log", b"decision_log"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activated_at", b"activated_at", "active_revision", b"active_revision", "calls_expired", b"calls_expired", "calls_shed", b"calls_shed", "decision_log", b"decision_log", "last_checked_at", b"last_checked_at", "last_error", b"last_error", "last_failed_at", b"last_failed_at", "last_failed_revision", b"last_failed_revision", "max_concurrent_calls", b"max_concurrent_calls", "policy_source", b"policy_source", "serving", b"serving", "source_error", b"source_error", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activated_at", b"activated_at", "active_gate", b"active_gate", "active_gate_cached_at", b"active_gate_cached_at", "active_revision", b"active_revision", "calls_expired", b"calls_expired", "calls_shed", b"calls_shed", "decision_log", b"decision_log", "last_checked_at", b"last_checked_at", "last_error", b"last_error", "last_failed_at", b"last_failed_at", "last_failed_revision", b"last_failed_revision", "max_concurrent_calls", b"max_concurrent_calls", "policy_source", b"policy_source", "serving", b"serving", "source_error", b"source_error", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

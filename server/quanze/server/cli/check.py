@@ -75,7 +75,9 @@ def _requests(text: str) -> Iterator[tuple[str, Any]]:
 
 
 def _json_lines(text: str) -> Iterator[tuple[str, Any]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    # JSON Lines ends a line at "\n" only: str.splitlines would also cut at U+2028, U+0085 and
+    # other characters a JSON string may hold unescaped.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:

@@ -91,10 +91,11 @@ def register(commands: Subcommands) -> None:
 
 
 def _query(args: argparse.Namespace) -> int:
-    """`quanze logs query`: print the matching records; OK whether or not any matched."""
+    """`quanze logs query`: print the matching records; OK whether or not any matched, FAILED
+    when the hash chain of what was read breaks."""
     filters = _filters(args)
     streams = _streams(args.directory)
-    counts = ScanCounts()
+    counts = _scan_counts(args)
     progress = _progress(streams, "quanze logs query", args.progress)
     out = Output(sys.stdout)
     emit = match_writer(args.format, out)
@@ -118,17 +119,16 @@ def _query(args: argparse.Namespace) -> int:
             _warn(f"{matched:,} matching records{limited} in {time.monotonic() - started:.1f} s")
         else:
             _warn("no matching records")
-    for message in counts.report():
-        _warn(message)
-    return ExitCode.OK
+    return _report_scan(counts, args.directory)
 
 
 def _stats(args: argparse.Namespace) -> int:
-    """`quanze logs stats`: totals and counts of the matching answers; OK."""
+    """`quanze logs stats`: totals and counts of the matching answers; OK, or FAILED when the
+    hash chain of what was read breaks."""
     filters = _filters(args)
     streams = _streams(args.directory)
     stats = Stats(tuple(dict.fromkeys(args.by or DEFAULT_STATS)))
-    counts = ScanCounts()
+    counts = _scan_counts(args)
     progress = _progress(streams, "quanze logs stats", args.progress)
     try:
         for match in scan(streams, filters, counts, progress, merge=False):
@@ -140,9 +140,25 @@ def _stats(args: argparse.Namespace) -> int:
     if args.format == "table" and not stats.records:
         _warn("no matching records")
     out.flush()
+    return _report_scan(counts, args.directory)
+
+
+def _scan_counts(args: argparse.Namespace) -> ScanCounts:
+    return ScanCounts() if args.check_chain else ScanCounts(breaks=None)
+
+
+def _report_scan(counts: ScanCounts, directory: str) -> int:
+    """What the scan skipped and how the chain held, on stderr; the exit status that says so."""
     for message in counts.report():
         _warn(message)
-    return ExitCode.OK
+    if counts.breaks is None:
+        _warn(
+            "WARNING: the hash chain was NOT checked (--no-check-chain): records changed, "
+            "removed or inserted in the log would go unnoticed in these results; "
+            f"`quanze logs verify {directory}` checks them"
+        )
+        return ExitCode.OK
+    return ExitCode.FAILED if counts.breaks.count else ExitCode.OK
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -175,9 +191,14 @@ _QUERY_HELP = (
     "match the filters, in time order across streams.\n"
     + _FILTER_HELP
     + """
-Formats: table (one row per answer; ids, revisions and long cells cut to fit), csv (the same
+Formats: table (one row per answer; ids, revisions and long cells cut to fit; control and
+bidirectional-formatting characters shown as escapes such as \\x1b and \\u202e), csv (the same
 columns with full values, UTF-8) and jsonl (each matching record exactly as stored). --limit
 counts records.
+
+Each stream's hash chain is followed as it is read: where it breaks, stderr says where and the
+exit status is 1 (`quanze logs verify` tells what happened there). --no-check-chain skips this,
+with a warning.
 
 examples:
   quanze logs query /var/log/quanze --case C2026-0042
@@ -206,10 +227,19 @@ modified, deleted, inserted, reordered or cut off is reported as FILE:LINE: kind
 the check goes on so that one run lists every problem. With --key the checkpoint signatures are
 checked too (the Ed25519 public key, or the HMAC secret); without it they are not.
 
-The last line says `intact: …` (exit status 0; notes such as a crash's partial line are
-allowed) or `TAMPERED: N problems …` (exit status 1). For each intact stream an
-`anchor STREAM:SEQ:HASH` line names its last record: keep it, and pass it with --anchor next
-time, so that records cut off the end of the log since then are caught as well.
+The last line gives the verdict. `intact: …` (exit status 0; notes such as a crash's partial
+line are allowed) is the only one that passes; the others exit with status 1:
+
+  TAMPERED     the log is not as its writer left it (the problems are listed)
+  INCOMPLETE   records are missing, and only records the writer said it lost with a
+               directory that was deleted or replaced while it served (`lost` lines)
+  REOPENED     nothing is missing, but the writer found its file or directory deleted or
+               replaced while it served and put back what it had written (`reopened` lines)
+  UNVERIFIED   the chain is intact, but the log has signed checkpoints and no --key was given
+
+For each stream whose chain holds an `anchor STREAM:SEQ:HASH` line names its last record: keep
+it, and pass it with --anchor next time, so that records cut off the end of the log since then
+are caught as well.
 
 examples:
   quanze logs verify /var/log/quanze --key checkpoint.pub
@@ -281,6 +311,13 @@ def _filter_command(
         metavar="DIR",
         help="policies whose catalog ListAllowedActions calls answered (default: the bundled "
         "ones); only consulted with --action or an answer id",
+    )
+    parser.add_argument(
+        "--check-chain",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="follow each stream's hash chain while reading, and fail (exit status 1) where it "
+        "breaks (default); --no-check-chain skips that, with a warning",
     )
     _progress_option(parser)
     return parser

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from quanze.server import config, workers
+from quanze.server import config, supervisor
 from quanze.server.cli import Subcommands
 from quanze.server.cli.options import add_config_options, load_config
 
@@ -40,7 +40,7 @@ def register(commands: Subcommands) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    return workers.serve(load_config(args))
+    return supervisor.serve(load_config(args))
 
 
 def _serve_help() -> str:

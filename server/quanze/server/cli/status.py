@@ -90,6 +90,16 @@ def _status(args: argparse.Namespace) -> int:
     return ExitCode.OK if status["serving"] else ExitCode.FAILED
 
 
+_GATE = {
+    "gated": "passed, run by this sidecar",
+    "cached": "passed at {} in an earlier run (verdict cache); not run again",
+    "policies cached": "passed: the directory check run by this sidecar, the policies' "
+    "check and tests at {} in an earlier run (verdict cache)",
+    "directory cached": "passed: the policies' gate run by this sidecar, the directory check "
+    "at {} in an earlier run (verdict cache)",
+}
+
+
 def _status_text(status: dict[str, Any]) -> str:
     source, _, directory = status["policy_source"].partition(DIRECTORY_SEPARATOR)
     lines = [f"source            {source or '-'}"]
@@ -98,8 +108,11 @@ def _status_text(status: dict[str, Any]) -> str:
     lines += [
         f"active revision   {status['active_revision'] or 'none (not serving)'}",
         f"activated at      {status['activated_at'] or '-'}",
-        f"last checked at   {status['last_checked_at'] or '-'}",
     ]
+    gate = _GATE.get(status["active_gate"])
+    if gate and status["active_revision"]:
+        lines.append(f"gate              {gate.format(status['active_gate_cached_at'])}")
+    lines.append(f"last checked at   {status['last_checked_at'] or '-'}")
     if status["last_failed_revision"] or status["last_error"]:
         lines.append(f"last refused      {status['last_failed_revision'] or '-'}")
         lines.append(f"refused at        {status['last_failed_at'] or '-'}")

@@ -4,8 +4,9 @@
 questions with these. A scan streams every file of every stream (plain and gzip) one line at a
 time, so memory stays constant however large the log is. Only `decision` records are considered;
 `start` and `checkpoint` records are skipped, and lines that are not records (a write cut short
-by a crash, damage) are skipped and counted (`ScanCounts`): `quanze logs verify` is the tool
-that judges a log's integrity.
+by a crash, damage) are skipped and counted (`ScanCounts`). Unless told not to, the scan follows
+each stream's hash chain as it reads (`chain_watch`) and counts where it breaks; `quanze logs
+verify` is the tool that judges a log's integrity and says what happened there.
 
 Filters combine with AND; a filter given several times matches any of its values (OR).
 
@@ -34,6 +35,7 @@ from typing import Any
 
 from quanze.server.clock import timestamp
 from quanze.server.decisionlog import records
+from quanze.server.decisionlog.chain_watch import Breaks, ChainWatch
 from quanze.server.decisionlog.reader import Line, Progress, read_lines
 from quanze.server.decisionlog.records import LogFile
 from quanze.server.errors import QuanzeError
@@ -352,6 +354,8 @@ class ScanCounts:
     """Lines that are not a JSON record."""
     vanished: list[str] = field(default_factory=list)
     """Files removed (by retention) between listing and reading them."""
+    breaks: Breaks | None = field(default_factory=Breaks)
+    """Where the hash chain of what was read breaks; None when it was not checked."""
 
     def report(self) -> list[str]:
         """What was skipped, one message a line, for stderr."""
@@ -370,6 +374,16 @@ class ScanCounts:
             messages.append(
                 f"{len(self.vanished)} file(s) removed before they could be read (retention): "
                 + ", ".join(self.vanished)
+            )
+        if self.breaks is not None and self.breaks.count:
+            count = self.breaks.count
+            more = count - len(self.breaks.listed)
+            places = ", ".join(self.breaks.listed) + (f" and {more:,} more" if more else "")
+            messages.append(
+                f"WARNING: the hash chain breaks in {count:,} place{'' if count == 1 else 's'}: "
+                f"{places}. A record there or just before was changed, removed, inserted or "
+                "moved, or a write failed: do not trust these results until `quanze logs "
+                "verify` says what happened"
             )
         return messages
 
@@ -392,13 +406,18 @@ def scan_stream(
     counts: ScanCounts,
     progress: Progress | None = None,
 ) -> Iterator[Match]:
-    """The matching decision records of `files` (one stream), in the order written."""
+    """The matching decision records of `files` (one stream), in the order written; every
+    line's place in the chain is checked on the way (into `counts.breaks`)."""
+    watch = ChainWatch(counts.breaks) if counts.breaks is not None else None
     for log_file in files:
+        vanished = len(counts.vanished)
         for line in _lines(log_file, counts, progress):
             counts.lines += 1
             if not line.complete:
                 counts.partial += 1
                 continue
+            if watch is not None:
+                watch.see(line)
             record = _decision_record(line.raw, filters, counts)
             if record is None or (filters.per_record and not filters.record_matches(record)):
                 continue
@@ -408,6 +427,8 @@ def scan_stream(
             if found:
                 stamp = _text(record.get("timestamp"))
                 yield Match(line.raw, record, found, _canonical(stamp) or stamp)
+        if watch is not None and len(counts.vanished) > vanished:
+            watch.restart()
 
 
 def _lines(log_file: LogFile, counts: ScanCounts, progress: Progress | None) -> Iterator[Line]:

@@ -2,6 +2,11 @@
 
 `Output` writes UTF-8 text or exact bytes to standard output, whatever its encoding; `fit` and
 `display_width` size cells in terminal columns (CJK characters count two), as `stats` does too.
+
+A record holds whatever its caller sent. In a table, `printable` shows control characters and
+Unicode formatting characters (the bidirectional ones among them) as escapes, so that no record
+can move the cursor, forge a line of output or reorder the text around it on a terminal. csv
+and jsonl keep the values exact, for programs.
 """
 
 from __future__ import annotations
@@ -12,6 +17,11 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from quanze.server.decisionlog.query import Answer, Match
+
+_HIDDEN = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+"""Unicode categories shown as escapes: controls, formatting (bidi embeddings, overrides and
+isolates, marks such as U+200E and U+061C, zero-width characters), surrogates, private use,
+unassigned, line and paragraph separators."""
 
 TABLE_COLUMNS = (
     "time",
@@ -88,6 +98,22 @@ def _row(answer: Answer, *, full: bool) -> list[str]:
         answer.escalate,
         revision,
     ]
+
+
+def printable(text: str) -> str:
+    """`text` with every character of a `_HIDDEN` category as an escape (`\\x1b`, `\\u202e`)."""
+    if text.isprintable():
+        return text  # the usual case; isprintable() is False for every hidden category
+    return "".join(
+        _escape(char) if unicodedata.category(char) in _HIDDEN else char for char in text
+    )
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def display_width(text: str) -> int:
@@ -177,6 +203,6 @@ def match_writer(kind: str, out: Output) -> Callable[[Match | None], None]:
             return
         seen = True
         for answer in match.answers:
-            table.add(_row(answer, full=False))
+            table.add([printable(cell) for cell in _row(answer, full=False)])
 
     return table_rows

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from quanze.server.decisionlog.query import Answer, Match
-from quanze.server.decisionlog.render import Output, display_width, fit
+from quanze.server.decisionlog.render import Output, display_width, fit, printable
 
 STATS_DIMENSIONS = (
     "action",
@@ -143,8 +143,9 @@ def _table(out: Output, stats: Stats) -> None:
         lines.append(f"to          {stats.last[:19].replace('T', ' ')} UTC")
     out.write("\n".join(line.rstrip() for line in lines) + "\n")
     for dimension, rows in stats.sections().items():
-        width = max([display_width(k) for k, _ in rows] + [len(dimension) + 3, 12])
+        keys = [printable(key) for key, _ in rows]  # values from records: shown escaped
+        width = max([display_width(k) for k in keys] + [len(dimension) + 3, 12])
         width = min(width, 60)
         out.write(f"\n{fit('by ' + dimension, width)}  {'count':>10}  {'share':>7}\n")
-        for key, count in rows:
+        for key, (_, count) in zip(keys, rows, strict=True):
             out.write(f"{fit(key, width)}  {count:>10,}  {share(count):>7}\n")

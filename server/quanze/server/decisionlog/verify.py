@@ -10,7 +10,10 @@ stays constant however large the log is. Each stream is checked on its own:
   `retained_from_seq` its last checkpoint signs; file numbers have no holes;
 - a `rotation` checkpoint ends its file, a `shutdown` checkpoint ends a writer's run, and a
   `start` record says truthfully how the previous run ended;
-- checkpoint signatures hold (given `--key`);
+- checkpoint signatures hold (given `--key`; without it a signed log is only `unverified`);
+- a writer that found its file or directory deleted or replaced while serving says so in its
+  next `start` record (`previous: reopened`): reported as such, not as tampering, when the chain
+  bears out what it says (`verify_report` explains the verdicts);
 - `--anchor STREAM:SEQ:HASH` records noted down earlier are still there, unchanged.
 
 The work is split by job: `verify_lines` reads and parses a stream's lines, `verify_chain`
@@ -33,7 +36,7 @@ from quanze.server.decisionlog import records
 from quanze.server.decisionlog.reader import log_directory, progress_for
 from quanze.server.decisionlog.records import SignatureChecker
 from quanze.server.decisionlog.verify_chain import StreamCheck
-from quanze.server.decisionlog.verify_report import Problem, VerifyReport, parse_anchor, plural
+from quanze.server.decisionlog.verify_report import Problem, VerifyReport, parse_anchor
 from quanze.server.errors import QuanzeError
 
 
@@ -56,7 +59,6 @@ def verify_directory(
         )
     report = VerifyReport(directory)
     shown = progress_for([f for files in streams.values() for f in files], "verifying", progress)
-    unchecked = 0
     try:
         for stream, files in streams.items():
             wanted = {a.seq: a.hash for a in parsed if a.stream == stream}
@@ -64,8 +66,10 @@ def verify_directory(
             report.problems.extend(found.problems)
             report.omitted += found.omitted
             report.notes.extend(found.notes)
+            report.reopens.extend(found.reopens)
+            report.lost.extend(found.lost)
             report.streams[stream] = found.summary
-            unchecked += found.unchecked_signatures
+            report.unchecked_signatures += found.unchecked_signatures
     finally:
         shown.finish()
     for anchor in parsed:
@@ -81,9 +85,4 @@ def verify_directory(
                     "was recorded: its files were deleted",
                 )
             )
-    if unchecked:
-        report.notes.append(
-            f"signatures were not checked: {plural(unchecked, 'signed checkpoint')} (give "
-            "--key with the HMAC secret or Ed25519 public key that signs this log)"
-        )
     return report

@@ -4,16 +4,19 @@ Between two consecutive records (`check_link`): file numbers without holes, a ro
 checkpoint ending its file, only a start record after a shutdown, and a start record that says
 truthfully how the previous run ended. On each record (`check_record`): its fields, and a
 checkpoint's stream, reason, retention and signature; an anchor noted down for it
-(`check_anchor`). At the end (`finish`): where the stream begins (retention), the anchors never
-reached, the signatures as a whole, and what only the chain protects.
+(`check_anchor`). At the end (`finish`): where the stream begins (retention, or a directory the
+writer lost and said so), the anchors never reached, the signatures as a whole, and what only
+the chain protects.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from quanze.server.decisionlog import records
 from quanze.server.decisionlog.records import SignatureChecker
+from quanze.server.decisionlog.render import printable
 from quanze.server.decisionlog.verify_lines import Accepted, Entry
 from quanze.server.decisionlog.verify_report import (
     MAX_PROBLEMS,
@@ -24,7 +27,16 @@ from quanze.server.decisionlog.verify_report import (
 )
 
 CHECKPOINT_REASONS = ("interval", "rotation", "shutdown")
-START_PREVIOUS = ("new", "closed", "unclosed", "write_failed")
+START_PREVIOUS = ("new", "closed", "unclosed", "write_failed", "reopened")
+_FAULTS = {
+    "file_deleted": "its file {file} deleted",
+    "file_moved": "its file {file} moved away",
+    "file_replaced": "another file in place of its file {file}",
+    "directory_deleted": "its directory deleted",
+    "directory_moved": "its directory moved away",
+    "directory_replaced": "another directory in place of its own",
+}
+"""What a `reopened` start record's `fault` says the writer found, as a verify report says it."""
 SIGNATURE_ALGORITHMS = ("hmac-sha256", "ed25519", "none")
 
 
@@ -51,6 +63,9 @@ class RecordChecks:
         self.unsigned_count = 0
         self.signed_ok = 0
         self.key_mismatches: list[tuple[Entry, str]] = []
+        self.lost_claims: list[tuple[Entry, int, int, str]] = []
+        """(start record, first, last seq, fault) of records a writer said it lost with its
+        directory."""
 
     def check_link(
         self,
@@ -141,6 +156,9 @@ class RecordChecks:
                 "malformed", entry, seq, f"start record with previous={previous!r}"
             )
             return
+        if previous == "reopened":
+            self.check_reopen(prev, entry, seq, record, reported=reported)
+            return
         if previous == "unclosed":
             self.findings.note(
                 f"the writer restarted after a crash at {entry.where} (seq {seq:,}; "
@@ -197,8 +215,72 @@ class RecordChecks:
         elif isinstance(named, dict) and partial is None:
             self.findings.note(
                 f"the start record at {entry.where} mentions a partial line at "
-                f"{named.get('file')}:{named.get('line')}, which is no longer there"
+                # What a record says is shown escaped: it could carry terminal controls.
+                f"{printable(str(named.get('file')))}:{printable(str(named.get('line')))}, "
+                "which is no longer there"
             )
+
+    def check_reopen(
+        self, prev: Accepted, entry: Entry, seq: int, record: dict[str, Any], *, reported: bool
+    ) -> None:
+        """A writer that found its file or directory gone and put back what it had written: an
+        event to report (not tampering), and a claim the chain must bear out."""
+        fault = record.get("fault")
+        restored = record.get("restored")
+        seqs = restored.get("seqs") if isinstance(restored, dict) else None
+        name = restored.get("file") if isinstance(restored, dict) else None
+        lost = record.get("lost_seqs")
+        foreign = record.get("foreign_file")
+        # Names are checked before they are shown: a record must not write to the terminal.
+        if (
+            fault not in _FAULTS
+            or not isinstance(name, str)
+            or records.parse_file_name(Path(name)) is None
+            or not isinstance(seqs, list)
+            or not _is_span(seqs, allow_empty=True)
+            or (lost is not None and not _is_span(lost))
+            or (foreign is not None and not _is_foreign_name(foreign, name))
+        ):
+            self.findings.problem(
+                "malformed",
+                entry,
+                seq,
+                f"a reopened start record with fault {fault!r}, restored {restored!r} and "
+                f"foreign_file {foreign!r} does not say what the writer found and put back",
+            )
+            return
+        first, last = seqs
+        found = _FAULTS[fault].format(file=name)
+        held = (
+            f"{plural(last - first + 1, 'record')}, {seq_span(first, last)}"
+            if last >= first
+            else "no record yet"
+        )
+        did = (
+            f"put that file back ({held})"
+            if fault.startswith("file")
+            else f"put back {name}, the file it had open ({held}),"
+        )
+        message = f"the writer found {found} while serving; it {did} and went on here"
+        if foreign is not None:
+            message += f"; the file found in its place is now {foreign}"
+        if lost is not None:
+            message += (
+                f"; records {seq_span(*lost)} were in the stream's other files there, which it "
+                "could not put back"
+            )
+            self.lost_claims.append((entry, lost[0], lost[1], str(fault)))
+        self.findings.reopened(entry, seq, message)
+        before = prev.entry
+        if reported or before is None or (before.file.path.name == name and prev.seq == last):
+            return
+        self.findings.problem(
+            "malformed",
+            entry,
+            seq,
+            f"the start record says the writer put back {name} up to seq {last:,}, but the "
+            f"record before it is seq {prev.seq:,} ({prev.where})",
+        )
 
     def check_record(self, current: Accepted, entry: Entry) -> None:
         """Rules for one record on its own: fields, checkpoints and their signatures."""
@@ -312,11 +394,25 @@ class RecordChecks:
             )
 
     def check_beginning(self, first: Accepted | None, *, from_genesis: bool) -> None:
-        """A stream that does not begin at seq 1: only retention may have removed records."""
+        """A stream that does not begin at seq 1: only retention may have removed records, or
+        the loss of a directory that the writer reported."""
         if first is None or first.entry is None or from_genesis or first.seq == 1:
             return
         retained = self.retained_from
-        if retained is None:
+        # Kept from `kept`: what a writer said it lost with its directory explains the rest.
+        kept = 1 if retained is None else retained
+        claim = next((c for c in self.lost_claims if c[2] == first.seq - 1), None)
+        if first.seq > kept and claim is not None and claim[1] <= kept:
+            start, _, _, fault = claim
+            self.findings.lose(
+                first.entry,
+                kept,
+                first.seq - kept,
+                f"records {seq_span(kept, first.seq - 1)} of stream {self.stream} are not "
+                f"here: the writer lost them with its directory ({fault}), as its start record "
+                f"at {start.where} says",
+            )
+        elif retained is None:
             self.findings.problem(
                 "deleted",
                 first.entry,
@@ -398,3 +494,23 @@ class RecordChecks:
                 f"checkpoint seq {entry.seq:,} is signed with key {key_id!r}, not "
                 f"{expected!r} like the others: forged",
             )
+
+
+def _is_span(value: Any, *, allow_empty: bool = False) -> bool:
+    """`[first, last]`: seqs, first no later than last (or just past it, `allow_empty`)."""
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(type(seq) is int and seq >= 1 for seq in value)
+        and value[0] <= value[1] + (1 if allow_empty else 0)
+    )
+
+
+def _is_foreign_name(value: Any, name: str) -> bool:
+    """The name the writer gives a file it found in place of `name`: `<name>.foreign-…`."""
+    return (
+        isinstance(value, str)
+        and value.startswith(f"{name}.foreign-")
+        and value.isprintable()
+        and "/" not in value
+    )

@@ -1,8 +1,19 @@
 """What `quanze logs verify` found: problems, notes and stream summaries, for people and JSON.
 
 While a stream's chain is followed, its `Findings` collect what is wrong (`Problem`, the first
-`MAX_PROBLEMS` listed, the rest counted) and what is worth noting; `VerifyReport` gathers every
-stream's and renders them as text (`render`) or JSON (`to_json`).
+`MAX_PROBLEMS` listed, the rest counted), what the writer itself reported (a reopen after its
+file or directory was deleted or replaced; records it lost with a directory) and what is worth
+noting; `VerifyReport` gathers every stream's, decides the verdict and renders them as text
+(`render`) or JSON (`to_json`).
+
+The verdicts, most serious first; every one but `intact` fails the command:
+
+- `tampered`: the log is not as its writer left it (a `Problem`);
+- `incomplete`: records are missing, and only those the writer said it lost with a directory;
+- `reopened`: nothing is missing, but the writer found its file or directory deleted or
+  replaced while serving and put back what it had written: someone interfered with the log;
+- `unverified`: the chain holds, but signed checkpoints were not checked (no `--key`);
+- `intact`.
 """
 
 from __future__ import annotations
@@ -16,6 +27,7 @@ from quanze.server.decisionlog.verify_lines import Entry
 from quanze.server.errors import QuanzeError
 
 KINDS = ("modified", "deleted", "inserted", "reordered", "truncated", "signature", "malformed")
+VERDICTS = ("tampered", "incomplete", "reopened", "unverified", "intact")
 
 MAX_PROBLEMS = 1000
 """Problems listed per stream; more are counted (a wrecked log must not exhaust memory)."""
@@ -64,6 +76,10 @@ class StreamSummary:
     closed: bool = False
     """The stream ends with a shutdown checkpoint."""
     problems: int = 0
+    reopens: int = 0
+    """Times the writer found its file or directory gone and put back what it had written."""
+    lost: int = 0
+    """Records the writer said it lost with its directory (not counted as problems)."""
 
 
 @dataclass(frozen=True)
@@ -99,10 +115,27 @@ class VerifyReport:
     streams: dict[str, StreamSummary] = field(default_factory=dict)
     omitted: int = 0
     """Problems found but not listed (beyond `MAX_PROBLEMS` per stream)."""
+    reopens: list[Problem] = field(default_factory=list)
+    """Where a writer reopened its log after a fault (kind `reopened`)."""
+    lost: list[Problem] = field(default_factory=list)
+    """Records a writer said it lost with its directory (kind `lost`)."""
+    unchecked_signatures: int = 0
+    """Signed checkpoints whose signatures were not checked (no key given)."""
+
+    @property
+    def verdict(self) -> str:
+        """One of `VERDICTS`: the most serious that applies."""
+        if self.problems or self.omitted:
+            return "tampered"
+        if self.lost:
+            return "incomplete"
+        if self.reopens:
+            return "reopened"
+        return "unverified" if self.unchecked_signatures else "intact"
 
     @property
     def ok(self) -> bool:
-        return not self.problems and not self.omitted
+        return self.verdict == "intact"
 
     @property
     def problem_count(self) -> int:
@@ -118,37 +151,68 @@ class VerifyReport:
 
     def render(self) -> str:
         """The report for people: problems, then notes, then a summary; the verdict last."""
-        out = [f"{p.location}: {p.kind}: {p.message}" for p in self.problems]
+        found = [*self.problems, *self.lost, *self.reopens]
+        out = [f"{p.location}: {p.kind}: {p.message}" for p in found]
         if self.omitted:
             out.append(f"… and {self.omitted:,} more problems not listed")
         out.extend(f"note: {note}" for note in self.notes)
+        if self.unchecked_signatures and self.verdict != "unverified":
+            out.append(f"note: {self._unchecked()}")
         out.extend(_summary_line(summary) for summary in self.streams.values())
         out.extend(f"anchor {anchor}" for anchor in self.anchors())
+        out.append(self._verdict_line())
+        return "\n".join(out)
+
+    def _verdict_line(self) -> str:
+        verdict = self.verdict
         records_total = sum(s.records for s in self.streams.values())
         files_total = sum(s.files for s in self.streams.values())
-        if self.ok:
-            times = [
-                s.last_checkpoint_time for s in self.streams.values() if s.last_checkpoint_time
-            ]
-            last = f" (last checkpoint {max(times)})" if times else " (no checkpoint)"
-            out.append(
-                f"intact: {plural(len(self.streams), 'stream')}, "
-                f"{plural(records_total, 'record')}, {plural(files_total, 'file')}{last}"
-            )
-        else:
+        holding = (
+            f"{plural(len(self.streams), 'stream')}, {plural(records_total, 'record')}, "
+            f"{plural(files_total, 'file')}"
+        )
+        if verdict == "tampered":
             tampered = sum(1 for s in self.streams.values() if s.problems)
             tampered += len({p.stream for p in self.problems if p.stream not in self.streams})
-            out.append(
+            return (
                 f"TAMPERED: {plural(self.problem_count, 'problem')} in {plural(tampered, 'stream')}"
             )
-        return "\n".join(out)
+        if verdict == "incomplete":
+            lost = sum(s.lost for s in self.streams.values())
+            return (
+                f"INCOMPLETE: {plural(lost, 'record')} missing, lost with a directory that was "
+                f"deleted or replaced while the sidecar served (its writer says so above); "
+                f"the rest is intact: {holding}"
+            )
+        if verdict == "reopened":
+            return (
+                f"REOPENED: {holding}, none missing, but the writer found its file or directory "
+                f"deleted or replaced {plural(len(self.reopens), 'time')} while serving and put "
+                "back what it had written (above): find out who did it"
+            )
+        if verdict == "unverified":
+            return f"UNVERIFIED: the chain is intact ({holding}), but {self._unchecked()}"
+        times = [s.last_checkpoint_time for s in self.streams.values() if s.last_checkpoint_time]
+        last = f" (last checkpoint {max(times)})" if times else " (no checkpoint)"
+        return f"intact: {holding}{last}"
+
+    def _unchecked(self) -> str:
+        return (
+            f"the signatures of {plural(self.unchecked_signatures, 'signed checkpoint')} were "
+            "not checked: pass --key with the Ed25519 public key or HMAC secret that signs "
+            "this log"
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
             "directory": str(self.directory),
             "ok": self.ok,
+            "verdict": self.verdict,
             "problems": [asdict(p) for p in self.problems],
             "omitted_problems": self.omitted,
+            "lost": [asdict(p) for p in self.lost],
+            "reopened": [asdict(p) for p in self.reopens],
+            "unchecked_signatures": self.unchecked_signatures,
             "notes": list(self.notes),
             "streams": {name: asdict(s) for name, s in self.streams.items()},
             "anchors": [str(a) for a in self.anchors()],
@@ -165,6 +229,8 @@ class Findings:
         self.omitted = 0
         """Problems found but not listed (beyond `MAX_PROBLEMS`)."""
         self.notes: list[str] = []
+        self.reopens: list[Problem] = []
+        self.lost: list[Problem] = []
         self.unchecked_signatures = 0
         """Signed checkpoints whose signature was not checked (no key given)."""
 
@@ -180,6 +246,20 @@ class Findings:
         number = line or (where.line if where is not None else None)
         self.problems.append(Problem(kind, self.stream, name, number, seq, message))
         return len(self.problems) - 1
+
+    def reopened(self, where: Entry, seq: int, message: str) -> None:
+        """The writer's own report (a start record) that it reopened its log after a fault."""
+        self.summary.reopens += 1
+        self.reopens.append(
+            Problem("reopened", self.stream, where.file.path.name, where.line, seq, message)
+        )
+
+    def lose(self, where: Entry, seq: int, count: int, message: str) -> None:
+        """`count` records from `seq` on are missing, and the writer said it lost them."""
+        self.summary.lost += count
+        self.lost.append(
+            Problem("lost", self.stream, where.file.path.name, where.line, seq, message)
+        )
 
     def note(self, text: str) -> None:
         self.notes.append(f"{self.stream}: {text}")

@@ -6,17 +6,19 @@ links each record to the one before (`seq`, `prev_hash`) and signs checkpoints.
 
 A failed write rolls the file and the chain back to the last complete record, so what is on disk
 is always a valid chain; the caller learns of the failure from the `OSError`.
+
+After every write the writer checks that its file is still where it was (`disk.Placement`): a
+file or directory deleted or replaced meanwhile would hold records nobody can read. It then puts
+everything it wrote back under the file's name (read back through the open handle), so the
+write stands, and goes on in a new file whose `start` record says what happened
+(`previous: reopened`). If it cannot, the write fails like any other.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import gzip
 import io
-import json
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
@@ -28,9 +30,9 @@ from typing import IO, Any
 import structlog
 
 from quanze.server.clock import timestamp
-from quanze.server.decisionlog import records
-from quanze.server.decisionlog.reader import read_lines
+from quanze.server.decisionlog import disk, records
 from quanze.server.decisionlog.records import LogFile, Signer
+from quanze.server.decisionlog.tail import first_seq, scan_tail
 from quanze.server.errors import QuanzeError
 
 log = structlog.get_logger("quanze.decisionlog")
@@ -49,6 +51,8 @@ class WriterSettings:
     compress: bool = True
     checkpoint_records: int = 10_000
     checkpoint_interval_s: float = 60.0
+    file_mode: int = 0o600
+    """Permissions of the files created; a directory created gets them searchable (0700)."""
 
 
 @dataclass
@@ -85,6 +89,11 @@ class StreamWriter:
         self._file_number = 0
         self._file_opened_at = 0.0
         self._path = Path()
+        self._placement: disk.Placement | None = None
+        self._file_first_seq: int | None = None
+        self._next_start: dict[str, Any] | None = None
+        """The start record of the next file, when it must say more than `write_failed`."""
+        self.reopens = 0
         self._durable = _Tail()
         self._rendered = _Tail()
         self._buffer: list[bytes] = []
@@ -103,7 +112,7 @@ class StreamWriter:
     def open(self) -> None:
         """Claim a stream, find where its chain ended, start a new file with a `start` record."""
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            self._make_directory()
         except OSError as exc:
             raise QuanzeError(
                 f"cannot create the decision-log directory {self.directory}: {exc.strerror}"
@@ -112,7 +121,7 @@ class StreamWriter:
         self.labels["stream"] = self.stream
         files = records.list_streams(self.directory).get(self.stream, [])
         previous = "new"
-        tail = _scan_tail(files)
+        tail = scan_tail(files)
         if files:
             self._file_number = files[-1].number
         if tail.last is not None:
@@ -133,6 +142,11 @@ class StreamWriter:
     def close(self) -> None:
         """Seal the stream with a shutdown checkpoint, wait for compressions, release the lock."""
         try:
+            # A file lost since the last write is put back, and the start record saying so
+            # written, before the seal.
+            self._keep_in_place()
+            if self._file is None and self._next_start is not None:
+                self.append([])
             if self._file is not None:
                 self._emit(records.CHECKPOINT, {"reason": "shutdown"})
                 self._write_buffer(sync=True)
@@ -140,6 +154,9 @@ class StreamWriter:
             handle, self._file = self._file, None
             if handle is not None:
                 handle.close()
+            if self._placement is not None:
+                self._placement.close()
+                self._placement = None
             for thread in self._compressions:
                 thread.join()
             if self._lock_file is not None:
@@ -155,12 +172,16 @@ class StreamWriter:
 
         On failure nothing of the batch stays on disk and the chain is where it was.
         """
-        if self._file is None:
-            # The previous write failed and the file could not be repaired: start afresh.
-            self._open_file()
-            start = {"format": records.FORMAT_VERSION, "previous": "write_failed"}
-        elif start is None:
+        if self._file is not None and start is None:
             self._rotate_if_due()
+        if self._file is None:
+            # The previous write failed and the file could not be repaired, or the file was
+            # put back after a fault: start afresh, saying which.
+            self._open_file()
+            start = self._next_start or {
+                "format": records.FORMAT_VERSION,
+                "previous": "write_failed",
+            }
         assert self._file is not None  # noqa: S101 - opened above; for the type checker
         offset = self._file.tell()
         try:
@@ -175,10 +196,24 @@ class StreamWriter:
             # Whatever went wrong, nothing half-rendered may reach the next write.
             self._rollback(offset)
             raise
+        if start is self._next_start:
+            self._next_start = None
+        elif start is None and self._file is None and self._next_start is not None:
+            # This write found its file lost and put it back: begin the next file now, so
+            # there is always a file to watch. If that fails, the next write tries again.
+            try:
+                self.append([])
+            except (OSError, QuanzeError) as exc:
+                # The message is the whole story; a traceback would only bury it.
+                log.error("decision_log_write_failed", error=str(exc), during="reopening")  # noqa: TRY400
 
     def tick(self) -> None:
-        """Periodic upkeep from the owner: an interval fsync or checkpoint that has come due."""
+        """Periodic upkeep from the owner: a lost file put back (and the start record saying so
+        written) without waiting for a decision, an interval fsync or checkpoint that is due."""
+        self._keep_in_place()
         if self._file is None:
+            if self._next_start is not None:
+                self.append([])
             return
         if self._since_checkpoint and self._checkpoint_due():
             self.append([])
@@ -222,8 +257,11 @@ class StreamWriter:
             self._since_checkpoint += 1
 
     def _write_buffer(self, *, sync: bool) -> None:
+        """Write the buffer; once it is written, it is durable where it can be read again."""
         assert self._file is not None  # noqa: S101 - opened above; for the type checker
         data = b"".join(self._buffer)
+        if self._file_first_seq is None and self._buffer:
+            self._file_first_seq = self._rendered.seq - len(self._buffer) + 1
         remaining = memoryview(data)
         while remaining:
             # A raw write may be partial (e.g. the disk fills mid-way); the next one then fails.
@@ -231,6 +269,9 @@ class StreamWriter:
         if sync:
             self._fsync()
         self._buffer.clear()
+        # Written to a file that was deleted or replaced meanwhile, it would be lost: put back
+        # first (or fail, and the caller undoes the write).
+        self._keep_in_place()
         self.bytes_written += len(data)
         self._durable = _Tail(self._rendered.seq, self._rendered.hash)
 
@@ -260,6 +301,8 @@ class StreamWriter:
         self._since_checkpoint = 0
         if self._file is None:
             return
+        if offset == 0:
+            self._file_first_seq = None
         try:
             self._file.truncate(offset)
             self._file.seek(offset)
@@ -276,25 +319,102 @@ class StreamWriter:
         """The lowest-numbered stream no other live writer holds (an flock per stream)."""
         for index in range(1024):
             name = f"w{index}"
-            handle = open(self.directory / f".{name}.lock", "ab")  # noqa: SIM115 - held open
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
-                continue
-            self._lock_file = handle
-            return name
+            handle = disk.lock_stream(self.directory, name, self.settings.file_mode)
+            if handle is not None:
+                self._lock_file = handle
+                return name
         raise QuanzeError(f"{self.directory}: 1024 writers already hold streams")
 
+    def _reclaim_stream(self) -> None:
+        """Lock the stream again if its lock file went with a lost directory; raises `OSError`."""
+        held = self._lock_file
+        if held is not None and disk.holds_lock(held, self.directory, self.stream):
+            return
+        handle = disk.lock_stream(self.directory, self.stream, self.settings.file_mode)
+        if handle is None:
+            raise OSError(f"another writer holds stream {self.stream} in {self.directory}")
+        self._lock_file = handle
+        if held is not None:
+            held.close()
+
+    def _make_directory(self) -> None:
+        disk.make_directory(
+            self.directory, disk.directory_mode(self.settings.file_mode), sync=self._syncs
+        )
+
+    @property
+    def _syncs(self) -> bool:
+        return self.settings.fsync != "none"
+
     def _open_file(self) -> None:
-        number = self._file_number + 1
+        # A directory lost while no file was open (between rotation steps) is made again.
+        self._make_directory()
+        self._reclaim_stream()
+        # Past every file of the stream there is: a directory put in place of the writer's
+        # may hold files it did not write, and an existing file is never appended to.
+        listed = records.list_streams(self.directory).get(self.stream, [])
+        number = max([self._file_number, *(f.number for f in listed)]) + 1
         opened_at = self._clock()
         started = datetime.fromtimestamp(opened_at, UTC)
         path = self.directory / records.file_name(self.stream, number, started)
-        self._file = io.FileIO(path, "ab")
+        handle = disk.new_file(path, self.settings.file_mode)
+        try:
+            if self._syncs:
+                disk.sync_directory(self.directory)
+            placement = disk.Placement(self.directory, path, handle)
+        except OSError:
+            handle.close()
+            raise
+        if self._placement is not None:
+            self._placement.close()
+        self._file, self._placement = handle, placement
         # Counted only once the file exists: a failed open must not leave a gap in the numbers.
         self._file_number, self._file_opened_at = number, opened_at
         self._path = path
+        self._file_first_seq = None
+
+    def _keep_in_place(self) -> None:
+        """If the file or its directory was deleted or replaced since it was opened, put back
+        all that was written to it and leave the start record that says so for the next file.
+
+        Raises `OSError` if it cannot; whatever was written last then counts as not written.
+        """
+        if self._file is None or self._placement is None:
+            return
+        fault = self._placement.fault()
+        if not fault:
+            return
+        lost, name = self._file, self._path.name
+        self._make_directory()
+        self._reclaim_stream()
+        stamp = f"{datetime.fromtimestamp(self._clock(), UTC):%Y%m%dT%H%M%SZ}"
+        aside = disk.restore(
+            lost, self.directory / name, self.settings.file_mode, stamp=stamp, sync=self._syncs
+        )
+        # Everything written is on disk again: from here on nothing may fail the write.
+        first = self._file_first_seq or self._rendered.seq + 1
+        start: dict[str, Any] = {
+            "format": records.FORMAT_VERSION,
+            "previous": "reopened",
+            "fault": fault,
+            "restored": {"file": name, "seqs": [first, self._rendered.seq]},
+        }
+        if aside:
+            start["foreign_file"] = aside
+        if fault.startswith("directory") and first > self._retained_from_seq:
+            # The stream's earlier files were in the directory that went away.
+            start["lost_seqs"] = [self._retained_from_seq, first - 1]
+        self._file = None
+        with contextlib.suppress(OSError):
+            lost.close()
+        self._next_start = start
+        self.reopens += 1
+        log.error(
+            "decision_log_reopened",
+            stream=self.stream,
+            directory=str(self.directory),
+            **{k: v for k, v in start.items() if k not in ("format", "previous")},
+        )
 
     def _rotate_if_due(self) -> None:
         assert self._file is not None  # noqa: S101 - opened above; for the type checker
@@ -314,6 +434,8 @@ class StreamWriter:
             self._retained_from_seq = kept_from
             self._rollback(offset)
             raise
+        if self._file is None:
+            return  # the file was lost and put back as it is; the next one starts anew
         finished = self._path
         # Detached first: if close fails, the next append opens a new file rather than
         # writing to a closed one.
@@ -321,7 +443,12 @@ class StreamWriter:
         handle.close()
         self._remove(expired)
         if self.settings.compress:
-            thread = threading.Thread(target=_compress, args=(finished,), name="decision-log-gzip")
+            thread = threading.Thread(
+                target=disk.compress,
+                args=(finished, self.settings.file_mode),
+                kwargs={"sync": self._syncs},
+                name="decision-log-gzip",
+            )
             thread.start()
             self._compressions = [t for t in self._compressions if t.is_alive()] + [thread]
         self._open_file()
@@ -354,7 +481,7 @@ class StreamWriter:
         if remove == 0:
             return [], self._retained_from_seq
         # The first record kept; an empty file (a start that failed) does not say, so look on.
-        first_kept = next((seq for seq in map(_first_seq, files[remove:]) if seq is not None), None)
+        first_kept = next((seq for seq in map(first_seq, files[remove:]) if seq is not None), None)
         if first_kept is None:
             return [], self._retained_from_seq  # unknown: delete nothing rather than misstate
         return files[:remove], max(self._retained_from_seq, first_kept)
@@ -366,85 +493,9 @@ class StreamWriter:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
             log.info("decision_log_file_removed", file=log_file.path.name, reason="retention")
+        if expired and self._syncs:
+            disk.sync_directory(self.directory)
 
 
 def _serialize(record: Any, **_kwargs: Any) -> str:
     return records.dumps(record)
-
-
-def _compress(path: Path) -> None:
-    """Gzip a finished file: write `.gz.tmp`, sync, rename, then remove the original."""
-    target = path.with_name(path.name + ".gz")
-    temporary = path.with_name(path.name + ".gz.tmp")
-    try:
-        with open(path, "rb") as source, gzip.open(temporary, "wb", compresslevel=6) as sink:
-            shutil.copyfileobj(source, sink, 1024 * 1024)
-        with open(temporary, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(temporary, target)
-        path.unlink()
-    except OSError as exc:
-        problem = str(exc)
-    else:
-        return
-    # The plain file stays and is read as it is; nothing is lost.
-    log.error("decision_log_compress_failed", file=path.name, error=problem)
-    with contextlib.suppress(OSError):
-        temporary.unlink()
-
-
-@dataclass
-class _TailScan:
-    """What a restarting writer needs from the end of its stream."""
-
-    last: tuple[bytes, dict[str, Any]] | None = None
-    partial: dict[str, Any] | None = None
-    retained_from_seq: int = 1
-
-
-def _scan_tail(files: list[LogFile]) -> _TailScan:
-    """The last complete record, a trailing partial line, and the last checkpoint's retention.
-
-    Walks back from the newest file until it has seen a record and a checkpoint: a crash just
-    after rotation leaves an empty newest file, which must not restart the chain.
-    """
-    scan = _TailScan()
-    checkpoint_seen = False
-    for log_file in reversed(files):
-        last, checkpoint = None, None
-        for line in read_lines(log_file):
-            if not line.complete:
-                if scan.last is None and scan.partial is None:
-                    scan.partial = {"file": log_file.path.name, "line": line.number}
-                break
-            record = _parse(line.raw)
-            if record is not None:
-                last = (line.raw, record)
-                if record.get("type") == records.CHECKPOINT:
-                    checkpoint = record
-        if scan.last is None and last is not None:
-            scan.last = last
-        if checkpoint is not None and not checkpoint_seen:
-            checkpoint_seen = True
-            scan.retained_from_seq = int(checkpoint.get("retained_from_seq", 1) or 1)
-        if scan.last is not None and checkpoint_seen:
-            break
-    return scan
-
-
-def _first_seq(log_file: LogFile) -> int | None:
-    for line in read_lines(log_file):
-        record = _parse(line.raw)
-        return None if record is None else int(record["seq"])
-    return None
-
-
-def _parse(raw: bytes) -> dict[str, Any] | None:
-    """A record with an integer `seq`, or None for anything else."""
-    try:
-        record = json.loads(raw)
-    except ValueError:
-        return None
-    if isinstance(record, dict) and isinstance(record.get("seq"), int):
-        return record
-    return None

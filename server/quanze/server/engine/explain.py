@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from quanze.server.engine.base import input_json
 from quanze.server.engine.treewalk import compiled_engine
 from quanze.server.errors import EngineCallError, PolicyError, engine_guard
 from quanze.server.policy.bundle import PolicyBundle
@@ -39,7 +40,7 @@ def trace(policies: PolicyBundle, request: Any, entrypoint: str, *, explain: boo
     value, and other rules (e.g. functions) are listed as reached.
     """
     engine = compiled_engine(policies)
-    engine.set_input_json(json.dumps(request, ensure_ascii=False))
+    engine.set_input_json(input_json(request))
     engine.set_gather_prints(True)
     engine.set_enable_coverage(explain)
     try:

@@ -25,6 +25,7 @@ import regorus
 import structlog
 
 from quanze.server.children import communicate_or_kill
+from quanze.server.engine.base import input_json
 from quanze.server.errors import EngineCallError, EvaluationError, PolicyError, engine_guard
 from quanze.server.policy.bundle import DECISION_ENTRYPOINT, DECISIONS_ENTRYPOINT, PolicyBundle
 
@@ -111,11 +112,11 @@ class RegorusEngine:
             raise EvaluationError(
                 "the engine was used from a thread other than the one that built it"
             )
-        input_json = json.dumps(request, ensure_ascii=False)
+        document = input_json(request)
         if fast_path and self._rvm is not None:
             try:
                 with engine_guard():
-                    self._rvm.set_input_json(input_json)
+                    self._rvm.set_input_json(document)
                     return parse_result(self._rvm.execute_entry_point(entrypoint))
             except EngineCallError as exc:
                 # Expected for large evaluations (e.g. a whole catalog with many rules firing).
@@ -123,7 +124,7 @@ class RegorusEngine:
                 log.debug("rvm_fallback", entrypoint=entrypoint, error=str(exc).splitlines()[0])
         try:
             with engine_guard():
-                self._engine.set_input_json(input_json)
+                self._engine.set_input_json(document)
                 return parse_result(self._engine.eval_rule_as_json(entrypoint))
         except EngineCallError as exc:
             raise EvaluationError(f"{entrypoint}: {exc}") from exc

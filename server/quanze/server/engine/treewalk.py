@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import regorus
 
-from quanze.server.engine.base import DecisionEngine
+from quanze.server.engine.base import DecisionEngine, input_json
 from quanze.server.engine.regorus_engine import RegorusEngine, parse_result
 from quanze.server.errors import EngineCallError, EvaluationError, PolicyError, engine_guard
 from quanze.server.policy.bundle import DECISION_ENTRYPOINT, DECISIONS_ENTRYPOINT, PolicyBundle
@@ -52,7 +51,7 @@ class TreeWalkingEngine:
         return tuple(self._engine.take_prints())
 
     def _evaluate(self, entrypoint: str, request: Mapping[str, Any]) -> Any:
-        self._engine.set_input_json(json.dumps(request, ensure_ascii=False))
+        self._engine.set_input_json(input_json(request))
         try:
             with engine_guard():
                 raw = self._engine.eval_rule_as_json(entrypoint)

@@ -25,6 +25,7 @@ from quanze.server.policy.directory import (
     Directory,
     consistency_problems,
 )
+from quanze.server.policy.files import tree_files
 
 SCHEMA_PATH = Path("quanze/schema/input.schema.json")
 CATALOG_KEY = ("quanze", "catalog")
@@ -82,14 +83,15 @@ def load_bundle(
     root = (root or bundled_policy_dir()).resolve()
     if not root.is_dir():
         raise PolicyError(f"policy directory {root} does not exist")
+    files = tree_files(root)
     modules: list[tuple[str, str]] = []
     tests: list[tuple[str, str]] = []
-    for path in sorted(root.rglob("*.rego")):
+    for path in (f for f in files if f.suffix == ".rego"):
         name = path.relative_to(root).as_posix()
         (tests if path.name.endswith("_test.rego") else modules).append((name, path.read_text()))
     if not modules:
         raise PolicyError(f"no .rego files under {root}")
-    data = load_data(root)
+    data = load_data(root, files)
     if directory is not None:
         data["quanze"]["directory"] = directory.document
     schema = load_schema(root)
@@ -116,8 +118,8 @@ def combined_revision(policies: str, directory: str) -> str:
 def content_revision(root: Path) -> str:
     """A hash of every policy, data and schema file: the revision of a plain directory."""
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and path.suffix in POLICY_SUFFIXES:
+    for path in tree_files(root):
+        if path.suffix in POLICY_SUFFIXES:
             digest.update(path.relative_to(root).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:40]
@@ -133,9 +135,11 @@ def _read_json(path: Path, what: str) -> Any:
         raise PolicyError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from exc
 
 
-def load_data(root: Path) -> dict[str, Any]:
+def load_data(root: Path, files: list[Path] | None = None) -> dict[str, Any]:
+    """Every data.json under `root` (of `files` when the tree was walked already), merged."""
     data: dict[str, Any] = {}
-    for path in sorted(root.rglob("data.json")):
+    walked = tree_files(root) if files is None else files
+    for path in (f for f in walked if f.name == "data.json"):
         document = _read_json(path, "data file")
         if not isinstance(document, dict):
             raise PolicyError(f"{path}: a data.json file must hold a JSON object")

@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -30,14 +31,46 @@ def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     return Path(tempfile.gettempdir()) / f"quanze-{os.getuid()}"
 
 
+def cache_root(setting: str) -> Path:
+    """The cache `policies.cache_dir` names: `setting`, or `default_cache_dir()` when empty."""
+    return Path(setting).expanduser() if setting else default_cache_dir()
+
+
 def make_dir(path: Path) -> None:
+    """`path` as a directory of the cache, created owner-only if missing.
+
+    Whoever can write in the cache, or rename what is in it, can change what is served; so
+    `path` must belong to this account and be writable by nobody else, and every directory
+    above it must belong to this account or root and be writable by nobody else unless it
+    is sticky (as `/tmp` is). A `/tmp/quanze-<uid>` made in advance by another account, say,
+    is refused, not used.
+    """
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        problem = _unsafe(path.absolute())
     except OSError as exc:
         raise PolicySourceError(
             f"cannot create {path}: {exc.strerror or exc}; set policies.cache_dir to a "
             "directory the account Quanze runs as can write"
         ) from exc
+    if problem:
+        raise PolicySourceError(
+            f"{problem}, who could change what is served; set policies.cache_dir to a "
+            "directory of the account Quanze runs as, or fix the owner or mode"
+        )
+
+
+def _unsafe(path: Path) -> str:
+    """Why another account could change what is under `path`; "" when none can."""
+    owner = os.geteuid()
+    for directory in (path, *path.parents):
+        status = directory.stat()
+        mode = status.st_mode
+        if status.st_uid not in (owner, 0) or (directory == path and status.st_uid != owner):
+            return f"{directory} belongs to another account (uid {status.st_uid})"
+        if mode & 0o022 and (directory == path or not mode & stat.S_ISVTX):
+            return f"{directory} can be written by other accounts (mode {mode & 0o7777:o})"
+    return ""
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from quanze.server.errors import PolicyError
+from quanze.server.policy.files import tree_files
 
 DIRECTORY_KEYS = ("quanze", "directory")
 DIRECTORY_SCHEMA = Path("quanze/schema/directory.schema.json")
@@ -106,7 +107,7 @@ def _files(path: Path) -> list[tuple[str, Path]]:
             f"directory {path} does not exist; give a JSON file or a folder of JSON files in "
             "the format of docs/policy-guide.md ('The organisation directory')"
         )
-    files = sorted(p for p in path.rglob("*.json") if p.is_file())
+    files = [p for p in tree_files(path) if p.suffix == ".json"]
     if not files:
         raise PolicyError(
             f"directory {path} holds no .json files; give a directory document (see "

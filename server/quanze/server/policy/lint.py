@@ -32,6 +32,7 @@ from quanze.server.policy.bundle import (
     schema_error_message,
     schema_errors,
 )
+from quanze.server.policy.files import link_problem, walk_tree
 from quanze.server.policy.rules import ModuleIndex
 from quanze.server.policy.testing import DECISION_TABLE, YAML_LOADER, load_decision_table
 
@@ -113,17 +114,21 @@ def parse_engine_error(
 def check_policies(root: Path) -> CheckReport:
     """Every problem of the policy directory `root` that can be found without running tests."""
     report = CheckReport()
-    rego = sorted(root.rglob("*.rego"))
+    files, links = walk_tree(root)
+    for link in links:
+        report.add(Problem(_relative(root, link), message=link_problem(link)))
+    rego = [f for f in files if f.suffix == ".rego"]
     report.modules = len(rego)
-    report.data_files = len(list(root.rglob("data.json")))
+    report.data_files = sum(f.name == "data.json" for f in files)
     if not rego:
         report.add(Problem("", message=f"no .rego files under {root}"))
     sources = _read_sources(root, rego, report)
     parsed = _parse_modules(sources, report)
-    documents = _check_json_files(root, report)
-    _check_yaml_files(root, report)
+    documents = _check_json_files(root, files, report)
+    _check_yaml_files(root, files, report)
     data: dict[str, Any] | None = None
-    if not any(p.file.endswith(".json") for p in report.problems):
+    # The loader refuses a tree with links outright: each link is already listed.
+    if not links and not any(p.file.endswith(".json") for p in report.problems):
         data = _check_data(root, report)
     for keys, schema_path in DATA_SCHEMAS.items():
         # From the merged data when it loads; else straight from the file, which parsed.
@@ -206,10 +211,10 @@ def _parse_modules(sources: Mapping[str, str], report: CheckReport) -> dict[str,
     return parsed
 
 
-def _check_json_files(root: Path, report: CheckReport) -> dict[str, Any]:
+def _check_json_files(root: Path, files: list[Path], report: CheckReport) -> dict[str, Any]:
     """Every JSON file parses, and data.json files hold objects; the documents that parse."""
     documents: dict[str, Any] = {}
-    for path in sorted(root.rglob("*.json")):
+    for path in (f for f in files if f.suffix == ".json"):
         name = _relative(root, path)
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
@@ -226,8 +231,8 @@ def _check_json_files(root: Path, report: CheckReport) -> dict[str, Any]:
     return documents
 
 
-def _check_yaml_files(root: Path, report: CheckReport) -> None:
-    for path in sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")]):
+def _check_yaml_files(root: Path, files: list[Path], report: CheckReport) -> None:
+    for path in (f for f in files if f.suffix in (".yaml", ".yml")):
         name = _relative(root, path)
         try:
             yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)  # noqa: S506 - safe

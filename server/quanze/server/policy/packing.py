@@ -19,6 +19,7 @@ from typing import Any
 from quanze.server.errors import QuanzeError
 from quanze.server.policy.bundle import POLICY_SUFFIXES, content_revision
 from quanze.server.policy.directory import BUNDLED_FILE, Directory
+from quanze.server.policy.files import tree_files
 from quanze.server.policy.testing import DECISION_TABLE, PACKAGE_LINE
 
 # Fixed tar metadata: the same policies must give the same bytes.
@@ -38,9 +39,9 @@ def bundle_files(root: Path, *, include_tests: bool) -> list[BundleFile]:
     """The files of a policy directory that go into its bundle, sorted by path."""
     tests = DECISION_TABLE.as_posix() + "/"
     files: list[BundleFile] = []
-    for path in sorted(root.rglob("*")):
+    for path in tree_files(root):
         name = path.relative_to(root).as_posix()
-        if not path.is_file() or not name.endswith(tuple(POLICY_SUFFIXES)):
+        if not name.endswith(tuple(POLICY_SUFFIXES)):
             continue
         is_test = name.endswith("_test.rego") or name.startswith(tests)
         if is_test and not include_tests:

@@ -11,7 +11,8 @@ With an organisation directory of its own source, a revision is a combination of
 (`Candidate.policies`, `Candidate.directory`) and `CombinedGate` gates it part by part: the
 policies' check and tests only for a policy revision not gated before, `quanze directory check`
 for a pairing of policies and directory not gated before — so an HR change costs seconds, not
-the policy test suite.
+the policy test suite. With a `VerdictStore`, passes outlive the process: a restarted sidecar
+whose source still points at a revision that passed serves it without gating it again.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import contextlib
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -31,6 +32,13 @@ from quanze.server.children import communicate_or_kill
 from quanze.server.clock import timestamp
 from quanze.server.errors import QuanzeError, UnsignedRevisionError
 from quanze.server.policy.candidate import Candidate, PolicySource
+from quanze.server.policy.verdicts import (
+    Key,
+    VerdictStore,
+    build_identity,
+    file_name,
+    snapshot_digest,
+)
 
 log = structlog.get_logger("quanze.reloader")
 
@@ -50,6 +58,30 @@ class PolicyStatus:
     last_error: str = ""
     last_checked_at: str = ""
     source_error: str = ""
+    active_gate: str = ""
+    """How the active revision passed its gate: `Verdict.how`."""
+    active_gate_cached_at: str = ""
+    """With a pass reused from the cache: when the earliest reused pass was reached."""
+
+
+GATED = "gated"
+"""Every gate ran in this process."""
+CACHED = "cached"
+"""Every part's pass was kept on disk by an earlier run; no gate ran. When only one part of a
+combination was, `how` names it: `policies cached` (the directory check ran here) or
+`directory cached`."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the gates say of a candidate."""
+
+    problem: str = ""
+    """"" when it may serve, else why not."""
+    how: str = GATED
+    """GATED, CACHED, `<part> cached`, or "" when no gate applies (the bundled policies)."""
+    cached_at: str = ""
+    """With a pass reused from the cache: when the earliest reused pass was reached (RFC 3339)."""
 
 
 class Worker(Protocol):
@@ -69,8 +101,11 @@ class Worker(Protocol):
 
 
 Gate = Callable[[Candidate], Awaitable[str]]
+"""Checks a candidate's policies: "" when they may serve, else why not."""
 DirectoryGate = Callable[[Candidate, Candidate], Awaitable[str]]
 """Checks a directory candidate against a policies candidate: "" when it may serve."""
+Gatekeeper = Callable[[Candidate], Awaitable[Verdict]]
+"""Gives the verdict on a whole candidate (`CombinedGate`); raises `QuanzeError` for none."""
 
 
 class Reloader:
@@ -82,7 +117,7 @@ class Reloader:
         workers: Sequence[Worker],
         *,
         poll_interval_s: float,
-        gate: Gate,
+        gate: Gatekeeper,
         polls: bool = True,
     ) -> None:
         self.source = source
@@ -92,11 +127,10 @@ class Reloader:
         self.poll_interval_s = poll_interval_s
         self._gate = gate
         self.status = PolicyStatus(source=source.description)
-        # The gate's verdict on a revision never changes: refused ones are not gated again,
-        # passed ones are not gated twice (a prepare that failed for a passing reason, say a
-        # full disk, is retried at the next poll).
+        # The gate's verdict on a revision never changes: a refused one is not looked at again
+        # until the source moves (the gate remembers passes: a prepare that failed for a
+        # passing reason, say a full disk, is retried at the next poll without a gate).
         self._refused_by_gate = ""
-        self._passed_gate = ""
 
     async def follow(self, stop: asyncio.Event) -> None:
         """Read the source once, or — when it can change — poll it until `stop`."""
@@ -142,18 +176,16 @@ class Reloader:
         """Gate `candidate`, prepare it everywhere, then commit it everywhere."""
         started = time.perf_counter()
         log.info("policy_revision_found", revision=candidate.revision, source=candidate.description)
-        if candidate.revision != self._passed_gate:
-            try:
-                problem = await self._gate(candidate)
-            except QuanzeError as exc:
-                # The gate could not give a verdict (e.g. it timed out): try again next poll.
-                await self._failed(candidate.revision, str(exc))
-                return False
-            if problem:
-                self._refused_by_gate = candidate.revision
-                await self._failed(candidate.revision, problem)
-                return False
-            self._passed_gate = candidate.revision
+        try:
+            verdict = await self._gate(candidate)
+        except QuanzeError as exc:
+            # The gate could not give a verdict (e.g. it timed out): try again next poll.
+            await self._failed(candidate.revision, str(exc))
+            return False
+        if verdict.problem:
+            self._refused_by_gate = candidate.revision
+            await self._failed(candidate.revision, verdict.problem)
+            return False
         problems = await asyncio.gather(*(w.prepare(candidate) for w in self.workers))
         failed = [p for p in problems if p]
         if failed:
@@ -164,6 +196,8 @@ class Reloader:
         await self._set(
             active_revision=candidate.revision,
             activated_at=timestamp(),
+            active_gate=verdict.how,
+            active_gate_cached_at=verdict.cached_at,
             # A revision that now serves is no longer the failure to report.
             **(
                 {"last_failed_revision": "", "last_failed_at": "", "last_error": ""}
@@ -176,6 +210,8 @@ class Reloader:
             revision=candidate.revision,
             seconds=round(time.perf_counter() - started, 2),
             workers=len(self.workers),
+            gate=verdict.how or "none",
+            **({"gate_passed_at": verdict.cached_at} if verdict.cached_at else {}),
         )
         return True
 
@@ -191,11 +227,6 @@ class Reloader:
     async def _set(self, **changes: Any) -> None:
         self.status = replace(self.status, **changes)
         await asyncio.gather(*(w.publish(self.status) for w in self.workers))
-
-
-async def no_gate(_candidate: Candidate) -> str:
-    """The bundled policies were tested before they shipped."""
-    return ""
 
 
 def command_gate(require_tests_pass: bool) -> Gate:
@@ -221,48 +252,126 @@ async def directory_gate(directory: Candidate, policies: Candidate) -> str:
 
 
 class CombinedGate:
-    """Gates policies and a directory of their own part by part, remembering every verdict.
+    """Gates a candidate part by part, remembering every verdict; with a `store`, on disk too.
 
     A policy verdict depends only on the policies, so it is kept by policy revision; a directory
     verdict depends on the policies it is checked against too (their schema, their catalog of
-    actions), so it is kept by the pair. A candidate without a directory of its own goes to the
-    policy gate as before. `remembered` bounds the verdicts kept (oldest forgotten first).
+    actions), so it is kept by the pair. Every key also holds a digest of the files the gate
+    read and the build that ran it (`build_identity`), and a policy key the gate's `settings`
+    (e.g. `require_tests_pass`). `policies` None: the policies need no gate (the bundled ones).
+    Passes go to the store, failures stay in memory (see `verdicts`); `remembered` bounds the
+    verdicts kept in memory (oldest forgotten first).
     """
 
     def __init__(
-        self, policies: Gate, directory: DirectoryGate = directory_gate, *, remembered: int = 64
+        self,
+        policies: Gate | None,
+        directory: DirectoryGate = directory_gate,
+        *,
+        store: VerdictStore | None = None,
+        settings: Mapping[str, object] | None = None,
+        remembered: int = 64,
     ) -> None:
         self._policies = policies
         self._directory = directory
+        self._store = store
+        self._settings = dict(settings or {})
         self._remembered = remembered
-        self._verdicts: OrderedDict[tuple[str, ...], str] = OrderedDict()
+        self._verdicts: OrderedDict[str, Verdict] = OrderedDict()
 
-    async def __call__(self, candidate: Candidate) -> str:
+    async def __call__(self, candidate: Candidate) -> Verdict:
         directory = candidate.directory
-        if directory is None:
-            return await self._policies(candidate)
         policies = candidate.policy_part
-        problem = await self._verdict(
-            ("policies", policies.revision), lambda: self._policies(policies)
-        )
-        if problem:
-            return problem
-        return await self._verdict(
-            ("directory", policies.revision, directory.revision),
-            lambda: self._directory(directory, policies),
+        verdict = Verdict(how="")
+        if self._policies is not None:
+            gate = self._policies
+            verdict = await self._verdict(
+                {"part": "policies", "policies": policies.revision, "settings": self._settings},
+                {"policies": policies},
+                lambda: gate(policies),
+            )
+        if directory is None or verdict.problem:
+            return verdict
+        return _together(
+            verdict,
+            await self._verdict(
+                {
+                    "part": "directory",
+                    "policies": policies.revision,
+                    "directory": directory.revision,
+                },
+                {"policies": policies, "directory": directory},
+                lambda: self._directory(directory, policies),
+            ),
         )
 
-    async def _verdict(self, key: tuple[str, ...], gate: Callable[[], Awaitable[str]]) -> str:
-        """The verdict on `key`, from memory or from `gate` (whose errors give no verdict)."""
-        if key in self._verdicts:
-            self._verdicts.move_to_end(key)
-            log.info("gate_verdict_reused", part=key[0], revision="+".join(key[1:]))
-            return self._verdicts[key]
-        verdict = await gate()
-        self._verdicts[key] = verdict
+    async def _verdict(
+        self,
+        key: dict[str, object],
+        snapshots: Mapping[str, Candidate],
+        gate: Callable[[], Awaitable[str]],
+    ) -> Verdict:
+        """The verdict on `key`: from memory, from the store, or from `gate` (whose errors
+        give no verdict)."""
+        key = {**key, "files": await _digests(snapshots), "build": await _build()}
+        name = file_name(key)
+        part, revision = str(key["part"]), _revisions(key)
+        if name in self._verdicts:
+            self._verdicts.move_to_end(name)
+            log.info("gate_verdict_reused", part=part, revision=revision, kept="memory")
+            return self._verdicts[name]
+        passed_at = await asyncio.to_thread(self._store.passed_at, key) if self._store else ""
+        if passed_at:
+            verdict = Verdict(how=CACHED, cached_at=passed_at)
+            log.info(
+                "gate_verdict_reused",
+                part=part,
+                revision=revision,
+                kept="disk",
+                passed_at=passed_at,
+            )
+        else:
+            verdict = Verdict(problem=await gate())
+            if not verdict.problem and self._store is not None:
+                await asyncio.to_thread(self._store.keep_pass, key, timestamp())
+        self._verdicts[name] = verdict
         while len(self._verdicts) > self._remembered:
             self._verdicts.popitem(last=False)
         return verdict
+
+
+def _together(policies: Verdict, directory: Verdict) -> Verdict:
+    """The verdict on a combination whose policies passed with `policies`."""
+    if directory.problem or policies.how == "":
+        return directory
+    parts = (("policies", policies), ("directory", directory))
+    cached = {part: verdict.cached_at for part, verdict in parts if verdict.how == CACHED}
+    if not cached:
+        return Verdict(how=GATED)
+    how = CACHED if len(cached) == len(parts) else f"{next(iter(cached))} cached"
+    return Verdict(how=how, cached_at=min(cached.values()))
+
+
+async def _digests(snapshots: Mapping[str, Candidate]) -> dict[str, str]:
+    """The digest of each snapshot's files; a snapshot that cannot be read gives no verdict."""
+    digests = {}
+    for name, candidate in snapshots.items():
+        try:
+            digests[name] = await asyncio.to_thread(snapshot_digest, candidate.path)
+        except OSError as exc:
+            raise QuanzeError(
+                f"cannot read the snapshot {candidate.path}: {exc.strerror or exc}; it is "
+                "exported again at the next poll if it is gone"
+            ) from exc
+    return digests
+
+
+async def _build() -> dict[str, str]:
+    return await asyncio.to_thread(build_identity)
+
+
+def _revisions(key: Key) -> str:
+    return "+".join(str(key[part]) for part in ("policies", "directory") if part in key)
 
 
 async def _run_command(arguments: list[str], revision: str, timeout_s: float) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from quanze.server.errors import PolicySourceError, UnsignedRevisionError
 from quanze.server.policy.bundle import bundled_policy_dir, combined_revision, content_revision
-from quanze.server.policy.cache import default_cache_dir, publish, staging_dir
+from quanze.server.policy.cache import cache_root, publish, staging_dir
 from quanze.server.policy.candidate import (
     POLICIES,
     SECTIONS,
@@ -36,6 +36,7 @@ from quanze.server.policy.candidate import (
     combine,
     combined_description,
 )
+from quanze.server.policy.files import SymbolicLinkError, tree_files
 from quanze.server.policy.git_location import is_git_location
 from quanze.server.policy.git_source import GitSource, SignaturePolicy
 
@@ -126,9 +127,13 @@ class DirectorySource:
                 f"{contents.place} {self.path} does not exist or is not a directory; create it "
                 f"or set {contents.setting}.path to the directory holding {contents.holding}"
             )
+        try:
+            files = tree_files(self.path)
+        except SymbolicLinkError as exc:
+            raise PolicySourceError(str(exc)) from None
         return [
             (path.relative_to(self.path).as_posix(), path)
-            for path in sorted(self.path.rglob("*"))
+            for path in files
             if path.suffix in contents.suffixes
         ]
 
@@ -384,7 +389,7 @@ def open_source(
         )
     if not path:
         return BundledSource()
-    cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    cache = cache_root(cache_dir)
     if not is_git_location(path):
         if Path(path).expanduser().is_file():
             return FileSource(Path(path), cache, contents=contents)
