@@ -129,6 +129,7 @@ def lag(args: argparse.Namespace) -> int:
     # Imported here: the other scenarios run the server in child processes only.
     from quanze.server import app, validation  # noqa: PLC0415
     from quanze.server.config import Config  # noqa: PLC0415
+    from quanze.server.decider_thread import DeciderThread  # noqa: PLC0415
     from quanze.server.policy.bundle import load_bundle  # noqa: PLC0415
 
     config = Config()
@@ -155,6 +156,13 @@ def lag(args: argparse.Namespace) -> int:
         return worst * 1000, seconds
 
     bundle = load_bundle()  # a worker reads it on another thread, before preparing
+    deciders = DeciderThread()  # a worker's, serving a first revision
+
+    async def serve_first() -> None:
+        await app.prepare_decider(config, None, bundle, deciders, "first")
+        await deciders.commit("first")
+
+    asyncio.run(serve_first())
 
     async def on_the_loop() -> None:  # what a worker did before
         validation._compile_fast.cache_clear()
@@ -162,10 +170,10 @@ def lag(args: argparse.Namespace) -> int:
 
     async def new_schema() -> None:
         validation._compile_fast.cache_clear()
-        await app.prepare_decider(config, None, bundle)
+        await app.prepare_decider(config, None, bundle, deciders, "next")
 
     async def same_schema() -> None:
-        await app.prepare_decider(config, None, bundle)
+        await app.prepare_decider(config, None, bundle, deciders, "next")
 
     for name, prepare in (
         ("build_decider on the loop (before)", on_the_loop),
@@ -179,6 +187,7 @@ def lag(args: argparse.Namespace) -> int:
             f"{name:36s} longest stall median {stalls[len(stalls) // 2]:7.1f} ms "
             f"(max {stalls[-1]:.1f}); prepare takes {took[len(took) // 2]:.2f} s"
         )
+    asyncio.run(deciders.close())
     return 0
 
 

@@ -31,7 +31,12 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ),
     ("quanze.server.policy.*",),
     ("quanze.server.engine.*", "quanze.server.config", "quanze.server.listening"),
-    ("quanze.server.validation", "quanze.server.decisions", "quanze.server.directory_check"),
+    (
+        "quanze.server.validation",
+        "quanze.server.decisions",
+        "quanze.server.decider_thread",
+        "quanze.server.directory_check",
+    ),
     ("quanze.server.decisionlog.*",),
     (
         "quanze.server.convert",

@@ -47,19 +47,10 @@ def test_quick_benchmark_run_measures_every_call_and_cleans_up(tmp_path: Path) -
     assert {t["target"] for t in report["targets"]} >= {"single-client Check p50"}
 
 
-def test_engine_ab_compares_two_checkouts_request_by_request() -> None:
-    # This checkout against itself: every table request accepted, both sides timed.
+def run_script(name: str, *args: str) -> list[str]:
+    """`python bench/NAME ARGS` from the repository root: the lines it printed (it must exit 0)."""
     result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "engine_ab.py"),
-            "--before",
-            str(ROOT),
-            "--after",
-            str(ROOT),
-            "--rounds",
-            "1",
-        ],
+        [sys.executable, str(ROOT / "bench" / name), *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -68,9 +59,25 @@ def test_engine_ab_compares_two_checkouts_request_by_request() -> None:
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    lines = result.stdout.splitlines()
+    return result.stdout.splitlines()
+
+
+def test_engine_ab_compares_two_checkouts_request_by_request() -> None:
+    # This checkout against itself: every table request accepted, both sides timed.
+    lines = run_script("engine_ab.py", "--before", str(ROOT), "--after", str(ROOT), "--rounds", "1")
     accepted, total = (int(n) for n in lines[0].split(" requests")[0].split(" of "))
     assert accepted == total > 400, lines[0]
     for line in lines[1:]:
         median = float(line.split("median ")[1].split(" ms")[0])
         assert 0 < median < 1000, line
+
+
+def test_sidecar_ab_times_both_sidecars_call_by_call() -> None:
+    # This checkout against itself: two sidecars serve, every call answered and timed.
+    quanze = str(Path(sys.executable).parent / "quanze")
+    lines = run_script("sidecar_ab.py", "--before", quanze, "--calls", "50")
+    assert [line.split()[0] for line in lines] == ["before", "after"], lines
+    for line in lines:
+        assert "Check, 50 calls" in line, line
+        p50 = float(line.split("p50 ")[1].split(" ms")[0])
+        assert 0 < p50 < 10_000, line

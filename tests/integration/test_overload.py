@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import json_format
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from quanze.server.policy.bundle import load_bundle
 from quanze.server.policy.testing import load_decision_table
@@ -29,14 +31,16 @@ CASES = load_decision_table(load_bundle().root)
 
 
 @contextlib.contextmanager
-def running(tmp_path: Path, *settings: str) -> Iterator[tuple[str, Path]]:
-    """One worker with 1 call slot and a decision log that syncs every record, so callers
-    wait for their record after evaluating and the worker holds several calls at once."""
+def running(
+    tmp_path: Path, *settings: str, decision_log: bool = True
+) -> Iterator[tuple[str, Path]]:
+    """One worker with 1 call slot and (unless `decision_log` is False) a decision log that
+    syncs every record, so callers also wait for their record after evaluating."""
     log_dir = tmp_path / "log"
     process = start(
         "--address=127.0.0.1:0",
         "--workers=1",
-        f"--decision-log={log_dir}",
+        *([f"--decision-log={log_dir}"] if decision_log else []),
         "--set=server.max_concurrent_calls=1",
         *(f"--set={s}" for s in settings),
         cwd=tmp_path,
@@ -107,10 +111,87 @@ def test_overload_sheds_at_once_and_never_invents_an_allow(sidecar: tuple[str, P
     assert len(checks) == codes["OK"]
 
 
-def test_calls_whose_deadline_passes_while_queued_are_not_evaluated(
-    sidecar: tuple[str, Path],
+@pytest.mark.parametrize("mode", ["no decision log", "best_effort"])
+def test_a_burst_is_shed_at_once_when_calls_wait_only_for_evaluation(
+    tmp_path: Path, mode: str
 ) -> None:
-    address, log_dir = sidecar
+    """Without a decision log, or with one no call waits for, calls queue for the worker's
+    decider thread alone, and that queue is what `max_concurrent_calls` bounds."""
+    settings = ("decision_log.mode=best_effort",) if mode == "best_effort" else ()
+    codes: Counter[str] = Counter()
+    side_calls: Counter[str] = Counter()
+    with running(tmp_path, *settings, decision_log=mode == "best_effort") as (address, log_dir):
+        # How many calls overlap depends on the machine's load: send bursts until one is shed.
+        for _ in range(5):
+            answers, side = asyncio.run(_burst_with_status_calls(address, calls=400))
+            side_calls.update(side)
+            for index, answer in answers:
+                case = CASES[index % len(CASES)]
+                if isinstance(answer, grpc.aio.AioRpcError):
+                    codes[answer.code().name] += 1
+                    assert answer.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, answer
+                    assert answer.details() == (
+                        "overloaded: this worker already holds 1 calls "
+                        "(server.max_concurrent_calls); nothing was evaluated; "
+                        "retry after a short backoff"
+                    )
+                else:
+                    codes["OK"] += 1
+                    assert answer.decision is case.decision, case.id
+            if codes["RESOURCE_EXHAUSTED"]:
+                break
+        reply = status(address)
+    assert codes["RESOURCE_EXHAUSTED"] > 0, codes
+    assert codes["OK"] > 0, codes
+    # GetStatus and health are never shed, and GetStatus counts every shed call.
+    assert set(side_calls) == {"GetStatus OK", "health SERVING"}, side_calls
+    assert reply.calls_shed == codes["RESOURCE_EXHAUSTED"]
+    assert reply.calls_expired == 0
+    if mode == "best_effort":
+        # Every evaluated call is logged (none lost), so the shed ones were never evaluated.
+        assert reply.decision_log.records_lost == 0
+        checks = [r for r in records_in(log_dir) if r.get("rpc") == "Check"]
+        assert len(checks) == codes["OK"]
+    else:
+        assert not log_dir.exists()
+
+
+async def _burst_with_status_calls(
+    address: str, calls: int
+) -> tuple[list[tuple[int, Any]], Counter[str]]:
+    """`_ask_all`'s burst, with a GetStatus and a health check for every 20 Checks, all at once."""
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = pb_grpc.DecisionServiceStub(channel)
+        health: Any = health_pb2_grpc.HealthStub(channel)  # grpc_health ships no types
+        side: Counter[str] = Counter()
+
+        async def one(index: int) -> tuple[int, Any]:
+            case = CASES[index % len(CASES)]
+            message = json_format.ParseDict(case.request, pb.CheckRequest())
+            try:
+                return index, await stub.Check(message, timeout=60)
+            except grpc.aio.AioRpcError as exc:
+                return index, exc
+
+        async def status_calls() -> None:
+            try:
+                reply = await stub.GetStatus(pb.GetStatusRequest(), timeout=60)
+                side["GetStatus OK" if reply.serving else "GetStatus not serving"] += 1
+                checked = await health.Check(health_pb2.HealthCheckRequest(), timeout=60)
+                side[
+                    f"health {health_pb2.HealthCheckResponse.ServingStatus.Name(checked.status)}"
+                ] += 1
+            except grpc.aio.AioRpcError as exc:
+                side[f"{exc.code().name}: {exc.details()}"] += 1
+
+        answers, _ = await asyncio.gather(
+            asyncio.gather(*(one(i) for i in range(calls))),
+            asyncio.gather(*(status_calls() for _ in range(calls // 20))),
+        )
+        return answers, side
+
+
+def test_calls_whose_deadline_passes_while_queued_are_not_evaluated(tmp_path: Path) -> None:
     request = json.loads(CONTRACT_EXAMPLE)
     defaults = json_format.ParseDict(request, pb.CheckBatchRequest())
     actions = sorted(load_bundle().actions)
@@ -119,7 +200,7 @@ def test_calls_whose_deadline_passes_while_queued_are_not_evaluated(
     for name in actions[:100]:
         slow.evaluations.add().action.name = name
 
-    async def scenario() -> tuple[Any, list[Any]]:
+    async def scenario(address: str) -> tuple[Any, list[Any]]:
         async with grpc.aio.insecure_channel(address) as channel:
             stub = pb_grpc.DecisionServiceStub(channel)
             batch = asyncio.ensure_future(stub.CheckBatch(slow, timeout=30))
@@ -135,7 +216,9 @@ def test_calls_whose_deadline_passes_while_queued_are_not_evaluated(
             shorts = await asyncio.gather(*(late() for _ in range(20)))
             return await batch, shorts
 
-    batch, shorts = asyncio.run(scenario())
+    # Slots enough for every call: they are not shed but wait for the batch's evaluation.
+    with running(tmp_path, "server.max_concurrent_calls=64") as (address, log_dir):
+        batch, shorts = asyncio.run(scenario(address))
     assert len(batch.evaluations) == 100
     for answer in shorts:
         assert isinstance(answer, grpc.aio.AioRpcError), answer

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from quanze.server import __version__
 from quanze.server.config import Config
+from quanze.server.decider_thread import DeciderSteps, DeciderThread
 from quanze.server.decisionlog import records
 from quanze.server.decisionlog.mask import Masker
 from quanze.server.decisionlog.sink import DecisionLog
@@ -130,27 +131,52 @@ def build_decider(
 
 
 async def prepare_decider(
-    config: Config, engine_factory: EngineFactory | None, bundle: PolicyBundle
-) -> Decider:
-    """`build_decider` for a loop thread that keeps serving calls meanwhile.
+    config: Config,
+    engine_factory: EngineFactory | None,
+    bundle: PolicyBundle,
+    deciders: DeciderThread,
+    revision: str,
+) -> None:
+    """Build `bundle`'s Decider on `deciders`' thread, for `commit` as `revision`.
 
-    What takes long happens elsewhere: the RVM program compiles in a child process (regorus
-    holds the GIL throughout) and the request validator on another thread (pure Python, which
-    lets the GIL go every few milliseconds). What must happen on this thread, since the
-    engine will be used here, is done in short steps with the loop running between them.
-    Another engine (the configured OPA, a test's factory) is built as `build_decider` does.
+    While a revision serves, what takes long happens elsewhere first: the RVM program compiles
+    in a child process (regorus holds the GIL throughout, which would stall the thread and the
+    event loop alike) and the request validator on another thread (pure Python, which lets the
+    GIL go every few milliseconds). What must happen on the thread that will use the engine is
+    done there in short steps, calls being decided between them. The first revision, with
+    nothing to hold up, and another engine (the configured OPA, a test's factory) are built
+    there at once.
+    """
+    validator, program = None, None
+    if deciders.serving and engine_factory is None and config.engine.kind == "regorus":
+        validator, program = await asyncio.gather(
+            asyncio.to_thread(RequestValidator, bundle.schema, bundle.actions),
+            compile_elsewhere(bundle),
+        )
+    await deciders.prepare(
+        revision,
+        lambda: decider_steps(config, engine_factory, bundle, validator=validator, program=program),
+    )
+
+
+def decider_steps(
+    config: Config,
+    engine_factory: EngineFactory | None,
+    bundle: PolicyBundle,
+    *,
+    validator: RequestValidator | None = None,
+    program: bytes | None = None,
+) -> DeciderSteps:
+    """`build_decider` in short steps, each one call into regorus (a generator returning it).
+
+    `program` is the RVM program compiled elsewhere; without it, compiling is one step.
     """
     if engine_factory is not None or config.engine.kind != "regorus":
         return build_decider(config, engine_factory, bundle)
-    validator, program = await asyncio.gather(
-        asyncio.to_thread(RequestValidator, bundle.schema, bundle.actions),
-        compile_elsewhere(bundle),
-    )
     engine, steps = RegorusEngine.in_steps(
         bundle, fast_path=config.engine.fast_path, program=program
     )
-    for _ in steps:
-        await asyncio.sleep(0)
+    yield from steps
     return _decider(config, bundle, engine, validator)
 
 

@@ -55,6 +55,34 @@ class Listed:
     evaluation_ns: int = 0
 
 
+@dataclass(frozen=True)
+class Denials:
+    """The fail-closed answers of one revision: plain data, usable on any thread."""
+
+    revision: str
+    messages: Mapping[str, Any]
+
+    def deny(self, code: str, decision_id: str | None = None) -> Answer:
+        """A fail-closed deny whose single reason is `code`."""
+        message = self.messages.get(code, {})
+        reason = {
+            "code": code,
+            "article": message.get("article", ""),
+            "item": message.get("item", 0),
+            "message_zh": message.get("zh", code),
+            "message_en": message.get("en", code),
+        }
+        return {
+            "decision_id": decision_id or str(uuid.uuid4()),
+            "decision": False,
+            "reasons": [reason],
+            "obligations": [],
+            "escalate_to": "",
+            "accountable": [],
+            "policy_revision": self.revision,
+        }
+
+
 class Decider:
     """Answers requests from one revision of the policies with one engine."""
 
@@ -76,7 +104,7 @@ class Decider:
         self._engine = engine
         # Compiling the validator takes a while (pure Python): callers may build it elsewhere.
         self._validator = validator or RequestValidator(bundle.schema, bundle.actions)
-        self._messages: Mapping[str, Any] = bundle.data["quanze"].get("messages", {})
+        self.denials = Denials(bundle.revision, bundle.data["quanze"].get("messages", {}))
         # Budgets in CPU time of the evaluating thread; the ceiling in wall-clock time.
         self._budget_ns = int(timeout_ms * 1e6)
         self._list_budget_ns = int(list_timeout_ms * 1e6)
@@ -178,15 +206,7 @@ class Decider:
 
     def deny(self, code: str, decision_id: str | None = None) -> Answer:
         """A fail-closed deny whose single reason is `code`."""
-        return {
-            "decision_id": decision_id or str(uuid.uuid4()),
-            "decision": False,
-            "reasons": [self._system_reason(code)],
-            "obligations": [],
-            "escalate_to": "",
-            "accountable": [],
-            "policy_revision": self.revision,
-        }
+        return self.denials.deny(code, decision_id)
 
     def _timed(
         self, evaluate: Any, request: Any, decision_id: str, budget_ns: int
@@ -236,16 +256,6 @@ class Decider:
             "escalate_to": raw["escalate_to"],
             "accountable": [{f: a[f] for f in _ACCOUNTABLE_FIELDS} for a in raw["accountable"]],
             "policy_revision": self.revision,
-        }
-
-    def _system_reason(self, code: str) -> dict[str, Any]:
-        message = self._messages.get(code, {})
-        return {
-            "code": code,
-            "article": message.get("article", ""),
-            "item": message.get("item", 0),
-            "message_zh": message.get("zh", code),
-            "message_en": message.get("en", code),
         }
 
 

@@ -14,8 +14,9 @@ import contextlib
 import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import grpc
 import structlog
@@ -24,9 +25,10 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from quanze.server import __version__, bodies, convert, transport
 from quanze.server.clock import timestamp
+from quanze.server.decider_thread import DeciderThread, ExpiredError, NotServingError
 from quanze.server.decisionlog import events
 from quanze.server.decisionlog.sink import DecisionLog
-from quanze.server.decisions import BatchItemResult, Decider
+from quanze.server.decisions import Answer, BatchItemResult, Decider, Denials, Listed
 from quanze.server.errors import InvalidRequestError
 from quanze.server.policy.reloader import PolicyStatus
 from quanze.v1 import decision_service_pb2 as pb
@@ -62,16 +64,19 @@ def _admission(handler: _Handler[_Request, _Response]) -> _Handler[_Request, _Re
 
 
 class DecisionServicer(pb_grpc.DecisionServiceServicer):
-    """Answers Check, CheckBatch and ListAllowedActions from the current `Decider`.
+    """Answers Check, CheckBatch and ListAllowedActions from the serving `Decider`.
 
-    With a decision log, every answer is recorded before it is sent; when the log is
-    `required` and the record cannot be written, the answer becomes a deny (`audit_unavailable`).
+    The handlers run on the event loop; each decision (and the masking of its records) runs as
+    one job on the worker's decider thread (`deciders`), so the loop keeps taking calls and
+    counts every one waiting for it. With a decision log, every answer is recorded before it is
+    sent; when the log is `required` and the record cannot be written, the answer becomes a deny
+    (`audit_unavailable`).
     """
 
     def __init__(
         self, decision_log: DecisionLog | None = None, *, max_concurrent_calls: int = 32
     ) -> None:
-        self.decider: Decider | None = None
+        self.deciders = DeciderThread()
         self.decision_log = decision_log
         self.status = PolicyStatus()
         self.max_concurrent_calls = max_concurrent_calls
@@ -90,7 +95,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         status = self.status
         response = pb.GetStatusResponse(
             policy_source=status.source,
-            active_revision=self.decider.revision if self.decider else "",
+            active_revision=self.deciders.revision,
             activated_at=status.activated_at,
             last_failed_revision=status.last_failed_revision,
             last_failed_at=status.last_failed_at,
@@ -99,7 +104,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             source_error=status.source_error,
             active_gate=status.active_gate,
             active_gate_cached_at=status.active_gate_cached_at,
-            serving=self.decider is not None,
+            serving=self.deciders.serving,
             version=__version__,
             calls_shed=self.calls_shed,
             calls_expired=self.calls_expired,
@@ -128,42 +133,44 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
 
     @_admission
     async def Check(self, request: pb.CheckRequest, context: Any) -> pb.CheckResponse:
-        started = time.perf_counter_ns()
-        decider = await self._ready(context)
-        decided = await self._valid(
-            context, lambda: decider.decide(convert.request_dict(request, decider.check_shape))
-        )
-        answer = decided.answer
-        if not await self._logged(
-            context,
-            decider,
-            "Check",
-            started,
-            lambda call: [events.check_record(call, decided, decider.masker)],
-        ):
-            answer = decider.deny("audit_unavailable", answer["decision_id"])
+        call = self._call(context, "Check")
+
+        def job(decider: Decider) -> _Done[Answer]:
+            decided = decider.decide(convert.request_dict(request, decider.check_shape))
+            return _done(
+                decider,
+                call,
+                decided.answer,
+                lambda c: [events.check_record(c, decided, decider.masker)],
+            )
+
+        done = await self._decide(context, job)
+        answer = done.result
+        if not await self._logged(done.records):
+            answer = done.denials.deny("audit_unavailable", answer["decision_id"])
         return convert.answer_message(answer)
 
     @_admission
     async def CheckBatch(
         self, request: pb.CheckBatchRequest, context: Any
     ) -> pb.CheckBatchResponse:
-        started = time.perf_counter_ns()
-        decider = await self._ready(context)
-        defaults, items, semantic = await self._valid(
-            context, lambda: convert.batch_parts(request, decider.check_shape)
-        )
-        results = await self._valid(context, lambda: decider.check_batch(defaults, items, semantic))
-        if not await self._logged(
-            context,
-            decider,
-            "CheckBatch",
-            started,
-            lambda call: events.batch_records(call, results, decider.masker),
-        ):
+        call = self._call(context, "CheckBatch")
+
+        def job(decider: Decider) -> _Done[list[BatchItemResult]]:
+            defaults, items, semantic = convert.batch_parts(request, decider.check_shape)
+            results = decider.check_batch(defaults, items, semantic)
+            return _done(
+                decider, call, results, lambda c: events.batch_records(c, results, decider.masker)
+            )
+
+        done = await self._decide(context, job)
+        results = done.result
+        if not await self._logged(done.records):
             results = [
                 BatchItemResult(
-                    decider.deny("audit_unavailable", r.answer["decision_id"]), r.error, r.request
+                    done.denials.deny("audit_unavailable", r.answer["decision_id"]),
+                    r.error,
+                    r.request,
                 )
                 for r in results
             ]
@@ -173,25 +180,22 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
     async def ListAllowedActions(
         self, request: pb.ListAllowedActionsRequest, context: Any
     ) -> pb.ListAllowedActionsResponse:
-        started = time.perf_counter_ns()
-        decider = await self._ready(context)
-        listed = await self._valid(
-            context,
-            lambda: decider.list_actions(convert.request_dict(request, decider.check_shape)),
-        )
-        answers = listed.answers
-        if not await self._logged(
-            context,
-            decider,
-            "ListAllowedActions",
-            started,
-            lambda call: [events.list_record(call, listed, decider.masker)],
-        ):
+        call = self._call(context, "ListAllowedActions")
+
+        def job(decider: Decider) -> _Done[Listed]:
+            listed = decider.list_actions(convert.request_dict(request, decider.check_shape))
+            return _done(
+                decider, call, listed, lambda c: [events.list_record(c, listed, decider.masker)]
+            )
+
+        done = await self._decide(context, job)
+        answers = done.result.answers
+        if not await self._logged(done.records):
             answers = [
-                (action, decider.deny("audit_unavailable", answer["decision_id"]))
+                (action, done.denials.deny("audit_unavailable", answer["decision_id"]))
                 for action, answer in answers
             ]
-        return convert.actions_message(answers, decider.revision)
+        return convert.actions_message(answers, done.denials.revision)
 
     @contextlib.asynccontextmanager
     async def _admitted(self, request: Any, context: Any) -> AsyncIterator[None]:
@@ -200,9 +204,9 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         - Once the worker shuts down (`stop_accepting`), UNAVAILABLE, held back until
           `refuse_held` (retryable: another worker or instance answers).
         - Past `max_concurrent_calls` calls in the handler, RESOURCE_EXHAUSTED (retryable).
-          Calls are counted once their handler starts: those gRPC has received but not handed
-          over yet are not seen, so the count grows where handlers wait (for their
-          decision-log record); decisions themselves run one at a time on the loop's thread.
+          Calls are counted once their handler starts: waiting for the decider thread,
+          evaluating there, or waiting for their decision-log record. The loop hands calls
+          to handlers as they arrive (it does not evaluate), so this is the worker's queue.
         - A call whose deadline leaves less time than this kind of call has recently taken
           here (a moving average) is answered DEADLINE_EXCEEDED without evaluating: under
           overload gRPC hands calls over in arrival order after they waited, and evaluating
@@ -272,57 +276,94 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             await asyncio.sleep(0.02)
         return self.calls_in_flight
 
-    async def _valid(self, context: Any, decide: Callable[[], _Result]) -> _Result:
-        """`decide`; invalid input becomes INVALID_ARGUMENT naming the field."""
+    async def _decide(self, context: Any, job: Callable[[Decider], _Result]) -> _Result:
+        """`job` on the decider thread; what stops it becomes the status that says why.
+
+        Invalid input is INVALID_ARGUMENT naming the field; no policies yet, UNAVAILABLE; a
+        call whose deadline passed while it waited for the thread is not evaluated
+        (DEADLINE_EXCEEDED, counted in `calls_expired`).
+        """
+        remaining = context.time_remaining()
+        deadline = None if remaining is None else time.monotonic() + remaining
         try:
-            return decide()
+            return await self.deciders.decide(job, deadline=deadline)
         except InvalidRequestError as exc:
-            problem = str(exc)
-        # Aborting inside the except block would keep the traceback, and through it the Decider
-        # and its thread-bound engine, alive in a cycle that another thread's gc could drop.
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+            code, problem = grpc.StatusCode.INVALID_ARGUMENT, str(exc)
+        except NotServingError as exc:
+            code, problem = grpc.StatusCode.UNAVAILABLE, str(exc)
+        except ExpiredError:
+            self.calls_expired += 1
+            code = grpc.StatusCode.DEADLINE_EXCEEDED
+            problem = (
+                "the caller's deadline passed while the call waited for evaluation; "
+                "nothing was evaluated"
+            )
+        await context.abort(code, problem)
         raise AssertionError("unreachable: abort raises")
 
-    async def _logged(
-        self,
-        context: Any,
-        decider: Decider,
-        rpc: str,
-        started: int,
-        build: Callable[[events.Call], list[dict[str, Any]]],
-    ) -> bool:
-        """Record the call's answers; False when they must not go out (required log failed)."""
+    def _call(self, context: Any, rpc: str) -> _CallOf | None:
+        """Who called and when, for the decision records (None without a decision log)."""
         decision_log = self.decision_log
         if decision_log is None:
-            return True
+            return None
         metadata = dict(context.invocation_metadata() or ())
         caller = transport.caller_identity(context)
-        call = events.Call(
+        return functools.partial(
+            events.Call,
             rpc,
-            decider.revision,
-            decision_log.labels,
+            labels=decision_log.labels,
             peer=context.peer() or "",
             certificate_subject=caller.subject,
             certificate_sans=caller.sans,
             trace={key: str(metadata[h]) for h, key in TRACE_HEADERS.items() if h in metadata},
-            started_ns=started,
+            started_ns=time.perf_counter_ns(),
         )
-        try:
-            records = build(call)
-        except Exception:
-            # A record that cannot be built is a record that cannot be written.
-            log.exception("decision_record_failed", rpc=rpc)
+
+    async def _logged(self, records: list[dict[str, Any]] | None) -> bool:
+        """Record a call's answers; False when they must not go out (required log failed).
+
+        `records` None: they could not be built, which counts as a record that could not be
+        written.
+        """
+        decision_log = self.decision_log
+        if decision_log is None:
+            return True
+        if records is None:
             return await decision_log.record_failed()
         return await decision_log.record(records)
 
-    async def _ready(self, context: Any) -> Decider:
-        decider = self.decider
-        if decider is None:
-            await context.abort(
-                grpc.StatusCode.UNAVAILABLE, "policies are not loaded yet; retry shortly"
-            )
-            raise AssertionError("unreachable: abort raises")
-        return decider
+
+@dataclass(frozen=True)
+class _Done(Generic[_Result]):
+    """What a decision job hands back to the event loop: plain data, never a Decider."""
+
+    result: _Result
+    denials: Denials
+    records: list[dict[str, Any]] | None  # None: they could not be built
+
+
+# `events.Call` but for the revision, which only the job knows.
+_CallOf = Callable[[str], events.Call]
+
+
+def _done(
+    decider: Decider,
+    call: _CallOf | None,
+    result: _Result,
+    build: Callable[[events.Call], list[dict[str, Any]]],
+) -> _Done[_Result]:
+    """A job's result with its decision records, built on the decider thread that decided:
+    masking evaluates the log policy with the revision's own engine."""
+    records: list[dict[str, Any]] | None = []
+    if call is not None:
+        made = call(decider.revision)
+        try:
+            records = build(made)
+        except Exception:
+            # A record that cannot be built is a record that cannot be written.
+            log.exception("decision_record_failed", rpc=made.rpc)
+            records = None
+    return _Done(result, decider.denials, records)
 
 
 class Health(health.aio.HealthServicer):
@@ -357,7 +398,7 @@ class Health(health.aio.HealthServicer):
 def health_details(decisions: DecisionServicer) -> tuple[tuple[str, str], ...]:
     """The policy status as gRPC metadata (ASCII only: a first line of the error, trimmed)."""
     status = decisions.status
-    details = [("quanze-policy-revision", decisions.decider.revision if decisions.decider else "")]
+    details = [("quanze-policy-revision", decisions.deciders.revision)]
     if status.last_failed_revision or status.last_error:
         # A header is one line: the error's first two (what failed, then where).
         lines = [line.strip() for line in status.last_error.splitlines() if line.strip()]

@@ -3,7 +3,7 @@
     with running_server() as address:          # "127.0.0.1:PORT"
         client = Client(address)
 
-The server runs on its own thread with its own event loop, which builds and owns the engine.
+The server runs on its own thread with its own event loop, and its engine on a thread of its own.
 """
 
 from __future__ import annotations

@@ -1,17 +1,17 @@
 """A worker: one process's gRPC server, its engine, its decision log, its shutdown.
 
 Concurrency: regorus holds the GIL and its objects belong to the thread that built them, so
-each worker is one process with one asyncio event loop that builds and owns its engine. More
-cores come from more worker processes sharing the TCP port (SO_REUSEPORT), run by `supervisor`,
-which polls the policy source and hands each new revision to every worker over a pipe
-(`follow_supervisor`). What a worker serves is built by `app`.
+each worker is one process with one asyncio event loop that takes calls and one thread that
+builds, owns and evaluates its engines (`DeciderThread`). More cores come from more worker
+processes sharing the TCP port (SO_REUSEPORT), run by `supervisor`, which polls the policy
+source and hands each new revision to every worker over a pipe (`follow_supervisor`). What a
+worker serves is built by `app`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import os
 import signal
 import time
@@ -24,7 +24,6 @@ import structlog
 
 from quanze.server import service, transport
 from quanze.server.app import (
-    build_decider,
     build_decision_log,
     build_reloader,
     load_candidate,
@@ -32,7 +31,6 @@ from quanze.server.app import (
 )
 from quanze.server.config import Config
 from quanze.server.decisionlog.sink import DecisionLog
-from quanze.server.decisions import Decider
 from quanze.server.engine.base import EngineFactory
 from quanze.server.errors import QuanzeError
 from quanze.server.listening import uses_tls
@@ -57,20 +55,19 @@ class LocalWorker:
         self._decisions = decisions
         self._engine_factory = engine_factory
         self._on_first_commit = on_first_commit
-        self._pending: dict[str, Decider] = {}
 
     async def prepare(self, candidate: Candidate) -> str:
         try:
-            # Reading files happens off the loop; the engine must be built on this thread,
-            # which will use it (regorus objects are thread-bound). While a revision serves,
-            # the next one is built without holding up its calls (`prepare_decider`); the
-            # first is built at once, as there is nothing to hold up.
+            # Reading files happens off the loop; the Decider is built on the decider thread,
+            # which will use it, without holding up the calls it decides meanwhile.
             bundle = await asyncio.to_thread(load_candidate, candidate)
-            if self._decisions.decider is None:
-                decider = build_decider(self._config, self._engine_factory, bundle)
-            else:
-                decider = await prepare_decider(self._config, self._engine_factory, bundle)
-            self._pending[candidate.revision] = decider
+            await prepare_decider(
+                self._config,
+                self._engine_factory,
+                bundle,
+                self._decisions.deciders,
+                candidate.revision,
+            )
         except QuanzeError as exc:
             return str(exc)
         except Exception as exc:  # e.g. too many open files: still a refusal, not a crash
@@ -79,17 +76,15 @@ class LocalWorker:
         return ""
 
     async def commit(self, revision: str) -> None:
-        first = self._decisions.decider is None
-        # One assignment: a call in flight keeps the Decider it started with.
-        self._decisions.decider = self._pending.pop(revision)
-        log.info(
-            "policies_loaded", revision=revision, path=str(self._decisions.decider.bundle.root)
-        )
+        deciders = self._decisions.deciders
+        first = not deciders.serving
+        path = await deciders.commit(revision)
+        log.info("policies_loaded", revision=revision, path=path)
         if first and self._on_first_commit is not None:
             await self._on_first_commit()
 
     async def abort(self, revision: str) -> None:
-        self._pending.pop(revision, None)
+        await self._decisions.deciders.abort(revision)
 
     async def publish(self, status: PolicyStatus) -> None:
         self._decisions.status = status
@@ -165,11 +160,7 @@ async def run_worker(
         if decision_log is not None and log_started:
             # After the drain: every answered call's record is written before the seal.
             await decision_log.close()
-        # regorus objects must also be dropped on the thread that built them, including any
-        # left in reference cycles, so collect here rather than on some later thread.
-        decisions.decider = None
-        worker = None  # type: ignore[assignment]
-        gc.collect()
+        await decisions.deciders.close()
         listener.remove_socket()
         log.info("stopped")
     if fatal:
