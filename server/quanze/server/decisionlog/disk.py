@@ -141,9 +141,10 @@ class Placement:
 
     def fault(self) -> str:
         """ "" while the file is where it was opened, else which of `FAULTS` happened to it."""
-        return _fault(self._directory, self._directory_fd, self._directory_id, "directory") or (
-            _fault(self.path, self._file.fileno(), self._file_id, "file")
-        )
+        # The file first, then its directory: a directory replaced between the two looks is
+        # seen as such, where the other order could take it for a replaced file.
+        file = _fault(self.path, self._file.fileno(), self._file_id, "file")
+        return _fault(self._directory, self._directory_fd, self._directory_id, "directory") or file
 
     def close(self) -> None:
         os.close(self._directory_fd)
