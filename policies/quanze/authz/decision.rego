@@ -11,77 +11,64 @@ package quanze.authz
 
 import rego.v1
 
-import data.quanze.catalog
-import data.quanze.lib.scope
-import data.quanze.messages
-import data.quanze.rules.auxiliary
-import data.quanze.rules.common
-import data.quanze.rules.delegation
-import data.quanze.rules.execution
-import data.quanze.rules.internal_checks
-import data.quanze.rules.management
-import data.quanze.rules.organisation
-import data.quanze.rules.powers
-import data.quanze.rules.routing
-
 # Each concern package contributes action-tagged entries. To add a package: import it above
 # and add one line to each set it defines (every package here defines the sets it is listed in).
 _grants := union({
-	auxiliary.grants,
-	internal_checks.grants,
-	organisation.grants,
-	execution.grants,
-	routing.grants,
-	management.grants,
-	delegation.grants,
-	powers.grants,
+	data.quanze.rules.auxiliary.grants,
+	data.quanze.rules.internal_checks.grants,
+	data.quanze.rules.organisation.grants,
+	data.quanze.rules.execution.grants,
+	data.quanze.rules.routing.grants,
+	data.quanze.rules.management.grants,
+	data.quanze.rules.delegation.grants,
+	data.quanze.rules.powers.grants,
 })
 
 _denials := union({
-	common.denials,
-	auxiliary.denials,
-	internal_checks.denials,
-	organisation.denials,
-	execution.denials,
-	routing.denials,
-	management.denials,
-	delegation.denials,
-	powers.denials,
+	data.quanze.rules.common.denials,
+	data.quanze.rules.auxiliary.denials,
+	data.quanze.rules.internal_checks.denials,
+	data.quanze.rules.organisation.denials,
+	data.quanze.rules.execution.denials,
+	data.quanze.rules.routing.denials,
+	data.quanze.rules.management.denials,
+	data.quanze.rules.delegation.denials,
+	data.quanze.rules.powers.denials,
 })
 
 _prohibitions := union({
-	internal_checks.prohibitions,
-	organisation.prohibitions,
-	execution.prohibitions,
-	routing.prohibitions,
-	management.prohibitions,
-	delegation.prohibitions,
-	powers.prohibitions,
+	data.quanze.rules.internal_checks.prohibitions,
+	data.quanze.rules.organisation.prohibitions,
+	data.quanze.rules.execution.prohibitions,
+	data.quanze.rules.routing.prohibitions,
+	data.quanze.rules.management.prohibitions,
+	data.quanze.rules.delegation.prohibitions,
+	data.quanze.rules.powers.prohibitions,
 })
 
 _obligations := union({
-	auxiliary.obligations,
-	internal_checks.obligations,
-	organisation.obligations,
-	execution.obligations,
-	routing.obligations,
-	management.obligations,
-	delegation.obligations,
-	powers.obligations,
+	data.quanze.rules.auxiliary.obligations,
+	data.quanze.rules.internal_checks.obligations,
+	data.quanze.rules.organisation.obligations,
+	data.quanze.rules.execution.obligations,
+	data.quanze.rules.routing.obligations,
+	data.quanze.rules.management.obligations,
+	data.quanze.rules.delegation.obligations,
+	data.quanze.rules.powers.obligations,
 })
 
 _accountable := union({
-	auxiliary.accountable,
-	internal_checks.accountable,
-	execution.accountable,
-	routing.accountable,
-	management.accountable,
-	delegation.accountable,
-	powers.accountable,
+	data.quanze.rules.auxiliary.accountable,
+	data.quanze.rules.internal_checks.accountable,
+	data.quanze.rules.execution.accountable,
+	data.quanze.rules.routing.accountable,
+	data.quanze.rules.management.accountable,
+	data.quanze.rules.delegation.accountable,
+	data.quanze.rules.powers.accountable,
 })
 
 # Reserved matters (十一, 十三, 二十四, 六): {"action", "to", "code"}.
-_escalations := union({routing.escalations, internal_checks.escalations})
+_escalations := union({data.quanze.rules.routing.escalations, data.quanze.rules.internal_checks.escalations})
 
 # METADATA
 # title: Decision for the requested action
@@ -102,18 +89,18 @@ _answer(act) := {
 } if {
 	task := _decided_as(act)
 	d := _decide(task)
-	governing := catalog.actions[act].articles[scope.catch_alls[act][input.subject.properties.role]]
+	governing := data.quanze.catalog.actions[act].articles[data.quanze.lib.scope.catch_alls[act][input.subject.properties.role]]
 	marker := _reason({
 		"code": "catch_all_decided_as_act",
 		"article": governing.article,
 		"item": governing.item,
-		"detail_zh": sprintf("按「%s」（%s）决定", [catalog.actions[task].zh, task]),
-		"detail_en": sprintf("decided as %s (%s)", [task, catalog.actions[task].en]),
+		"detail_zh": sprintf("按「%s」（%s）决定", [data.quanze.catalog.actions[task].zh, task]),
+		"detail_en": sprintf("decided as %s (%s)", [task, data.quanze.catalog.actions[task].en]),
 	})
 	reasons := d.reasons | {marker}
 }
 
-_decided_as(act) := scope.catalogued_task if scope.redirects(act)
+_decided_as(act) := data.quanze.lib.scope.catalogued_task if data.quanze.lib.scope.redirects(act)
 
 
 # METADATA
@@ -125,7 +112,7 @@ _decided_as(act) := scope.catalogued_task if scope.redirects(act)
 decisions := object.union(
 	{act: _answer(act) | some act in _touched | _redirecting},
 	{act: _not_granted_deny(act) |
-		some act in scope.actions
+		some act in data.quanze.lib.scope.actions
 		not act in _touched
 		not act in _redirecting
 	},
@@ -134,7 +121,7 @@ decisions := object.union(
 _touched contains e.action if some e in _grants
 
 # The catch-alls answered as the catalogued act their task names.
-_redirecting := {act | some act, _ in scope.catch_alls; scope.redirects(act)}
+_redirecting := {act | some act, _ in data.quanze.lib.scope.catch_alls; data.quanze.lib.scope.redirects(act)}
 
 _touched contains e.action if some e in _denials
 
@@ -260,11 +247,11 @@ _governing_reason(act) := {
 	"message_zh": _not_granted_message.zh,
 	"message_en": _not_granted_message.en,
 } if {
-	governing := catalog.actions[act].articles[0]
+	governing := data.quanze.catalog.actions[act].articles[0]
 }
 
 _not_granted_message := object.get(
-	messages,
+	data.quanze.messages,
 	"action_not_granted",
 	{"zh": "action_not_granted", "en": "action_not_granted"},
 )
@@ -282,7 +269,7 @@ _role_duties_reasons := {_reason({
 	"detail_en": sprintf("%s (%s)", [role_entry.en, role]),
 })} if {
 	role := input.subject.properties.role
-	role_entry := catalog.roles[role]
+	role_entry := data.quanze.catalog.roles[role]
 	duties := role_entry.duties
 }
 
@@ -312,18 +299,18 @@ _escalate_to_committee(act) if {
 # Messages live in data keyed by code; a code without a message still keeps its reason.
 _reason(r) := {
 	"code": r.code,
-	"article": object.get(r, "article", object.get(messages, [r.code, "article"], "")),
-	"item": object.get(r, "item", object.get(messages, [r.code, "item"], 0)),
+	"article": object.get(r, "article", object.get(data.quanze.messages, [r.code, "article"], "")),
+	"item": object.get(r, "item", object.get(data.quanze.messages, [r.code, "item"], 0)),
 	"message_zh": _message(r, "zh", "detail_zh", "；"),
 	"message_en": _message(r, "en", "detail_en", "; "),
 }
 
 # An entry may add a detail (e.g. which power list decided) to its fixed message.
 _message(r, lang, key, separator) := text if {
-	base := object.get(messages, [r.code, lang], r.code)
+	base := object.get(data.quanze.messages, [r.code, lang], r.code)
 	text := concat(separator, [base, r[key]])
 }
 
-_message(r, lang, key, _) := object.get(messages, [r.code, lang], r.code) if not r[key]
+_message(r, lang, key, _) := object.get(data.quanze.messages, [r.code, lang], r.code) if not r[key]
 
 _without_action(a) := {k: v | some k, v in a; k != "action"}

@@ -10,9 +10,7 @@ package quanze.lib.matters
 
 import rego.v1
 
-import data.quanze.lib.capacity
-
-props := capacity.resource_props
+props := data.quanze.lib.capacity.resource_props
 
 # 十一(1), (2), (4), (5), (6).
 committee_triggers contains 1 if props.involves_national_security == true
@@ -90,14 +88,14 @@ for_chief_or_committee if props.power_list_level in {"chief", "committee"}
 # When the procurator's opinion is not given, the disagreement is assumed rather than
 # silently dropped (the consequence, a report to the chief, is the safe side).
 majority_disagrees if {
-	meeting := capacity.ctx.joint_meeting
+	meeting := data.quanze.lib.capacity.ctx.joint_meeting
 	meeting.held == true
-	capacity.named(meeting.majority_opinion)
+	data.quanze.lib.capacity.named(meeting.majority_opinion)
 	not meeting.majority_opinion == _procurator_opinion(meeting)
 }
 
 _procurator_opinion(meeting) := object.get(
 	meeting,
 	"procurator_opinion",
-	object.get(capacity.ctx, "procurator_opinion", ""),
+	object.get(data.quanze.lib.capacity.ctx, "procurator_opinion", ""),
 )

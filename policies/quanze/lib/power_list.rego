@@ -10,16 +10,13 @@ package quanze.lib.power_list
 
 import rego.v1
 
-import data.quanze.lib.capacity
-import data.quanze.power_lists
-
 default has_list := false
 
-has_list if capacity.named(list_id)
+has_list if data.quanze.lib.capacity.named(list_id)
 
-list_id := power_lists.by_procuratorate[capacity.resource_props.procuratorate]
+list_id := data.quanze.power_lists.by_procuratorate[data.quanze.lib.capacity.resource_props.procuratorate]
 
-list := power_lists.lists[list_id]
+list := data.quanze.power_lists.lists[list_id]
 
 # "procurator", "chief" or "committee": where the governing list (or the request) puts the act.
 level(act) := lvl if {
@@ -52,16 +49,16 @@ _first_of(levels) := "procurator" if {
 
 _first_of(levels) := "chief" if count(levels) == 0
 
-_attribute_level := "procurator" if capacity.resource_props.within_power_list == true
+_attribute_level := "procurator" if data.quanze.lib.capacity.resource_props.within_power_list == true
 
 _attribute_level := "committee" if {
-	not capacity.resource_props.within_power_list == true
-	capacity.resource_props.power_list_level == "committee"
+	not data.quanze.lib.capacity.resource_props.within_power_list == true
+	data.quanze.lib.capacity.resource_props.power_list_level == "committee"
 }
 
 _attribute_level := "chief" if {
-	not capacity.resource_props.within_power_list == true
-	not capacity.resource_props.power_list_level == "committee"
+	not data.quanze.lib.capacity.resource_props.within_power_list == true
+	not data.quanze.lib.capacity.resource_props.power_list_level == "committee"
 }
 
 # Provenance for reasons: which list decided, and whether it has been filed with the SPP;

@@ -8,12 +8,9 @@ package quanze.lib.scope
 
 import rego.v1
 
-import data.quanze.catalog
-import data.quanze.lib.tasks
-
 actions := {input.action.name} | _redirected if input.action.name
 
-actions := {name | some name, _ in catalog.actions} if not input.action.name
+actions := {name | some name, _ in data.quanze.catalog.actions} if not input.action.name
 
 # METADATA
 # description: |
@@ -23,7 +20,7 @@ actions := {name | some name, _ in catalog.actions} if not input.action.name
 #   "" when the task names no such act.
 default catalogued_task := ""
 
-catalogued_task := tasks.catalogued(input.context.assigned_task)
+catalogued_task := data.quanze.lib.tasks.catalogued(input.context.assigned_task)
 
 # The catch-alls that redirect, with the roles whose list has them and which of the act's
 # catalog articles is theirs: 十七(7) assistants, 十九(5) clerks, 十八(5) technical staff. Anyone

@@ -11,8 +11,6 @@ package quanze.lib.tasks
 
 import rego.v1
 
-import data.quanze.catalog
-
 # METADATA
 # description: |
 #   A task description: text with at least two letters (any script). " ", "-" or "." name nothing.
@@ -55,7 +53,7 @@ _ids_spelt(letters) := set() if letters == ""
 _ids_spelt(letters) := {act | some key, act in _acts_by_key; contains(letters, key)} if letters != ""
 
 _phrases(text) := {act |
-	some pattern, act in catalog.task_patterns.patterns
+	some pattern, act in data.quanze.catalog.task_patterns.patterns
 	regex.match(pattern, text)
 }
 
@@ -82,13 +80,13 @@ plain(text) := strings.replace_n(_fullwidth, regex.replace(lower(text), `\p{Cf}`
 
 _letters(task) := regex.replace(plain(task), `[^a-z]`, "")
 
-_acts_by_key := {_key(act): act | some act, _ in catalog.actions}
+_acts_by_key := {_key(act): act | some act, _ in data.quanze.catalog.actions}
 
 _key(act) := replace(replace(act, ".", ""), "_", "")
 
 # Each pattern on its own: joined, they exceed regorus's compiled-regex size limit.
 _without_clerical_spans(text) := strings.replace_n(
-	{span: " " | some pattern in catalog.task_patterns.clerical; some span in regex.find_n(pattern, text, -1)},
+	{span: " " | some pattern in data.quanze.catalog.task_patterns.clerical; some span in regex.find_n(pattern, text, -1)},
 	text,
 )
 

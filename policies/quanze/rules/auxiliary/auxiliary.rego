@@ -11,10 +11,6 @@ package quanze.rules.auxiliary
 
 import rego.v1
 
-import data.quanze.lib.capacity
-import data.quanze.lib.scope
-import data.quanze.lib.tasks
-
 # 十七: duties an assistant may perform under guidance, by item.
 # Absent on purpose (R17-X, A12, A14, A17): summoning, organising measures,
 # assessing evidence, presiding, the procurator's own court roles. Court files only as an
@@ -48,7 +44,7 @@ denials contains {"action": "court_file.access", "code": "court_file_access_only
 _assigned_court_file_access if {
 	scope_task := data.quanze.lib.scope.catalogued_task
 	scope_task == "court_file.access"
-	capacity.assigned_by_handling_procurator
+	data.quanze.lib.capacity.assigned_by_handling_procurator
 }
 
 # A15: "高阶段" is the HR attribute subject.properties.senior_stage, set from the grade threshold.
@@ -60,7 +56,7 @@ senior_court_duties := {"court.present_evidence", "court.state_opinion", "court.
 # task that is an act of the catalog is decided as that act (authz, lib/scope); free text that
 # names an act (lib/tasks) must name one the role's own list has, outside the catch-all itself
 # and the senior-stage court work 十七(6) conditions.
-_names_reserved_power(own, article, item) := tasks.names_outside(capacity.ctx.assigned_task, own, article, item)
+_names_reserved_power(own, article, item) := data.quanze.lib.tasks.names_outside(data.quanze.lib.capacity.ctx.assigned_task, own, article, item)
 
 _assistant_own := object.remove(
 	assistant_duties,
@@ -87,8 +83,8 @@ clerk_duties := {
 }
 
 _assistant_acts contains act if {
-	capacity.role == "procurator_assistant"
-	some act in scope.actions
+	data.quanze.lib.capacity.role == "procurator_assistant"
+	some act in data.quanze.lib.scope.actions
 	assistant_duties[act]
 }
 
@@ -96,8 +92,8 @@ _assistant_acts contains act if {
 _senior_acts := _assistant_acts & senior_court_duties
 
 _clerk_acts contains act if {
-	capacity.role == "clerk"
-	some act in scope.actions
+	data.quanze.lib.capacity.role == "clerk"
+	some act in data.quanze.lib.scope.actions
 	clerk_duties[act]
 }
 
@@ -109,20 +105,20 @@ grants contains {"action": act, "code": "assistant_duty", "item": assistant_duti
 
 denials contains {"action": act, "code": "assistant_requires_guidance"} if {
 	some act in _assistant_acts
-	not capacity.names_supervisor
+	not data.quanze.lib.capacity.names_supervisor
 }
 
 denials contains {"action": act, "code": "supervisor_not_handling_procurator"} if {
 	some act in _assistant_acts
-	capacity.names_supervisor
-	not capacity.guided_by_handling_procurator
+	data.quanze.lib.capacity.names_supervisor
+	not data.quanze.lib.capacity.guided_by_handling_procurator
 }
 
 # 十七 "在检察官的指导下": the assistant works for the guiding procurator — the directory assigns
 # it to them, or the case attaches it (五 "可以配备必要的检察辅助人员").
 denials contains object.union({"action": act}, _unassigned("十七")) if {
 	some act in _assistant_acts
-	capacity.names_supervisor
+	data.quanze.lib.capacity.names_supervisor
 	not _works_for_supervisor
 }
 
@@ -136,7 +132,7 @@ denials contains {"action": act, "code": "senior_stage_required"} if {
 # the chief, or the registry a delegation of this approval (四十六).
 denials contains {"action": act, "code": "chief_approval_required"} if {
 	some act in _senior_acts
-	not capacity.chief_approval_recorded
+	not data.quanze.lib.capacity.chief_approval_recorded
 }
 
 denials contains object.union({"action": act, "article": "十七", "item": 6}, problem) if {
@@ -148,8 +144,8 @@ denials contains object.union({"action": act, "article": "十七", "item": 6}, p
 # must name this assistant.
 denials contains {"action": act, "code": "approval_names_another_assistant"} if {
 	some act in _senior_acts
-	capacity.ctx.chief_approval == true
-	not capacity.ctx.approved_assistant == input.subject.id
+	data.quanze.lib.capacity.ctx.chief_approval == true
+	not data.quanze.lib.capacity.ctx.approved_assistant == input.subject.id
 }
 
 # A44: an assistant works within the guiding procurator's power, so criminal-procedure acts stay
@@ -162,7 +158,7 @@ denials contains {
 } if {
 	some act in _assistant_acts
 	act in data.quanze.catalog.criminal_only
-	not object.get(capacity.resource_props, "domain", "criminal") == "criminal"
+	not object.get(data.quanze.lib.capacity.resource_props, "domain", "criminal") == "criminal"
 }
 
 # 四十六: an approval given by the chief's delegate is cited as such.
@@ -172,31 +168,31 @@ grants contains {"action": act, "code": "approved_by_delegate", "article": "四�
 }
 
 # The chief's approval of senior court work, judged once whichever of the acts is asked for.
-_approval_problems := capacity.approval_problems("approval.senior_assistant_court")
+_approval_problems := data.quanze.lib.capacity.approval_problems("approval.senior_assistant_court")
 
 default _approved_by_delegate := false
 
-_approved_by_delegate if capacity.approved_by_delegate("approval.senior_assistant_court")
+_approved_by_delegate if data.quanze.lib.capacity.approved_by_delegate("approval.senior_assistant_court")
 
 # 十七(6) "补充发表出庭意见": the assistant's court opinion only supplements the procurator's.
 denials contains {"action": "court.state_opinion", "code": "assistant_opinion_must_be_supplementary"} if {
 	"court.state_opinion" in _assistant_acts
-	not capacity.ctx.opinion_mode == "supplementary"
+	not data.quanze.lib.capacity.ctx.opinion_mode == "supplementary"
 }
 
 denials contains {"action": act, "code": "procurator_must_speak_first"} if {
 	some act in _senior_acts
-	not capacity.ctx.procurator_spoke_on_main_issues == true
+	not data.quanze.lib.capacity.ctx.procurator_spoke_on_main_issues == true
 }
 
 denials contains {"action": "task.assigned", "code": "task_not_assigned_by_handling_procurator"} if {
 	"task.assigned" in _assistant_acts
-	not capacity.assigned_by_handling_procurator
+	not data.quanze.lib.capacity.assigned_by_handling_procurator
 }
 
 denials contains {"action": "task.assigned", "code": "task_not_named"} if {
 	"task.assigned" in _assistant_acts
-	not tasks.named(capacity.ctx.assigned_task)
+	not data.quanze.lib.tasks.named(data.quanze.lib.capacity.ctx.assigned_task)
 }
 
 denials contains object.union({"action": "task.assigned"}, problem) if {
@@ -220,16 +216,16 @@ grants contains {"action": act, "code": "clerk_duty", "item": clerk_duties[act]}
 
 denials contains {"action": act, "code": "clerk_requires_guidance"} if {
 	some act in _clerk_acts
-	not capacity.names_supervisor
+	not data.quanze.lib.capacity.names_supervisor
 }
 
 # §1.2: once the case has handling procurators, one of them guides. Before that (intake:
 # receiving, registering, preparing the file) any named procurator may.
 denials contains {"action": act, "code": "supervisor_not_handling_procurator", "article": "十九"} if {
 	some act in _clerk_acts
-	capacity.names_supervisor
-	count(capacity.handling_procurators) > 0
-	not capacity.guided_by_handling_procurator
+	data.quanze.lib.capacity.names_supervisor
+	count(data.quanze.lib.capacity.handling_procurators) > 0
+	not data.quanze.lib.capacity.guided_by_handling_procurator
 }
 
 # 十九 "在检察官指导下": before the case has handling procurators, the guide must still be a
@@ -237,14 +233,14 @@ denials contains {"action": act, "code": "supervisor_not_handling_procurator", "
 # a procurator of another procuratorate or one who has left the quota.
 denials contains {"action": act, "code": "supervisor_not_procurator", "article": "十九"} if {
 	some act in _clerk_acts
-	capacity.names_supervisor
-	count(capacity.handling_procurators) == 0
-	not capacity.procurator_of_resource(capacity.ctx.supervising_procurator)
+	data.quanze.lib.capacity.names_supervisor
+	count(data.quanze.lib.capacity.handling_procurators) == 0
+	not data.quanze.lib.capacity.procurator_of_resource(data.quanze.lib.capacity.ctx.supervising_procurator)
 }
 
 denials contains {"action": "task.assigned", "code": "clerk_task_requires_assignment"} if {
 	"task.assigned" in _clerk_acts
-	not capacity.named(capacity.ctx.assigned_by)
+	not data.quanze.lib.capacity.named(data.quanze.lib.capacity.ctx.assigned_by)
 }
 
 # 十九(5) "检察官交办": the one who assigned the task is a procurator — once the case has handling
@@ -256,21 +252,21 @@ denials contains {
 	"item": 5,
 } if {
 	"task.assigned" in _clerk_acts
-	assigner := capacity.ctx.assigned_by
-	capacity.named(assigner)
+	assigner := data.quanze.lib.capacity.ctx.assigned_by
+	data.quanze.lib.capacity.named(assigner)
 	not _assigner_may_assign(assigner)
 }
 
-_assigner_may_assign(assigner) if assigner in capacity.handling_procurators
+_assigner_may_assign(assigner) if assigner in data.quanze.lib.capacity.handling_procurators
 
 _assigner_may_assign(assigner) if {
-	count(capacity.handling_procurators) == 0
-	capacity.procurator_of_resource(assigner)
+	count(data.quanze.lib.capacity.handling_procurators) == 0
+	data.quanze.lib.capacity.procurator_of_resource(assigner)
 }
 
 denials contains {"action": "task.assigned", "code": "task_not_named", "article": "十九", "item": 5} if {
 	"task.assigned" in _clerk_acts
-	not tasks.named(capacity.ctx.assigned_task)
+	not data.quanze.lib.tasks.named(data.quanze.lib.capacity.ctx.assigned_task)
 }
 
 denials contains object.union({"action": "task.assigned"}, problem) if {
@@ -281,13 +277,13 @@ denials contains object.union({"action": "task.assigned"}, problem) if {
 # 十九 "在检察官指导下": as for assistants, the clerk works for the guiding procurator.
 denials contains object.union({"action": act}, _unassigned("十九")) if {
 	some act in _clerk_acts
-	capacity.names_supervisor
+	data.quanze.lib.capacity.names_supervisor
 	not _works_for_supervisor
 }
 
-_works_for_supervisor if capacity.ctx.supervising_procurator in data.quanze.lib.directory.assigned_to
+_works_for_supervisor if data.quanze.lib.capacity.ctx.supervising_procurator in data.quanze.lib.directory.assigned_to
 
-_works_for_supervisor if input.subject.id in object.get(capacity.resource_props, "assigned_auxiliaries", [])
+_works_for_supervisor if input.subject.id in object.get(data.quanze.lib.capacity.resource_props, "assigned_auxiliaries", [])
 
 _unassigned(article) := {
 	"code": "supervisor_not_assigned",
@@ -315,8 +311,8 @@ obligations contains {"action": act, "code": "record_supervising_procurator", "a
 # as a procurator (A18: a chief, deputy or head handling the case is one of its procurators); the
 # assignment concerns this case, so only a procurator handling it may make it.
 _clerk_assignment_acts contains act if {
-	capacity.acts_as_procurator
-	some act in scope.actions
+	data.quanze.lib.capacity.acts_as_procurator
+	some act in data.quanze.lib.scope.actions
 	act == "clerk.assign_to_assistant"
 }
 
@@ -330,7 +326,7 @@ denials contains {
 	"article": "十九",
 	"item": 0,
 } if {
-	not capacity.handles_case
+	not data.quanze.lib.capacity.handles_case
 	some act in _clerk_assignment_acts
 }
 
@@ -358,8 +354,8 @@ inspection_objects := {"crime_scene", "item", "person", "corpse"}
 assignment_types := {"指派", "委托"}
 
 _technical_acts contains act if {
-	capacity.role == "technical_staff"
-	some act in scope.actions
+	data.quanze.lib.capacity.role == "technical_staff"
+	some act in data.quanze.lib.scope.actions
 	technical_duties[act]
 }
 
@@ -369,15 +365,15 @@ grants contains {"action": act, "code": "technical_duty", "article": "十八", "
 
 # R18-0: an absent or empty assigned_by is no assignment.
 denials contains {"action": act, "code": "technical_requires_assignment", "article": "十八", "item": 0} if {
-	not capacity.named(capacity.ctx.assigned_by)
+	not data.quanze.lib.capacity.named(data.quanze.lib.capacity.ctx.assigned_by)
 	some act in _technical_acts
 }
 
 # R18-0, A18: the assigning procurator handles this case (sole, lead or team member — a chief
 # handling the case personally is one of them).
 denials contains {"action": act, "code": "assigner_not_handling_procurator", "article": "十八", "item": 0} if {
-	capacity.named(capacity.ctx.assigned_by)
-	not capacity.assigned_by_handling_procurator
+	data.quanze.lib.capacity.named(data.quanze.lib.capacity.ctx.assigned_by)
+	not data.quanze.lib.capacity.assigned_by_handling_procurator
 	some act in _technical_acts
 }
 
@@ -389,7 +385,7 @@ denials contains {"action": act, "code": "assignment_type_not_recognised", "arti
 
 # object.get, not a bare reference: both engines must agree that an absent form is unstated.
 _unrecognised_assignment_type if {
-	given := object.get(capacity.ctx, "assignment_type", null)
+	given := object.get(data.quanze.lib.capacity.ctx, "assignment_type", null)
 	given != null
 	not given in assignment_types
 }
@@ -401,7 +397,7 @@ denials contains {
 	"article": "十八",
 	"item": 1,
 } if {
-	not capacity.resource_props.measure_type in technical_measures
+	not data.quanze.lib.capacity.resource_props.measure_type in technical_measures
 	"measure.carry_out" in _technical_acts
 }
 
@@ -417,14 +413,14 @@ denials contains {
 }
 
 _object_not_crime_related if {
-	given := object.get(capacity.resource_props, "object", null)
+	given := object.get(data.quanze.lib.capacity.resource_props, "object", null)
 	given != null
 	not given in inspection_objects
 }
 
 # A17: the 十八(5) catch-all names its task and confers no reserved power.
 denials contains {"action": "technical.assist", "code": "task_not_named", "article": "十八", "item": 5} if {
-	not tasks.named(capacity.ctx.assigned_task)
+	not data.quanze.lib.tasks.named(data.quanze.lib.capacity.ctx.assigned_task)
 	"technical.assist" in _technical_acts
 }
 
@@ -465,8 +461,8 @@ police_duties := {
 
 # A19: 二十 sets no guidance or assignment condition for police duties.
 _police_acts contains act if {
-	capacity.role == "judicial_police"
-	some act in scope.actions
+	data.quanze.lib.capacity.role == "judicial_police"
+	some act in data.quanze.lib.scope.actions
 	act in police_duties
 }
 
@@ -481,7 +477,7 @@ denials contains {
 	"article": "二十",
 	"item": 0,
 } if {
-	not capacity.resource_props.directly_filed_investigation == true
+	not data.quanze.lib.capacity.resource_props.directly_filed_investigation == true
 	"police.protect_scene" in _police_acts
 }
 
@@ -495,13 +491,13 @@ denials contains {
 _instructed_roles := {"procurator_assistant", "clerk", "technical_staff", "judicial_police"}
 
 _instruction_acts contains act if {
-	capacity.role in _instructed_roles
-	capacity.ctx.decision_source == "procurator"
-	some act in scope.actions
+	data.quanze.lib.capacity.role in _instructed_roles
+	data.quanze.lib.capacity.ctx.decision_source == "procurator"
+	some act in data.quanze.lib.scope.actions
 	act in {"decision.execute", "decision.object"}
 }
 
-_instructor := object.get(capacity.ctx, "instructed_by", "")
+_instructor := object.get(data.quanze.lib.capacity.ctx, "instructed_by", "")
 
 grants contains {
 	"action": "decision.object",
@@ -522,20 +518,20 @@ grants contains {
 }
 
 denials contains {"action": act, "code": "instruction_source_required", "article": "三十一", "item": 0} if {
-	not capacity.named(_instructor)
+	not data.quanze.lib.capacity.named(_instructor)
 	some act in _instruction_acts
 }
 
 # The instruction comes from a procurator handling the case (the one guiding the subject).
 denials contains {"action": act, "code": "instructor_not_handling_procurator", "article": "三十一", "item": 0} if {
-	capacity.named(_instructor)
-	not _instructor in capacity.handling_procurators
+	data.quanze.lib.capacity.named(_instructor)
+	not _instructor in data.quanze.lib.capacity.handling_procurators
 	some act in _instruction_acts
 }
 
 _flagged_unobjected if {
-	capacity.ctx.executor_flags_clearly_illegal == true
-	not capacity.ctx.objection_raised == true
+	data.quanze.lib.capacity.ctx.executor_flags_clearly_illegal == true
+	not data.quanze.lib.capacity.ctx.objection_raised == true
 }
 
 obligations contains {"action": "decision.execute", "code": code, "article": "三十一", "item": 0} if {
@@ -554,15 +550,15 @@ accountable contains {
 	"article": "三十一",
 } if {
 	"decision.execute" in _instruction_acts
-	capacity.ctx.executor_flags_clearly_illegal == true
+	data.quanze.lib.capacity.ctx.executor_flags_clearly_illegal == true
 }
 
 # P13: the executor answers too only when not objecting ("执行明显违法的指令且未提出异议的"); an
 # executor who objected is not liable for the instruction it carried out.
 _executes_after_objecting if {
 	"decision.execute" in _instruction_acts
-	capacity.ctx.executor_flags_clearly_illegal == true
-	capacity.ctx.objection_raised == true
+	data.quanze.lib.capacity.ctx.executor_flags_clearly_illegal == true
+	data.quanze.lib.capacity.ctx.objection_raised == true
 }
 
 # ---------------------------------------------------------------- 三十一 responsibility
@@ -571,7 +567,7 @@ _executes_after_objecting if {
 accountable contains {
 	"action": act,
 	"subject_id": input.subject.id,
-	"capacity": capacity.role,
+	"capacity": data.quanze.lib.capacity.role,
 	"responsibility": "judicial",
 	"article": "三十一",
 } if {

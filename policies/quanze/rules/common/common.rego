@@ -12,33 +12,29 @@ package quanze.rules.common
 
 import rego.v1
 
-import data.quanze.catalog
-import data.quanze.lib.capacity
-import data.quanze.lib.scope
-
 # Conditions that do not depend on the action come before `some act`, so a whole-catalog
 # evaluation iterates the catalog only when they hold.
 denials contains {"action": act, "code": "role_not_held"} if {
-	not capacity.role_listed
-	capacity.subject_props.role
-	some act in scope.actions
+	not data.quanze.lib.capacity.role_listed
+	data.quanze.lib.capacity.subject_props.role
+	some act in data.quanze.lib.scope.actions
 }
 
 denials contains object.union({"action": act}, problem) if {
 	some problem in _claim_problems
-	some act in scope.actions
+	some act in data.quanze.lib.scope.actions
 }
 
 _claim_problems := data.quanze.lib.directory.claim_problems | data.quanze.lib.delegation.claim_problems
 
 denials contains {"action": act, "code": "procuratorate_mismatch"} if {
 	_bound_to_a_procuratorate
-	not capacity.same_procuratorate
+	not data.quanze.lib.capacity.same_procuratorate
 	not _acts_across_procuratorates
-	some act in scope.actions
+	some act in data.quanze.lib.scope.actions
 
 	# 二十一: a higher procuratorate acts on a lower one's cases by directive.
-	catalog.actions[act].group != "inter_procuratorate"
+	data.quanze.catalog.actions[act].group != "inter_procuratorate"
 }
 
 # Every resource belongs to a procuratorate, and the request says which: one that does not
@@ -47,28 +43,28 @@ denials contains {"action": act, "code": "procuratorate_mismatch"} if {
 _bound_to_a_procuratorate if input.resource.type
 
 denials contains {"action": act, "code": "resource_procuratorate_required"} if {
-	not capacity.named(capacity.resource_props.procuratorate)
-	some act in scope.actions
-	catalog.actions[act].group != "inter_procuratorate"
+	not data.quanze.lib.capacity.named(data.quanze.lib.capacity.resource_props.procuratorate)
+	some act in data.quanze.lib.scope.actions
+	data.quanze.catalog.actions[act].group != "inter_procuratorate"
 }
 
 # 三十五: a disciplinary committee (only at the SPP and the provinces) reviews the matters of
 # the procuratorates below it; rules/management checks it is the competent one.
-_acts_across_procuratorates if capacity.role == "disciplinary_committee"
+_acts_across_procuratorates if data.quanze.lib.capacity.role == "disciplinary_committee"
 
 # 五: "由独任检察官或者由两名以上检察官组成的办案组承办" — whoever the case names as handling it
 # must be a procurator in the quota of the procuratorate that holds it.
 denials contains {
 	"action": act,
 	"code": "handling_procurator_not_in_quota",
-	"detail_zh": sprintf("名录：%s 不是 %s 的员额检察官", [concat("、", sort(_unlisted_handlers)), capacity.resource_procuratorate]),
+	"detail_zh": sprintf("名录：%s 不是 %s 的员额检察官", [concat("、", sort(_unlisted_handlers)), data.quanze.lib.capacity.resource_procuratorate]),
 	"detail_en": sprintf(
 		"per the directory, %s %s not a procurator in the quota of %s",
-		[concat(", ", sort(_unlisted_handlers)), _is_are, capacity.resource_procuratorate],
+		[concat(", ", sort(_unlisted_handlers)), _is_are, data.quanze.lib.capacity.resource_procuratorate],
 	),
 } if {
 	count(_unlisted_handlers) > 0
-	some act in scope.actions
+	some act in data.quanze.lib.scope.actions
 }
 
 # 五: the team's own acts on a case whose team is composed against 五 (too few procurators, a lead
@@ -76,18 +72,18 @@ denials contains {
 denials contains {
 	"action": act,
 	"code": "team_composition_invalid",
-	"detail_zh": concat("；", sort({p.zh | some p in capacity.team_composition_problems})),
-	"detail_en": concat("; ", sort({p.en | some p in capacity.team_composition_problems})),
+	"detail_zh": concat("；", sort({p.zh | some p in data.quanze.lib.capacity.team_composition_problems})),
+	"detail_en": concat("; ", sort({p.en | some p in data.quanze.lib.capacity.team_composition_problems})),
 } if {
 	_in_the_team
-	count(capacity.team_composition_problems) > 0
-	some act in scope.actions
+	count(data.quanze.lib.capacity.team_composition_problems) > 0
+	some act in data.quanze.lib.scope.actions
 	not act in _composing_acts
 }
 
-_in_the_team if input.subject.id in capacity.team_members
+_in_the_team if input.subject.id in data.quanze.lib.capacity.team_members
 
-_in_the_team if capacity.resource_props.lead_procurator == input.subject.id
+_in_the_team if data.quanze.lib.capacity.resource_props.lead_procurator == input.subject.id
 
 _composing_acts := {"team.form", "team.designate_lead", "team.join", "case.assign"}
 
@@ -96,19 +92,19 @@ _composing_acts := {"team.form", "team.designate_lead", "team.join", "case.assig
 denials contains {
 	"action": act,
 	"code": "staff_member_not_of_procuratorate",
-	"detail_zh": sprintf("名录：%s 不是 %s 的检察人员", [person, capacity.resource_procuratorate]),
-	"detail_en": sprintf("per the directory %s is not on the staff of %s", [person, capacity.resource_procuratorate]),
+	"detail_zh": sprintf("名录：%s 不是 %s 的检察人员", [person, data.quanze.lib.capacity.resource_procuratorate]),
+	"detail_en": sprintf("per the directory %s is not on the staff of %s", [person, data.quanze.lib.capacity.resource_procuratorate]),
 } if {
-	person := capacity.resource_props.subject_of_decision
-	capacity.named(person)
-	not data.quanze.lib.directory.is_staff(person, capacity.resource_procuratorate)
-	some act in scope.actions
+	person := data.quanze.lib.capacity.resource_props.subject_of_decision
+	data.quanze.lib.capacity.named(person)
+	not data.quanze.lib.directory.is_staff(person, data.quanze.lib.capacity.resource_procuratorate)
+	some act in data.quanze.lib.scope.actions
 }
 
 
 _unlisted_handlers := {p |
-	some p in capacity.involved_procurators
-	not data.quanze.lib.directory.is_procurator(p, capacity.resource_procuratorate)
+	some p in data.quanze.lib.capacity.involved_procurators
+	not data.quanze.lib.directory.is_procurator(p, data.quanze.lib.capacity.resource_procuratorate)
 }
 
 _is_are := "is" if count(_unlisted_handlers) == 1

@@ -16,14 +16,9 @@ package quanze.rules.delegation
 
 import rego.v1
 
-import data.quanze.lib.capacity
-import data.quanze.lib.delegation
-import data.quanze.lib.scope
-import data.quanze.lib.tasks
-
 # Every entry carries its article (and item): the messages are merged separately.
 
-_record := capacity.resource_props
+_record := data.quanze.lib.capacity.resource_props
 
 # The grantee's offices in the procuratorate that grants, as the directory shows them; the
 # record's `grantee_role` is the request's description and must agree.
@@ -73,8 +68,8 @@ chief_conferrals := {
 }
 
 _chief_acts contains act if {
-	capacity.role == "chief_procurator"
-	some act in scope.actions
+	data.quanze.lib.capacity.role == "chief_procurator"
+	some act in data.quanze.lib.scope.actions
 	chief_conferrals[act]
 }
 
@@ -96,7 +91,7 @@ prohibitions contains {
 	"article": "四十六",
 	"item": 0,
 } if {
-	count(_grantee_offices & delegation.holder_roles) == 0
+	count(_grantee_offices & data.quanze.lib.delegation.holder_roles) == 0
 	some act in _chief_acts
 	act == "delegation.grant"
 }
@@ -150,8 +145,8 @@ accountable contains {
 
 # R46-4, A8: only "检察长可以委托" — a delegate, even holding a delegation, cannot delegate onward.
 prohibitions contains {"action": act, "code": "no_sub_delegation", "article": "四十六", "item": 0} if {
-	capacity.role in delegation.holder_roles
-	some act in scope.actions
+	data.quanze.lib.capacity.role in data.quanze.lib.delegation.holder_roles
+	some act in data.quanze.lib.scope.actions
 	act == "delegation.grant"
 }
 
@@ -159,10 +154,10 @@ prohibitions contains {"action": act, "code": "no_sub_delegation", "article": "�
 # text gives them to the chief ("检察长的委托", "经检察长授权"), so a delegation that claims to
 # cover them does not pass them on.
 prohibitions contains {"action": act, "code": "conferral_reserved_to_chief", "article": "四十六", "item": 0} if {
-	capacity.role in delegation.holder_roles
-	some act in scope.actions
+	data.quanze.lib.capacity.role in data.quanze.lib.delegation.holder_roles
+	some act in data.quanze.lib.scope.actions
 	act in {"entrustment.grant", "authorization.grant"}
-	delegation.covers(act)
+	data.quanze.lib.delegation.covers(act)
 }
 
 # ---------------------------------------------------------------- 十四(10) entrustment
@@ -176,7 +171,7 @@ denials contains {"action": act, "code": "entrustee_not_procurator", "article": 
 
 # A10, A17: the entrustment names the matter entrusted.
 denials contains {"action": act, "code": "entrusted_task_not_named", "article": "十四", "item": 10} if {
-	not capacity.named(_record.task)
+	not data.quanze.lib.capacity.named(_record.task)
 	some act in _chief_acts
 	act == "entrustment.grant"
 }
@@ -185,7 +180,7 @@ denials contains {"action": act, "code": "entrusted_task_not_named", "article": 
 denials contains object.union({"action": act}, problem) if {
 	some act in _chief_acts
 	act == "entrustment.grant"
-	problem := tasks.names_outside(object.get(_record, "task", ""), data.quanze.rules.powers.entrustable, "十四", 10)
+	problem := data.quanze.lib.tasks.names_outside(object.get(_record, "task", ""), data.quanze.rules.powers.entrustable, "十四", 10)
 }
 
 obligations contains {"action": act, "code": "record_entrustment", "article": "十四", "item": 10} if {
@@ -227,7 +222,7 @@ grants contains entry if {
 }
 
 denials contains {"action": act, "code": "authorization_grantee_not_department_head", "article": "二十三", "item": 0} if {
-	not delegation.eligible("authorization", _grantee, _pid)
+	not data.quanze.lib.delegation.eligible("authorization", _grantee, _pid)
 	some act in _authorizing
 }
 
@@ -256,44 +251,44 @@ obligations contains {"action": act, "code": "fix_document_review_scope", "artic
 
 # ---------------------------------------------------------------- 十七(6) approval
 
-_approver_roles := {"chief_procurator"} | delegation.holder_roles
+_approver_roles := {"chief_procurator"} | data.quanze.lib.delegation.holder_roles
 
 _approvals contains act if {
-	capacity.role in _approver_roles
-	some act in scope.actions
+	data.quanze.lib.capacity.role in _approver_roles
+	some act in data.quanze.lib.scope.actions
 	act == "approval.senior_assistant_court"
 }
 
 grants contains {"action": act, "code": "chief_approves_senior_assistant_court", "article": "十七", "item": 6} if {
-	capacity.role == "chief_procurator"
+	data.quanze.lib.capacity.role == "chief_procurator"
 	some act in _approvals
 }
 
 # 四十六, A16: the approval is delegable.
 grants contains object.union(
 	{"action": act, "code": "delegate_approves_for_chief", "article": "四十六", "item": 0},
-	delegation.delegated_by(act),
+	data.quanze.lib.delegation.delegated_by(act),
 ) if {
 	some act in _approvals
-	delegation.covers(act)
+	data.quanze.lib.delegation.covers(act)
 }
 
 prohibitions contains {"action": act, "code": "chief_power_not_delegated", "article": "四十六", "item": 0} if {
-	capacity.role in delegation.holder_roles
+	data.quanze.lib.capacity.role in data.quanze.lib.delegation.holder_roles
 	some act in _approvals
-	not delegation.covers(act)
+	not data.quanze.lib.delegation.covers(act)
 }
 
 # A16: "经检察长批准" — a department head's approval is invalid.
 prohibitions contains {"action": act, "code": "dept_head_approval_invalid", "article": "十七", "item": 6} if {
-	capacity.role == "department_head"
-	some act in scope.actions
+	data.quanze.lib.capacity.role == "department_head"
+	some act in data.quanze.lib.scope.actions
 	act == "approval.senior_assistant_court"
 }
 
 # A16: one approval record per case or hearing, naming the assistant.
 denials contains {"action": act, "code": "approval_must_name_assistant", "article": "十七", "item": 6} if {
-	not capacity.named(capacity.ctx.approved_assistant)
+	not data.quanze.lib.capacity.named(data.quanze.lib.capacity.ctx.approved_assistant)
 	some act in _approvals
 }
 
@@ -306,8 +301,8 @@ denials contains {
 	"detail_zh": sprintf("名录：%s 不是 %s 的高阶段检察官助理", [assistant, _pid]),
 	"detail_en": sprintf("per the directory %s is not a senior-stage assistant of %s", [assistant, _pid]),
 } if {
-	assistant := capacity.ctx.approved_assistant
-	capacity.named(assistant)
+	assistant := data.quanze.lib.capacity.ctx.approved_assistant
+	data.quanze.lib.capacity.named(assistant)
 	not data.quanze.lib.directory.office(assistant, "procurator_assistant", _pid).senior_stage == true
 	some act in _approvals
 }
@@ -324,32 +319,32 @@ accountable contains {
 	"responsibility": "judicial",
 	"article": "二十八",
 } if {
-	capacity.role == "chief_procurator"
+	data.quanze.lib.capacity.role == "chief_procurator"
 	some act in _approvals
 }
 
 accountable contains {
 	"action": act,
 	"subject_id": input.subject.id,
-	"capacity": capacity.role,
+	"capacity": data.quanze.lib.capacity.role,
 	"responsibility": "judicial",
 	"article": "二十八",
 } if {
 	some act in _approvals
-	delegation.covers(act)
+	data.quanze.lib.delegation.covers(act)
 }
 
 # ---------------------------------------------------------------- 十八 technical assignment
 
 # 十八 "受检察官的指派、委托", A18: any procurator handling the case, the chief included.
 _assignments contains act if {
-	capacity.acts_as_procurator
-	some act in scope.actions
+	data.quanze.lib.capacity.acts_as_procurator
+	some act in data.quanze.lib.scope.actions
 	act == "assignment.technical"
 }
 
 grants contains {"action": act, "code": "handling_procurator_assigns_technical_staff", "article": "十八", "item": 0} if {
-	capacity.handles_case
+	data.quanze.lib.capacity.handles_case
 	some act in _assignments
 }
 
@@ -360,19 +355,19 @@ prohibitions contains {
 	"article": "十八",
 	"item": 0,
 } if {
-	not capacity.handles_case
+	not data.quanze.lib.capacity.handles_case
 	some act in _assignments
 }
 
 # 十八: the two forms an assignment may take, when the request says which.
 denials contains {"action": act, "code": "assignment_type_not_recognised", "article": "十八", "item": 0} if {
-	assignment_type := object.get(capacity.ctx, "assignment_type", null)
+	assignment_type := object.get(data.quanze.lib.capacity.ctx, "assignment_type", null)
 	assignment_type != null
 	not assignment_type in {"指派", "委托"}
 	some act in _assignments
 }
 
 obligations contains {"action": act, "code": "record_technical_assignment", "article": "十八", "item": 0} if {
-	capacity.handles_case
+	data.quanze.lib.capacity.handles_case
 	some act in _assignments
 }

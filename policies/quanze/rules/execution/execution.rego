@@ -21,26 +21,23 @@ package quanze.rules.execution
 
 import rego.v1
 
-import data.quanze.lib.capacity
-import data.quanze.lib.scope
-
 execution_acts := {"decision.execute", "decision.defer_execution", "decision.object", "report.execution_obstacle"}
 
 # Acts about one decision, which must say whose decision it is, with the article each rests on.
 sourced_acts := {"decision.execute": "十二", "decision.defer_execution": "十二", "decision.object": "二十八"}
 
-_ctx := capacity.ctx
+_ctx := data.quanze.lib.capacity.ctx
 
 _source := object.get(_ctx, "decision_source", "")
 
 _handling if {
-	capacity.acts_as_procurator
-	capacity.handles_case
+	data.quanze.lib.capacity.acts_as_procurator
+	data.quanze.lib.capacity.handles_case
 }
 
 _acts contains act if {
 	_handling
-	some act in scope.actions
+	some act in data.quanze.lib.scope.actions
 	act in execution_acts
 }
 
@@ -189,7 +186,7 @@ _reported_in_writing_at_once if {
 _to_the_chief if _report.to == "chief"
 
 _to_the_chief if {
-	chief := data.quanze.lib.directory.chief_of(capacity.resource_procuratorate)
+	chief := data.quanze.lib.directory.chief_of(data.quanze.lib.capacity.resource_procuratorate)
 	_report.to == chief
 }
 

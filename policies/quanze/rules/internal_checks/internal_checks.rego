@@ -28,11 +28,6 @@ package quanze.rules.internal_checks
 
 import rego.v1
 
-import data.quanze.lib.capacity
-import data.quanze.lib.delegation
-import data.quanze.lib.matters
-import data.quanze.lib.scope
-
 # Supervisory acts of a department head on a case.
 dept_head_acts := {
 	"opinion.review",
@@ -73,17 +68,17 @@ review_authorizations := {
 
 review_object := "legal_document" if input.resource.type == "legal_document"
 
-review_object := object.get(capacity.resource_props, "review_object", "case") if {
+review_object := object.get(data.quanze.lib.capacity.resource_props, "review_object", "case") if {
 	input.resource.type != "legal_document"
 }
 
 _review_item := object.get(review_authorizations, [review_object, "item"], 1)
 
-_acting_dept_head if capacity.role == "department_head"
+_acting_dept_head if data.quanze.lib.capacity.role == "department_head"
 
 _acts contains act if {
 	_acting_dept_head
-	some act in scope.actions
+	some act in data.quanze.lib.scope.actions
 	act in dept_head_acts
 }
 
@@ -133,13 +128,13 @@ grants contains {"action": act, "code": duty.code, "article": "二十三", "item
 # 四十五: "具有检察官身份的部门正职、副职".
 denials contains {"action": act, "code": "dept_head_requires_procurator_status"} if {
 	some act in _acts
-	not capacity.holds_procurator_status
+	not data.quanze.lib.capacity.holds_procurator_status
 }
 
 denials contains {"action": act, "code": "outside_own_department"} if {
 	some act in _acts
 	act != "staff.assess"
-	not capacity.same_department
+	not data.quanze.lib.capacity.same_department
 }
 
 # 二十三(8) "本部门检察人员": the person assessed (resource.subject_of_decision) works in the head's
@@ -155,8 +150,8 @@ denials contains {
 }
 
 _assessed_in_own_department if {
-	person := capacity.resource_props.subject_of_decision
-	pid := capacity.resource_procuratorate
+	person := data.quanze.lib.capacity.resource_props.subject_of_decision
+	pid := data.quanze.lib.capacity.resource_procuratorate
 	some role in data.quanze.lib.directory.offices(person, pid)
 	data.quanze.lib.directory.office(person, role, pid).department == data.quanze.lib.directory.department
 }
@@ -175,51 +170,51 @@ denials contains {"action": act, "code": "review_not_authorized", "item": _revie
 denials contains {"action": act, "code": "review_outside_escalated_cases"} if {
 	some act in _reviewing
 	review_object == "case"
-	not matters.for_chief_or_committee
-	not matters.majority_disagrees
+	not data.quanze.lib.matters.for_chief_or_committee
+	not data.quanze.lib.matters.majority_disagrees
 }
 
 # 二十三(2), A23: documents within the review scope the procuratorate fixed.
 denials contains {"action": act, "code": "document_outside_review_scope"} if {
 	some act in _reviewing
 	review_object == "legal_document"
-	not capacity.ctx.within_review_scope == true
+	not data.quanze.lib.capacity.ctx.within_review_scope == true
 }
 
 # A6: a department head named as handling the case may not review it.
 denials contains {"action": act, "code": "no_self_review", "item": _review_item} if {
 	some act in _reviewing
-	capacity.involved_in_case
+	data.quanze.lib.capacity.involved_in_case
 }
 
 # 八, 二十三(1): a head forwards a case to the chief with its review, which needs the chief's
 # authorisation — except the report 二十四 makes a duty after a joint meeting's majority disagreed.
 denials contains {"action": "case.report_to_chief", "code": "review_not_authorized", "item": 1} if {
 	"case.report_to_chief" in _acts
-	not matters.majority_disagrees
+	not data.quanze.lib.matters.majority_disagrees
 	not data.quanze.lib.delegation.authorized("review.escalated_cases")
 }
 
 denials contains {"action": "case.report_to_chief", "code": "report_must_attach_procurator_opinion"} if {
 	"case.report_to_chief" in _acts
-	not "procurator_opinion" in object.get(capacity.ctx, "attached", [])
+	not "procurator_opinion" in object.get(data.quanze.lib.capacity.ctx, "attached", [])
 }
 
 # 二十四 "不得直接改变检察官意见或者要求检察官改变意见" — unless the head is the opinion's own
 # author, handling the case as its sole or lead procurator (A24).
 prohibitions contains {"action": act, "code": "dept_head_cannot_change_opinion"} if {
 	_acting_dept_head
-	not capacity.decides_as_handler
-	some act in scope.actions
+	not data.quanze.lib.capacity.decides_as_handler
+	some act in data.quanze.lib.scope.actions
 	act in opinion_changes
 }
 
 # ---------------------------------------------------------------- disagreement (二十四)
 
 # The head disagrees with the procurator and says so, or the joint meeting's majority did.
-disagreement if capacity.ctx.disagreement == true
+disagreement if data.quanze.lib.capacity.ctx.disagreement == true
 
-disagreement if matters.majority_disagrees
+disagreement if data.quanze.lib.matters.majority_disagrees
 
 # ---------------------------------------------------------------- obligations
 
@@ -237,7 +232,7 @@ obligations contains {"action": "case.report_to_chief", "code": "attach_procurat
 
 obligations contains {"action": "case.report_to_chief", "code": "mandatory_report_after_joint_meeting"} if {
 	"case.report_to_chief" in _acts
-	matters.majority_disagrees
+	data.quanze.lib.matters.majority_disagrees
 }
 
 # 二十三(6) "提出纠正意见，并督促整改".
@@ -284,7 +279,7 @@ accountable contains {
 	"article": "三十",
 } if {
 	"case.order_reexamination" in _acts
-	some procurator in capacity.handling_procurators
+	some procurator in data.quanze.lib.capacity.handling_procurators
 }
 
 # P3 (二十八): a matter reported to the chief is the chief's decision.
@@ -317,19 +312,19 @@ directive_roles := {
 directive_deciders := {"chief", "committee"}
 
 _directives contains act if {
-	capacity.role in directive_roles
-	some act in scope.actions
+	data.quanze.lib.capacity.role in directive_roles
+	some act in data.quanze.lib.scope.actions
 	act in directive_acts
 }
 
 ancestors(node) := data.quanze.lib.directory.ancestors(node)
 
 # The procuratorate the directive is aimed at: the one holding the case, else the one named.
-directive_target := capacity.resource_props.procuratorate if capacity.named(capacity.resource_props.procuratorate)
+directive_target := data.quanze.lib.capacity.resource_props.procuratorate if data.quanze.lib.capacity.named(data.quanze.lib.capacity.resource_props.procuratorate)
 
-directive_target := capacity.ctx.target_procuratorate if {
-	not capacity.named(capacity.resource_props.procuratorate)
-	capacity.named(capacity.ctx.target_procuratorate)
+directive_target := data.quanze.lib.capacity.ctx.target_procuratorate if {
+	not data.quanze.lib.capacity.named(data.quanze.lib.capacity.resource_props.procuratorate)
+	data.quanze.lib.capacity.named(data.quanze.lib.capacity.ctx.target_procuratorate)
 }
 
 # The issuing procuratorate: the subject's, as the directory confirms it.
@@ -382,38 +377,38 @@ denials contains {"action": act, "code": "directive_outside_hierarchy_chain", "a
 
 # R21-2: staff acting alone (or anyone but the chief or committee) cannot decide a directive.
 denials contains {"action": act, "code": "directive_not_decided_by_chief_or_committee", "article": "二十一"} if {
-	not capacity.ctx.decided_by in directive_deciders
+	not data.quanze.lib.capacity.ctx.decided_by in directive_deciders
 	some act in _directives
 }
 
 denials contains {"action": act, "code": "directive_not_in_procuratorate_name", "article": "二十一"} if {
-	not capacity.ctx.issued_in_name_of == "procuratorate"
+	not data.quanze.lib.capacity.ctx.issued_in_name_of == "procuratorate"
 	some act in _directives
 }
 
 # The target named in the context must be the procuratorate that holds the case.
 denials contains {"action": act, "code": "directive_target_not_case_procuratorate", "article": "二十一"} if {
-	capacity.named(capacity.ctx.target_procuratorate)
-	capacity.named(capacity.resource_props.procuratorate)
-	not capacity.ctx.target_procuratorate == capacity.resource_props.procuratorate
+	data.quanze.lib.capacity.named(data.quanze.lib.capacity.ctx.target_procuratorate)
+	data.quanze.lib.capacity.named(data.quanze.lib.capacity.resource_props.procuratorate)
+	not data.quanze.lib.capacity.ctx.target_procuratorate == data.quanze.lib.capacity.resource_props.procuratorate
 	some act in _directives
 }
 
 # 二十一 "应当由检察长或者检察委员会决定": who decided (context.decider) must be the issuing
 # procuratorate's chief, or its committee, as the directory shows. The chief or the committee
 # issuing the directive in person need not name themselves.
-_decider := capacity.ctx.decider if capacity.named(capacity.ctx.decider)
+_decider := data.quanze.lib.capacity.ctx.decider if data.quanze.lib.capacity.named(data.quanze.lib.capacity.ctx.decider)
 
 _decider := input.subject.id if {
-	not capacity.named(capacity.ctx.decider)
-	_decider_capacities[capacity.ctx.decided_by] == capacity.role
+	not data.quanze.lib.capacity.named(data.quanze.lib.capacity.ctx.decider)
+	_decider_capacities[data.quanze.lib.capacity.ctx.decided_by] == data.quanze.lib.capacity.role
 }
 
 _decider_capacities := {"chief": "chief_procurator", "committee": "committee"}
 
-_expected_decider := data.quanze.lib.directory.chief_of(_issuer) if capacity.ctx.decided_by == "chief"
+_expected_decider := data.quanze.lib.directory.chief_of(_issuer) if data.quanze.lib.capacity.ctx.decided_by == "chief"
 
-_expected_decider := data.quanze.lib.directory.body_id("committee", _issuer) if capacity.ctx.decided_by == "committee"
+_expected_decider := data.quanze.lib.directory.body_id("committee", _issuer) if data.quanze.lib.capacity.ctx.decided_by == "committee"
 
 default _decider_verified := false
 
@@ -425,14 +420,14 @@ denials contains {
 	"article": "二十一",
 	"detail_zh": sprintf(
 		"名录：%s 的%s为 %s；请求称由 %s 决定",
-		[_issuer, _decider_zh[capacity.ctx.decided_by], _expected_or_none, _decider_or_none],
+		[_issuer, _decider_zh[data.quanze.lib.capacity.ctx.decided_by], _expected_or_none, _decider_or_none],
 	),
 	"detail_en": sprintf(
 		"per the directory the %s of %s is %s; the request names %s",
-		[capacity.ctx.decided_by, _issuer, _expected_or_none, _decider_or_none],
+		[data.quanze.lib.capacity.ctx.decided_by, _issuer, _expected_or_none, _decider_or_none],
 	),
 } if {
-	capacity.ctx.decided_by in directive_deciders
+	data.quanze.lib.capacity.ctx.decided_by in directive_deciders
 	_decider_verified == false
 	some act in _directives
 }
@@ -441,7 +436,7 @@ _decider_zh := {"chief": "检察长", "committee": "检察委员会"}
 
 # 三 (R03-2): a committee composed against 三 decides no directive either.
 denials contains {"action": act, "code": "committee_composition_invalid", "article": "三"} if {
-	capacity.ctx.decided_by == "committee"
+	data.quanze.lib.capacity.ctx.decided_by == "committee"
 	not data.quanze.lib.directory.committee_composition_valid(_issuer)
 	some act in _directives
 }
@@ -459,7 +454,7 @@ _decider_or_none := _decider
 accountable contains {
 	"action": act,
 	"subject_id": _directive_decider_id,
-	"capacity": _directive_decider_capacity[capacity.ctx.decided_by],
+	"capacity": _directive_decider_capacity[data.quanze.lib.capacity.ctx.decided_by],
 	"responsibility": "judicial",
 	"article": "三十二",
 } if {
@@ -468,9 +463,9 @@ accountable contains {
 
 _directive_decider_capacity := {"chief": "chief_procurator", "committee": "committee_member"}
 
-_directive_decider_id := _decider if capacity.ctx.decided_by == "chief"
+_directive_decider_id := _decider if data.quanze.lib.capacity.ctx.decided_by == "chief"
 
-_directive_decider_id := "" if capacity.ctx.decided_by == "committee"
+_directive_decider_id := "" if data.quanze.lib.capacity.ctx.decided_by == "committee"
 
 # P15 (三十二): the lower procuratorate's handling procurators answer only where the request says
 # they concealed or distorted facts, or through gross negligence left out important ones, so that
@@ -484,9 +479,9 @@ accountable contains {
 	"responsibility": "judicial",
 	"article": "三十二",
 } if {
-	capacity.reporting_fault
+	data.quanze.lib.capacity.reporting_fault
 	some act in _directives
-	some procurator in capacity.handling_procurators
+	some procurator in data.quanze.lib.capacity.handling_procurators
 }
 
 # ================================================================ 二十二: the chief's review and supervision
@@ -507,23 +502,23 @@ referral_roles := {
 	"full_time_committee_member", "committee_member",
 }
 
-_acting_chief if capacity.role == "chief_procurator"
+_acting_chief if data.quanze.lib.capacity.role == "chief_procurator"
 
 
-_acting_leader if capacity.role in delegation.holder_roles
+_acting_leader if data.quanze.lib.capacity.role in data.quanze.lib.delegation.holder_roles
 
 _chief_acts contains act if {
 	_acting_chief
-	some act in scope.actions
+	some act in data.quanze.lib.scope.actions
 	act in chief_supervisory_acts
 }
 
 # 四十六: a deputy chief or full-time member whose delegation covers the act acts as the chief.
 _delegated contains act if {
 	_acting_leader
-	some act in scope.actions
+	some act in data.quanze.lib.scope.actions
 	act in chief_supervisory_acts
-	delegation.covers(act)
+	data.quanze.lib.delegation.covers(act)
 }
 
 _as_chief := _chief_acts | _delegated
@@ -531,34 +526,34 @@ _as_chief := _chief_acts | _delegated
 # A7: acts a leader does in their own right (a covering delegation takes precedence).
 _area_acts contains act if {
 	_acting_leader
-	some act in scope.actions
+	some act in data.quanze.lib.scope.actions
 	act in area_supervisory_acts
 	not act in _delegated
 }
 
 # A7: the departments the directory says the leader supervises.
 _in_supervised_area if {
-	department := capacity.resource_props.department
-	capacity.named(department)
+	department := data.quanze.lib.capacity.resource_props.department
+	data.quanze.lib.capacity.named(department)
 	department in data.quanze.lib.directory.supervises_departments
 }
 
 # 二十二(1)–(5), A28: the stated circumstance, as the item it cites.
 _circumstance := item if {
 	some item in [1, 2, 3, 4, 5]
-	item == capacity.ctx.circumstance
+	item == data.quanze.lib.capacity.ctx.circumstance
 }
 
 # R22-1: "检察长可以对检察官职权范围内决定的案件或者办案事项进行审核"; a matter that goes to
 # the chief anyway comes to the chief for decision under 八.
 grants contains {"action": "opinion.review", "code": "chief_reviews_procurator_decision", "article": "二十二"} if {
 	"opinion.review" in _as_chief
-	not matters.for_chief_or_committee
+	not data.quanze.lib.matters.for_chief_or_committee
 }
 
 grants contains {"action": "opinion.review", "code": "chief_reviews_reported_matter", "article": "八"} if {
 	"opinion.review" in _as_chief
-	matters.for_chief_or_committee
+	data.quanze.lib.matters.for_chief_or_committee
 }
 
 # R22-2.
@@ -590,7 +585,7 @@ grants contains {
 # 四十六: the delegate's authority, beside the power exercised.
 grants contains object.union(
 	{"action": act, "code": "delegate_acts_for_chief", "article": "四十六"},
-	delegation.delegated_by(act),
+	data.quanze.lib.delegation.delegated_by(act),
 ) if {
 	some act in _delegated
 }
@@ -627,7 +622,7 @@ prohibitions contains {
 	"article": "四十六",
 } if {
 	_acting_leader
-	"case.demand_explanation" in scope.actions
+	"case.demand_explanation" in data.quanze.lib.scope.actions
 	not "case.demand_explanation" in _delegated
 }
 
@@ -638,8 +633,8 @@ escalations contains {
 	"code": "refer_through_chief",
 	"article": "八",
 } if {
-	capacity.role in referral_roles
-	"case.refer_to_committee" in scope.actions
+	data.quanze.lib.capacity.role in referral_roles
+	"case.refer_to_committee" in data.quanze.lib.scope.actions
 	not "case.refer_to_committee" in _delegated
 }
 
@@ -647,8 +642,8 @@ escalations contains {
 # head's review, or with the reason there was none.
 obligations contains {"action": "case.refer_to_committee", "code": "record_department_head_review", "article": "八"} if {
 	"case.refer_to_committee" in _as_chief
-	matters.for_chief_or_committee
-	not capacity.ctx.department_head_review_done == true
+	data.quanze.lib.matters.for_chief_or_committee
+	not data.quanze.lib.capacity.ctx.department_head_review_done == true
 }
 
 # A28: the demand records the circumstance relied on (item 5 with a description).
@@ -664,7 +659,7 @@ obligations contains {
 accountable contains {
 	"action": act,
 	"subject_id": input.subject.id,
-	"capacity": capacity.role,
+	"capacity": data.quanze.lib.capacity.role,
 	"responsibility": "supervisory",
 	"article": "二十五",
 } if {
@@ -677,7 +672,7 @@ accountable contains {
 accountable contains {
 	"action": "case.order_reexamination",
 	"subject_id": input.subject.id,
-	"capacity": capacity.role,
+	"capacity": data.quanze.lib.capacity.role,
 	"responsibility": "supervisory",
 	"article": "三十",
 } if {
@@ -692,5 +687,5 @@ accountable contains {
 	"article": "三十",
 } if {
 	"case.order_reexamination" in (_as_chief | _area_acts)
-	some procurator in capacity.handling_procurators
+	some procurator in data.quanze.lib.capacity.handling_procurators
 }

@@ -17,11 +17,6 @@ package quanze.rules.management
 
 import rego.v1
 
-import data.quanze.lib.capacity
-import data.quanze.lib.delegation
-import data.quanze.lib.scope
-import data.quanze.rules.routing
-
 # Every entry carries its article (and item): the messages are merged separately.
 
 # ---------------------------------------------------------------- grants by role
@@ -69,13 +64,13 @@ _role_grants := {
 }
 
 _role_acts contains act if {
-	table := _role_grants[capacity.role]
-	some act in scope.actions
+	table := _role_grants[data.quanze.lib.capacity.role]
+	some act in data.quanze.lib.scope.actions
 	table[act]
 }
 
 grants contains entry if {
-	table := _role_grants[capacity.role]
+	table := _role_grants[data.quanze.lib.capacity.role]
 	some act in _role_acts
 	g := table[act]
 	entry := object.union({"action": act, "item": 0}, g)
@@ -97,7 +92,7 @@ _disciplinary_acts := {"disciplinary.review_opinion", "accountability.refer_to_d
 # the directory must show the approver is that chief, or the registry a delegation of the
 # approval (四十六).
 denials contains {"action": act, "code": "referral_requires_chief_approval", "article": "三十五", "item": 0} if {
-	not capacity.chief_approval_recorded
+	not data.quanze.lib.capacity.chief_approval_recorded
 	some act in _role_acts
 	act in _disciplinary_acts
 }
@@ -105,43 +100,43 @@ denials contains {"action": act, "code": "referral_requires_chief_approval", "ar
 denials contains object.union({"action": act, "article": "三十五", "item": 0}, problem) if {
 	some act in _role_acts
 	act in _disciplinary_acts
-	some problem in capacity.approval_problems("accountability.approve_referral")
+	some problem in data.quanze.lib.capacity.approval_problems("accountability.approve_referral")
 }
 
 # 四十六: an approval given by the chief's delegate is cited as such.
 grants contains {"action": act, "code": "approved_by_delegate", "article": "四十六", "item": 0} if {
 	some act in _role_acts
 	act == "accountability.refer_to_disciplinary_committee"
-	capacity.approved_by_delegate("accountability.approve_referral")
+	data.quanze.lib.capacity.approved_by_delegate("accountability.approve_referral")
 }
 
 # "报检察长批准": the chief approves; 四十六: a deputy chief or full-time member whose
 # delegation covers the approval approves as the chief would.
-_approver_roles := {"chief_procurator"} | delegation.holder_roles
+_approver_roles := {"chief_procurator"} | data.quanze.lib.delegation.holder_roles
 
 _approvals contains act if {
-	capacity.role in _approver_roles
-	some act in scope.actions
+	data.quanze.lib.capacity.role in _approver_roles
+	some act in data.quanze.lib.scope.actions
 	act == "accountability.approve_referral"
 }
 
 grants contains {"action": act, "code": "chief_approves_referral", "article": "三十五", "item": 0} if {
-	capacity.role == "chief_procurator"
+	data.quanze.lib.capacity.role == "chief_procurator"
 	some act in _approvals
 }
 
 grants contains object.union(
 	{"action": act, "code": "delegate_approves_for_chief", "article": "四十六", "item": 0},
-	delegation.delegated_by(act),
+	data.quanze.lib.delegation.delegated_by(act),
 ) if {
 	some act in _approvals
-	delegation.covers(act)
+	data.quanze.lib.delegation.covers(act)
 }
 
 prohibitions contains {"action": act, "code": "chief_power_not_delegated", "article": "四十六", "item": 0} if {
-	capacity.role in delegation.holder_roles
+	data.quanze.lib.capacity.role in data.quanze.lib.delegation.holder_roles
 	some act in _approvals
-	not delegation.covers(act)
+	not data.quanze.lib.delegation.covers(act)
 }
 
 # 二十五: approving a referral is an act of supervision, not a decision on a case (二十八 "就办案事项
@@ -149,7 +144,7 @@ prohibitions contains {"action": act, "code": "chief_power_not_delegated", "arti
 accountable contains {
 	"action": act,
 	"subject_id": input.subject.id,
-	"capacity": capacity.role,
+	"capacity": data.quanze.lib.capacity.role,
 	"responsibility": "supervisory",
 	"article": "二十五",
 } if {
@@ -165,7 +160,7 @@ review_opinions := {"intentional", "gross_negligence", "ordinary_negligence", "n
 
 # R35-3: the opinion given in this act (context.review_opinion) must be one of the four.
 denials contains {"action": act, "code": "review_opinion_not_recognised", "article": "三十五", "item": 0} if {
-	opinion := object.get(capacity.ctx, "review_opinion", null)
+	opinion := object.get(data.quanze.lib.capacity.ctx, "review_opinion", null)
 	not opinion in review_opinions
 	some act in _role_acts
 	act == "disciplinary.review_opinion"
@@ -182,13 +177,13 @@ denials contains {"action": act, "code": "disciplinary_matter_of_a_procurator_on
 # The person decided on (resource.properties.subject_of_decision) is a procurator of the
 # procuratorate holding the matter, per the directory.
 _concerns_a_procurator if {
-	person := object.get(capacity.resource_props, "subject_of_decision", "")
-	capacity.procurator_of_resource(person)
+	person := object.get(data.quanze.lib.capacity.resource_props, "subject_of_decision", "")
+	data.quanze.lib.capacity.procurator_of_resource(person)
 }
 
 # R35-4: "检察官惩戒委员会提出审查意见后，人民检察院应当…作出是否予以惩戒的决定".
 denials contains {"action": act, "code": "committee_opinion_required", "article": "三十五", "item": 0} if {
-	opinion := object.get(capacity.resource_props, "committee_opinion", null)
+	opinion := object.get(data.quanze.lib.capacity.resource_props, "committee_opinion", null)
 	not opinion in review_opinions
 	some act in _role_acts
 	act == "disciplinary.decide"
@@ -210,11 +205,11 @@ denials contains {
 	"detail_zh": sprintf("名录：%s 的事项由 %s 的检察官惩戒委员会审议", [matter, seat]),
 	"detail_en": sprintf("per the directory, matters of %s go to the disciplinary committee of %s", [matter, seat]),
 } if {
-	capacity.role == "disciplinary_committee"
-	matter := capacity.resource_procuratorate
+	data.quanze.lib.capacity.role == "disciplinary_committee"
+	matter := data.quanze.lib.capacity.resource_procuratorate
 	seat := _seat_or_none(matter)
 	seat != data.quanze.lib.directory.home_id
-	some act in scope.actions
+	some act in data.quanze.lib.scope.actions
 }
 
 _seat_or_none(matter) := seat if {
@@ -225,8 +220,8 @@ _seat_or_none(matter) := "none" if not data.quanze.lib.directory.disciplinary_se
 
 # R35-5: the committee gives an opinion; it does not decide discipline.
 prohibitions contains {"action": act, "code": "disciplinary_committee_cannot_decide", "article": "三十五", "item": 0} if {
-	capacity.role == "disciplinary_committee"
-	some act in scope.actions
+	data.quanze.lib.capacity.role == "disciplinary_committee"
+	some act in data.quanze.lib.scope.actions
 	act == "disciplinary.decide"
 }
 
@@ -234,12 +229,12 @@ prohibitions contains {"action": act, "code": "disciplinary_committee_cannot_dec
 
 _contests := {"discipline.apply_review", "discipline.appeal"}
 
-_concerns_subject if capacity.resource_props.subject_of_decision == input.subject.id
+_concerns_subject if data.quanze.lib.capacity.resource_props.subject_of_decision == input.subject.id
 
 grants contains {"action": act, "code": "staff_member_contests_decision", "article": "三十八", "item": 0} if {
-	capacity.role in staff_roles
+	data.quanze.lib.capacity.role in staff_roles
 	_concerns_subject
-	some act in scope.actions
+	some act in data.quanze.lib.scope.actions
 	act in _contests
 }
 
@@ -251,21 +246,21 @@ prohibitions contains {
 	"item": 0,
 } if {
 	not _concerns_subject
-	some act in scope.actions
+	some act in data.quanze.lib.scope.actions
 	act in _contests
 }
 
 # ---------------------------------------------------------------- 三十九 clarification
 
 denials contains {"action": act, "code": "accusation_not_found_false", "article": "三十九", "item": 0} if {
-	not capacity.resource_props.accusation_found_false == true
+	not data.quanze.lib.capacity.resource_props.accusation_found_false == true
 	some act in _role_acts
 	act == "accusation.clarify"
 }
 
 # "对检察人员诬告陷害的，应当依法予以追究".
 obligations contains {"action": act, "code": "pursue_malicious_accuser", "article": "三十九", "item": 0} if {
-	capacity.resource_props.accusation_malicious == true
+	data.quanze.lib.capacity.resource_props.accusation_malicious == true
 	some act in _role_acts
 	act == "accusation.clarify"
 }
@@ -274,8 +269,8 @@ obligations contains {"action": act, "code": "pursue_malicious_accuser", "articl
 
 # R40-1: everyone runs case work in the business system.
 grants contains {"action": act, "code": "record_case_work_online", "article": "四十", "item": 0} if {
-	capacity.named(capacity.role)
-	some act in scope.actions
+	data.quanze.lib.capacity.named(data.quanze.lib.capacity.role)
+	some act in data.quanze.lib.scope.actions
 	act == "system.record_online"
 }
 
@@ -286,24 +281,24 @@ obligations contains {
 	"article": "四十",
 	"item": 0,
 } if {
-	capacity.named(capacity.role)
-	capacity.ctx.offline_exception == true
-	some act in scope.actions
+	data.quanze.lib.capacity.named(data.quanze.lib.capacity.role)
+	data.quanze.lib.capacity.ctx.offline_exception == true
+	some act in data.quanze.lib.scope.actions
 	act == "system.record_online"
 }
 
 # R40-3: case management supervises the procedure; it neither decides nor changes opinions.
-_case_management_decisions := routing.decisive_actions | {"decision.procedural"}
+_case_management_decisions := data.quanze.rules.routing.decisive_actions | {"decision.procedural"}
 
 prohibitions contains {"action": act, "code": "case_management_cannot_decide", "article": "四十", "item": 0} if {
-	capacity.role == "case_management"
-	some act in scope.actions
+	data.quanze.lib.capacity.role == "case_management"
+	some act in data.quanze.lib.scope.actions
 	act in _case_management_decisions
 }
 
 prohibitions contains {"action": act, "code": "case_management_cannot_change_opinion", "article": "四十", "item": 0} if {
-	capacity.role == "case_management"
-	some act in scope.actions
+	data.quanze.lib.capacity.role == "case_management"
+	some act in data.quanze.lib.scope.actions
 	act in {"opinion.edit", "opinion.demand_change"}
 }
 
@@ -311,7 +306,7 @@ prohibitions contains {"action": act, "code": "case_management_cannot_change_opi
 
 # "年度考核不称职，应当降低检察官等级".
 denials contains {"action": act, "code": "annual_rating_not_incompetent", "article": "四十一", "item": 0} if {
-	not capacity.resource_props.annual_rating == "incompetent"
+	not data.quanze.lib.capacity.resource_props.annual_rating == "incompetent"
 	some act in _role_acts
 	act == "grade.lower"
 }
@@ -323,7 +318,7 @@ denials contains {
 	"article": "四十一",
 	"item": 0,
 } if {
-	not capacity.resource_props.found_unfit_by_evaluation_committee == true
+	not data.quanze.lib.capacity.resource_props.found_unfit_by_evaluation_committee == true
 	some act in _role_acts
 	act == "quota.exit"
 }
@@ -343,8 +338,8 @@ obligations contains {"action": act, "code": "follow_quota_exit_procedure", "art
 
 # R41-2: a department head assesses staff (二十三(8)) but does not remove them from the quota.
 prohibitions contains {"action": act, "code": "dept_head_cannot_exit_quota", "article": "四十一", "item": 0} if {
-	capacity.role == "department_head"
-	some act in scope.actions
+	data.quanze.lib.capacity.role == "department_head"
+	some act in data.quanze.lib.scope.actions
 	act == "quota.exit"
 }
 
@@ -352,7 +347,7 @@ prohibitions contains {"action": act, "code": "dept_head_cannot_exit_quota", "ar
 
 # "对检察官已经办结案件的质量进行检查评定".
 denials contains {"action": act, "code": "case_not_closed", "article": "四十二", "item": 0} if {
-	not capacity.resource_props.case_closed == true
+	not data.quanze.lib.capacity.resource_props.case_closed == true
 	some act in _role_acts
 	act == "quality.review"
 }
@@ -369,8 +364,8 @@ obligations contains {"action": act, "code": "feed_quality_results_into_assessme
 interference_events := {"inquiry", "interference", "meddling", "improper_contact"}
 
 _interference_acts contains act if {
-	capacity.role in staff_roles
-	some act in scope.actions
+	data.quanze.lib.capacity.role in staff_roles
+	some act in data.quanze.lib.scope.actions
 	act == "interference.record_report"
 }
 
@@ -379,7 +374,7 @@ grants contains {"action": act, "code": "staff_records_interference", "article":
 }
 
 denials contains {"action": act, "code": "interference_event_not_stated", "article": "四十三", "item": 0} if {
-	event := object.get(capacity.ctx, ["event", "type"], null)
+	event := object.get(data.quanze.lib.capacity.ctx, ["event", "type"], null)
 	not event in interference_events
 	some act in _interference_acts
 }
@@ -403,7 +398,7 @@ _disclosures contains act if {
 }
 
 denials contains {"action": act, "code": code, "article": "四十四", "item": 0} if {
-	flags := object.get(capacity.resource_props, "content_flags", [])
+	flags := object.get(data.quanze.lib.capacity.resource_props, "content_flags", [])
 	is_array(flags)
 	some flag in flags
 	code := protected_content[flag]
@@ -413,7 +408,7 @@ denials contains {"action": act, "code": code, "article": "四十四", "item": 0
 # 四十四, A42: a case that itself involves national security (十一(1)) is not disclosed either,
 # whatever flags its content carries.
 denials contains {"action": act, "code": "disclosure_endangers_national_security", "article": "四十四", "item": 0} if {
-	capacity.resource_props.involves_national_security == true
+	data.quanze.lib.capacity.resource_props.involves_national_security == true
 	some act in _disclosures
 }
 

@@ -23,10 +23,6 @@ package quanze.rules.organisation
 
 import rego.v1
 
-import data.quanze.lib.capacity
-import data.quanze.lib.delegation
-import data.quanze.lib.scope
-
 # 五: leaders who, when in a team, must be its lead procurator.
 leader_roles := {"chief_procurator", "deputy_chief_procurator", "full_time_committee_member"}
 
@@ -46,21 +42,21 @@ dept_head_acts := {
 # 六: what the lead procurator does for the team.
 lead_acts := {"team.hold_discussion": "lead_holds_team_discussion", "team.record_dissent": "lead_records_dissent"}
 
-_props := capacity.resource_props
+_props := data.quanze.lib.capacity.resource_props
 
-_ctx := capacity.ctx
+_ctx := data.quanze.lib.capacity.ctx
 
 # ------------------------------------------------------------------ team composition
 
 # 五: the procurators of the team (the team resource, or the case a team handles), and those of
 # them who must lead it (A37), as lib/capacity computes them from the directory.
-team_procurators := capacity.team_members
+team_procurators := data.quanze.lib.capacity.team_members
 
-team_leaders := capacity.team_leaders
+team_leaders := data.quanze.lib.capacity.team_leaders
 
 default _subject_is_leader := false
 
-_subject_is_leader if capacity.role in leader_roles
+_subject_is_leader if data.quanze.lib.capacity.role in leader_roles
 
 # Booleans read inside comprehensions are compared with `== true` and have defaults: the RVM
 # makes a comprehension that references an undefined rule undefined as a whole.
@@ -69,7 +65,7 @@ _joining_leader := {id |
 	id := input.subject.id
 }
 
-_named_lead if capacity.named(_props.lead_procurator)
+_named_lead if data.quanze.lib.capacity.named(_props.lead_procurator)
 
 _proposed_lead := object.get(_ctx, "proposed_lead", "")
 
@@ -77,20 +73,20 @@ _team_role := object.get(_ctx, "team_role", "")
 
 # ------------------------------------------------------------------ who acts
 
-_acting_dept_head if capacity.role == "department_head"
+_acting_dept_head if data.quanze.lib.capacity.role == "department_head"
 
-_case_management if capacity.role == "case_management"
+_case_management if data.quanze.lib.capacity.role == "case_management"
 
 # A39: case management, or a department head (whose department and status are checked below).
 _assigner if _case_management
 
 _assigner if _acting_dept_head
 
-_lead if "lead_procurator" in capacity.case_roles
+_lead if "lead_procurator" in data.quanze.lib.capacity.case_roles
 
-_team_member if "team_procurator" in capacity.case_roles
+_team_member if "team_procurator" in data.quanze.lib.capacity.case_roles
 
-_sole_or_lead if "sole_procurator" in capacity.case_roles
+_sole_or_lead if "sole_procurator" in data.quanze.lib.capacity.case_roles
 
 _sole_or_lead if _lead
 
@@ -98,7 +94,7 @@ _sole_or_lead if _lead
 
 _assigning if {
 	_assigner
-	"case.assign" in scope.actions
+	"case.assign" in data.quanze.lib.scope.actions
 }
 
 _assignment_method := object.get(_ctx, "assignment_method", "")
@@ -123,7 +119,7 @@ denials contains {"action": "case.assign", "code": "team_needs_two_procurators",
 denials contains {"action": "case.assign", "code": "leader_must_be_lead", "article": "五", "item": 0} if {
 	_assigning
 	_props.handling_mode == "team"
-	count(capacity.leaders_other_than(object.get(_props, "lead_procurator", ""))) > 0
+	count(data.quanze.lib.capacity.leaders_other_than(object.get(_props, "lead_procurator", ""))) > 0
 }
 
 obligations contains {"action": "case.assign", "code": "log_assignment_method", "article": "九", "item": 0} if _assigning
@@ -136,11 +132,11 @@ obligations contains {"action": "case.assign", "code": "record_designation_reaso
 
 # ------------------------------------------------------------------ 五: forming a team
 
-_forming if "team.form" in scope.actions
+_forming if "team.form" in data.quanze.lib.scope.actions
 
 grants contains {"action": "team.form", "code": "chief_forms_team", "article": "五", "item": 0} if {
 	_forming
-	capacity.role == "chief_procurator"
+	data.quanze.lib.capacity.role == "chief_procurator"
 }
 
 grants contains {"action": "team.form", "code": "assigner_forms_team", "article": "五", "item": 0} if {
@@ -156,7 +152,7 @@ denials contains {"action": "team.form", "code": "team_resource_required", "arti
 # R05-1, A38: "由两名以上检察官组成的办案组".
 denials contains {"action": act, "code": "team_needs_two_procurators", "article": "五", "item": 0} if {
 	count(team_procurators) < 2
-	some act in scope.actions
+	some act in data.quanze.lib.scope.actions
 	act in {"team.form", "team.designate_lead"}
 }
 
@@ -170,27 +166,27 @@ denials contains {"action": "team.form", "code": "team_has_several_leaders", "ar
 denials contains {"action": "team.form", "code": "leader_must_be_lead", "article": "五", "item": 0} if {
 	_forming
 	_named_lead
-	count(capacity.leaders_other_than(_props.lead_procurator)) > 0
+	count(data.quanze.lib.capacity.leaders_other_than(_props.lead_procurator)) > 0
 }
 
 # ------------------------------------------------------------------ 五, 四十六: the lead
 
-_designating if "team.designate_lead" in scope.actions
+_designating if "team.designate_lead" in data.quanze.lib.scope.actions
 
 grants contains {"action": "team.designate_lead", "code": "chief_designates_lead", "article": "五", "item": 0} if {
 	_designating
-	capacity.role == "chief_procurator"
+	data.quanze.lib.capacity.role == "chief_procurator"
 }
 
 # A rule, not `not delegation.covers("…")`: the tree-walking Engine evaluated `not` over a
 # function call with a constant argument as true even where the call itself was true.
 default _delegated_designation := false
 
-_delegated_designation if delegation.covers("team.designate_lead")
+_delegated_designation if data.quanze.lib.delegation.covers("team.designate_lead")
 
 grants contains object.union(
 	{"action": "team.designate_lead", "code": "delegate_designates_lead", "article": "四十六", "item": 0},
-	delegation.delegated_by("team.designate_lead"),
+	data.quanze.lib.delegation.delegated_by("team.designate_lead"),
 ) if {
 	_designating
 	_delegated_designation == true
@@ -205,7 +201,7 @@ prohibitions contains {
 	"item": 0,
 } if {
 	_designating
-	capacity.role in delegation.holder_roles
+	data.quanze.lib.capacity.role in data.quanze.lib.delegation.holder_roles
 	_delegated_designation == false
 }
 
@@ -218,14 +214,14 @@ denials contains {"action": "team.designate_lead", "code": "proposed_lead_not_in
 # R05-3: a leader in the team must be the one designated.
 denials contains {"action": "team.designate_lead", "code": "leader_must_be_lead", "article": "五", "item": 0} if {
 	_designating
-	count(capacity.leaders_other_than(_proposed_lead)) > 0
+	count(data.quanze.lib.capacity.leaders_other_than(_proposed_lead)) > 0
 }
 
 # ------------------------------------------------------------------ 五: joining a team
 
 _joining if {
-	capacity.acts_as_procurator
-	"team.join" in scope.actions
+	data.quanze.lib.capacity.acts_as_procurator
+	"team.join" in data.quanze.lib.scope.actions
 }
 
 grants contains {"action": "team.join", "code": "procurator_joins_team", "article": "五", "item": 0} if _joining
@@ -246,7 +242,7 @@ denials contains {"action": "team.join", "code": "leader_must_be_lead", "article
 denials contains {"action": "team.join", "code": "leader_must_be_lead", "article": "五", "item": 0} if {
 	_joining
 	_team_role == "lead"
-	count(capacity.leaders_other_than(input.subject.id)) > 0
+	count(data.quanze.lib.capacity.leaders_other_than(input.subject.id)) > 0
 }
 
 # 五 "指定一名": the team already has another designated lead.
@@ -274,7 +270,7 @@ obligations contains {"action": "team.join", "code": "lead_awaits_chief_designat
 
 grants contains {"action": "team.assign_auxiliary", "code": "attach_auxiliary_staff", "article": "五", "item": 0} if {
 	_assigner
-	"team.assign_auxiliary" in scope.actions
+	"team.assign_auxiliary" in data.quanze.lib.scope.actions
 }
 
 # ------------------------------------------------------------------ department heads (A39, 七)
@@ -282,23 +278,23 @@ grants contains {"action": "team.assign_auxiliary", "code": "attach_auxiliary_st
 # 四十五: "具有检察官身份的部门正职、副职".
 denials contains {"action": act, "code": "dept_head_requires_procurator_status", "article": "四十五", "item": 0} if {
 	_acting_dept_head
-	not capacity.holds_procurator_status
-	some act in scope.actions
+	not data.quanze.lib.capacity.holds_procurator_status
+	some act in data.quanze.lib.scope.actions
 	dept_head_acts[act]
 }
 
 denials contains {"action": act, "code": "not_case_department_head", "article": dept_head_acts[act], "item": 0} if {
 	_acting_dept_head
-	not capacity.same_department
-	some act in scope.actions
+	not data.quanze.lib.capacity.same_department
+	some act in data.quanze.lib.scope.actions
 	dept_head_acts[act]
 }
 
 # ------------------------------------------------------------------ 六: the team's discussion
 
 _lead_acting contains act if {
-	capacity.acts_as_procurator
-	some act in scope.actions
+	data.quanze.lib.capacity.acts_as_procurator
+	some act in data.quanze.lib.scope.actions
 	lead_acts[act]
 }
 
@@ -321,8 +317,8 @@ obligations contains {"action": "team.hold_discussion", "code": "record_dissent"
 # ------------------------------------------------------------------ 七: joint meetings
 
 _requesting if {
-	capacity.acts_as_procurator
-	"joint_meeting.request" in scope.actions
+	data.quanze.lib.capacity.acts_as_procurator
+	"joint_meeting.request" in data.quanze.lib.scope.actions
 }
 
 # R07-1, A21: the sole procurator, or the lead for the team; the 二十四 majority rule
@@ -349,8 +345,8 @@ prohibitions contains {
 	"article": "七",
 	"item": 0,
 } if {
-	capacity.role == "procurator"
-	"joint_meeting.convene" in scope.actions
+	data.quanze.lib.capacity.role == "procurator"
+	"joint_meeting.convene" in data.quanze.lib.scope.actions
 }
 
 # A20: attendees are procurators; each signs the minutes (七 "经参加会议的检察官签名").
@@ -361,13 +357,13 @@ grants contains {
 	"article": "七",
 	"item": 0,
 } if {
-	capacity.acts_as_procurator
-	"joint_meeting.participate" in scope.actions
+	data.quanze.lib.capacity.acts_as_procurator
+	"joint_meeting.participate" in data.quanze.lib.scope.actions
 }
 
 obligations contains {"action": "joint_meeting.participate", "code": "sign_minutes", "article": "七", "item": 0} if {
-	capacity.acts_as_procurator
-	"joint_meeting.participate" in scope.actions
+	data.quanze.lib.capacity.acts_as_procurator
+	"joint_meeting.participate" in data.quanze.lib.scope.actions
 }
 
 prohibitions contains {
@@ -376,14 +372,14 @@ prohibitions contains {
 	"article": "七",
 	"item": 0,
 } if {
-	capacity.role in auxiliary_roles
-	"joint_meeting.participate" in scope.actions
+	data.quanze.lib.capacity.role in auxiliary_roles
+	"joint_meeting.participate" in data.quanze.lib.scope.actions
 }
 
 # R07-4: "讨论情况和意见应当全面记录，经参加会议的检察官签名后附卷保存".
 _recording if {
 	_acting_dept_head
-	"joint_meeting.record_minutes" in scope.actions
+	"joint_meeting.record_minutes" in data.quanze.lib.scope.actions
 }
 
 _meeting := object.get(_ctx, "joint_meeting", {})
@@ -403,7 +399,7 @@ denials contains {
 	"item": 0,
 } if {
 	_recording
-	capacity.named(_meeting.convened_by)
+	data.quanze.lib.capacity.named(_meeting.convened_by)
 	_meeting.convened_by != input.subject.id
 }
 

@@ -12,10 +12,6 @@ package quanze.rules.powers
 
 import rego.v1
 
-import data.quanze.lib.capacity
-import data.quanze.lib.scope
-import data.quanze.lib.tasks
-
 # 十四(1)–(9), by item. A13: procurators organise measures and may carry them out.
 procurator_powers := {
 	"case.summon_suspect": 1, "case.interrogate_suspect": 1,
@@ -38,8 +34,8 @@ guided_tasks := {"lawyer.receive", "document.draft", "evidence.verify"}
 lead_duties := {"team.direct": 1, "team.allocate_auxiliary_tasks": 2, "team.propose_assessment": 2}
 
 _power_acts contains act if {
-	capacity.acts_as_procurator
-	some act in scope.actions
+	data.quanze.lib.capacity.acts_as_procurator
+	some act in data.quanze.lib.scope.actions
 	_is_case_power(act)
 }
 
@@ -50,20 +46,20 @@ _is_case_power(act) if act in guided_tasks
 # ---------------------------------------------------------------- 十四(1)–(9)
 
 grants contains {"action": act, "code": "procurator_power", "item": item} if {
-	capacity.handles_case
+	data.quanze.lib.capacity.handles_case
 	some act in _power_acts
 	item := procurator_powers[act]
 }
 
 grants contains {"action": act, "code": "procurator_guided_task"} if {
-	capacity.handles_case
+	data.quanze.lib.capacity.handles_case
 	some act in _power_acts
 	act in guided_tasks
 }
 
 # 十四 (I): the powers are exercised on the cases the procurator handles.
 prohibitions contains {"action": act, "code": "procurator_not_handling_case"} if {
-	not capacity.handles_case
+	not data.quanze.lib.capacity.handles_case
 	some act in _power_acts
 }
 
@@ -77,14 +73,14 @@ denials contains {"action": act, "code": "criminal_power_outside_criminal_domain
 }
 
 _non_criminal_domain if {
-	domain := object.get(capacity.resource_props, "domain", "criminal")
+	domain := object.get(data.quanze.lib.capacity.resource_props, "domain", "criminal")
 	domain != "criminal"
 }
 
 # 十四(6): "公益诉讼磋商座谈会" — consultations belong to public-interest cases.
 denials contains {"action": "consultation.preside", "code": "consultation_public_interest_only"} if {
 	"consultation.preside" in _power_acts
-	not capacity.resource_props.domain == "public_interest"
+	not data.quanze.lib.capacity.resource_props.domain == "public_interest"
 }
 
 # The procurator answers for their own acts in the case (二十九).
@@ -95,15 +91,15 @@ accountable contains {
 	"responsibility": "judicial",
 	"article": "二十九",
 } if {
-	capacity.handles_case
+	data.quanze.lib.capacity.handles_case
 	some act in _power_acts
 }
 
 # ---------------------------------------------------------------- 十四(10)
 
 _entrusted_acts contains "task.entrusted" if {
-	capacity.acts_as_procurator
-	"task.entrusted" in scope.actions
+	data.quanze.lib.capacity.acts_as_procurator
+	"task.entrusted" in data.quanze.lib.scope.actions
 }
 
 # A10, A17: an entrustment from the chief naming the procurator and the task.
@@ -120,7 +116,7 @@ denials contains {"action": "task.entrusted", "code": "chief_entrustment_require
 # does not hold under 十四(1)–(9) — deciding is routed (六, 十一, 十三), whatever the text says.
 denials contains object.union({"action": "task.entrusted"}, problem) if {
 	"task.entrusted" in _entrusted_acts
-	problem := tasks.names_outside(object.get(capacity.ctx, ["chief_entrustment", "task"], ""), entrustable, "十四", 10)
+	problem := data.quanze.lib.tasks.names_outside(object.get(data.quanze.lib.capacity.ctx, ["chief_entrustment", "task"], ""), entrustable, "十四", 10)
 }
 
 # What an entrustment may name: the procurator's own powers and the work they guide.
@@ -130,7 +126,7 @@ entrustable := object.union(procurator_powers, {act: 10 | some act in guided_tas
 accountable contains {
 	"action": "task.entrusted",
 	"subject_id": input.subject.id,
-	"capacity": capacity.role,
+	"capacity": data.quanze.lib.capacity.role,
 	"responsibility": "judicial",
 	"article": "二十九",
 } if {
@@ -140,27 +136,27 @@ accountable contains {
 # The request names the matter (context.chief_entrustment.task); the chief of this procuratorate
 # must have entrusted it to the subject — in the registry, or (with it off) as the request shows.
 _entrusted if {
-	entrustment := capacity.ctx.chief_entrustment
+	entrustment := data.quanze.lib.capacity.ctx.chief_entrustment
 	entrustment.to == input.subject.id
-	capacity.named(entrustment.task)
+	data.quanze.lib.capacity.named(entrustment.task)
 	data.quanze.lib.delegation.entrusted(entrustment.task)
 }
 
 # ---------------------------------------------------------------- 十五
 
 _lead_acts contains act if {
-	capacity.acts_as_procurator
-	some act in scope.actions
+	data.quanze.lib.capacity.acts_as_procurator
+	some act in data.quanze.lib.scope.actions
 	lead_duties[act]
 }
 
 grants contains {"action": act, "code": "lead_manages_team", "item": lead_duties[act]} if {
-	"lead_procurator" in capacity.case_roles
+	"lead_procurator" in data.quanze.lib.capacity.case_roles
 	some act in _lead_acts
 }
 
 prohibitions contains {"action": act, "code": "only_lead_manages_team", "item": lead_duties[act]} if {
-	not "lead_procurator" in capacity.case_roles
+	not "lead_procurator" in data.quanze.lib.capacity.case_roles
 	some act in _lead_acts
 }
 
@@ -171,15 +167,15 @@ accountable contains {
 	"responsibility": "judicial",
 	"article": "二十九",
 } if {
-	"lead_procurator" in capacity.case_roles
+	"lead_procurator" in data.quanze.lib.capacity.case_roles
 	some act in _lead_acts
 }
 
 # ---------------------------------------------------------------- 十六
 
 grants contains {"action": act, "code": "provincial_power_list"} if {
-	capacity.role == "provincial_procuratorate"
-	some act in scope.actions
+	data.quanze.lib.capacity.role == "provincial_procuratorate"
+	some act in data.quanze.lib.scope.actions
 	act in {"power_list.formulate", "power_list.file"}
 }
 
@@ -191,24 +187,24 @@ denials contains {
 	"detail_zh": sprintf("名录：%s 不在 %s 辖区内", [target, data.quanze.lib.directory.home_id]),
 	"detail_en": sprintf("per the directory %s is not within %s", [target, data.quanze.lib.directory.home_id]),
 } if {
-	capacity.role == "provincial_procuratorate"
-	target := capacity.resource_procuratorate
+	data.quanze.lib.capacity.role == "provincial_procuratorate"
+	target := data.quanze.lib.capacity.resource_procuratorate
 	chain := data.quanze.lib.directory.chain(target)
 	not data.quanze.lib.directory.home_id in chain
-	some act in scope.actions
+	some act in data.quanze.lib.scope.actions
 	act in {"power_list.formulate", "power_list.file"}
 }
 
 # A32: filing (备案) is not approval; until the list is filed the duty is outstanding.
 obligations contains {"action": "power_list.formulate", "code": "file_with_spp"} if {
-	capacity.role == "provincial_procuratorate"
-	"power_list.formulate" in scope.actions
-	not capacity.ctx.filed_with_spp == true
+	data.quanze.lib.capacity.role == "provincial_procuratorate"
+	"power_list.formulate" in data.quanze.lib.scope.actions
+	not data.quanze.lib.capacity.ctx.filed_with_spp == true
 }
 
 # R16-2, A31: the procurator power list is the province's to make.
 prohibitions contains {"action": act, "code": "power_list_provincial_only"} if {
-	capacity.role == "procuratorate"
-	some act in scope.actions
+	data.quanze.lib.capacity.role == "procuratorate"
+	some act in data.quanze.lib.scope.actions
 	act in {"power_list.formulate", "power_list.file"}
 }

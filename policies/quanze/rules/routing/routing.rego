@@ -20,12 +20,6 @@ package quanze.rules.routing
 
 import rego.v1
 
-import data.quanze.lib.capacity
-import data.quanze.lib.delegation
-import data.quanze.lib.matters
-import data.quanze.lib.power_list
-import data.quanze.lib.scope
-
 # 四十七, A3: decisive matters, and the formal requests A33 treats alike.
 decisive_actions := {
 	"decision.prosecute", "decision.not_prosecute", "decision.protest",
@@ -41,15 +35,15 @@ deciding_roles := {
 }
 
 _acts contains act if {
-	capacity.role in deciding_roles
-	some act in scope.actions
+	data.quanze.lib.capacity.role in deciding_roles
+	some act in data.quanze.lib.scope.actions
 	act in decisive_actions
 }
 
 # 四十七 (second sentence): a non-decisive matter is settled by the power list alone.
 _acts contains "decision.procedural" if {
-	capacity.role in deciding_roles
-	"decision.procedural" in scope.actions
+	data.quanze.lib.capacity.role in deciding_roles
+	"decision.procedural" in data.quanze.lib.scope.actions
 }
 
 # ------------------------------------------------------------------ the level a matter needs
@@ -64,12 +58,12 @@ _act_committee_items := {"case.report_spp_approval": 2, "request.to_higher": 4, 
 
 _committee_items(act) := items if {
 	by_act := {i | i := _act_committee_items[act]}
-	protest := {i | i := 3; act == "decision.protest"; capacity.resource_props.major_difficult_complex == true}
-	items := (matters.committee_triggers | by_act) | protest
+	protest := {i | i := 3; act == "decision.protest"; data.quanze.lib.capacity.resource_props.major_difficult_complex == true}
+	items := (data.quanze.lib.matters.committee_triggers | by_act) | protest
 }
 
 # 十三(6): replying to a lower procuratorate's request is the chief's.
-_chief_items(act) := matters.chief_triggers | {i | i := 6; act == "request.reply_to_lower"}
+_chief_items(act) := data.quanze.lib.matters.chief_triggers | {i | i := 6; act == "request.reply_to_lower"}
 
 # 四十七: a non-decisive matter (decision.procedural) is settled by the power list alone, not by
 # 十一 or 十三.
@@ -83,8 +77,8 @@ committee_grounds(act) := reserved | _list_to_committee(act) if {
 
 # 十六, 四十七: the governing power list (or the request) sends the act to the committee.
 _list_to_committee(act) := {g |
-	power_list.level(act) == "committee"
-	g := object.union({"code": "power_list_reserves_for_committee"}, power_list.provenance)
+	data.quanze.lib.power_list.level(act) == "committee"
+	g := object.union({"code": "power_list_reserves_for_committee"}, data.quanze.lib.power_list.provenance)
 }
 
 chief_grounds(act) := (reserved | disagreement) | _list_to_chief(act) if {
@@ -96,15 +90,15 @@ chief_grounds(act) := (reserved | disagreement) | _list_to_chief(act) if {
 	# 二十四 "应当将案件报检察长决定" holds for every matter a joint meeting discussed: 四十七
 	# narrows 十一 and 十三 only.
 	disagreement := {d |
-		matters.majority_disagrees == true
+		data.quanze.lib.matters.majority_disagrees == true
 		d := {"code": "joint_meeting_majority_disagrees"}
 	}
 }
 
 # 六, A4: outside the power list (or not shown inside it) the chief decides.
 _list_to_chief(act) := {g |
-	power_list.level(act) == "chief"
-	g := object.union({"code": "outside_power_list"}, power_list.provenance)
+	data.quanze.lib.power_list.level(act) == "chief"
+	g := object.union({"code": "outside_power_list"}, data.quanze.lib.power_list.provenance)
 }
 
 # Functions are evaluated afresh by every caller; these sets compute, once per act in scope,
@@ -157,18 +151,18 @@ _grant(act) := pair[1] if {
 # procuratorate, or a deputy chief or full-time member whose delegation covers the referral
 # (四十六), as the directory and the registry show; a name alone is not a referral.
 _referred_to_committee if {
-	capacity.role == "committee"
+	data.quanze.lib.capacity.role == "committee"
 	_referral_verified
 }
 
-_referral_verified if capacity.verified_approver(capacity.ctx.referred_by, "case.refer_to_committee")
+_referral_verified if data.quanze.lib.capacity.verified_approver(data.quanze.lib.capacity.ctx.referred_by, "case.refer_to_committee")
 
 
 # 四十六: a committee decision on a delegate's referral cites the delegation too.
 grants contains {"action": act, "code": "referred_by_delegate", "article": "四十六"} if {
-	capacity.role == "committee"
+	data.quanze.lib.capacity.role == "committee"
 	_referral_verified
-	not capacity.ctx.referred_by == data.quanze.lib.directory.chief_of(capacity.resource_procuratorate)
+	not data.quanze.lib.capacity.ctx.referred_by == data.quanze.lib.directory.chief_of(data.quanze.lib.capacity.resource_procuratorate)
 	some act in _acts
 	_decides(act)
 }
@@ -181,15 +175,15 @@ decider_grant(act) := {"code": "committee_decides", "article": "十一"} if {
 
 decider_grant(act) := {"code": "chief_decides_reserved_matter", "article": "十三"} if {
 	_level(act) == "chief"
-	capacity.role == "chief_procurator"
+	data.quanze.lib.capacity.role == "chief_procurator"
 }
 
 decider_grant(act) := object.union(
 	{"code": "delegate_decides_for_chief", "article": "四十六"},
-	delegation.delegated_by(act),
+	data.quanze.lib.delegation.delegated_by(act),
 ) if {
 	_level(act) == "chief"
-	delegation.covers(act)
+	data.quanze.lib.delegation.covers(act)
 }
 
 decider_grant(act) := {"code": "committee_decides_on_referral", "article": "二十二"} if {
@@ -201,26 +195,26 @@ decider_grant(act) := {"code": "committee_decides_on_referral", "article": "二�
 # head who handles the case as its sole or lead procurator too, bound by 六 as any lead is.
 decider_grant(act) := object.union(
 	{"code": "procurator_decides_within_power", "article": "六"},
-	power_list.provenance,
+	data.quanze.lib.power_list.provenance,
 ) if {
 	_level(act) == "procurator"
-	capacity.decides_as_handler
+	data.quanze.lib.capacity.decides_as_handler
 }
 
 # 二十二 "也可以直接作出决定": the chief reviewing a case others handle; 四十六: a delegate.
 decider_grant(act) := {"code": "chief_decides_directly", "article": "二十二"} if {
 	_level(act) == "procurator"
-	capacity.role == "chief_procurator"
-	not capacity.decides_as_handler
+	data.quanze.lib.capacity.role == "chief_procurator"
+	not data.quanze.lib.capacity.decides_as_handler
 }
 
 decider_grant(act) := object.union(
 	{"code": "delegate_decides_for_chief", "article": "四十六"},
-	delegation.delegated_by(act),
+	data.quanze.lib.delegation.delegated_by(act),
 ) if {
 	_level(act) == "procurator"
-	not capacity.decides_as_handler
-	delegation.covers(act)
+	not data.quanze.lib.capacity.decides_as_handler
+	data.quanze.lib.delegation.covers(act)
 }
 
 _decides(act) if _grant(act)
@@ -268,7 +262,7 @@ grants contains object.union(ground, {"action": act, "code": _committee_ground_c
 # ------------------------------------------------------------------ escalation
 
 escalations contains object.union({"action": act, "to": to, "item": 0}, g) if {
-	capacity.role != "committee"
+	data.quanze.lib.capacity.role != "committee"
 	some act in _acts
 	to := _level(act)
 	to in {"chief", "committee"}
@@ -281,14 +275,14 @@ escalations contains {"action": act, "to": _level(act), "code": "propose_opinion
 	some act in _acts
 	_level(act) in {"chief", "committee"}
 	not _decides(act)
-	capacity.handles_case
+	data.quanze.lib.capacity.handles_case
 }
 
 # 八, 二十二: the chief brings a committee matter before the committee instead.
 escalations contains {"action": act, "to": "committee", "code": "refer_to_committee_instead"} if {
 	some act in _acts
 	_level(act) == "committee"
-	capacity.role == "chief_procurator"
+	data.quanze.lib.capacity.role == "chief_procurator"
 }
 
 # ------------------------------------------------------------------ denials at the procurator level
@@ -302,21 +296,21 @@ prohibitions contains {"action": act, "code": "only_lead_procurator_decides"} if
 	some act in _acts
 	_level(act) == "procurator"
 	not _decides(act)
-	"team_procurator" in capacity.case_roles
+	"team_procurator" in data.quanze.lib.capacity.case_roles
 }
 
 prohibitions contains {"action": act, "code": "not_deciding_procurator"} if {
 	some act in _acts
 	_level(act) == "procurator"
 	not _decides(act)
-	not "team_procurator" in capacity.case_roles
-	capacity.role != "committee"
+	not "team_procurator" in data.quanze.lib.capacity.case_roles
+	data.quanze.lib.capacity.role != "committee"
 }
 
 # 八: the committee decides only what the chief refers to it.
 prohibitions contains {"action": act, "code": "committee_needs_chief_referral", "condition": true} if {
-	capacity.role == "committee"
-	not capacity.named(capacity.ctx.referred_by)
+	data.quanze.lib.capacity.role == "committee"
+	not data.quanze.lib.capacity.named(data.quanze.lib.capacity.ctx.referred_by)
 	some act in _acts
 }
 
@@ -326,26 +320,26 @@ prohibitions contains {
 	"action": act,
 	"code": "referral_not_by_chief",
 	"condition": true,
-	"detail_zh": sprintf("名录：%s 的检察长为 %s；登记簿中 %s 无涵盖提请检察委员会的委托", [capacity.resource_procuratorate, _chief, referrer]),
+	"detail_zh": sprintf("名录：%s 的检察长为 %s；登记簿中 %s 无涵盖提请检察委员会的委托", [data.quanze.lib.capacity.resource_procuratorate, _chief, referrer]),
 	"detail_en": sprintf(
 		"per the directory the chief of %s is %s, and the registry shows %s holding no delegation covering referrals to the committee",
-		[capacity.resource_procuratorate, _chief, referrer],
+		[data.quanze.lib.capacity.resource_procuratorate, _chief, referrer],
 	),
 } if {
-	capacity.role == "committee"
-	referrer := capacity.ctx.referred_by
-	capacity.named(referrer)
+	data.quanze.lib.capacity.role == "committee"
+	referrer := data.quanze.lib.capacity.ctx.referred_by
+	data.quanze.lib.capacity.named(referrer)
 	not _referral_verified
 	some act in _acts
 }
 
-_chief := data.quanze.lib.directory.recorded_chief(capacity.resource_procuratorate)
+_chief := data.quanze.lib.directory.recorded_chief(data.quanze.lib.capacity.resource_procuratorate)
 
 # 三 (R03-2): "由检察长、副检察长和若干资深检察官组成，成员应当为单数，并设专职委员". The committee
 # decides only while its membership in the directory is valid today: an odd number of members,
 # the chief and the deputy chiefs among them, and a full-time member.
 denials contains {"action": act, "code": "committee_composition_invalid"} if {
-	capacity.role == "committee"
+	data.quanze.lib.capacity.role == "committee"
 	_committee_composition_invalid
 	some act in _acts
 }
@@ -357,41 +351,41 @@ _committee_composition_invalid if {
 # 六: the lead decides or proposes only after the team has discussed, or been heard — in
 # whatever capacity the lead decides: a chief leading the team decides as its lead (五, 六).
 denials contains {"action": act, "code": "team_discussion_required"} if {
-	"lead_procurator" in capacity.case_roles
-	not capacity.ctx.team_discussion_held == true
+	"lead_procurator" in data.quanze.lib.capacity.case_roles
+	not data.quanze.lib.capacity.ctx.team_discussion_held == true
 	some act in _acts
 	_decides(act)
 }
 
 denials contains {"action": "opinion.propose", "code": "team_discussion_required"} if {
 	"opinion.propose" in _proposals
-	"lead_procurator" in capacity.case_roles
-	not capacity.ctx.team_discussion_held == true
+	"lead_procurator" in data.quanze.lib.capacity.case_roles
+	not data.quanze.lib.capacity.ctx.team_discussion_held == true
 }
 
 # ------------------------------------------------------------------ proposing an opinion (六, 八)
 
 _proposals contains "opinion.propose" if {
-	capacity.acts_as_procurator
-	"opinion.propose" in scope.actions
+	data.quanze.lib.capacity.acts_as_procurator
+	"opinion.propose" in data.quanze.lib.scope.actions
 }
 
 grants contains {"action": "opinion.propose", "code": "propose_handling_opinion"} if {
 	"opinion.propose" in _proposals
-	capacity.decides_as_handler
+	data.quanze.lib.capacity.decides_as_handler
 }
 
 prohibitions contains {"action": "opinion.propose", "code": "only_lead_procurator_decides"} if {
 	"opinion.propose" in _proposals
-	"team_procurator" in capacity.case_roles
+	"team_procurator" in data.quanze.lib.capacity.case_roles
 }
 
 # 八 "经部门负责人审核后报检察长决定": an opinion on a matter for the chief or the committee
 # goes through the department head's review.
 obligations contains {"action": "opinion.propose", "code": "route_through_department_head_review"} if {
 	"opinion.propose" in _proposals
-	capacity.decides_as_handler
-	matters.for_chief_or_committee
+	data.quanze.lib.capacity.decides_as_handler
+	data.quanze.lib.matters.for_chief_or_committee
 }
 
 # ------------------------------------------------------------------ changing an opinion (六, 二十二, 二十四, A24)
@@ -399,18 +393,18 @@ obligations contains {"action": "opinion.propose", "code": "route_through_depart
 # A24: a procurator's opinion is changed only by its author, the sole or lead procurator who
 # proposed it (a chief, deputy chief or department head handling the case as such included).
 _editing if {
-	capacity.acts_as_procurator
-	"opinion.edit" in scope.actions
+	data.quanze.lib.capacity.acts_as_procurator
+	"opinion.edit" in data.quanze.lib.scope.actions
 }
 
 grants contains {"action": "opinion.edit", "code": "author_edits_opinion"} if {
 	_editing
-	capacity.decides_as_handler
+	data.quanze.lib.capacity.decides_as_handler
 }
 
 prohibitions contains {"action": "opinion.edit", "code": "only_author_edits_opinion"} if {
 	_editing
-	"team_procurator" in capacity.case_roles
+	"team_procurator" in data.quanze.lib.capacity.case_roles
 }
 
 accountable contains {
@@ -421,18 +415,18 @@ accountable contains {
 	"article": "二十九",
 } if {
 	_editing
-	capacity.decides_as_handler
+	data.quanze.lib.capacity.decides_as_handler
 	some case_role in {"sole_procurator", "lead_procurator"}
-	case_role in capacity.case_roles
+	case_role in data.quanze.lib.capacity.case_roles
 }
 
 # 二十二, 三十, A24: the chief, deputy chiefs and full-time members who review another's case
 # require re-examination, refer it or decide themselves; they never rewrite the opinion nor
 # require it changed (a department head is barred by 二十四, rules/internal_checks).
 prohibitions contains {"action": act, "code": "leader_cannot_change_opinion"} if {
-	capacity.role in {"chief_procurator", "deputy_chief_procurator", "full_time_committee_member"}
-	not capacity.decides_as_handler
-	some act in scope.actions
+	data.quanze.lib.capacity.role in {"chief_procurator", "deputy_chief_procurator", "full_time_committee_member"}
+	not data.quanze.lib.capacity.decides_as_handler
+	some act in data.quanze.lib.scope.actions
 	act in {"opinion.edit", "opinion.demand_change"}
 }
 
@@ -440,7 +434,7 @@ prohibitions contains {"action": act, "code": "leader_cannot_change_opinion"} if
 
 # 六: dissenting views in the team are recorded.
 obligations contains {"action": act, "code": "record_dissent"} if {
-	"lead_procurator" in capacity.case_roles
+	"lead_procurator" in data.quanze.lib.capacity.case_roles
 	some act in _acts | _proposals
 	_leads_decision_or_proposal(act)
 }
@@ -466,7 +460,7 @@ obligations contains {"action": act, "code": "issue_in_procuratorate_name"} if {
 
 # 十六, A32: deciding under a list not yet filed with the SPP leaves the filing outstanding.
 obligations contains {"action": act, "code": "power_list_not_filed_with_spp"} if {
-	power_list.unfiled == true
+	data.quanze.lib.power_list.unfiled == true
 	some act in _acts
 	_grant(act).code == "procurator_decides_within_power"
 }
@@ -479,7 +473,7 @@ obligations contains {"action": act, "code": "record_as_chief_decision"} if {
 
 # 八, A5: a chief matter reaches the chief after the department head's review, or says why not.
 obligations contains {"action": act, "code": "record_department_head_review"} if {
-	not capacity.ctx.department_head_review_done == true
+	not data.quanze.lib.capacity.ctx.department_head_review_done == true
 	some act in _acts
 	_grant(act).code in {"chief_decides_reserved_matter", "delegate_decides_for_chief"}
 	_level(act) == "chief"
@@ -492,7 +486,7 @@ _decision_capacity := {
 	"committee_decides_on_referral": ["committee_member", "二十七"],
 	"chief_decides_reserved_matter": ["chief_procurator", "二十八"],
 	"chief_decides_directly": ["chief_procurator", "二十八"],
-	"delegate_decides_for_chief": [capacity.role, "二十八"],
+	"delegate_decides_for_chief": [data.quanze.lib.capacity.role, "二十八"],
 }
 
 _committee_decisions := {"committee_decides", "committee_decides_on_referral"}
@@ -506,11 +500,11 @@ accountable contains {
 	"responsibility": "judicial",
 	"article": "二十九",
 } if {
-	capacity.decides_as_handler
+	data.quanze.lib.capacity.decides_as_handler
 	some act in _acts
 	_decides(act)
 	some case_role in {"sole_procurator", "lead_procurator"}
-	case_role in capacity.case_roles
+	case_role in data.quanze.lib.capacity.case_roles
 }
 
 # P3, P4, P5: the chief, a delegate treated as the chief (A9), or each committee member for
@@ -526,9 +520,9 @@ accountable contains {
 	c := _decision_capacity[_grant(act).code]
 }
 
-_decider_id := "" if capacity.role == "committee"
+_decider_id := "" if data.quanze.lib.capacity.role == "committee"
 
-_decider_id := input.subject.id if capacity.role != "committee"
+_decider_id := input.subject.id if data.quanze.lib.capacity.role != "committee"
 
 # P5 (二十七): "检察官对其汇报的事实负责" — for a committee decision the procurators who
 # reported the case answer for the facts they reported.
@@ -541,7 +535,7 @@ accountable contains {
 } if {
 	some act in _acts
 	_grant(act).code in _committee_decisions
-	some p in capacity.handling_procurators
+	some p in data.quanze.lib.capacity.handling_procurators
 }
 
 # P3 (二十九 para. 3): for a decision of the chief (or a delegate) they answer only where the
@@ -554,10 +548,10 @@ accountable contains {
 	"responsibility": "judicial",
 	"article": "二十九",
 } if {
-	capacity.reporting_fault
+	data.quanze.lib.capacity.reporting_fault
 	some act in _acts
 	_grant(act).code in object.keys(_decision_capacity)
-	some p in capacity.handling_procurators
+	some p in data.quanze.lib.capacity.handling_procurators
 	p != input.subject.id
 }
 
@@ -570,5 +564,5 @@ accountable contains {
 	"article": "二十九",
 } if {
 	"opinion.propose" in _proposals
-	capacity.handles_case
+	data.quanze.lib.capacity.handles_case
 }
