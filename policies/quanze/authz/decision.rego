@@ -89,7 +89,8 @@ _answer(act) := {
 } if {
 	task := _decided_as(act)
 	d := _decide(task)
-	governing := data.quanze.catalog.actions[act].articles[data.quanze.lib.scope.catch_alls[act][input.subject.properties.role]]
+	position := data.quanze.lib.scope.catch_alls[act][input.subject.properties.role]
+	governing := data.quanze.catalog.actions[act].articles[position]
 	marker := _reason({
 		"code": "catch_all_decided_as_act",
 		"article": governing.article,

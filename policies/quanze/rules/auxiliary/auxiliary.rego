@@ -56,7 +56,12 @@ senior_court_duties := {"court.present_evidence", "court.state_opinion", "court.
 # task that is an act of the catalog is decided as that act (authz, lib/scope); free text that
 # names an act (lib/tasks) must name one the role's own list has, outside the catch-all itself
 # and the senior-stage court work 十七(6) conditions.
-_names_reserved_power(own, article, item) := data.quanze.lib.tasks.names_outside(data.quanze.lib.capacity.ctx.assigned_task, own, article, item)
+_names_reserved_power(own, article, item) := data.quanze.lib.tasks.names_outside(
+	data.quanze.lib.capacity.ctx.assigned_task,
+	own,
+	article,
+	item,
+)
 
 _assistant_own := object.remove(
 	assistant_duties,
@@ -283,7 +288,9 @@ denials contains object.union({"action": act}, _unassigned("十九")) if {
 
 _works_for_supervisor if data.quanze.lib.capacity.ctx.supervising_procurator in data.quanze.lib.directory.assigned_to
 
-_works_for_supervisor if input.subject.id in object.get(data.quanze.lib.capacity.resource_props, "assigned_auxiliaries", [])
+_works_for_supervisor if {
+	input.subject.id in object.get(data.quanze.lib.capacity.resource_props, "assigned_auxiliaries", [])
+}
 
 _unassigned(article) := {
 	"code": "supervisor_not_assigned",

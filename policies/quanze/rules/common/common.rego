@@ -57,7 +57,10 @@ _acts_across_procuratorates if data.quanze.lib.capacity.role == "disciplinary_co
 denials contains {
 	"action": act,
 	"code": "handling_procurator_not_in_quota",
-	"detail_zh": sprintf("名录：%s 不是 %s 的员额检察官", [concat("、", sort(_unlisted_handlers)), data.quanze.lib.capacity.resource_procuratorate]),
+	"detail_zh": sprintf("名录：%s 不是 %s 的员额检察官", [
+		concat("、", sort(_unlisted_handlers)),
+		data.quanze.lib.capacity.resource_procuratorate,
+	]),
 	"detail_en": sprintf(
 		"per the directory, %s %s not a procurator in the quota of %s",
 		[concat(", ", sort(_unlisted_handlers)), _is_are, data.quanze.lib.capacity.resource_procuratorate],
@@ -93,7 +96,10 @@ denials contains {
 	"action": act,
 	"code": "staff_member_not_of_procuratorate",
 	"detail_zh": sprintf("名录：%s 不是 %s 的检察人员", [person, data.quanze.lib.capacity.resource_procuratorate]),
-	"detail_en": sprintf("per the directory %s is not on the staff of %s", [person, data.quanze.lib.capacity.resource_procuratorate]),
+	"detail_en": sprintf(
+		"per the directory %s is not on the staff of %s",
+		[person, data.quanze.lib.capacity.resource_procuratorate],
+	),
 } if {
 	person := data.quanze.lib.capacity.resource_props.subject_of_decision
 	data.quanze.lib.capacity.named(person)

@@ -180,7 +180,12 @@ denials contains {"action": act, "code": "entrusted_task_not_named", "article": 
 denials contains object.union({"action": act}, problem) if {
 	some act in _chief_acts
 	act == "entrustment.grant"
-	problem := data.quanze.lib.tasks.names_outside(object.get(_record, "task", ""), data.quanze.rules.powers.entrustable, "十四", 10)
+	problem := data.quanze.lib.tasks.names_outside(
+		object.get(_record, "task", ""),
+		data.quanze.rules.powers.entrustable,
+		"十四",
+		10,
+	)
 }
 
 obligations contains {"action": act, "code": "record_entrustment", "article": "十四", "item": 10} if {

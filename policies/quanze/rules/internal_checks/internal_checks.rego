@@ -320,7 +320,9 @@ _directives contains act if {
 ancestors(node) := data.quanze.lib.directory.ancestors(node)
 
 # The procuratorate the directive is aimed at: the one holding the case, else the one named.
-directive_target := data.quanze.lib.capacity.resource_props.procuratorate if data.quanze.lib.capacity.named(data.quanze.lib.capacity.resource_props.procuratorate)
+directive_target := data.quanze.lib.capacity.resource_props.procuratorate if {
+	data.quanze.lib.capacity.named(data.quanze.lib.capacity.resource_props.procuratorate)
+}
 
 directive_target := data.quanze.lib.capacity.ctx.target_procuratorate if {
 	not data.quanze.lib.capacity.named(data.quanze.lib.capacity.resource_props.procuratorate)
@@ -408,7 +410,9 @@ _decider_capacities := {"chief": "chief_procurator", "committee": "committee"}
 
 _expected_decider := data.quanze.lib.directory.chief_of(_issuer) if data.quanze.lib.capacity.ctx.decided_by == "chief"
 
-_expected_decider := data.quanze.lib.directory.body_id("committee", _issuer) if data.quanze.lib.capacity.ctx.decided_by == "committee"
+_expected_decider := data.quanze.lib.directory.body_id("committee", _issuer) if {
+	data.quanze.lib.capacity.ctx.decided_by == "committee"
+}
 
 default _decider_verified := false
 

@@ -116,7 +116,12 @@ denials contains {"action": "task.entrusted", "code": "chief_entrustment_require
 # does not hold under 十四(1)–(9) — deciding is routed (六, 十一, 十三), whatever the text says.
 denials contains object.union({"action": "task.entrusted"}, problem) if {
 	"task.entrusted" in _entrusted_acts
-	problem := data.quanze.lib.tasks.names_outside(object.get(data.quanze.lib.capacity.ctx, ["chief_entrustment", "task"], ""), entrustable, "十四", 10)
+	problem := data.quanze.lib.tasks.names_outside(
+		object.get(data.quanze.lib.capacity.ctx, ["chief_entrustment", "task"], ""),
+		entrustable,
+		"十四",
+		10,
+	)
 }
 
 # What an entrustment may name: the procurator's own powers and the work they guide.

@@ -58,7 +58,11 @@ _act_committee_items := {"case.report_spp_approval": 2, "request.to_higher": 4, 
 
 _committee_items(act) := items if {
 	by_act := {i | i := _act_committee_items[act]}
-	protest := {i | i := 3; act == "decision.protest"; data.quanze.lib.capacity.resource_props.major_difficult_complex == true}
+	protest := {i |
+		i := 3
+		act == "decision.protest"
+		data.quanze.lib.capacity.resource_props.major_difficult_complex == true
+	}
 	items := (data.quanze.lib.matters.committee_triggers | by_act) | protest
 }
 
@@ -155,14 +159,18 @@ _referred_to_committee if {
 	_referral_verified
 }
 
-_referral_verified if data.quanze.lib.capacity.verified_approver(data.quanze.lib.capacity.ctx.referred_by, "case.refer_to_committee")
+_referral_verified if {
+	data.quanze.lib.capacity.verified_approver(data.quanze.lib.capacity.ctx.referred_by, "case.refer_to_committee")
+}
 
 
 # 四十六: a committee decision on a delegate's referral cites the delegation too.
 grants contains {"action": act, "code": "referred_by_delegate", "article": "四十六"} if {
 	data.quanze.lib.capacity.role == "committee"
 	_referral_verified
-	not data.quanze.lib.capacity.ctx.referred_by == data.quanze.lib.directory.chief_of(data.quanze.lib.capacity.resource_procuratorate)
+	not data.quanze.lib.capacity.ctx.referred_by == data.quanze.lib.directory.chief_of(
+		data.quanze.lib.capacity.resource_procuratorate,
+	)
 	some act in _acts
 	_decides(act)
 }
@@ -320,7 +328,10 @@ prohibitions contains {
 	"action": act,
 	"code": "referral_not_by_chief",
 	"condition": true,
-	"detail_zh": sprintf("名录：%s 的检察长为 %s；登记簿中 %s 无涵盖提请检察委员会的委托", [data.quanze.lib.capacity.resource_procuratorate, _chief, referrer]),
+	"detail_zh": sprintf(
+		"名录：%s 的检察长为 %s；登记簿中 %s 无涵盖提请检察委员会的委托",
+		[data.quanze.lib.capacity.resource_procuratorate, _chief, referrer],
+	),
 	"detail_en": sprintf(
 		"per the directory the chief of %s is %s, and the registry shows %s holding no delegation covering referrals to the committee",
 		[data.quanze.lib.capacity.resource_procuratorate, _chief, referrer],
