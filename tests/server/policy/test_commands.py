@@ -204,6 +204,28 @@ def test_check_names_print_calls_which_the_sidecar_cannot_serve(
     ), out
 
 
+def test_check_names_each_data_import_of_a_serving_module_but_not_of_a_test(
+    capsys: pytest.CaptureFixture[str], policies: Path
+) -> None:
+    # Full paths keep the RVM fast (docs/policy-guide.md); a test module may import freely.
+    module = policies / "quanze/rules/powers/powers.rego"
+    text = module.read_text()
+    anchor = "import rego.v1\n"
+    module.write_text(text.replace(anchor, anchor + "import data.quanze.lib.capacity\n", 1))
+    line = text[: text.index(anchor)].count("\n") + 2
+    test_module = policies / "quanze/rules/powers/powers_test.rego"
+    assert "import data.quanze" in test_module.read_text()
+    code, out, _ = run(capsys, "policy", "check", str(policies))
+    assert code == 1
+    problems = [entry for entry in out.splitlines() if "import data." in entry]
+    assert problems == [
+        f"quanze/rules/powers/powers.rego:{line}:1: import data.quanze.lib.capacity: write "
+        "data.quanze.lib.capacity.<rule> where the rule is used and drop the import; on the "
+        "compiled RVM the sidecar serves from, a reference through an import alias costs about "
+        "ten times the full path (docs/policy-guide.md, style)"
+    ], out
+
+
 def test_check_of_a_missing_directory_says_so(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
