@@ -12,6 +12,7 @@ import pytest
 from quanze.server.decisions import Decider
 from quanze.server.engine.regorus_engine import RegorusEngine
 from quanze.server.policy.bundle import PolicyBundle, load_bundle
+from quanze.server.policy.routing import Routes
 from quanze.server.policy.testing import DecisionCase, load_decision_table
 from tests.generated import generated_request
 
@@ -24,6 +25,8 @@ def engines(bundle: PolicyBundle) -> dict[str, RegorusEngine]:
     return {
         "engine": RegorusEngine(bundle, fast_path=False),
         "rvm": RegorusEngine(bundle, fast_path=True),
+        # Every package for every action: what per-action evaluation must always equal.
+        "unrouted": RegorusEngine(bundle, fast_path=False, routes=Routes()),
     }
 
 
@@ -138,6 +141,26 @@ def test_engine_and_rvm_agree_when_an_attribute_is_left_out(
     for left_out, request in random.Random(46).sample(variants, 600):
         engine, rvm = engines["engine"].decide(request), engines["rvm"].decide(request)
         assert engine == rvm, (left_out, request)
+
+
+def test_routed_answers_equal_every_package_evaluated_on_table_and_generated_inputs(
+    engines: dict[str, RegorusEngine], bundle: PolicyBundle
+) -> None:
+    # Per-action evaluation leaves out sets whose entries provably never concern the action
+    # (policy/routing.py); the answer must be exactly the one with every set, on both engines.
+    assert engines["rvm"].routes.entry_points, "the bundled library must be routed"
+    assert engines["unrouted"].routes.entry_points == {}
+    rng = random.Random(1207)
+    actions = list(bundle.actions)
+    requests = [case.request for case in _CASES]
+    requests += [generated_request(rng, actions) for _ in range(400)]
+    variants = [v for case in _CASES for _, v in _with_one_attribute_left_out(case.request)]
+    requests += random.Random(12).sample(variants, 300)
+    for request in requests:
+        full = engines["unrouted"].decide(request)
+        assert engines["rvm"].decide(request) == full, request
+        assert engines["engine"].decide(request) == full, request
+    assert engines["rvm"].fallbacks == 0
 
 
 def test_list_agrees_with_check_for_every_action_on_generated_inputs(

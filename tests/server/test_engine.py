@@ -14,6 +14,7 @@ import pytest
 from quanze.server.engine.regorus_engine import RegorusEngine, compile_elsewhere
 from quanze.server.errors import EvaluationError, PolicyError
 from quanze.server.policy.bundle import PolicyBundle
+from quanze.server.policy.routing import Routes
 from quanze.server.policy.testing import DecisionCase
 from tests.support import CONTRACT_EXAMPLE, raised_on_another_thread
 
@@ -53,7 +54,7 @@ def test_rvm_budget_falls_back_to_engine_not_to_an_answer(bundle: PolicyBundle) 
 
 
 @pytest.mark.parametrize("procuratorate", ["PROC-CITY-A", "PROC-CITY-B"], ids=["own", "other"])
-def test_whole_catalog_is_decided_by_the_engine_as_check_decides_each(
+def test_whole_catalog_is_decided_in_parts_on_the_rvm_as_check_decides_each(
     bundle: PolicyBundle, procuratorate: str
 ) -> None:
     request = {
@@ -73,8 +74,11 @@ def test_whole_catalog_is_decided_by_the_engine_as_check_decides_each(
     }
     engine = RegorusEngine(bundle)
     decisions = engine.decide_all(request)
-    assert engine.fallbacks == 0, "the whole catalog goes straight to the Engine"
+    # In parts of a few actions (input.action.names), each within the RVM's budget.
+    assert engine.fallbacks == 0
     assert set(decisions) == set(bundle.actions)
+    unrouted = RegorusEngine(bundle, fast_path=False, routes=Routes())
+    assert decisions == unrouted.decide_all(request)
     for action in ("case.interrogate_suspect", "decision.prosecute", "record.take"):
         assert decisions[action] == engine.decide({**request, "action": {"name": action}})
 
@@ -150,12 +154,16 @@ def test_a_refused_thread_leaves_no_engine_for_another_threads_gc(bundle: Policy
 def test_a_program_compiled_in_a_child_process_decides_as_one_compiled_here(
     bundle: PolicyBundle, decision_cases: list[DecisionCase]
 ) -> None:
-    program = asyncio.run(compile_elsewhere(bundle))
-    assert program
+    compiled = asyncio.run(compile_elsewhere(bundle))
+    assert compiled
+    program, routes = compiled
     here = RegorusEngine(bundle)
-    engine, steps = RegorusEngine.in_steps(bundle, program=program)
-    # One short step per module, the data and the program: never the whole compile at once.
-    assert sum(1 for _ in steps) == len(bundle.modules) + 2
+    engine, steps = RegorusEngine.in_steps(bundle, program=program, routes=routes)
+    # One short step per module, the data, the routes' module and the program: never the whole
+    # compile at once, and the routes were planned in the child.
+    assert sum(1 for _ in steps) == len(bundle.modules) + 3
+    assert routes == here.routes
+    assert routes.module is not None
     for case in decision_cases[:40]:
         assert engine.decide(case.request) == here.decide(case.request), case.name
     assert engine.fallbacks == here.fallbacks == 0

@@ -11,76 +11,82 @@ package quanze.authz
 
 import rego.v1
 
-# Each concern package contributes action-tagged entries. To add a package: import it above
-# and add one line to each set it defines (every package here defines the sets it is listed in).
-_grants := union({
-	data.quanze.rules.auxiliary.grants,
-	data.quanze.rules.internal_checks.grants,
-	data.quanze.rules.organisation.grants,
-	data.quanze.rules.execution.grants,
-	data.quanze.rules.routing.grants,
-	data.quanze.rules.management.grants,
-	data.quanze.rules.delegation.grants,
-	data.quanze.rules.powers.grants,
-})
-
-_denials := union({
-	data.quanze.rules.common.denials,
-	data.quanze.rules.auxiliary.denials,
-	data.quanze.rules.internal_checks.denials,
-	data.quanze.rules.organisation.denials,
-	data.quanze.rules.execution.denials,
-	data.quanze.rules.routing.denials,
-	data.quanze.rules.management.denials,
-	data.quanze.rules.delegation.denials,
-	data.quanze.rules.powers.denials,
-})
-
-_prohibitions := union({
-	data.quanze.rules.internal_checks.prohibitions,
-	data.quanze.rules.organisation.prohibitions,
-	data.quanze.rules.execution.prohibitions,
-	data.quanze.rules.routing.prohibitions,
-	data.quanze.rules.management.prohibitions,
-	data.quanze.rules.delegation.prohibitions,
-	data.quanze.rules.powers.prohibitions,
-})
-
-_obligations := union({
-	data.quanze.rules.auxiliary.obligations,
-	data.quanze.rules.internal_checks.obligations,
-	data.quanze.rules.organisation.obligations,
-	data.quanze.rules.execution.obligations,
-	data.quanze.rules.routing.obligations,
-	data.quanze.rules.management.obligations,
-	data.quanze.rules.delegation.obligations,
-	data.quanze.rules.powers.obligations,
-})
-
-_accountable := union({
-	data.quanze.rules.auxiliary.accountable,
-	data.quanze.rules.internal_checks.accountable,
-	data.quanze.rules.execution.accountable,
-	data.quanze.rules.routing.accountable,
-	data.quanze.rules.management.accountable,
-	data.quanze.rules.delegation.accountable,
-	data.quanze.rules.powers.accountable,
-})
-
-# Reserved matters (十一, 十三, 二十四, 六): {"action", "to", "code"}.
-_escalations := union({data.quanze.rules.routing.escalations, data.quanze.rules.internal_checks.escalations})
+# What the concern packages found, by kind: action-tagged entries. To add a package, add its
+# sets here. Every part is a union of rules written by full path: `quanze serve` reads this object
+# to evaluate, for each action, only the rules that can hold entries for it (docs/policy-guide.md,
+# "Per-action evaluation"); the answer is the same as with every part.
+parts := {
+	"grants": union({
+		data.quanze.rules.auxiliary.grants,
+		data.quanze.rules.internal_checks.grants,
+		data.quanze.rules.organisation.grants,
+		data.quanze.rules.execution.grants,
+		data.quanze.rules.routing.grants,
+		data.quanze.rules.management.grants,
+		data.quanze.rules.delegation.grants,
+		data.quanze.rules.powers.grants,
+	}),
+	"denials": union({
+		data.quanze.rules.common.denials,
+		data.quanze.rules.auxiliary.denials,
+		data.quanze.rules.internal_checks.denials,
+		data.quanze.rules.organisation.denials,
+		data.quanze.rules.execution.denials,
+		data.quanze.rules.routing.denials,
+		data.quanze.rules.management.denials,
+		data.quanze.rules.delegation.denials,
+		data.quanze.rules.powers.denials,
+	}),
+	"prohibitions": union({
+		data.quanze.rules.internal_checks.prohibitions,
+		data.quanze.rules.organisation.prohibitions,
+		data.quanze.rules.execution.prohibitions,
+		data.quanze.rules.routing.prohibitions,
+		data.quanze.rules.management.prohibitions,
+		data.quanze.rules.delegation.prohibitions,
+		data.quanze.rules.powers.prohibitions,
+	}),
+	"obligations": union({
+		data.quanze.rules.auxiliary.obligations,
+		data.quanze.rules.internal_checks.obligations,
+		data.quanze.rules.organisation.obligations,
+		data.quanze.rules.execution.obligations,
+		data.quanze.rules.routing.obligations,
+		data.quanze.rules.management.obligations,
+		data.quanze.rules.delegation.obligations,
+		data.quanze.rules.powers.obligations,
+	}),
+	"accountable": union({
+		data.quanze.rules.auxiliary.accountable,
+		data.quanze.rules.internal_checks.accountable,
+		data.quanze.rules.execution.accountable,
+		data.quanze.rules.routing.accountable,
+		data.quanze.rules.management.accountable,
+		data.quanze.rules.delegation.accountable,
+		data.quanze.rules.powers.accountable,
+	}),
+	"escalations": union({
+		data.quanze.rules.routing.escalations,
+		data.quanze.rules.internal_checks.escalations,
+	}),
+}
 
 # METADATA
 # title: Decision for the requested action
-decision := _answer(input.action.name)
+decision := answer(input.action.name, parts)
 
-# 十七(7), 十八(5), 十九(5), A17: a catch-all task that is an act of the catalog is decided as that
-# act, under that act's own conditions; the answer says so. Any other action answers for itself.
-_answer(act) := _decide(act) if not _decided_as(act)
+# METADATA
+# title: The answer for one action from what the packages found
+# description: |
+#   `found` is `parts`, or (per-action evaluation) the parts restricted to the rules that can
+#   hold entries for `act`. 十七(7), 十八(5), 十九(5), A17: a catch-all task that is an act of
+#   the catalog is decided as that act, under that act's own conditions; the answer says so.
+#   Any other action answers for itself.
+answer(act, found) := _decide(act, found) if not _decided_as(act)
 
 # Built field by field with the reasons bound first: regorus merged a union computed inside
 # object.union's argument wrongly (it kept the original reasons).
-_answer(act) := {
+answer(act, found) := {
 	"decision": d.decision,
 	"reasons": reasons,
 	"obligations": d.obligations,
@@ -88,7 +94,7 @@ _answer(act) := {
 	"accountable": d.accountable,
 } if {
 	task := _decided_as(act)
-	d := _decide(task)
+	d := _decide(task, found)
 	position := data.quanze.lib.scope.catch_alls[act][input.subject.properties.role]
 	governing := data.quanze.catalog.actions[act].articles[position]
 	marker := _reason({
@@ -111,7 +117,7 @@ _decided_as(act) := data.quanze.lib.scope.catalogued_task if data.quanze.lib.sco
 #   by the definition of _decide, the plain "not granted" deny. Splitting them keeps a
 #   whole-catalog evaluation from scanning every rule's entries once per action.
 decisions := object.union(
-	{act: _answer(act) | some act in _touched | _redirecting},
+	{act: answer(act, parts) | some act in _touched | _redirecting},
 	{act: _not_granted_deny(act) |
 		some act in data.quanze.lib.scope.actions
 		not act in _touched
@@ -119,16 +125,20 @@ decisions := object.union(
 	},
 )
 
-_touched contains e.action if some e in _grants
+_touched contains e.action if some e in parts.grants
 
-# The catch-alls answered as the catalogued act their task names.
-_redirecting := {act | some act, _ in data.quanze.lib.scope.catch_alls; data.quanze.lib.scope.redirects(act)}
+_touched contains e.action if some e in parts.denials
 
-_touched contains e.action if some e in _denials
+_touched contains e.action if some e in parts.prohibitions
 
-_touched contains e.action if some e in _prohibitions
+_touched contains e.action if some e in parts.escalations
 
-_touched contains e.action if some e in _escalations
+# The catch-alls in scope answered as the catalogued act their task names.
+_redirecting := {act |
+	some act, _ in data.quanze.lib.scope.catch_alls
+	act in data.quanze.lib.scope.actions
+	data.quanze.lib.scope.redirects(act)
+}
 
 # The answer for an action no rule mentions: exactly what _decide gives such an action.
 _not_granted_deny(act) := {
@@ -139,55 +149,57 @@ _not_granted_deny(act) := {
 	"accountable": set(),
 }
 
-_granted(act) if {
-	some g in _grants
+_granted(act, found) if {
+	some g in found.grants
 	g.action == act
 }
 
-_denied(act) if {
-	some d in _denials
+_denied(act, found) if {
+	some d in found.denials
 	d.action == act
 }
 
-_prohibited(act) if {
-	some p in _prohibitions
+_prohibited(act, found) if {
+	some p in found.prohibitions
 	p.action == act
 }
 
-_escalated(act) if {
-	some e in _escalations
+_escalated(act, found) if {
+	some e in found.escalations
 	e.action == act
 }
 
-_allowed(act) if {
-	_granted(act)
-	not _denied(act)
-	not _prohibited(act)
-	not _escalated(act)
+_allowed(act, found) if {
+	_granted(act, found)
+	not _denied(act, found)
+	not _prohibited(act, found)
+	not _escalated(act, found)
 }
 
-_decide(act) := {
+_decide(act, found) := {
 	"decision": true,
-	"reasons": {_reason(g) | some g in _grants; g.action == act},
-	"obligations": {_reason(o) | some o in _obligations; o.action == act},
+	"reasons": {_reason(g) | some g in found.grants; g.action == act},
+	"obligations": {_reason(o) | some o in found.obligations; o.action == act},
 	"escalate_to": "",
-	"accountable": {_without_action(a) | some a in _accountable; a.action == act},
+	"accountable": {_without_action(a) | some a in found.accountable; a.action == act},
 } if {
-	_allowed(act)
+	_allowed(act, found)
 }
 
-_decide(act) := {
+_decide(act, found) := {
 	"decision": false,
-	"reasons": _deny_reasons(act),
+	"reasons": _deny_reasons(act, found),
 	"obligations": set(),
-	"escalate_to": _escalate_to(act),
+	"escalate_to": _escalate_to(act, found),
 	"accountable": set(),
 } if {
-	not _allowed(act)
+	not _allowed(act, found)
 }
 
-_deny_reasons(act) := ((stated | _escalation_reasons(act)) | _not_granted(act, stated)) | _void_delegations(act) if {
-	stated := {_reason(d) | some d in _denials | _prohibitions; d.action == act}
+_deny_reasons(act, found) := ((stated | escalation) | not_granted) | _void_delegations(act) if {
+	stated := {_reason(d) | some d in found.denials | found.prohibitions; d.action == act}
+	escalation := _escalation_reasons(act, found)
+	not_granted := _not_granted(act, found, stated)
 }
 
 # 四十六: where a delegation the subject holds or carries would have decided the act, the deny
@@ -207,23 +219,23 @@ _void_delegations(act) := {_reason({
 # to others, unless a stated reason cites it already; when nothing else is stated, also the
 # article that sets out the acting role's own duties. An escalation says on its own where the
 # act belongs, and a failed condition of the subject's own grant needs no other article.
-_not_granted(act, _) := set() if _granted(act)
+_not_granted(act, found, _) := set() if _granted(act, found)
 
-_not_granted(act, _) := set() if _escalated(act)
+_not_granted(act, found, _) := set() if _escalated(act, found)
 
-_not_granted(act, _) := set() if _conditional(act)
+_not_granted(act, found, _) := set() if _conditional(act, found)
 
-_not_granted(act, stated) := _ungranted_reasons(act, stated) if {
-	not _granted(act)
-	not _escalated(act)
-	not _conditional(act)
+_not_granted(act, found, stated) := _ungranted_reasons(act, stated) if {
+	not _granted(act, found)
+	not _escalated(act, found)
+	not _conditional(act, found)
 }
 
 # A prohibition marked "condition" is the failed condition of a grant the subject's own role
 # would have (the committee without the chief's referral, an objection that names no source):
 # the act is not someone else's, so no other article is added.
-_conditional(act) if {
-	some p in _prohibitions
+_conditional(act, found) if {
+	some p in found.prohibitions
 	p.action == act
 	p.condition == true
 }
@@ -274,25 +286,25 @@ _role_duties_reasons := {_reason({
 	duties := role_entry.duties
 }
 
-_escalation_reasons(act) := {_reason(e) | some e in _escalations; e.action == act}
+_escalation_reasons(act, found) := {_reason(e) | some e in found.escalations; e.action == act}
 
-_escalate_to(act) := "committee" if {
-	some e in _escalations
+_escalate_to(act, found) := "committee" if {
+	some e in found.escalations
 	e.action == act
 	e.to == "committee"
 }
 
-_escalate_to(act) := "chief" if {
-	not _escalate_to_committee(act)
-	some e in _escalations
+_escalate_to(act, found) := "chief" if {
+	not _escalate_to_committee(act, found)
+	some e in found.escalations
 	e.action == act
 	e.to == "chief"
 }
 
-_escalate_to(act) := "" if not _escalated(act)
+_escalate_to(act, found) := "" if not _escalated(act, found)
 
-_escalate_to_committee(act) if {
-	some e in _escalations
+_escalate_to_committee(act, found) if {
+	some e in found.escalations
 	e.action == act
 	e.to == "committee"
 }

@@ -95,7 +95,7 @@ test_escalation_to_committee_prevails_over_chief if {
 		{"action": "record.take", "to": "chief", "code": "assistant_duty"},
 		{"action": "record.take", "to": "committee", "code": "clerk_duty"},
 	}
-	d := t.decide(t.clerk, "record.take", t.sole_case, t.guided) with authz._escalations as escalations
+	d := _decide_with_escalations(escalations)
 	d.decision == false
 	d.escalate_to == "committee"
 	t.codes(d) == {"assistant_duty", "clerk_duty"}
@@ -103,9 +103,20 @@ test_escalation_to_committee_prevails_over_chief if {
 
 test_escalation_to_chief_alone_routes_to_chief if {
 	escalations := {{"action": "record.take", "to": "chief", "code": "clerk_duty"}}
-	d := t.decide(t.clerk, "record.take", t.sole_case, t.guided) with authz._escalations as escalations
+	d := _decide_with_escalations(escalations)
 	d.decision == false
 	d.escalate_to == "chief"
+}
+
+# A clerk's record.take answered as though the packages had found exactly `escalations`.
+_decide_with_escalations(escalations) := d if {
+	request := t.request(t.clerk, "record.take", t.sole_case, t.guided)
+	parts := authz.parts with input as request
+	found := {kind: entries |
+		some kind, found_entries in parts
+		entries := _replaced(kind, found_entries, escalations)
+	}
+	d := authz.answer("record.take", found) with input as request
 }
 
 # 十七(7), 十八(5), 十九(5), A17: a catch-all is answered as the act its task names only for a role
@@ -125,3 +136,7 @@ test_catch_all_of_another_role_not_granted_even_naming_an_act if {
 		"action_not_granted" in t.codes(d)
 	}
 }
+
+_replaced("escalations", _, escalations) := escalations
+
+_replaced(kind, entries, _) := entries if kind != "escalations"

@@ -3,14 +3,26 @@
 # description: |
 #   The actions one evaluation decides. Check sends an action, so only that
 #   action is decided; ListAllowedActions sends none, so every action of the
-#   catalog is decided in the same evaluation, by the same rules.
+#   catalog is decided, by the same rules. The sidecar may decide the catalog in
+#   parts, naming each part's actions in `input.action.names` (one evaluation of
+#   the whole catalog exceeds the compiled RVM's instruction budget); requests
+#   cannot name them, since the input schema allows only `action.name`.
 package quanze.lib.scope
 
 import rego.v1
 
 actions := {input.action.name} | _redirected if input.action.name
 
-actions := {name | some name, _ in data.quanze.catalog.actions} if not input.action.name
+actions := _listed | _listed_redirected if not input.action.name
+
+_listed := {name | some name, _ in data.quanze.catalog.actions} if not input.action.names
+
+_listed := {name | some name in input.action.names; data.quanze.catalog.actions[name]} if {
+	input.action.names
+}
+
+# A part that lists a catch-all also decides the act the catch-all is answered as.
+_listed_redirected := {catalogued_task | some name in _listed; redirects(name)}
 
 # METADATA
 # description: |

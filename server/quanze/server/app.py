@@ -27,6 +27,7 @@ from quanze.server.policy.candidate import Candidate, PolicySource
 from quanze.server.policy.directory import Directory, read_directory
 from quanze.server.policy.git_location import is_git_location
 from quanze.server.policy.reloader import CombinedGate, Reloader, Worker, command_gate
+from quanze.server.policy.routing import Routes
 from quanze.server.policy.source import BundledSource, CombinedSource, open_source
 from quanze.server.policy.verdicts import VerdictStore
 from quanze.server.validation import RequestValidator
@@ -147,15 +148,17 @@ async def prepare_decider(
     nothing to hold up, and another engine (the configured OPA, a test's factory) are built
     there at once.
     """
-    validator, program = None, None
+    validator, compiled = None, None
     if deciders.serving and engine_factory is None and config.engine.kind == "regorus":
-        validator, program = await asyncio.gather(
+        validator, compiled = await asyncio.gather(
             asyncio.to_thread(RequestValidator, bundle.schema, bundle.actions),
             compile_elsewhere(bundle),
         )
     await deciders.prepare(
         revision,
-        lambda: decider_steps(config, engine_factory, bundle, validator=validator, program=program),
+        lambda: decider_steps(
+            config, engine_factory, bundle, validator=validator, compiled=compiled
+        ),
     )
 
 
@@ -165,16 +168,18 @@ def decider_steps(
     bundle: PolicyBundle,
     *,
     validator: RequestValidator | None = None,
-    program: bytes | None = None,
+    compiled: tuple[bytes, Routes] | None = None,
 ) -> DeciderSteps:
     """`build_decider` in short steps, each one call into regorus (a generator returning it).
 
-    `program` is the RVM program compiled elsewhere; without it, compiling is one step.
+    `compiled` is the RVM program and routes made elsewhere; without them, compiling is one
+    step, and so is planning the routes.
     """
     if engine_factory is not None or config.engine.kind != "regorus":
         return build_decider(config, engine_factory, bundle)
+    program, routes = compiled if compiled else (None, None)
     engine, steps = RegorusEngine.in_steps(
-        bundle, fast_path=config.engine.fast_path, program=program
+        bundle, fast_path=config.engine.fast_path, program=program, routes=routes
     )
     yield from steps
     return _decider(config, bundle, engine, validator)

@@ -76,9 +76,18 @@ def test_check_accepts_the_bundled_policies(capsys: pytest.CaptureFixture[str]) 
     modules = len(list(root.rglob("*.rego")))
     data_files = len(list(root.rglob("data.json")))
     assert code == 0
-    assert out.splitlines()[-1] == (
+    lines = out.splitlines()
+    assert lines[-3] == (
         f"ok: {modules} modules, {data_files} data files, revision {load_bundle().revision}"
     )
+    # How the sidecar will evaluate: the sets routed per action, and those every action needs.
+    assert re.fullmatch(
+        r"per-action evaluation: (\d+) of (\d+) actions on \d+ entry points, each with only "
+        r"the sets that can concern it",
+        lines[-2],
+    ), out
+    assert lines[-1].startswith("  evaluated for every action (may concern any): ")
+    assert "quanze.rules.common.denials" in lines[-1]
 
 
 def test_check_reports_a_syntax_error_at_its_file_line_and_column(
@@ -400,7 +409,7 @@ def test_decision_cases_still_run_when_print_keeps_the_rvm_out(
 ) -> None:
     module = policies / "quanze/rules/auxiliary/auxiliary.rego"
     text = module.read_text()
-    anchor = "\tsome act in _assistant_acts\n\tnot capacity.names_supervisor\n"
+    anchor = "\tsome act in _assistant_acts\n\tnot data.quanze.lib.capacity.names_supervisor\n"
     assert anchor in text
     module.write_text(text.replace(anchor, anchor + '\tprint("no supervisor for", act)\n', 1))
     code, out, err = run(capsys, "policy", "test", str(policies), "--run", "assistant", "-v")
@@ -487,7 +496,7 @@ def test_eval_rejects_malformed_json_with_its_position(
 def test_eval_shows_print_output(capsys: pytest.CaptureFixture[str], policies: Path) -> None:
     module = policies / "quanze/rules/auxiliary/auxiliary.rego"
     text = module.read_text()
-    anchor = "\tsome act in _assistant_acts\n\tnot capacity.names_supervisor\n"
+    anchor = "\tsome act in _assistant_acts\n\tnot data.quanze.lib.capacity.names_supervisor\n"
     module.write_text(text.replace(anchor, anchor + '\tprint("no supervisor for", act)\n', 1))
     code, out, err = run(capsys, "policy", "eval", str(policies), "--input", str(EXAMPLE))
     assert code == 0

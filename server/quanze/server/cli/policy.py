@@ -184,6 +184,9 @@ def _check(args: argparse.Namespace) -> int:
     print(
         f"ok: {report.modules} modules, {report.data_files} data files, revision {report.revision}"
     )
+    if report.routes is not None:
+        for line in report.routes.summary():
+            print(line)
     return ExitCode.OK
 
 

@@ -33,6 +33,8 @@ from quanze.server.policy.bundle import (
     schema_errors,
 )
 from quanze.server.policy.files import link_problem, walk_tree
+from quanze.server.policy.rego_ast import ref_path
+from quanze.server.policy.routing import Routes, plan_routes
 from quanze.server.policy.rules import ModuleIndex
 from quanze.server.policy.testing import DECISION_TABLE, YAML_LOADER, load_decision_table
 
@@ -64,6 +66,8 @@ class CheckReport:
     modules: int = 0
     data_files: int = 0
     revision: str = ""
+    # How the sidecar will evaluate each action (per-action evaluation), when all is well.
+    routes: Routes | None = None
     # Set when errors in some modules may hide errors in the modules that depend on them.
     incomplete: bool = False
 
@@ -141,9 +145,12 @@ def check_policies(root: Path) -> CheckReport:
     report.problems = [_in_characters(p, sources) for p in report.problems]
     if not report.problems:
         try:
-            report.revision = load_bundle(root).revision
+            bundle = load_bundle(root)
         except PolicyError as exc:  # anything load_bundle checks that the steps above missed
             report.add(policy_problem(root, exc))
+        else:
+            report.revision = bundle.revision
+            report.routes = plan_routes(bundle.modules, bundle.data)
     report.problems.sort()
     return report
 
@@ -440,7 +447,7 @@ def _data_imports(modules: Mapping[str, str]) -> list[Problem]:
         engine.add_policy(name, source)
         for module in json.loads(engine.get_ast_as_json()):
             for imported in module["ast"].get("imports", []):
-                path = _ref_path(imported["refr"])
+                path = ref_path(imported["refr"])
                 if path is None or not path.startswith("data."):
                     continue
                 span = imported.get("span", {})
@@ -456,21 +463,6 @@ def _data_imports(modules: Mapping[str, str]) -> list[Problem]:
                     )
                 )
     return sorted(problems)
-
-
-def _ref_path(node: Any) -> str | None:
-    """`a.b.c` for an AST reference made only of a variable and dotted fields, else None."""
-    parts: list[str] = []
-    while isinstance(node, dict) and len(node) == 1:
-        ((kind, body),) = node.items()
-        if kind == "Var":
-            parts.append(str(body.get("value")))
-            return ".".join(reversed(parts))
-        if kind != "RefDot":
-            return None
-        parts.append(str(body["field"][1]))
-        node = body["refr"]
-    return None
 
 
 def _check_unreached_rules(
