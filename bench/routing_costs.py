@@ -21,16 +21,17 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import regorus
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 
-from quanze.server.engine.base import input_json  # noqa: E402
-from quanze.server.policy.bundle import DECISION_ENTRYPOINT, load_bundle  # noqa: E402
-from quanze.server.policy.routing import plan_routes  # noqa: E402
-from quanze.server.policy.testing import load_decision_table  # noqa: E402
+from quanze.server.engine.base import input_json
+from quanze.server.policy.bundle import DECISION_ENTRYPOINT, load_bundle
+from quanze.server.policy.routing import plan_routes
+from quanze.server.policy.testing import load_decision_table
 
 PROBE_PACKAGE = "quanze.bench_costs"
 
@@ -49,22 +50,27 @@ def main() -> int:
     empty = ", ".join(f'"{kind}": set()' for kind in routes.parts)
     probe = [f"package {PROBE_PACKAGE}", "", "import rego.v1", ""]
     probe.append(f"no_entries := data.quanze.authz.answer(input.action.name, {{{empty}}})")
-    for name, rules in packages.items():
-        probe.append(f"{name.rsplit('.', 1)[-1]} := [{', '.join(rules)}]")
-    modules = [*bundle.modules, ("bench_costs.rego", "\n".join(probe) + "\n")]
+    for name, package_rules in packages.items():
+        probe.append(f"{name.rsplit('.', 1)[-1]} := [{', '.join(package_rules)}]")
+    modules: list[tuple[str, str]] = [
+        *bundle.modules,
+        ("bench_costs.rego", "\n".join(probe) + "\n"),
+    ]
     if routes.module:
         modules.append(routes.module)
-    rows = {
+    rows: dict[str, Callable[[str], str]] = {
         "decision (every package)": lambda _: DECISION_ENTRYPOINT,
         "decision (routed)": routes.entry_point,
         "answer with no entries": lambda _: f"data.{PROBE_PACKAGE}.no_entries",
     }
     for name in packages:
         short = name.rsplit(".", 1)[-1]
-        rows[f"package {short}"] = lambda _, s=short: f"data.{PROBE_PACKAGE}.{s}"
-    entry_points = sorted({DECISION_ENTRYPOINT, *routes.extra_entry_points} | {
-        f"data.{PROBE_PACKAGE}.{n.rsplit('.', 1)[-1]}" for n in packages
-    } | {f"data.{PROBE_PACKAGE}.no_entries"})
+        rows[f"package {short}"] = _constant(f"data.{PROBE_PACKAGE}.{short}")
+    entry_points = sorted(
+        {DECISION_ENTRYPOINT, *routes.extra_entry_points}
+        | {f"data.{PROBE_PACKAGE}.{n.rsplit('.', 1)[-1]}" for n in packages}
+        | {f"data.{PROBE_PACKAGE}.no_entries"}
+    )
     program = regorus.Program.compile_from_modules(bundle.data_json, modules, entry_points)
     rvm = regorus.Rvm()
     rvm.load_program(program)
@@ -88,6 +94,10 @@ def main() -> int:
         median, mean = statistics.median(times) * 1e6, statistics.mean(times) * 1e6
         print(f"{row:<32} {median:8.1f} {mean:8.1f}")
     return 0
+
+
+def _constant(entry: str) -> Callable[[str], str]:
+    return lambda _: entry
 
 
 if __name__ == "__main__":
