@@ -49,8 +49,31 @@ denials contains {"action": act, "code": "resource_procuratorate_required"} if {
 }
 
 # 三十五: a disciplinary committee (only at the SPP and the provinces) reviews the matters of
-# the procuratorates below it; rules/management checks it is the competent one.
+# the procuratorates below it; the rule below checks it is the competent one.
 _acts_across_procuratorates if data.quanze.lib.capacity.role == "disciplinary_committee"
+
+# 三十五: a disciplinary committee reviews the matters of the procuratorates its seat covers —
+# the nearest at or above the matter's that has a committee (the SPP and the provinces).
+denials contains {
+	"action": act,
+	"code": "disciplinary_committee_not_competent",
+	"article": "三十五",
+	"item": 0,
+	"detail_zh": sprintf("名录：%s 的事项由 %s 的检察官惩戒委员会审议", [matter, seat]),
+	"detail_en": sprintf("per the directory, matters of %s go to the disciplinary committee of %s", [matter, seat]),
+} if {
+	data.quanze.lib.capacity.role == "disciplinary_committee"
+	matter := data.quanze.lib.capacity.resource_procuratorate
+	seat := _seat_or_none(matter)
+	seat != data.quanze.lib.directory.home_id
+	some act in data.quanze.lib.scope.actions
+}
+
+_seat_or_none(matter) := seat if {
+	seat := data.quanze.lib.directory.disciplinary_seat(matter)
+}
+
+_seat_or_none(matter) := "none" if not data.quanze.lib.directory.disciplinary_seat(matter)
 
 # 五: "由独任检察官或者由两名以上检察官组成的办案组承办" — whoever the case names as handling it
 # must be a procurator in the quota of the procuratorate that holds it.

@@ -144,3 +144,40 @@ test_team_of_one_procurator_treated_as_sole if {
 	d.decision == true
 	{"subject_id": "p-L1", "capacity": "sole_procurator", "responsibility": "judicial", "article": "二十九"} in d.accountable
 }
+
+# 三十五: matters go to the disciplinary committee of the nearest procuratorate at or above them
+# that has one; another province's committee, or a city's claimed committee, is not competent.
+test_disciplinary_committee_of_another_province_not_competent if {
+	other := {
+		"type": "body",
+		"id": "dc-PROV-B",
+		"properties": {"role": "disciplinary_committee", "procuratorate": "PROC-PROV-B"},
+	}
+	d := t.decide(
+		other,
+		"disciplinary.review_opinion",
+		_discipline_matter,
+		object.union(_chief_approval, {"review_opinion": "no_violation"}),
+	)
+	d.decision == false
+	t.codes(d) == {"disciplinary_committee_not_competent"}
+	some r in d.reasons
+	contains(r.message_en, "matters of PROC-CITY-A go to the disciplinary committee of PROC-PROV-A")
+	city := {
+		"type": "body",
+		"id": "dc-CITY",
+		"properties": {"role": "disciplinary_committee", "procuratorate": "PROC-CITY-A"},
+	}
+	"office_not_held" in t.codes(
+		t.decide(city, "disciplinary.review_opinion", _discipline_matter, {"review_opinion": "no_violation"}),
+	)
+}
+
+# An accountability matter of PROC-CITY-A examining p-A1's conduct, approved by its chief.
+_discipline_matter := {
+	"type": "discipline_decision",
+	"id": "DISC-1",
+	"properties": {"procuratorate": "PROC-CITY-A", "subject_of_decision": "p-A1"},
+}
+
+_chief_approval := {"chief_approval": true, "approved_by": "chief-A"}

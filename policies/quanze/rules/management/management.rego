@@ -195,29 +195,6 @@ obligations contains {"action": act, "code": "apply_accountability_regulations",
 	act == "disciplinary.decide"
 }
 
-# 三十五: a disciplinary committee reviews the matters of the procuratorates its seat covers —
-# the nearest at or above the matter's that has a committee (the SPP and the provinces).
-denials contains {
-	"action": act,
-	"code": "disciplinary_committee_not_competent",
-	"article": "三十五",
-	"item": 0,
-	"detail_zh": sprintf("名录：%s 的事项由 %s 的检察官惩戒委员会审议", [matter, seat]),
-	"detail_en": sprintf("per the directory, matters of %s go to the disciplinary committee of %s", [matter, seat]),
-} if {
-	data.quanze.lib.capacity.role == "disciplinary_committee"
-	matter := data.quanze.lib.capacity.resource_procuratorate
-	seat := _seat_or_none(matter)
-	seat != data.quanze.lib.directory.home_id
-	some act in data.quanze.lib.scope.actions
-}
-
-_seat_or_none(matter) := seat if {
-	seat := data.quanze.lib.directory.disciplinary_seat(matter)
-}
-
-_seat_or_none(matter) := "none" if not data.quanze.lib.directory.disciplinary_seat(matter)
-
 # R35-5: the committee gives an opinion; it does not decide discipline.
 prohibitions contains {"action": act, "code": "disciplinary_committee_cannot_decide", "article": "三十五", "item": 0} if {
 	data.quanze.lib.capacity.role == "disciplinary_committee"

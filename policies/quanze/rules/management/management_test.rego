@@ -525,34 +525,6 @@ test_procuratorate_discloses_national_security_case_denied if {
 	t.codes(d) == {"disclosure_endangers_national_security"}
 }
 
-# 三十五: matters go to the disciplinary committee of the nearest procuratorate at or above them
-# that has one; another province's committee, or a city's claimed committee, is not competent.
-test_disciplinary_committee_of_another_province_not_competent if {
-	other := {
-		"type": "body",
-		"id": "dc-PROV-B",
-		"properties": {"role": "disciplinary_committee", "procuratorate": "PROC-PROV-B"},
-	}
-	d := t.decide(
-		other,
-		"disciplinary.review_opinion",
-		matter({}),
-		object.union(approval, {"review_opinion": "no_violation"}),
-	)
-	d.decision == false
-	t.codes(d) == {"disciplinary_committee_not_competent"}
-	some r in d.reasons
-	contains(r.message_en, "matters of PROC-CITY-A go to the disciplinary committee of PROC-PROV-A")
-	city := {
-		"type": "body",
-		"id": "dc-CITY",
-		"properties": {"role": "disciplinary_committee", "procuratorate": "PROC-CITY-A"},
-	}
-	"office_not_held" in t.codes(
-		t.decide(city, "disciplinary.review_opinion", matter({}), {"review_opinion": "no_violation"}),
-	)
-}
-
 # R44-1: disclosure is the procuratorate's act, not a procurator's.
 test_procurator_discloses_denied if {
 	d := t.decide(procurator, "info.disclose_public", t.sole_case, {})

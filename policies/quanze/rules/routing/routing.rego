@@ -269,7 +269,8 @@ grants contains object.union(ground, {"action": act, "code": _committee_ground_c
 
 # ------------------------------------------------------------------ escalation
 
-escalations contains object.union({"action": act, "to": to, "item": 0}, g) if {
+# The action goes last, so per-action evaluation can see which action the entry is for.
+escalations contains object.union(object.union({"to": to, "item": 0}, g), {"action": act}) if {
 	data.quanze.lib.capacity.role != "committee"
 	some act in _acts
 	to := _level(act)
