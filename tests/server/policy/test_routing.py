@@ -53,11 +53,15 @@ def modules(rules_a: str, rules_b: str = "", authz: str = AUTHZ) -> list[tuple[s
         ("authz.rego", authz),
         ("scope.rego", SCOPE),
         ("a.rego", header.format("a") + rules_a),
-        (
-            "b.rego",
-            header.format("b") + (rules_b or 'grants contains {"action": "x.one", "code": "b"}\n'),
-        ),
+        ("b.rego", header.format("b") + (rules_b or RULES_B)),
     ]
+
+
+# Package b grants x.one and denies x.three when the context says so.
+RULES_B = (
+    'grants contains {"action": "x.one", "code": "b"}\n\n'
+    'denials contains {"action": "x.three", "code": "no"} if input.context.refuse\n'
+)
 
 
 def actions_of(routes: Routes, rule: str) -> set[str]:
@@ -194,3 +198,105 @@ def test_policies_of_another_shape_are_not_routed_and_say_why() -> None:
 def test_routes_survive_the_trip_from_the_compile_child() -> None:
     routes = routes_for('grants contains {"action": "x.two", "code": "lit"}\n')
     assert Routes.from_json(json.loads(json.dumps(routes.to_json()))) == routes
+
+
+def routed_answers_differ(
+    rules_a: str,
+    *,
+    extra: tuple[tuple[str, str], ...] = (),
+    data: dict[str, Any] | None = None,
+    authz: str = AUTHZ,
+    inputs: tuple[dict[str, Any], ...] = ({}, {"context": {"refuse": True}}),
+) -> list[str]:
+    """Every action (and input) whose routed entry point answers unlike `decision`."""
+    data = data if data is not None else DATA
+    source = [*modules(rules_a, authz=authz), *extra]
+    routes = plan_routes(source, data)
+    engine = regorus.Engine()
+    for name, text in [*source, *([routes.module] if routes.module else [])]:
+        engine.add_policy(name, text)
+    engine.add_data_json(json.dumps(data))
+    differ = []
+    for action in ACTIONS:
+        for request in inputs:
+            engine.set_input_json(json.dumps({"action": {"name": action}, **request}))
+            full = engine.eval_rule_as_json(DECISION_ENTRYPOINT)
+            assert json.loads(full) != "<undefined>", (action, request)
+            if engine.eval_rule_as_json(routes.entry_point(action)) != full:
+                differ.append(f"{action} {request}: {full}")
+    return differ
+
+
+# Patterns a review found the first version of the analysis got wrong: each produces an entry
+# for an action the analysis did not count. Every one must now route soundly.
+UNSOUND_BEFORE = {
+    "else-value": '_mine := {"x.one"} if { input.never } else := {"x.two"}\n\n'
+    'grants contains {"action": act, "code": "a"} if {\n'
+    "\tsome act in data.quanze.lib.scope.actions\n\tact in _mine\n}\n",
+    "else-function-in-union": '_extra(x) := {"code": "a"} if { x == 1 } '
+    'else := {"code": "e", "action": "x.two"}\n\n'
+    'grants contains object.union({"action": "x.one"}, _extra(2))\n',
+    "else-constant": '_t := {"k": {"code": "a"}} if { input.never } '
+    'else := {"k": {"code": "e", "action": "x.two"}}\n\n'
+    'grants contains object.union({"action": "x.one"}, _t.k)\n',
+    "default-only": 'default grants := {{"action": "x.two", "code": "d"}}\n',
+    "local-shadows-rule": '_mine := {"x.one"}\n\n'
+    'grants contains {"action": act, "code": "a"} if {\n'
+    '\t_mine := {"x.two"}\n\tsome act in _mine\n}\n',
+    "parameter-shadows-rule": '_mine := {"x.one"}\n\n_ok(a, _mine) if a in _mine\n\n'
+    'grants contains {"action": act, "code": "a"} if {\n'
+    '\tsome act in data.quanze.lib.scope.actions\n\t_ok(act, {"x.two"})\n}\n',
+    "parameter-shadows-rule-in-union": '_c := {"code": "c"}\n\n_extra(_c) := _c\n\n'
+    'grants contains object.union({"action": "x.one"}, '
+    '_extra({"code": "p", "action": "x.two"}))\n',
+    "wildcard-parameter": '_ok(_) if { some _ in {"x.one"} }\n\n'
+    'grants contains {"action": act, "code": "a"} if {\n'
+    "\tsome act in data.quanze.lib.scope.actions\n\t_ok(act)\n}\n",
+    "repeated-action-key": 'grants contains {"action": "x.one", "action": "x.two", "code": "a"}\n',
+    "computed-key": 'grants contains {"action": "x.one", k: "x.two", "code": "a"} if {\n'
+    '\tk := "action"\n}\n',
+    "full-path-into-rule-value": '_t := {"k": {"code": "t", "action": "x.two"}}\n\n'
+    'grants contains object.union({"action": "x.one"}, data.quanze.rules.a._t.k)\n',
+    "rule-beside-data": 'grants contains {"action": act, "code": "a"} if {\n'
+    "\tsome act in data.quanze.lib.scope.actions\n\tact in data.quanze.catalog.listed\n}\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNSOUND_BEFORE))
+def test_patterns_that_once_fooled_the_analysis_route_soundly(name: str) -> None:
+    # A rule in the catalog's package beside its data: regorus merges or overrides them.
+    extra = (
+        (("listed.rego", 'package quanze.catalog\n\nimport rego.v1\n\nlisted contains "x.two"\n'),)
+        if name == "rule-beside-data"
+        else ()
+    )
+    assert routed_answers_differ(UNSOUND_BEFORE[name], extra=extra) == []
+
+
+def test_a_decision_that_adds_to_parts_is_not_routed() -> None:
+    authz = AUTHZ.replace(
+        "decision := answer(input.action.name, parts)",
+        'decision := answer(input.action.name, object.union(parts, {"denials": '
+        "union({parts.denials, data.quanze.rules.a.denials})}))",
+    )
+    rules = 'grants contains {"action": "x.two", "code": "a"}\n\n'
+    rules += 'denials contains {"action": "x.one", "code": "stop"}\n'
+    routes = routes_for(rules, authz=authz)
+    assert routes.entry_points == {}
+    assert "data.quanze.authz.decision is not" in routes.off_because
+    assert routed_answers_differ(rules, authz=authz) == []
+
+
+def test_catch_alls_that_are_not_a_constant_turn_routing_off() -> None:
+    scope = SCOPE.replace(
+        'catch_alls := {"task.assigned": {"clerk": 0}}',
+        'catch_alls := {"x.one": {"clerk": 0}} if input.context.narrow '
+        'else := {"task.assigned": {"clerk": 0}}',
+    )
+    source = [
+        (n, scope if n == "scope.rego" else t)
+        for n, t in modules('grants contains {"action": "x.two", "code": "a"}\n')
+    ]
+    routes = plan_routes(source, DATA)
+    assert routes.entry_points == {}
+    assert "catch_alls" in routes.off_because

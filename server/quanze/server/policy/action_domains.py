@@ -5,7 +5,11 @@ data documents, to the parameters of functions that test membership, and to item
 arrays (`some pair in pairs; act := pair[0]`); anything the analysis cannot follow (the input, a
 computed string, a `with`, a negation) is "any action" (None). It never claims less than the
 policies can produce: `policy.routing` leaves out of an action's evaluation only sets whose
-domain provably excludes it. Entries built with `object.union(a, b)` take their action from
+domain provably excludes it. It relies on nothing it cannot see whole: a rule with `else`
+branches, data beside a rule at the same path, a rule with computed keys near a path, a name
+the definition binds itself (which may shadow a rule or an import), `_`, and an entry object
+with a computed or repeated key all count as "any action" (tests/server/policy/test_routing.py
+keeps the patterns a review found). Entries built with `object.union(a, b)` take their action from
 `b` when `b` has it, else from `a` when `b` provably has no key "action".
 """
 
@@ -18,7 +22,9 @@ from typing import Any
 from quanze.server.policy.rego_ast import (
     Domain,
     binding,
+    bound_names,
     column_of,
+    has_else,
     intersect,
     json_lacks_action,
     json_strings,
@@ -28,6 +34,7 @@ from quanze.server.policy.rego_ast import (
     lookup,
     plain,
     ref_path,
+    string_prefix,
     strings,
     union,
     var,
@@ -41,12 +48,16 @@ class ActionDomains:
         self.data = data
         # full path -> [(definition, the module's context)]
         self.rules: dict[str, list[tuple[dict[str, Any], Context]]] = {}
+        # Paths under which a rule has computed keys: nothing there is read.
+        self.opaque: set[str] = set()
         for module in modules:
-            self._add_module(module["ast"])
+            self._add_module(module)
         self._memo: dict[tuple[str, str], Domain] = {}
         self._lacks: dict[tuple[str, bool, int], bool] = {}
 
-    def _add_module(self, ast: Mapping[str, Any]) -> None:
+    def _add_module(self, module: Mapping[str, Any]) -> None:
+        ast = module["ast"]
+        source = module.get("source", {}).get("contents", "").encode()
         package = ref_path(ast["package"]["refr"])
         if package is None:
             return
@@ -62,12 +73,35 @@ class ActionDomains:
             ((kind, body),) = rule.items()
             head = body if kind == "Default" else next(iter(body["head"].values()))
             name = ref_path(head["refr"])
-            if name is not None:
-                names.add(name.split(".")[0])
-                definitions.append((f"data.{package}.{name}", {kind: body}))
-        context = Context(f"data.{package}", frozenset(names), aliases)
+            if name is None:  # `a[x] contains ...`: a rule under `a` whose keys are computed
+                self.opaque.add(f"data.{package}.{string_prefix(head['refr'])}")
+                continue
+            names.add(name.split(".")[0])
+            definitions.append((f"data.{package}.{name}", {kind: body}))
         for path, definition in definitions:
+            shadowed = bound_names(definition, source)
+            context = Context(f"data.{package}", frozenset(names), aliases, shadowed)
             self.rules.setdefault(path, []).append((definition, context))
+
+    def _definitions(self, path: str) -> list[tuple[dict[str, Any], Context]] | None:
+        """The definitions of the rule at `path`, or None when the analysis cannot rely on
+        them: `else` branches (values in the bodies), data at the same path (regorus merges
+        them), or a rule with computed keys near it."""
+        definitions = self.rules.get(path)
+        if definitions is None or self._data_at(path) is not None or self._opaque_near(path):
+            return None
+        if any(has_else(next(iter(d.values()))) for d, _ in definitions):
+            return None
+        return definitions
+
+    def _document(self, path: str) -> Any:
+        """The data document at `path` when no rule is at, above or under it; else None."""
+        if self._opaque_near(path) or any(_near(path, rule) for rule in self.rules):
+            return None
+        return self._data_at(path)
+
+    def _opaque_near(self, path: str) -> bool:
+        return any(_near(path, prefix) for prefix in self.opaque)
 
     # ------------------------------------------------------------------ domains
 
@@ -95,14 +129,18 @@ class ActionDomains:
         return self._memo[key]
 
     def _entry_actions(self, path: str) -> Domain:
-        definitions = self.rules.get(path)
+        definitions = self._definitions(path)
         if definitions is None:
             return None
         found: Domain = frozenset()
         for definition, context in definitions:
             ((kind, rule),) = definition.items()
             if kind == "Default":
-                continue  # a default set is empty or constant: no entry is "for" an action
+                items = rule["value"].get("Set", {}).get("items")
+                if items is None:
+                    return None
+                found = union(found, strings(self._entry_action(i, [], context) for i in items))
+                continue
             head = rule["head"].get("Set")
             if head is None:
                 return None
@@ -115,10 +153,15 @@ class ActionDomains:
 
     def _entry_action(self, entry: Any, stmts: list[Any], context: Context) -> Domain:
         if "Object" in entry:
-            for _, key, value in entry["Object"]["fields"]:
-                if key.get("String", {}).get("value") == "action":
-                    return self._value(value, stmts, context)
-            return None
+            actions = [
+                value
+                for _, key, value in entry["Object"]["fields"]
+                if key.get("String", {}).get("value") == "action"
+            ]
+            # A computed or repeated key could set the action too: the last one written wins.
+            if literal_keys(entry) is None or len(actions) != 1:
+                return None
+            return self._value(actions[0], stmts, context)
         call = entry.get("Call")
         if call is not None and ref_path(call["fcn"]) == "object.union":
             first, second = call["params"]
@@ -159,7 +202,7 @@ class ActionDomains:
     def _column(self, path: str, position: int) -> Domain:
         """The strings item `position` of the arrays in the set rule `path` can be."""
         found: Domain = frozenset()
-        for definition, context in self.rules.get(path, []):
+        for definition, context in self._definitions(path) or []:
             ((kind, rule),) = definition.items()
             head = rule["head"].get("Set") if kind == "Spec" else None
             if head is None or "Array" not in head["key"]:
@@ -170,7 +213,7 @@ class ActionDomains:
             for body in rule["bodies"] or [{"query": {"stmts": []}}]:
                 stmts = body["query"]["stmts"]
                 found = union(found, self._value(items[position], stmts, context))
-        return found if path in self.rules else None
+        return found if self._definitions(path) is not None else None
 
     def _variable(
         self,
@@ -214,7 +257,7 @@ class ActionDomains:
         call = expr.get("Call")
         if call is not None:
             function = context.resolve(call["fcn"])
-            if function is not None and function in self.rules:
+            if function is not None and self._definitions(function) is not None:
                 return self._parameter(function, call["params"], variable)
         return None
 
@@ -224,7 +267,7 @@ class ActionDomains:
         if not positions:
             return None
         found: Domain = frozenset()
-        for definition, context in self.rules[function]:
+        for definition, context in self._definitions(function) or []:
             ((kind, rule),) = definition.items()
             head = rule["head"].get("Func") if kind == "Spec" else None
             if head is None or not rule["bodies"] or len(head["args"]) != len(params):
@@ -270,11 +313,8 @@ class ActionDomains:
         return self.keys(path) if keys else self.elements(path)
 
     def _collection(self, path: str, *, keys: bool) -> Domain:
-        definitions = self.rules.get(path)
-        if definitions is None:
-            if any(path.startswith(rule + ".") for rule in self.rules):
-                return None  # inside a rule's value: not followed
-            document = self._data_at(path)
+        if path not in self.rules:
+            document = self._document(path)
             values: Iterable[Any]
             if isinstance(document, dict):
                 values = document.keys() if keys else document.values()
@@ -283,6 +323,9 @@ class ActionDomains:
             else:
                 return None
             return frozenset(v for v in values if isinstance(v, str))
+        definitions = self._definitions(path)
+        if definitions is None:
+            return None
         found: Domain = frozenset()
         for definition, context in definitions:
             ((kind, rule),) = definition.items()
@@ -374,9 +417,10 @@ class ActionDomains:
         key = (path, elements, position)
         if key not in self._lacks:
             self._lacks[key] = False  # a cycle through this rule proves nothing
-            self._lacks[key] = path in self.rules and all(
+            definitions = self._definitions(path)
+            self._lacks[key] = definitions is not None and all(
                 self._definition_lacks_action(definition, context, elements, position)
-                for definition, context in self.rules[path]
+                for definition, context in definitions
             )
         return self._lacks[key]
 
@@ -415,7 +459,7 @@ class ActionDomains:
         """The constants `expr` is a part of, reached through lookups (`table[act]`,
         `t := c[x]; t[y]`): literal values of rules (AST) or a data document (JSON)."""
         base = expr
-        while "RefDot" in base or "RefBrack" in base:
+        while context.resolve(base) is None and ("RefDot" in base or "RefBrack" in base):
             base = (base.get("RefDot") or base["RefBrack"])["refr"]
         variable = var(base)
         if variable is not None and not context.is_rule(variable):
@@ -427,12 +471,13 @@ class ActionDomains:
         path = context.resolve(base)
         if path is None:
             return None
-        definitions = self.rules.get(path)
-        if definitions is None:
-            if any(path.startswith(rule + ".") for rule in self.rules):
-                return None
-            document = self._data_at(path)
+        rule = next((r for r in self.rules if path == r or path.startswith(r + ".")), None)
+        if rule is None:
+            document = self._document(path)
             return None if document is None else [("data", document)]
+        definitions = self._definitions(rule)
+        if definitions is None:
+            return None
         values = []
         for definition, _ in definitions:
             ((kind, rule),) = definition.items()
@@ -480,8 +525,12 @@ class Context:
     package: str
     rule_names: frozenset[str]
     aliases: Mapping[str, str]
+    # Names the definition binds itself (parameters, locals): never its package's rules.
+    shadowed: frozenset[str] = frozenset()
 
     def is_rule(self, name: str) -> bool:
+        if name in self.shadowed:
+            return False
         return name in self.rule_names or name in self.aliases or name in ("data", "input")
 
     def resolve(self, expr: Any) -> str | None:
@@ -490,6 +539,8 @@ class Context:
         if path is None:
             return None
         head, _, rest = path.partition(".")
+        if head in self.shadowed:
+            return None
         if head in self.rule_names:
             base = f"{self.package}.{head}"
         elif head in self.aliases:
@@ -499,3 +550,8 @@ class Context:
         else:
             return None
         return f"{base}.{rest}" if rest else base
+
+
+def _near(path: str, other: str) -> bool:
+    """Whether one of two paths is the other or lies under it."""
+    return path == other or path.startswith(other + ".") or other.startswith(path + ".")

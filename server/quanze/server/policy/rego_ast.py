@@ -111,7 +111,81 @@ def lookup(expr: Any) -> Any:
 
 
 def var(expr: Any) -> str | None:
-    return expr.get("Var", {}).get("value") if isinstance(expr, dict) else None
+    """The name of a variable expression; None for anything else, and for `_`, which is a
+    fresh variable at each use."""
+    name = expr.get("Var", {}).get("value") if isinstance(expr, dict) else None
+    return None if name == "_" else name
+
+
+def bound_names(node: Any, source: bytes) -> frozenset[str]:
+    """Every name a rule definition binds anywhere: function parameters, `x :=` (arrays
+    too), `some x`, `some k, v in`, and the same inside comprehensions. Such a name may shadow
+    a rule or an import alias of the same name, so it is never read as one. `source` is the
+    module's text (UTF-8), where `some x` names its variables only by their spans."""
+    names: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+            continue
+        if not isinstance(item, dict):
+            continue
+        targets: list[Any] = []
+        if "Func" in item and isinstance(item["Func"], dict):
+            targets += item["Func"].get("args", [])
+        if "AssignExpr" in item:
+            targets.append(item["AssignExpr"]["lhs"])
+            if item["AssignExpr"].get("op") == "Eq":  # `a = b` may bind either side
+                targets.append(item["AssignExpr"]["rhs"])
+        if "SomeIn" in item:
+            targets += [item["SomeIn"]["key"], item["SomeIn"]["value"]]
+        if "SomeVars" in item:
+            for span in item["SomeVars"].get("vars", []):
+                names.add(source[span["start"] : span["end"]].decode(errors="replace"))
+        for target in targets:
+            names |= _variables_in(target)
+        stack.extend(item.values())
+    return frozenset(names)
+
+
+def _variables_in(node: Any) -> set[str]:
+    """The variables of a binding target: a variable, or one inside arrays and objects."""
+    if not isinstance(node, dict):
+        return set()
+    if "Var" in node:
+        name = node["Var"].get("value") if isinstance(node["Var"], dict) else node["Var"]
+        return {name} if isinstance(name, str) else set()
+    found: set[str] = set()
+    for kind in ("Array", "Set"):
+        for item in node.get(kind, {}).get("items", []):
+            found |= _variables_in(item)
+    for _, _, value in node.get("Object", {}).get("fields", []):
+        found |= _variables_in(value)
+    return found
+
+
+def has_else(rule: Mapping[str, Any]) -> bool:
+    """Whether a rule definition has `else` branches, whose values are in its bodies."""
+    return any(body.get("is_else") or body.get("assign") for body in rule.get("bodies", []))
+
+
+def string_prefix(node: Any) -> str:
+    """The leading variable and string fields of a reference: "a.b" for `a.b[x].c`."""
+    parts: list[str] = []
+    while isinstance(node, dict) and len(node) == 1:
+        ((kind, body),) = node.items()
+        if kind == "Var":
+            parts.append(str(body["value"]))
+            break
+        if kind == "RefDot":
+            parts.append(str(body["field"][1]))
+        elif kind == "RefBrack" and "String" in body["index"]:
+            parts.append(str(body["index"]["String"]["value"]))
+        else:
+            parts.clear()  # everything after a computed key is unknown
+        node = body["refr"]
+    return ".".join(reversed(parts))
 
 
 def ref_path(node: Any) -> str | None:

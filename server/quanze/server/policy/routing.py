@@ -125,6 +125,10 @@ def plan_routes_from_ast(ast_json: str, data: Mapping[str, Any]) -> Routes:
         return Routes(
             off_because=f"{PARTS_RULE} is not an object of union({{...}}) of rules by full path"
         )
+    if not _decides_from_parts(index):
+        return Routes(
+            off_because=f"{DECISION_ENTRYPOINT} is not {ANSWER_FUNCTION}(input.action.name, parts)"
+        )
     actions = index.data_keys("data.quanze.catalog.actions")
     if not actions:
         return Routes(off_because="the catalog (data.quanze.catalog.actions) lists no actions")
@@ -157,6 +161,26 @@ def plan_routes_from_ast(ast_json: str, data: Mapping[str, Any]) -> Routes:
         parts=parts,
         selections=selections,
         listing=listing,
+    )
+
+
+def _decides_from_parts(domains: ActionDomains) -> bool:
+    """Whether `decision` is exactly `answer(input.action.name, parts)`: what the generated
+    entry points do with fewer sets, so nothing else can feed the decision."""
+    definitions = domains.rules.get(DECISION_ENTRYPOINT, [])
+    if len(definitions) != 1:
+        return False
+    ((kind, rule),) = definitions[0][0].items()
+    head = rule["head"].get("Compr") if kind == "Spec" else None
+    if head is None or rule["bodies"] or head.get("assign") is None:
+        return False
+    call = head["assign"]["value"].get("Call")
+    context = definitions[0][1]
+    return (
+        call is not None
+        and context.resolve(call["fcn"]) == ANSWER_FUNCTION
+        and [ref_path(p) for p in call["params"]] == ["input.action.name", "parts"]
+        and context.resolve(call["params"][1]) == PARTS_RULE
     )
 
 
