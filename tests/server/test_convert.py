@@ -222,9 +222,9 @@ def test_a_bound_is_named_before_a_number_json_cannot_hold(limits: Limits) -> No
 def test_numbers_stay_floats_as_the_standard_mapping_has_them(limits: Limits) -> None:
     request = pb.CheckRequest()
     request.context.update({"circumstance": 2, "extensions": {"n": [1, 2.5]}})
-    assert json.dumps(convert.request_dict(request, limits)) == (
-        '{"context": {"circumstance": 2.0, "extensions": {"n": [1.0, 2.5]}}}'
-    )
+    context = convert.request_dict(request, limits)["context"]
+    numbers = [context["circumstance"], *context["extensions"]["n"]]
+    assert [(type(n), n) for n in numbers] == [(float, 2.0), (float, 1.0), (float, 2.5)]
 
 
 @pytest.mark.parametrize("in_item", [False, True], ids=["shared", "item"])
