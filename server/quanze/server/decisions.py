@@ -138,8 +138,14 @@ class Decider:
         defaults: Mapping[str, Any],
         items: Sequence[Mapping[str, Any]],
         semantic: str = "",
+        *,
+        within_limits: bool = False,
     ) -> list[BatchItemResult]:
-        """Answer items in order; each item's parts replace the defaults' (AuthZEN)."""
+        """Answer items in order; each item's parts replace the defaults' (AuthZEN).
+
+        `within_limits`: `check_shape` passed on the batch, so every part of every item is
+        within `limits` already.
+        """
         semantic = semantic or "execute_all"
         if semantic not in SEMANTICS:
             raise InvalidRequestError(
@@ -153,7 +159,7 @@ class Decider:
             merged = {k: item[k] if k in item else defaults.get(k) for k in _REQUEST_PARTS}
             request = {k: v for k, v in merged.items() if v is not None}
             try:
-                decided = self.decide(request)
+                decided = self.decide(request, within_limits=within_limits)
                 result = BatchItemResult(
                     decided.answer, request=request, evaluation_ns=decided.evaluation_ns
                 )

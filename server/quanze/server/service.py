@@ -159,7 +159,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
 
         def job(decider: Decider) -> _Done[list[BatchItemResult]]:
             defaults, items, semantic = convert.batch_parts(request, decider.check_shape)
-            results = decider.check_batch(defaults, items, semantic)
+            results = decider.check_batch(defaults, items, semantic, within_limits=True)
             return _done(
                 decider, call, results, lambda c: events.batch_records(c, results, decider.masker)
             )
