@@ -21,6 +21,7 @@ from quanze.server.policy.bundle import PolicyBundle
 from quanze.server.policy.testing import DecisionCase
 from quanze.server.validation import Limits
 from quanze.v1 import decision_service_pb2 as pb
+from tests.support import schema_keys
 
 # A `Value` spec: ("unset",) | ("null",) | ("bool", b) | ("number", x) | ("string", s)
 #                 | ("list", [spec]) | ("struct", [(key, spec)])
@@ -47,18 +48,6 @@ def outcome(read: Any, message: Any, limits: Limits | None) -> tuple[str, ...]:
         return ("json", json.dumps(read(message, limits), ensure_ascii=False))
     except InvalidRequestError as exc:
         return ("error", exc.field, exc.message)
-
-
-def _schema_keys(schema: Any) -> set[str]:
-    keys: set[str] = set()
-    if isinstance(schema, dict):
-        keys.update(schema.get("properties", {}))
-        for value in schema.values():
-            keys |= _schema_keys(value)
-    elif isinstance(schema, list):
-        for value in schema:
-            keys |= _schema_keys(value)
-    return keys
 
 
 def _set(value: Any, spec: Spec) -> None:
@@ -171,7 +160,7 @@ def limits(bundle: PolicyBundle) -> Limits:
 
 @pytest.fixture(scope="module")
 def keys(bundle: PolicyBundle) -> list[str]:
-    return sorted(_schema_keys(bundle.schema))
+    return sorted(schema_keys(bundle.schema))
 
 
 def test_decision_table_requests_read_as_the_standard_mapping_reads_them(
