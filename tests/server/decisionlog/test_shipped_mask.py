@@ -290,7 +290,7 @@ def test_a_request_that_is_not_plain_json_is_left_to_regorus(
     request = {"subject": {"id": "asst-A1"}, "context": {"suspect_name": "张三", "x": value}}
     assert ShippedMask.evaluate(pairs["shipped"]._shipped_of_python(), request) is None
     event = {"input": request, "path": "quanze/authz/decision", "rpc": "Check"}
-    outcomes = []
+    outcomes: list[Any] = []
     for masker in (pairs["shipped"].python, pairs["shipped"].rego):
         try:
             outcomes.append(masker.apply(event))
