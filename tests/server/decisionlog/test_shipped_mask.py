@@ -316,3 +316,14 @@ def test_a_failing_transcription_erases_the_whole_request(
 
 def test_the_bundled_masker_computes_the_shipped_policy_in_python(bundle: PolicyBundle) -> None:
     assert Masker(bundle).in_python
+
+
+def test_the_keys_remembered_are_bounded_in_number_and_length(pairs: dict[str, Pair]) -> None:
+    shipped = pairs["shipped"]._shipped_of_python()
+    long_key = "x" * 1000 + "_name"
+    masked = pairs["shipped"].assert_same({"context": {long_key: "张三"}})
+    assert masked.erased == [f"/input/context/{long_key}"]
+    assert long_key not in shipped._classified
+    for start in range(0, 5000, 500):
+        shipped.evaluate({"context": {f"k{i}": 1 for i in range(start, start + 500)}})
+        assert 0 < len(shipped._classified) <= shipped_mask._CLASSIFIED_KEYS

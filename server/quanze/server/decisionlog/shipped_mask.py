@@ -46,7 +46,10 @@ _WORD_BREAK = re.compile(r"([a-z0-9])([A-Z])|([A-Z])([A-Z][a-z])")
 # Characters a listed key may have for this transcription to hold (the data's documented form:
 # lower snake_case or Chinese): no quote, backslash or bracket of JSON text, and no letter case.
 _LISTED_KEY = re.compile(r"[a-z0-9_]+|[^\x00-\x7f]+")
-_CLASSIFIED_KEYS = 4096  # keys remembered per revision; the cache starts again past this
+# Keys remembered per revision, each of at most _CACHED_KEY_LENGTH characters (so that requests
+# cannot fill memory with long ones): the cache starts again past this many.
+_CLASSIFIED_KEYS = 4096
+_CACHED_KEY_LENGTH = 64
 
 
 class _NotPlainJsonError(Exception):
@@ -136,9 +139,11 @@ class ShippedMask:
         if key in self._classified:
             lists = self._classified[key]
         else:
-            if len(self._classified) >= _CLASSIFIED_KEYS:
-                self._classified.clear()
-            lists = self._classified[key] = self._classify(key)
+            lists = self._classify(key)
+            if len(key) <= _CACHED_KEY_LENGTH:
+                if len(self._classified) >= _CLASSIFIED_KEYS:
+                    self._classified.clear()
+                self._classified[key] = lists
         if lists is None:
             return None
         erase, mask, party = lists
