@@ -20,6 +20,7 @@ from typing import Any
 
 import fastjsonschema
 import jsonschema
+from fastjsonschema.ref_resolver import RefResolver
 
 from quanze.server.errors import InvalidRequestError, did_you_mean
 
@@ -179,14 +180,14 @@ def _compile_fast(schema_json: str) -> Callable[[Any], Any]:
     that keeps the schema (most do) reuses the validator rather than stall the serving thread.
     The validator keeps no state, so any thread may use it.
     """
-    code = fastjsonschema.compile_to_code(json.loads(schema_json))
-    code = _LOCALS_FORMAT.sub(_as_f_string, code)
+    schema = json.loads(schema_json)
+    code = _LOCALS_FORMAT.sub(_as_f_string, fastjsonschema.compile_to_code(schema))
     namespace: dict[str, Any] = {}
     exec(code, namespace)  # noqa: S102 - what fastjsonschema.compile does, on its own code
-    entry = _FIRST_FUNCTION.search(code)
-    if entry is None:
-        raise RuntimeError("fastjsonschema generated no validation function")
-    validate: Callable[[Any], Any] = namespace[entry.group(1)]
+    # The root function's name, found as fastjsonschema.compile finds it.
+    validate: Callable[[Any], Any] = namespace[
+        RefResolver.from_schema(schema, store={}).get_scope_name()
+    ]
     return validate
 
 
@@ -198,7 +199,6 @@ def _compile_fast(schema_json: str) -> Callable[[Any], Any]:
 _LOCALS_FORMAT = re.compile(
     r'"((?:[^"\\{}\n]|\{[A-Za-z_][A-Za-z0-9_]*\})*)"\.format\(\*\*locals\(\)\)'
 )
-_FIRST_FUNCTION = re.compile(r"^def ([A-Za-z_][A-Za-z0-9_]*)\(", re.MULTILINE)
 
 
 def _as_f_string(found: re.Match[str]) -> str:
