@@ -3,10 +3,13 @@
     python bench/sidecar_ab.py --before /tmp/quanze-before/.venv/bin/quanze  # this one: "after"
     python bench/sidecar_ab.py --before OLD --after NEW --calls 4000
 
+    python bench/sidecar_ab.py --before OLD --serve-arg=--decision-log=/tmp/ab-log   # logging on
+
 Both sidecars (`quanze serve --workers 1` each, on 127.0.0.1:0) run at once; one client process
 with the sync stub sends Check over the decision table, one call to each in turn (who goes first
 alternates), so drift and other load on a shared machine fall on both alike. Each sidecar first
-answers 300 calls unmeasured. Prints p50/p90/p99 of each side's round trips.
+answers 300 calls unmeasured. Prints p50/p90/p99 of each side's round trips. `--serve-arg`s go
+to both sidecars (two sidecars may share a decision-log directory: each writes its own stream).
 """
 
 from __future__ import annotations
@@ -34,10 +37,10 @@ WARMUP = 300
 
 
 @contextmanager
-def sidecar(quanze: str) -> Iterator[str]:
+def sidecar(quanze: str, serve_args: Sequence[str] = ()) -> Iterator[str]:
     """`quanze serve` with one worker; its address once it serves; stopped on exit."""
     env = {k: v for k, v in os.environ.items() if k != "RUST_BACKTRACE"}
-    command = [quanze, "serve", "--address", "127.0.0.1:0", "--workers", "1"]
+    command = [quanze, "serve", "--address", "127.0.0.1:0", "--workers", "1", *serve_args]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
     try:
         address = ""
@@ -69,6 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--before", required=True, help="the other version's quanze command")
     parser.add_argument("--after", default=str(Path(sys.executable).parent / "quanze"))
     parser.add_argument("--calls", type=int, default=4000, help="measured calls per side")
+    parser.add_argument(
+        "--serve-arg", action="append", default=[], help="an argument for both `quanze serve`"
+    )
     args = parser.parse_args(argv)
     cases = load_decision_table(load_bundle().root)
     requests = [json_format.ParseDict(case.request, pb.CheckRequest()) for case in cases]
@@ -77,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stubs = {}
         for name, quanze in sides.items():
             channel = stack.enter_context(
-                grpc.insecure_channel(stack.enter_context(sidecar(quanze)))
+                grpc.insecure_channel(stack.enter_context(sidecar(quanze, args.serve_arg)))
             )
             stubs[name] = pb_grpc.DecisionServiceStub(channel)
         took: dict[str, list[float]] = {name: [] for name in sides}

@@ -81,6 +81,19 @@ def raised_on_another_thread(call: Callable[[], object]) -> BaseException | None
     return raised[0] if raised else None
 
 
+def schema_keys(schema: Any) -> set[str]:
+    """Every property name the input schema defines, at any depth."""
+    keys: set[str] = set()
+    if isinstance(schema, dict):
+        keys.update(schema.get("properties", {}))
+        for value in schema.values():
+            keys |= schema_keys(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            keys |= schema_keys(value)
+    return keys
+
+
 def copy_bundled_policies(target: Path) -> Path:
     """A private copy of the bundled policies (no Python files), free to edit or break."""
     shutil.copytree(

@@ -236,6 +236,18 @@ def test_bad_batch_item_gets_own_error_and_others_are_answered(
     assert results[1].answer["reasons"][0]["code"] == "invalid_request"
 
 
+def test_a_batch_checked_for_its_bounds_still_refuses_an_item_that_breaks_them(
+    decider: Decider, decision_cases: list[DecisionCase]
+) -> None:
+    # The bounds are not walked again, but the schema repeats each one: never an allow.
+    item = {"action": {"name": "record.take"}, "context": {"extensions": {"note": "x" * 5000}}}
+    results = decider.check_batch(batch_defaults(decision_cases), [item], within_limits=True)
+    assert results[0].answer["decision"] is False
+    assert results[0].answer["reasons"][0]["code"] == "invalid_request"
+    assert results[0].error is not None
+    assert results[0].error.field == "evaluations[0].context.extensions.note"
+
+
 @pytest.mark.parametrize(
     ("semantic", "expected"),
     [

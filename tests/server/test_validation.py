@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
+import fastjsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
 
+from quanze.server import validation
 from quanze.server.errors import InvalidRequestError
 from quanze.server.policy.bundle import PolicyBundle
 from quanze.server.policy.testing import DecisionCase
 from quanze.server.validation import RequestValidator
+from tests.probe.inputs import Fuzzed, fuzzed_requests
 
 
 @pytest.fixture(scope="module")
@@ -273,3 +278,67 @@ def test_an_object_with_thousands_of_unknown_fields_is_refused_by_one(
     error = error_of(validator, request_)
     assert error.field.startswith("resource.properties.x")
     assert "is not a known field" in error.message
+
+
+class _RefusingLimits(validation.Limits):
+    def check(self, request: Any, prefix: str = "") -> None:
+        raise AssertionError(f"the bounds were walked again for {request!r:.60}")
+
+
+def test_limits_already_checked_are_not_walked_again(
+    bundle: PolicyBundle, request_: dict[str, Any]
+) -> None:
+    validator = RequestValidator(bundle.schema, bundle.actions)
+    validator.limits = _RefusingLimits(bundle.schema)
+    validator.check_request(request_, within_limits=True)
+    validator.list_request({k: v for k, v in request_.items() if k != "action"}, within_limits=True)
+    with pytest.raises(AssertionError, match="walked again"):
+        validator.check_request(request_)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("roles", ["clerk"] * 33), ("department", "D" * 257), ("extensions", {"note": "x" * 5000})],
+)
+def test_skipping_the_bounds_still_refuses_what_breaks_them(
+    validator: RequestValidator, request_: dict[str, Any], field: str, value: Any
+) -> None:
+    # The schema repeats every bound `Limits` checks: a request that skipped them is refused.
+    request_["subject"].setdefault("properties", {})[field] = value
+    with pytest.raises(InvalidRequestError) as caught:
+        validator.check_request(request_, within_limits=True)
+    assert caught.value.field.startswith(f"subject.properties.{field}")
+    assert caught.value.message.startswith("at most")
+
+
+def _verdict(validate: Any, request: Any) -> bool:
+    try:
+        validate(request)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def schema_validators(bundle: PolicyBundle) -> tuple[Any, Any]:
+    """fastjsonschema's own validator of the input schema, and the one compiled here."""
+    canonical = json.dumps(bundle.schema, sort_keys=True, ensure_ascii=False)
+    return fastjsonschema.compile(bundle.schema), validation._compile_fast(canonical)
+
+
+def test_the_rewritten_validator_builds_no_name_from_locals(bundle: PolicyBundle) -> None:
+    code = fastjsonschema.compile_to_code(bundle.schema)
+    assert "format(**locals())" in code  # what is rewritten is there to rewrite
+    assert "format(**locals())" not in validation._LOCALS_FORMAT.sub(
+        validation._as_f_string,
+        code,
+    )
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fuzzed=fuzzed_requests())
+def test_the_rewritten_validator_accepts_and_refuses_as_fastjsonschema_does(
+    schema_validators: tuple[Any, Any], fuzzed: Fuzzed
+) -> None:
+    reference, rewritten = schema_validators
+    assert _verdict(rewritten, fuzzed.request) == _verdict(reference, fuzzed.request)

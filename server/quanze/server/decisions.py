@@ -16,7 +16,7 @@ import structlog
 from quanze.server.engine.base import DecisionEngine
 from quanze.server.errors import EvaluationError, InvalidRequestError
 from quanze.server.policy.bundle import PolicyBundle
-from quanze.server.validation import RequestValidator
+from quanze.server.validation import Limits, RequestValidator
 
 Answer = dict[str, Any]
 SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")
@@ -122,9 +122,13 @@ class Decider:
         """Answer one request. Raises `InvalidRequestError` for malformed input."""
         return self.decide(request).answer
 
-    def decide(self, request: Any) -> Decided:
-        """`check` with the evaluation time, for callers that log decisions."""
-        self._validator.check_request(request)
+    def decide(self, request: Any, *, within_limits: bool = False) -> Decided:
+        """`check` with the evaluation time, for callers that log decisions.
+
+        `within_limits`: `limits` already passed on `request` (`convert.request_dict` checks
+        them as it converts), so validation does not walk it for them again.
+        """
+        self._validator.check_request(request, within_limits=within_limits)
         decision_id = str(uuid.uuid4())
         raw, elapsed_ns = self._timed(self._engine.decide, request, decision_id, self._budget_ns)
         return Decided(request, self._finish(raw, decision_id), elapsed_ns)
@@ -134,8 +138,14 @@ class Decider:
         defaults: Mapping[str, Any],
         items: Sequence[Mapping[str, Any]],
         semantic: str = "",
+        *,
+        within_limits: bool = False,
     ) -> list[BatchItemResult]:
-        """Answer items in order; each item's parts replace the defaults' (AuthZEN)."""
+        """Answer items in order; each item's parts replace the defaults' (AuthZEN).
+
+        `within_limits`: `check_shape` passed on the batch, so every part of every item is
+        within `limits` already.
+        """
         semantic = semantic or "execute_all"
         if semantic not in SEMANTICS:
             raise InvalidRequestError(
@@ -149,7 +159,7 @@ class Decider:
             merged = {k: item[k] if k in item else defaults.get(k) for k in _REQUEST_PARTS}
             request = {k: v for k, v in merged.items() if v is not None}
             try:
-                decided = self.decide(request)
+                decided = self.decide(request, within_limits=within_limits)
                 result = BatchItemResult(
                     decided.answer, request=request, evaluation_ns=decided.evaluation_ns
                 )
@@ -164,6 +174,11 @@ class Decider:
             ):
                 break
         return results
+
+    @property
+    def limits(self) -> Limits:
+        """The size bounds of the input schema, for checking a request as it is converted."""
+        return self._validator.limits
 
     def check_shape(self, request: Mapping[str, Any]) -> None:
         """Only the size checks, on a request not yet converted (`convert.request_view`).
@@ -190,9 +205,9 @@ class Decider:
         """Every catalog action with the answer Check would give, from one evaluation."""
         return self.list_actions(request).answers
 
-    def list_actions(self, request: Any) -> Listed:
+    def list_actions(self, request: Any, *, within_limits: bool = False) -> Listed:
         """`allowed_actions` with the call id and evaluation time, for the decision log."""
-        self._validator.list_request(request)
+        self._validator.list_request(request, within_limits=within_limits)
         call_id = str(uuid.uuid4())
         raw, elapsed_ns = self._timed(
             self._engine.decide_all, request, call_id, self._list_budget_ns

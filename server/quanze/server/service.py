@@ -136,7 +136,8 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         call = self._call(context, "Check")
 
         def job(decider: Decider) -> _Done[Answer]:
-            decided = decider.decide(convert.request_dict(request, decider.check_shape))
+            checked = convert.request_dict(request, decider.limits)
+            decided = decider.decide(checked, within_limits=True)
             return _done(
                 decider,
                 call,
@@ -158,7 +159,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
 
         def job(decider: Decider) -> _Done[list[BatchItemResult]]:
             defaults, items, semantic = convert.batch_parts(request, decider.check_shape)
-            results = decider.check_batch(defaults, items, semantic)
+            results = decider.check_batch(defaults, items, semantic, within_limits=True)
             return _done(
                 decider, call, results, lambda c: events.batch_records(c, results, decider.masker)
             )
@@ -183,7 +184,8 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         call = self._call(context, "ListAllowedActions")
 
         def job(decider: Decider) -> _Done[Listed]:
-            listed = decider.list_actions(convert.request_dict(request, decider.check_shape))
+            checked = convert.request_dict(request, decider.limits)
+            listed = decider.list_actions(checked, within_limits=True)
             return _done(
                 decider, call, listed, lambda c: [events.list_record(c, listed, decider.masker)]
             )

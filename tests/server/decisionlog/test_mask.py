@@ -15,7 +15,12 @@ from structlog.testing import capture_logs
 from quanze.server.decisionlog.mask import Masked, Masker
 from quanze.server.errors import EvaluationError
 from quanze.server.policy.bundle import PolicyBundle, load_bundle
-from tests.support import CONTRACT_EXAMPLE, copy_bundled_policies, raised_on_another_thread
+from tests.support import (
+    CONTRACT_EXAMPLE,
+    copy_bundled_policies,
+    raised_on_another_thread,
+    schema_keys,
+)
 
 HEADER = "package quanze.log\n\nimport rego.v1\n\n"
 ERASED_WHOLE = Masked(None, ["/input"], [], False)
@@ -90,19 +95,6 @@ def test_personal_data_is_erased_or_masked_and_the_callers_request_untouched(
     assert masked.dropped is False
 
 
-def _schema_keys(schema: Any) -> set[str]:
-    """Every property name the input schema defines, at any depth."""
-    keys: set[str] = set()
-    if isinstance(schema, dict):
-        keys.update(schema.get("properties", {}))
-        for value in schema.values():
-            keys |= _schema_keys(value)
-    elif isinstance(schema, list):
-        for value in schema:
-            keys |= _schema_keys(value)
-    return keys
-
-
 def _instance(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
     """A value with every property `schema` defines, nested as the schema nests them."""
     if "$ref" in schema:
@@ -131,7 +123,7 @@ def test_no_listed_key_ends_a_key_the_schema_defines(bundle: PolicyBundle) -> No
     ]
     clashes = {
         key: [entry for entry in listed if key.endswith(entry)]
-        for key in sorted(_schema_keys(bundle.schema))
+        for key in sorted(schema_keys(bundle.schema))
         if key != "name"  # action.name is the only schema member outside free-form objects
     }
     assert {key: found for key, found in clashes.items() if found} == {}

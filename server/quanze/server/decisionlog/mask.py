@@ -14,6 +14,9 @@ Facts that shape this module (see engine/regorus_engine.py):
 - The policy walks the request, which the compiled RVM cannot do, so the tree-walking Engine runs
   it; one evaluation per record returns `mask` and `drop` together, as JSON (sets of objects
   cannot cross into Python otherwise).
+- That evaluation costs 0.13 to 1 ms per record, so the shipped policy, when the bundle's is that
+  file unchanged, is computed in Python instead (`shipped_mask`): the same `mask` and `drop`,
+  applied and failing closed here in the same way.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 import regorus
 import structlog
 
+from quanze.server.decisionlog.shipped_mask import ShippedMask
 from quanze.server.errors import EngineCallError, EvaluationError, PolicyError, engine_guard
 from quanze.server.policy.bundle import PolicyBundle
 
@@ -88,6 +92,7 @@ class Masker:
         self._thread = threading.get_ident()
         self._engine: Any = None
         modules = [(n, s) for n, s in bundle.modules if n.startswith(LOG_POLICY_DIR)]
+        self._shipped = ShippedMask.for_bundle(modules, bundle.data)
         if not modules:
             log.warning(
                 "decision_log_unmasked",
@@ -113,6 +118,11 @@ class Masker:
         """Whether the bundle has a log policy; without one, requests are logged as they are."""
         return self._engine is not None
 
+    @property
+    def in_python(self) -> bool:
+        """Whether the log policy is the shipped one, computed in Python (`shipped_mask`)."""
+        return self._shipped is not None
+
     def apply(self, event: Mapping[str, Any]) -> Masked:
         """The event's request as it may be logged: `event` is {"input", "path", "rpc"}."""
         if threading.get_ident() != self._thread:
@@ -123,13 +133,7 @@ class Masker:
             return Masked(copy.deepcopy(event.get("input")), [], [], False)
         try:
             with engine_guard():
-                # One serialisation feeds the policy and, parsed back, is the caller-independent
-                # copy that is edited: both see exactly the same document.
-                event_json = json.dumps(event, ensure_ascii=False, allow_nan=False)
-                self._engine.set_input_json(event_json)
-                result = json.loads(self._engine.eval_rule_as_json(_ENTRYPOINT))
-                mask, dropped = _read_result(result)
-                document = json.loads(event_json)["input"]
+                document, mask, dropped = self._evaluate(event)
                 document, erased, masked = _apply(document, mask)
         except EngineCallError as exc:
             detail = (str(exc).splitlines() or [""])[0][:_ERROR_DETAIL_LIMIT]
@@ -143,6 +147,20 @@ class Masker:
             )
             return Masked(None, ["/input"], [], False)
         return Masked(document, erased, masked, dropped)
+
+    def _evaluate(self, event: Mapping[str, Any]) -> tuple[Any, list[Any], bool]:
+        """A copy of the event's request that this module owns, the policy's `mask` and `drop`."""
+        if self._shipped is not None:
+            found = self._shipped.evaluate(event.get("input"))
+            if found is not None:
+                return found
+        # One serialisation feeds the policy and, parsed back, is the caller-independent copy
+        # that is edited: both see exactly the same document.
+        event_json = json.dumps(event, ensure_ascii=False, allow_nan=False)
+        self._engine.set_input_json(event_json)
+        result = json.loads(self._engine.eval_rule_as_json(_ENTRYPOINT))
+        mask, dropped = _read_result(result)
+        return json.loads(event_json)["input"], mask, dropped
 
 
 def _read_result(result: Any) -> tuple[list[Any], bool]:
