@@ -37,7 +37,7 @@ pytestmark = pytest.mark.slow
 
 REQUEST = json.loads(CONTRACT_EXAMPLE)
 MARKED = "assistant_duty"
-WAIT = 180.0  # a revision's gate runs every Rego test and decision case on 2 busy cores
+WAIT = 180.0  # a revision's gate: `policy check` and `policy test` on 2 busy cores
 
 
 def marker(answer: Answer) -> str:
