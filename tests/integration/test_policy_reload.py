@@ -164,7 +164,11 @@ def test_under_load_every_answer_comes_from_the_revision_it_names(
             repo.mark(MARKED, "r2")
             revisions[second := repo.commit("good again")] = "r2"
             wait_until(lambda: serves(second), "r2 serves", WAIT)
-            time.sleep(1.0)
+            wait_until(
+                lambda: sum(a.policy_revision == second for a in list(answers)) >= 20,
+                "20 calls are answered from r2",
+                WAIT,
+            )
             stopping.set()
             for thread in threads:
                 thread.join(60)
