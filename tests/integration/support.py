@@ -20,11 +20,23 @@ from tests.support import environment_without_quanze_settings
 
 
 def start(
-    *args: str, cwd: Path, preexec_fn: Callable[[], None] | None = None
+    *args: str,
+    cwd: Path,
+    preexec_fn: Callable[[], None] | None = None,
+    shutdown_delay: float | None = 0.0,
 ) -> subprocess.Popen[str]:
-    """`quanze serve ARGS` on the defaults; `preexec_fn` runs in the child before exec."""
+    """`quanze serve ARGS` on the defaults but one; `preexec_fn` runs in the child before exec.
+
+    Like `running_server` it stops at once: `server.shutdown_delay_seconds` (1 s by default, a
+    wait at every stop) is `shutdown_delay` unless ARGS set it; None leaves it to a `--config`.
+    """
+    delay = (
+        []
+        if shutdown_delay is None
+        else ["--set", f"server.shutdown_delay_seconds={shutdown_delay}"]
+    )
     return subprocess.Popen(
-        [sys.executable, "-m", "quanze.server.cli", "serve", *args],
+        [sys.executable, "-m", "quanze.server.cli", "serve", *delay, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -8,7 +8,6 @@ with `office_not_held`; or a date is mistyped, which the gate refuses.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -37,8 +36,8 @@ from tests.server.policy.test_source import ssh_key, ssh_signing
 from tests.support import (
     CLERK_TAKES_RECORD,
     bundled_directory,
-    copy_bundled_policies,
     split_directory,
+    trimmed_policies,
     without_clerk,
     write_json,
 )
@@ -112,25 +111,6 @@ def test_a_changed_directory_file_serves_and_a_broken_one_never_does(
     assert f"last refused      {broken}\n" in text
     assert "error             `quanze directory check` failed (exit 1):\n" in text
     assert "directory.json:" in text
-
-
-def trimmed_policies(target: Path) -> Path:
-    """The bundled policies with a test suite of one passing test: the gate runs it in a blink.
-
-    The policies' own suite is not what these tests are about, and a copy that runs fast and
-    passes whatever state the bundled one is in lets them watch when the gate runs it.
-    """
-    root = copy_bundled_policies(target)
-    for test in root.rglob("*_test.rego"):
-        test.unlink()
-    shutil.rmtree(root / "quanze/authz/cases", ignore_errors=True)
-    smoke = root / "quanze/smoke/smoke_test.rego"
-    smoke.parent.mkdir()
-    smoke.write_text(
-        "package quanze.smoke_test\n\nimport rego.v1\n\n"
-        "test_the_catalog_is_loaded if {\n\tcount(data.quanze.catalog.actions) > 0\n}\n"
-    )
-    return root
 
 
 class Events:

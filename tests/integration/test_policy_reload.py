@@ -37,7 +37,7 @@ pytestmark = pytest.mark.slow
 
 REQUEST = json.loads(CONTRACT_EXAMPLE)
 MARKED = "assistant_duty"
-WAIT = 180.0  # a revision's gate runs every Rego test and decision case on 2 busy cores
+WAIT = 180.0  # a revision's gate: `policy check` and `policy test` on 2 busy cores
 
 
 def marker(answer: Answer) -> str:
@@ -164,7 +164,11 @@ def test_under_load_every_answer_comes_from_the_revision_it_names(
             repo.mark(MARKED, "r2")
             revisions[second := repo.commit("good again")] = "r2"
             wait_until(lambda: serves(second), "r2 serves", WAIT)
-            time.sleep(1.0)
+            wait_until(
+                lambda: sum(a.policy_revision == second for a in list(answers)) >= 20,
+                "20 calls are answered from r2",
+                WAIT,
+            )
             stopping.set()
             for thread in threads:
                 thread.join(60)

@@ -26,6 +26,7 @@ from quanze.server.testing import running_server
 from tests.support import CONTRACT_EXAMPLE, ScriptedEngine
 
 REQUEST: dict[str, Any] = json.loads(CONTRACT_EXAMPLE)
+STOP_AT_ONCE = "server.shutdown_delay_seconds=0"  # as running_server() without a config
 
 
 def health_status(address: str, service: str = "") -> int:
@@ -67,7 +68,8 @@ def test_health_is_not_serving_until_policies_load(monkeypatch: pytest.MonkeyPat
         return real_load(root, revision=revision)
 
     monkeypatch.setattr(app, "load_bundle", slow_load)
-    with _worker_thread(load(environ={}, overrides=["server.address=127.0.0.1:0"])) as worker:
+    config = load(environ={}, overrides=["server.address=127.0.0.1:0", STOP_AT_ONCE])
+    with _worker_thread(config) as worker:
         address = worker.wait_listening()
         assert health_status(address) == health_pb2.HealthCheckResponse.NOT_SERVING
         with Client(address, timeout=5) as client:
@@ -81,7 +83,7 @@ def test_health_is_not_serving_until_policies_load(monkeypatch: pytest.MonkeyPat
 
 
 def test_oversized_request_is_refused_never_allowed() -> None:
-    config = load(environ={}, overrides=["server.max_request_bytes=2048"])
+    config = load(environ={}, overrides=["server.max_request_bytes=2048", STOP_AT_ONCE])
     big = json.loads(CONTRACT_EXAMPLE)
     big["context"]["notes"] = "x" * 4096
     with running_server(config) as address, Client(address, timeout=5) as client:
@@ -93,7 +95,7 @@ def test_oversized_request_is_refused_never_allowed() -> None:
 
 
 def test_batch_over_limit_is_invalid_argument() -> None:
-    config = load(environ={}, overrides=["server.max_batch_items=3"])
+    config = load(environ={}, overrides=["server.max_batch_items=3", STOP_AT_ONCE])
     with running_server(config) as address, Client(address, timeout=5) as client:
         with pytest.raises(InvalidRequestError) as caught:
             client.check_batch([{"action": {"name": "record.take"}}] * 4, defaults=REQUEST)

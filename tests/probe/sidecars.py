@@ -61,7 +61,10 @@ def sidecar(
     config = directory / "quanze.yaml"
     server = BASE_SERVER | settings.pop("server", {})
     config.write_text(yaml.safe_dump({"server": server, **settings}))
-    process = start("--config", str(config), cwd=directory, preexec_fn=preexec_fn)
+    # The configuration file says everything, the shutdown delay too (the signal probes').
+    process = start(
+        "--config", str(config), cwd=directory, preexec_fn=preexec_fn, shutdown_delay=None
+    )
     with process:
         found = Sidecar(process)
         try:

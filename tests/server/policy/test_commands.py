@@ -5,6 +5,7 @@ Each test works on its own copy of the bundled policies (or directory) and break
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -612,6 +613,17 @@ def test_eval_other_entrypoints(capsys: pytest.CaptureFixture[str], tmp_path: Pa
 # ====================================================================== bundle
 
 
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """`quanze policy bundle` of the bundled policies, and what it printed: tests only read it."""
+    output = tmp_path_factory.mktemp("bundle") / "bundle.tar.gz"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = cli.main(["policy", "bundle", "-o", str(output)])
+    assert code == 0, printed.getvalue()
+    return output, printed.getvalue()
+
+
 def read_tar(path: Path) -> dict[str, tarfile.TarInfo]:
     with tarfile.open(path, "r:gz") as tar:
         return {member.name: member for member in tar.getmembers()}
@@ -639,11 +651,10 @@ def manifest_of(path: Path) -> dict[str, Any]:
 
 
 def test_bundle_layout_manifest_and_determinism(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, bundled: tuple[Path, str]
 ) -> None:
-    first, second = tmp_path / "a" / "bundle.tar.gz", tmp_path / "b" / "bundle.tar.gz"
-    code, out, _ = run(capsys, "policy", "bundle", "-o", str(first))
-    assert code == 0
+    first, out = bundled
+    second = tmp_path / "bundle.tar.gz"
     assert f"wrote {first}" in out
     assert run(capsys, "policy", "bundle", "-o", str(second))[0] == 0
     assert first.read_bytes() == second.read_bytes()
@@ -670,23 +681,20 @@ def test_bundle_layout_manifest_and_determinism(
 
 
 def test_bundle_revision_matches_what_the_extracted_bundle_reports(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, bundled: tuple[Path, str]
 ) -> None:
-    for include_tests in (False, True):
-        output = tmp_path / f"bundle-{include_tests}.tar.gz"
-        argv = ["policy", "bundle", "-o", str(output)]
-        assert run(capsys, *argv, *(["--include-tests"] if include_tests else []))[0] == 0
-        target = tmp_path / f"extracted-{include_tests}"
+    without_tests, _ = bundled
+    with_tests = tmp_path / "with-tests.tar.gz"
+    assert run(capsys, "policy", "bundle", "-o", str(with_tests), "--include-tests")[0] == 0
+    for n, output in enumerate((without_tests, with_tests)):
+        target = tmp_path / f"extracted-{n}"
         extract(output, target)
-        revision = manifest_of(output)["revision"]
-        assert load_bundle(target).revision == revision
-        if include_tests:
-            # Everything the directory's revision counts is packed: the revisions agree.
-            assert revision == load_bundle().revision
-            assert any(n.endswith("_test.rego") for n in read_tar(output))
-            assert any("/authz/cases/" in n for n in read_tar(output))
-        else:
-            assert revision != load_bundle().revision
+        assert load_bundle(target).revision == manifest_of(output)["revision"]
+    assert manifest_of(without_tests)["revision"] != load_bundle().revision
+    # Everything the directory's revision counts is packed: the revisions agree.
+    assert manifest_of(with_tests)["revision"] == load_bundle().revision
+    assert any(n.endswith("_test.rego") for n in read_tar(with_tests))
+    assert any("/authz/cases/" in n for n in read_tar(with_tests))
 
 
 def test_extracted_bundle_gives_the_same_decisions(
@@ -722,11 +730,8 @@ def test_bundle_refuses_policies_with_problems(
     assert not output.exists()
 
 
-def test_bundle_is_a_gzipped_tarball_readable_as_a_stream(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    output = tmp_path / "bundle.tar.gz"
-    assert run(capsys, "policy", "bundle", "-o", str(output))[0] == 0
+def test_bundle_is_a_gzipped_tarball_readable_as_a_stream(bundled: tuple[Path, str]) -> None:
+    output, _ = bundled
     # Bundle servers stream bundles; a streaming reader must see every member in order.
     with tarfile.open(fileobj=io.BytesIO(output.read_bytes()), mode="r|gz") as stream:
         assert next(iter(stream)).name == "/.manifest"
