@@ -191,6 +191,9 @@ async def _burst_with_status_calls(
         return answers, side
 
 
+BATCHES = 10
+
+
 def test_calls_whose_deadline_passes_while_queued_are_not_evaluated(tmp_path: Path) -> None:
     request = json.loads(CONTRACT_EXAMPLE)
     defaults = json_format.ParseDict(request, pb.CheckBatchRequest())
@@ -200,11 +203,15 @@ def test_calls_whose_deadline_passes_while_queued_are_not_evaluated(tmp_path: Pa
     for name in actions[:100]:
         slow.evaluations.add().action.name = name
 
-    async def scenario(address: str) -> tuple[Any, list[Any]]:
+    async def scenario(address: str) -> tuple[list[Any], list[Any]]:
         async with grpc.aio.insecure_channel(address) as channel:
             stub = pb_grpc.DecisionServiceStub(channel)
-            batch = asyncio.ensure_future(stub.CheckBatch(slow, timeout=30))
-            await asyncio.sleep(0.05)  # the worker is now deciding the batch's 100 items
+            # Work enough to hold the worker's decider for far longer than the short deadlines
+            # (each batch of 100 takes tens of milliseconds), all queued before the short calls.
+            batches = [
+                asyncio.ensure_future(stub.CheckBatch(slow, timeout=60)) for _ in range(BATCHES)
+            ]
+            await asyncio.sleep(0.05)  # the worker is now deciding the first batch's items
             message = json_format.ParseDict(request, pb.CheckRequest())
 
             async def late() -> Any:
@@ -214,16 +221,16 @@ def test_calls_whose_deadline_passes_while_queued_are_not_evaluated(tmp_path: Pa
                     return exc
 
             shorts = await asyncio.gather(*(late() for _ in range(20)))
-            return await batch, shorts
+            return list(await asyncio.gather(*batches)), shorts
 
-    # Slots enough for every call: they are not shed but wait for the batch's evaluation.
+    # Slots enough for every call: they are not shed but wait for the batches' evaluation.
     with running(tmp_path, "server.max_concurrent_calls=64") as (address, log_dir):
-        batch, shorts = asyncio.run(scenario(address))
-    assert len(batch.evaluations) == 100
+        batches, shorts = asyncio.run(scenario(address))
+    assert [len(batch.evaluations) for batch in batches] == [100] * BATCHES
     for answer in shorts:
         assert isinstance(answer, grpc.aio.AioRpcError), answer
         assert answer.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    # None of them was evaluated: the log holds the batch's 100 records and nothing else.
+    # None of them was evaluated: the log holds the batches' records and nothing else.
     records = [r for r in records_in(log_dir) if "rpc" in r]
     assert {r["rpc"] for r in records} == {"CheckBatch"}
 
