@@ -1,0 +1,130 @@
+"""A client spreads its calls over several connections, and so over a sidecar's workers.
+
+The kernel gives each TCP connection to one worker of `quanze serve --workers 2` (they share the
+port with SO_REUSEPORT); which worker a decision reached is the stream (`w0`, `w1`) of its
+decision record, and which connection it came on is the record's `peer`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from quanze.client import AsyncClient, Client
+from quanze.client._connections import Spread
+from quanze.server.decisionlog import records
+from tests.integration.support import start, stop, wait_event, wait_serving
+from tests.server.decisionlog.support import records_in
+from tests.support import CONTRACT_EXAMPLE
+
+REQUEST = json.loads(CONTRACT_EXAMPLE)
+# All of them on one of two workers happens once in 2**15 runs (the kernel hashes each
+# connection's addresses and ports to pick a worker).
+CONNECTIONS = 16
+
+
+@pytest.fixture
+def two_workers(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """`quanze serve --workers 2` on a TCP port, both workers serving, one decision log."""
+    log_dir = tmp_path / "log"
+    process = start(
+        "--address=127.0.0.1:0", "--workers=2", f"--decision-log={log_dir}", cwd=tmp_path
+    )
+    try:
+        address = str(wait_event(process, "starting_workers")["address"])
+        wait_event(process, "policies_loaded")
+        wait_event(process, "policies_loaded")
+        wait_serving(address)
+        yield address, log_dir
+    finally:
+        assert stop(process) == 0
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+def _where(log_dir: Path) -> tuple[set[str], set[str]]:
+    """The workers (streams) that decided, and the connections (peers) the calls came on."""
+    decided = records_in(log_dir, records.DECISION)
+    assert decided
+    return {r["labels"]["stream"] for r in decided}, {r["caller"]["peer"] for r in decided}
+
+
+@pytest.mark.slow
+def test_calls_of_one_caller_go_round_the_connections_and_reach_both_workers(
+    two_workers: tuple[str, Path],
+) -> None:
+    address, log_dir = two_workers
+    with Client(address, timeout=10, connections=CONNECTIONS) as client:
+        answers = [client.check(REQUEST) for _ in range(3 * CONNECTIONS)]
+    assert all(answer.allowed for answer in answers)
+    assert len({answer.decision_id for answer in answers}) == 3 * CONNECTIONS
+
+    workers, peers = _where(log_dir)
+    assert len(peers) == CONNECTIONS
+    assert workers == {"w0", "w1"}
+
+
+@pytest.mark.slow
+def test_concurrent_calls_of_an_async_client_reach_both_workers(
+    two_workers: tuple[str, Path],
+) -> None:
+    address, log_dir = two_workers
+
+    async def ask() -> list[bool]:
+        async with AsyncClient(address, timeout=10, connections=CONNECTIONS) as client:
+            # Started together: each takes the connection with the fewest calls in flight.
+            answers = await asyncio.gather(*(client.check(REQUEST) for _ in range(CONNECTIONS)))
+        return [answer.allowed for answer in answers]
+
+    assert asyncio.run(ask()) == [True] * CONNECTIONS
+    workers, peers = _where(log_dir)
+    assert len(peers) == CONNECTIONS
+    assert workers == {"w0", "w1"}
+
+
+@pytest.mark.slow
+def test_one_connection_keeps_every_call_on_one_worker(two_workers: tuple[str, Path]) -> None:
+    address, log_dir = two_workers
+    with Client(address, timeout=10, connections=1) as client:
+        assert all(client.check(REQUEST).allowed for _ in range(20))
+    workers, peers = _where(log_dir)
+    assert (len(workers), len(peers)) == (1, 1)
+
+
+def test_a_call_takes_the_least_busy_connection_and_the_next_in_turn_among_equals() -> None:
+    spread = Spread(["a", "b", "c"])
+    # Nothing in flight: round the connections in turn.
+    taken = []
+    for _ in range(4):
+        index, stub = spread.take()
+        taken.append(stub)
+        spread.give(index)
+    assert taken == ["a", "b", "c", "a"]
+
+    # "b" and "c" busy: the next call takes "a" although "b" is next in turn.
+    busy_b, _ = spread.take()
+    busy_c, _ = spread.take()
+    assert (busy_b, busy_c) == (1, 2)
+    assert spread.take() == (0, "a")
+    # Now each has one in flight; "b" answers, and is the least busy.
+    spread.give(busy_b)
+    assert spread.take() == (1, "b")
+
+
+def test_connections_must_be_a_positive_whole_number_and_not_beside_a_channel() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        Client("127.0.0.1:1", connections=0)
+    with pytest.raises(TypeError, match="whole number"):
+        Client("127.0.0.1:1", connections=2.0)  # type: ignore[arg-type]
+    with grpc.insecure_channel("127.0.0.1:1") as channel:
+        with pytest.raises(ValueError, match="not both"):
+            Client("127.0.0.1:1", channel=channel, connections=4)
+        Client("127.0.0.1:1", channel=channel, connections=1).close()
+    with pytest.raises(ValueError, match="at least 1"):
+        AsyncClient("127.0.0.1:1", connections=-1)
