@@ -3,9 +3,11 @@
 A sidecar with several workers shares one TCP port among them (SO_REUSEPORT): the kernel puts
 each *connection* on a worker, so every call on one connection goes to one worker. A client
 with several connections spreads its calls: each call takes the connection with the fewest of
-this client's calls in flight, and among equals the next one in turn. Callers one at a time
-therefore go round all connections (and so over the workers the kernel gave them), and
-concurrent callers lean away from a connection whose worker answers slowly.
+this client's calls in flight, the first of them among equals. Calls made one at a time
+therefore stay on the first connection, and so on one worker whose caches are warm (going
+round the workers cost a serial caller 0.4-0.6 ms a call on a 2-core machine:
+docs/benchmarks.md, "The gRPC path"); calls made at once spread over the connections, and lean
+away from one whose worker answers slowly, since its calls stay in flight longer.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ _Stub = TypeVar("_Stub")
 
 # Enough that two or four workers each get some of a client's connections (the kernel picks a
 # worker per connection by a hash: with 4 connections and 2 workers, all 4 land on one worker
-# once in 8 clients); cheap, since a connection is opened only when a call first takes it.
+# once in 8 clients); cheap, since a connection is opened only when a call first takes it, and
+# only concurrent calls take more than the first.
 DEFAULT_CONNECTIONS = 4
 # gRPC shares one connection among channels to the same target unless each has its own pool.
 OWN_CONNECTION = ("grpc.use_local_subchannel_pool", 1)
@@ -39,23 +42,16 @@ class Spread(Generic[_Stub]):
     def __init__(self, stubs: Sequence[_Stub]) -> None:
         self._stubs = list(stubs)
         self._in_flight = [0] * len(self._stubs)
-        self._turn = 0
         self._lock = threading.Lock()  # the sync client is shared by threads
 
     def take(self) -> tuple[int, _Stub]:
-        """The connection with the fewest calls in flight; the next in turn among equals."""
-        count = len(self._stubs)
-        if count == 1:
+        """The connection with the fewest calls in flight; the first of them among equals."""
+        if len(self._stubs) == 1:
             return 0, self._stubs[0]
         with self._lock:
-            in_flight, start = self._in_flight, self._turn
-            best = start
-            for step in range(1, count):
-                index = (start + step) % count
-                if in_flight[index] < in_flight[best]:
-                    best = index
+            in_flight = self._in_flight
+            best = in_flight.index(min(in_flight))
             in_flight[best] += 1
-            self._turn = (best + 1) % count
         return best, self._stubs[best]
 
     def give(self, index: int) -> None:
