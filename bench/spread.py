@@ -186,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 line = closed_loop(server, "health", 4, 1, 1)
                 print(f"round {round_}: one worker, null RPC, 4 processes: {line}", flush=True)
             else:
-                for processes, threads in ((1, 8), (2, 4)):
+                for processes, threads in ((1, 8), (1, 32), (2, 16)):
                     for connections in (1, args.connections):
                         line = closed_loop(server, "check", processes, threads, connections)
                         print(

@@ -1,4 +1,5 @@
-"""A client spreads its calls over several connections, and so over a sidecar's workers.
+"""A client spreads calls over several connections once one is backed up, and so over a
+sidecar's workers.
 
 The kernel gives each TCP connection to one worker of `quanze serve --workers 2` (they share the
 port with SO_REUSEPORT); which worker a decision reached is the stream (`w0`, `w1`) of its
@@ -16,7 +17,7 @@ import grpc
 import pytest
 
 from quanze.client import AsyncClient, Client
-from quanze.client._connections import Spread
+from quanze.client._connections import SPILL_AT, Spread
 from quanze.server.decisionlog import records
 from tests.integration.support import start, stop, wait_event, wait_serving
 from tests.server.decisionlog.support import records_in
@@ -33,7 +34,12 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """`quanze serve --workers 2` on a TCP port, both workers serving, one decision log."""
     log_dir = tmp_path / "log"
     process = start(
-        "--address=127.0.0.1:0", "--workers=2", f"--decision-log={log_dir}", cwd=tmp_path
+        "--address=127.0.0.1:0",
+        "--workers=2",
+        f"--decision-log={log_dir}",
+        # Room for every call the tests start at once, so none is shed.
+        f"--set=server.max_concurrent_calls={SPILL_AT * CONNECTIONS}",
+        cwd=tmp_path,
     )
     try:
         address = str(wait_event(process, "starting_workers")["address"])
@@ -75,12 +81,13 @@ def test_concurrent_calls_of_an_async_client_reach_both_workers(
     address, log_dir = two_workers
 
     async def ask() -> list[bool]:
-        async with AsyncClient(address, timeout=10, connections=CONNECTIONS) as client:
-            # Started together: each takes the connection with the fewest calls in flight.
-            answers = await asyncio.gather(*(client.check(REQUEST) for _ in range(CONNECTIONS)))
+        async with AsyncClient(address, timeout=30, connections=CONNECTIONS) as client:
+            # Started together, before any answer: SPILL_AT calls fill each connection in turn.
+            calls = (client.check(REQUEST) for _ in range(SPILL_AT * CONNECTIONS))
+            answers = await asyncio.gather(*calls)
         return [answer.allowed for answer in answers]
 
-    assert asyncio.run(ask()) == [True] * CONNECTIONS
+    assert asyncio.run(ask()) == [True] * SPILL_AT * CONNECTIONS
     workers, peers = _where(log_dir)
     assert len(peers) == CONNECTIONS
     assert workers == {"w0", "w1"}
@@ -101,7 +108,7 @@ def test_concurrent_calls_of_a_client_with_one_connection_stay_on_one_worker(
     assert (len(workers), len(peers)) == (1, 1)
 
 
-def test_a_call_takes_the_least_busy_connection_and_the_first_among_equals() -> None:
+def test_calls_share_the_first_connection_until_it_is_backed_up_then_spill_over() -> None:
     spread = Spread(["a", "b", "c"])
     # One call at a time: always the first.
     for _ in range(3):
@@ -109,13 +116,15 @@ def test_a_call_takes_the_least_busy_connection_and_the_first_among_equals() -> 
         assert (index, stub) == (0, "a")
         spread.give(index)
 
-    # Three at once: one each.
+    # At once: the first takes SPILL_AT, then the second, then the third.
+    taken = [spread.take()[1] for _ in range(3 * SPILL_AT)]
+    assert taken == ["a"] * SPILL_AT + ["b"] * SPILL_AT + ["c"] * SPILL_AT
+    # All backed up: the least busy, the first of them among equals.
     assert [spread.take() for _ in range(3)] == [(0, "a"), (1, "b"), (2, "c")]
-    # "b" answers: it is the least busy.
-    spread.give(1)
-    assert spread.take() == (1, "b")
-    # All busy alike again: the first.
-    assert spread.take() == (0, "a")
+    # One drains below SPILL_AT: it takes the next call.
+    spread.give(2)
+    spread.give(2)
+    assert spread.take() == (2, "c")
 
 
 def test_connections_must_be_a_positive_whole_number_and_not_beside_a_channel() -> None:

@@ -2,12 +2,15 @@
 
 A sidecar with several workers shares one TCP port among them (SO_REUSEPORT): the kernel puts
 each *connection* on a worker, so every call on one connection goes to one worker. A client
-with several connections spreads its calls: each call takes the connection with the fewest of
-this client's calls in flight, the first of them among equals. Calls made one at a time
-therefore stay on the first connection, and so on one worker whose caches are warm (going
-round the workers cost a serial caller 0.4-0.6 ms a call on a 2-core machine:
-docs/benchmarks.md, "The gRPC path"); calls made at once spread over the connections, and lean
-away from one whose worker answers slowly, since its calls stay in flight longer.
+with several connections spreads its calls, but only once one connection is backed up: a call
+takes the first connection with fewer than `SPILL_AT` of this client's calls in flight, or, when
+every one has that many, the one with the fewest. Until then every call shares the first
+connection, and so one worker whose caches are warm and one connection that carries many calls
+per system call; spread thinner, the same calls cost more CPU on both sides (docs/benchmarks.md,
+"The gRPC path": a serial caller going round two workers paid 0.4-0.6 ms a call; concurrent
+calls spread over 4 connections per process doubled the open loop's p50). Calls that pile up on
+a worker that cannot keep up spill over to the other connections, and so, as the kernel placed
+them, to other workers.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ _Stub = TypeVar("_Stub")
 # once in 8 clients); cheap, since a connection is opened only when a call first takes it, and
 # only concurrent calls take more than the first.
 DEFAULT_CONNECTIONS = 4
+# Calls in flight on a connection before the next call takes another: a worker that holds this
+# many of one client's calls is behind (at ~1 ms a decision, 8 ms of queue), well before
+# `server.max_concurrent_calls` (32 by default) sheds.
+SPILL_AT = 8
 # gRPC shares one connection among channels to the same target unless each has its own pool.
 OWN_CONNECTION = ("grpc.use_local_subchannel_pool", 1)
 
@@ -45,12 +52,14 @@ class Spread(Generic[_Stub]):
         self._lock = threading.Lock()  # the sync client is shared by threads
 
     def take(self) -> tuple[int, _Stub]:
-        """The connection with the fewest calls in flight; the first of them among equals."""
+        """The first connection with fewer than SPILL_AT calls in flight, else the least busy."""
         if len(self._stubs) == 1:
             return 0, self._stubs[0]
         with self._lock:
             in_flight = self._in_flight
-            best = in_flight.index(min(in_flight))
+            best = next((i for i, n in enumerate(in_flight) if n < SPILL_AT), -1)
+            if best < 0:
+                best = in_flight.index(min(in_flight))
             in_flight[best] += 1
         return best, self._stubs[best]
 

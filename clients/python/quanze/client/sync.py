@@ -29,11 +29,10 @@ class Client:
     `bytes` or the path of a PEM file (`str` or `Path`, read once, here). Or pass a ready
     `channel` (`grpc.Channel`), which the client then uses as it is and does not close.
 
-    `connections` (4 unless a `channel` is passed): how many connections concurrent calls are
-    spread over, so that a sidecar's workers share them (the kernel gives each connection to
-    one worker). Each call takes the connection with the fewest calls in flight, the first of
-    them among equals: calls made one at a time stay on one connection (and one worker whose
-    caches are warm). A connection is opened when a call first takes it.
+    `connections` (4 unless a `channel` is passed): how many connections calls may spread over,
+    so that a sidecar's workers share them (the kernel gives each connection to one worker).
+    Calls share the first connection until it has 8 in flight (its worker is behind), then
+    spill over to the next, and so on; a connection is opened when a call first takes it.
     """
 
     def __init__(
