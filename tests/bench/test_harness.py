@@ -44,10 +44,19 @@ def test_quick_benchmark_run_measures_every_call_and_cleans_up(tmp_path: Path) -
         assert median["n"] > 0, name
         assert median["p50_ms"] > 0, name
         assert median["errors"] == 0, name
+        assert median["client_cpu_ms_per_call"] > 0, name
+        assert median["server_cpu_ms_per_call"] > 0, name
+    # Check and the null RPC took turns in one measurement; their ratio is per run.
+    (ratio,) = results["grpc.check_over_null.single"]["runs"]
+    check, health = results["grpc.check.single"], results["grpc.health.single"]
+    assert ratio["ratio"] == round(check["median"]["p50_ms"] / health["median"]["p50_ms"], 3)
     assert results["engine.check.rvm"]["median"]["p50_ms"] > 0
     assert report["corpus"]["check_requests"] >= 50
     assert report["corpus"]["reason_codes"].get("evaluation_error", 0) == 0
-    assert {t["target"] for t in report["targets"]} >= {"single-client Check p50"}
+    assert {t["target"] for t in report["targets"]} >= {
+        "single-client Check p50",
+        "Check p50 / null RPC p50, same run",
+    }
 
 
 def run_script(name: str, *args: str) -> list[str]:

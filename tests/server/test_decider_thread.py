@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 import traceback
@@ -46,6 +47,19 @@ async def test_decisions_run_on_one_thread_that_is_not_the_loops(
     assert answer["decision"] is case.decision
     assert answer["policy_revision"] == deciders.revision == bundle.revision
     assert first == second != threading.get_ident()
+
+
+async def test_the_thread_is_kept_on_one_cpu_the_process_may_use(
+    deciders: DeciderThread,
+) -> None:
+    loops = os.sched_getaffinity(0)  # this (the event loop's) thread's CPUs
+    for _ in range(20):
+        # sched_getaffinity(0) on the decider thread: that thread's own CPUs.
+        where = await deciders.decide(lambda d: os.sched_getaffinity(0))
+        assert len(where) == 1
+        assert where <= loops
+    # The loop's thread is left free to move.
+    assert os.sched_getaffinity(0) == loops
 
 
 async def test_a_replaced_decider_is_dropped_on_its_thread(

@@ -8,6 +8,12 @@ service counts (`server.max_concurrent_calls`). regorus holds the GIL while it e
 (measured: docs/benchmarks.md, "Overload"), so the loop runs between evaluations rather than
 beside them; that is enough to take and shed calls.
 
+Where it runs: on Linux the thread is kept on the CPU its event loop last ran on (`_Beside`).
+Handing a call over and back is then a switch on one core; left to the scheduler, the thread
+is often woken on the other core, and each hand-off waits for a wake-up across cores (measured:
+docs/benchmarks.md, "The gRPC path"). The loop itself stays free to move. A thread or process
+started from the decider thread would inherit that one CPU: jobs start none.
+
 Ownership: regorus objects belong to the thread that built them (touching one elsewhere
 panics, dropping one elsewhere leaks it). Deciders therefore live only in this object's private
 fields, touched only by jobs on the thread; what comes back to the loop is plain data (answers,
@@ -19,7 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import gc
+import os
 import queue
 import threading
 import time
@@ -60,6 +68,7 @@ class DeciderThread:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name="quanze-decider", daemon=True)
         self._thread.start()
+        self._beside = _Beside(self._thread.native_id)
         # Touched only by jobs on the thread.
         self._serving: Decider | None = None
         self._prepared: dict[str, Decider] = {}
@@ -147,6 +156,7 @@ class DeciderThread:
         await asyncio.to_thread(self._thread.join)
 
     async def _run(self, function: Callable[[], _T]) -> _T:
+        self._beside.follow()
         future: asyncio.Future[tuple[bool, Any]] = asyncio.get_running_loop().create_future()
         self._jobs.put((future, function))
         done, value = await future
@@ -163,6 +173,41 @@ class DeciderThread:
             outcome = _detached(function)
             with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
                 future.get_loop().call_soon_threadsafe(_settle, future, outcome)
+
+
+class _Beside:
+    """Keeps a thread on the CPU the calling thread runs on (Linux; elsewhere it does nothing)."""
+
+    def __init__(self, thread_id: int | None) -> None:
+        self._thread_id = thread_id
+        self._cpu = -1
+        self._where = _sched_getcpu()
+
+    def follow(self) -> None:
+        """Move the thread to this thread's CPU, if it is not there yet (one system call)."""
+        if self._where is None or self._thread_id is None:
+            return
+        cpu = self._where()
+        if cpu == self._cpu or cpu < 0:
+            return
+        try:
+            os.sched_setaffinity(self._thread_id, {cpu})
+        except OSError as exc:  # e.g. that CPU was taken from this process: stop following
+            log.warning("decider_thread_affinity_failed", cpu=cpu, error=str(exc))
+            self._where = None
+        else:
+            self._cpu = cpu
+
+
+def _sched_getcpu() -> Callable[[], int] | None:
+    """glibc's or musl's `sched_getcpu` (the CPU the calling thread runs on), if there is one."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    try:
+        where: Callable[[], int] = ctypes.CDLL(None, use_errno=True).sched_getcpu
+    except (OSError, AttributeError):
+        return None
+    return where
 
 
 def _settle(future: asyncio.Future[tuple[bool, Any]], outcome: tuple[bool, Any]) -> None:

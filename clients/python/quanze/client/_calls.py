@@ -11,6 +11,7 @@ from typing import Literal, TypeAlias
 
 import grpc
 
+from quanze.client._connections import DEFAULT_CONNECTIONS, OWN_CONNECTION, check_connections
 from quanze.client.answers import Answer, sidecar_unavailable
 from quanze.client.errors import (
     DeadlineExceededError,
@@ -106,3 +107,17 @@ def deny_for(error: QuanzeClientError) -> Answer:
     """The fail-closed deny for a sidecar failure; logged, since the caller sees only a deny."""
     log.warning("quanze sidecar failed (%s), answering deny: %s", error.code, error)
     return sidecar_unavailable()
+
+
+def connection_count(connections: int | None, channel: object) -> int:
+    """How many connections a client opens: `connections`, by default 4; 1 with a `channel`."""
+    if channel is not None:
+        if connections not in (None, 1):
+            raise ValueError("pass connections or a channel, not both: the channel is one")
+        return 1
+    return check_connections(DEFAULT_CONNECTIONS if connections is None else connections)
+
+
+def connection_options(options: ChannelOptions, connections: int) -> list[tuple[str, str | int]]:
+    """The channel options of each connection: each its own, when there are several."""
+    return [*options, OWN_CONNECTION] if connections > 1 else list(options)
