@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 
@@ -29,10 +30,17 @@ def configure(level: str = "info") -> None:
 
 
 class _CurrentStderr:
-    """Whatever `sys.stderr` is when a line is written, not when logging was configured."""
+    """Whatever `sys.stderr` is when a line is written, not when logging was configured.
+
+    A line that cannot be written (the reader of stderr has gone: a closed pipe) is dropped:
+    logging must never stop what it reports on, such as a signal handler stopping the workers.
+    """
 
     def write(self, text: str) -> int:
-        return sys.stderr.write(text)
+        with contextlib.suppress(OSError, ValueError):  # ValueError: a closed file object
+            sys.stderr.write(text)
+        return len(text)
 
     def flush(self) -> None:
-        sys.stderr.flush()
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
