@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from quanze.server.policy.bundle import (
     schema_errors,
 )
 from quanze.server.policy.files import link_problem, walk_tree
-from quanze.server.policy.rego_ast import ref_path
+from quanze.server.policy.rego_ast import nodes, ref_path
 from quanze.server.policy.routing import Routes, plan_routes
 from quanze.server.policy.rules import ModuleIndex
 from quanze.server.policy.testing import DECISION_TABLE, YAML_LOADER, load_decision_table
@@ -406,32 +406,20 @@ def _check_rego(parsed: Mapping[str, str], data: Any, report: CheckReport) -> No
 def _call_sites(modules: Mapping[str, str], function: str) -> list[Problem]:
     """Every call of the builtin `function` in the modules, as a problem for the RVM."""
     problems = []
-    for name, source in modules.items():
-        engine = regorus.Engine()
-        engine.add_policy(name, source)
-        stack: list[Any] = [json.loads(engine.get_ast_as_json())]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, list):
-                stack.extend(item)
-                continue
-            if not isinstance(item, dict):
-                continue
+    for name, ast in _module_asts(modules):
+        for item in nodes(ast):
             call = item.get("Call")
             callee = call.get("fcn", {}).get("Var", {}) if isinstance(call, dict) else {}
             if callee.get("value") == function:
-                span = callee.get("span", {})
                 problems.append(
-                    Problem(
+                    _problem_at(
                         name,
-                        int(span.get("line", 0)),
-                        int(span.get("col", 0)),
+                        callee.get("span", {}),
                         f"{function}() is not available on the compiled RVM the sidecar serves "
                         f"from, so the sidecar would refuse these policies; remove it after "
                         f"debugging (quanze policy test and eval show its output)",
                     )
                 )
-            stack.extend(item.values())
     return sorted(problems)
 
 
@@ -442,20 +430,16 @@ def _data_imports(modules: Mapping[str, str]) -> list[Problem]:
     (about 50 µs) where the full path costs about 5 µs; test modules may keep their imports.
     """
     problems = []
-    for name, source in modules.items():
-        engine = regorus.Engine()
-        engine.add_policy(name, source)
-        for module in json.loads(engine.get_ast_as_json()):
+    for name, ast in _module_asts(modules):
+        for module in ast:
             for imported in module["ast"].get("imports", []):
                 path = ref_path(imported["refr"])
                 if path is None or not path.startswith("data."):
                     continue
-                span = imported.get("span", {})
                 problems.append(
-                    Problem(
+                    _problem_at(
                         name,
-                        int(span.get("line", 0)),
-                        int(span.get("col", 0)),
+                        imported.get("span", {}),
                         f"import {path}: write {path}.<rule> where the rule is used and drop "
                         f"the import; on the compiled RVM the sidecar serves from, a reference "
                         f"through an import alias costs about ten times the full path "
@@ -463,6 +447,18 @@ def _data_imports(modules: Mapping[str, str]) -> list[Problem]:
                     )
                 )
     return sorted(problems)
+
+
+def _module_asts(modules: Mapping[str, str]) -> Iterator[tuple[str, Any]]:
+    """Each module's name and regorus's AST of it (a list of one module)."""
+    for name, source in modules.items():
+        engine = regorus.Engine()
+        engine.add_policy(name, source)
+        yield name, json.loads(engine.get_ast_as_json())
+
+
+def _problem_at(name: str, span: Mapping[str, Any], message: str) -> Problem:
+    return Problem(name, int(span.get("line", 0)), int(span.get("col", 0)), message)
 
 
 def _check_unreached_rules(

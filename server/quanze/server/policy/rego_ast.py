@@ -4,7 +4,7 @@ the sets of strings ("domains") the action analysis (`policy.action_domains`) wo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 # A set of strings, or None for "any string".
@@ -123,14 +123,7 @@ def bound_names(node: Any, source: bytes) -> frozenset[str]:
     a rule or an import alias of the same name, so it is never read as one. `source` is the
     module's text (UTF-8), where `some x` names its variables only by their spans."""
     names: set[str] = set()
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-            continue
-        if not isinstance(item, dict):
-            continue
+    for item in nodes(node):
         targets: list[Any] = []
         if "Func" in item and isinstance(item["Func"], dict):
             targets += item["Func"].get("args", [])
@@ -145,8 +138,19 @@ def bound_names(node: Any, source: bytes) -> frozenset[str]:
                 names.add(source[span["start"] : span["end"]].decode(errors="replace"))
         for target in targets:
             names |= _variables_in(target)
-        stack.extend(item.values())
     return frozenset(names)
+
+
+def nodes(tree: Any) -> Iterator[dict[str, Any]]:
+    """Every object (dict) of an AST, at any depth."""
+    stack = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            yield item
+            stack.extend(item.values())
 
 
 def _variables_in(node: Any) -> set[str]:
