@@ -257,6 +257,15 @@ UNSOUND_BEFORE = {
     '\tk := "action"\n}\n',
     "full-path-into-rule-value": '_t := {"k": {"code": "t", "action": "x.two"}}\n\n'
     'grants contains object.union({"action": "x.one"}, data.quanze.rules.a._t.k)\n',
+    # A second review: a key with a dot is not two steps of a path.
+    "dotted-key-in-rule": '_t.x := {"y": ["x.one"]}\n\n_t["x.y"] := ["x.two"]\n\n'
+    'grants contains {"action": act, "code": "a"} if {\n\tsome act in _t.x.y\n}\n\n'
+    'grants contains {"action": act, "code": "b"} if {\n\tsome act in _t["x.y"]\n}\n',
+    "dotted-key-in-data": 'grants contains {"action": act, "code": "a"} if {\n'
+    '\tsome act in data.quanze.lists["x.y"]\n}\n',
+    # A package's own `object.union` replaces the builtin.
+    "own-object-union": 'object.union(a, b) := {"action": "x.two", "code": "z"}\n\n'
+    'grants contains object.union({"action": "x.one", "code": "a"}, {"k": 1})\n',
     "rule-beside-data": 'grants contains {"action": act, "code": "a"} if {\n'
     "\tsome act in data.quanze.lib.scope.actions\n\tact in data.quanze.catalog.listed\n}\n",
 }
@@ -270,7 +279,11 @@ def test_patterns_that_once_fooled_the_analysis_route_soundly(name: str) -> None
         if name == "rule-beside-data"
         else ()
     )
-    assert routed_answers_differ(UNSOUND_BEFORE[name], extra=extra) == []
+    data = {
+        **DATA,
+        "quanze": {**DATA["quanze"], "lists": {"x.y": ["x.two"], "x": {"y": ["x.one"]}}},
+    }
+    assert routed_answers_differ(UNSOUND_BEFORE[name], extra=extra, data=data) == []
 
 
 def test_a_decision_that_adds_to_parts_is_not_routed() -> None:

@@ -163,7 +163,7 @@ class ActionDomains:
                 return None
             return self._value(actions[0], stmts, context)
         call = entry.get("Call")
-        if call is not None and ref_path(call["fcn"]) == "object.union":
+        if call is not None and context.is_builtin(call["fcn"], "object.union"):
             first, second = call["params"]
             if "Object" in second and "action" in (literal_keys(second) or ()):
                 return self._entry_action(second, stmts, context)
@@ -353,7 +353,7 @@ class ActionDomains:
             return keys is not None and "action" not in keys
         call = expr.get("Call")
         if call is not None:
-            if ref_path(call["fcn"]) == "object.union":
+            if context.is_builtin(call["fcn"], "object.union"):
                 return all(self._lacks_action(p, stmts, context) for p in call["params"])
             function = context.resolve(call["fcn"])
             return function is not None and self._function_lacks_action(function)
@@ -532,6 +532,11 @@ class Context:
         if name in self.shadowed:
             return False
         return name in self.rule_names or name in self.aliases or name in ("data", "input")
+
+    def is_builtin(self, expr: Any, name: str) -> bool:
+        """Whether `expr` names the builtin `name`: a package may define its own `object.union`,
+        which then replaces the builtin."""
+        return ref_path(expr) == name and not self.is_rule(name.split(".", maxsplit=1)[0])
 
     def resolve(self, expr: Any) -> str | None:
         """The full path a reference names (`data.…`), or None for anything else."""

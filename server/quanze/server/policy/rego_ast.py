@@ -184,10 +184,10 @@ def string_prefix(node: Any) -> str:
             break
         if kind == "RefDot":
             parts.append(str(body["field"][1]))
-        elif kind == "RefBrack" and "String" in body["index"]:
+        elif kind == "RefBrack" and _plain_key(body["index"]):
             parts.append(str(body["index"]["String"]["value"]))
         else:
-            parts.clear()  # everything after a computed key is unknown
+            parts.clear()  # everything after a computed or dotted key is unknown
         node = body["refr"]
     return ".".join(reversed(parts))
 
@@ -202,12 +202,18 @@ def ref_path(node: Any) -> str | None:
             return ".".join(reversed(parts))
         if kind == "RefDot":
             parts.append(str(body["field"][1]))
-        elif kind == "RefBrack" and "String" in body["index"]:
+        elif kind == "RefBrack" and _plain_key(body["index"]):
             parts.append(str(body["index"]["String"]["value"]))
         else:
             return None
         node = body["refr"]
     return None
+
+
+def _plain_key(index: Any) -> bool:
+    """A string key that a dotted path can hold: `a["x.y"]` is not `a.x.y`, so a key with a
+    dot makes the reference no path at all."""
+    return "String" in index and "." not in str(index["String"]["value"])
 
 
 def strings(domains: Iterable[Domain]) -> Domain:

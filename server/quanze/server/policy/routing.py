@@ -190,7 +190,8 @@ def _parts(domains: ActionDomains) -> dict[str, tuple[str, ...]] | None:
     definitions = domains.rules.get(PARTS_RULE, [])
     if len(definitions) != 1 or ANSWER_FUNCTION not in domains.rules:
         return None
-    ((kind, rule),) = definitions[0][0].items()
+    (definition, context) = definitions[0]
+    ((kind, rule),) = definition.items()
     head = rule["head"].get("Compr") if kind == "Spec" else None
     if head is None or rule["bodies"] or head.get("assign") is None:
         return None
@@ -200,7 +201,7 @@ def _parts(domains: ActionDomains) -> dict[str, tuple[str, ...]] | None:
     parts: dict[str, tuple[str, ...]] = {}
     for _, key, member in value["Object"]["fields"]:
         call = member.get("Call")
-        if "String" not in key or call is None or ref_path(call["fcn"]) != "union":
+        if "String" not in key or call is None or not context.is_builtin(call["fcn"], "union"):
             return None
         (argument,) = call["params"]
         if "Set" not in argument:
