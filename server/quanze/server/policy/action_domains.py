@@ -7,10 +7,12 @@ computed string, a `with`, a negation) is "any action" (None). It never claims l
 policies can produce: `policy.routing` leaves out of an action's evaluation only sets whose
 domain provably excludes it. It relies on nothing it cannot see whole: a rule with `else`
 branches, data beside a rule at the same path, a rule with computed keys near a path, a name
-the definition binds itself (which may shadow a rule or an import), `_`, and an entry object
-with a computed or repeated key all count as "any action" (tests/server/policy/test_routing.py
-keeps the patterns a review found). Entries built with `object.union(a, b)` take their action from
-`b` when `b` has it, else from `a` when `b` provably has no key "action".
+the definition binds itself (which may shadow a rule or an import), `_`, an entry object
+with a computed or repeated key, a key holding a dot (`a["x.y"]` is not `a.x.y`) and a
+package's own function named like a builtin all count as "any action"
+(tests/server/policy/test_routing.py keeps the patterns two reviews found). Entries built with
+`object.union(a, b)` take their action from `b` when `b` has it, else from `a` when `b`
+provably has no key "action".
 """
 
 from __future__ import annotations
