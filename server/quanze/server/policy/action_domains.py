@@ -17,13 +17,14 @@ provably has no key "action".
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from quanze.server.policy.rego_ast import (
     Domain,
     binding,
+    body_statements,
     bound_names,
     column_of,
     has_else,
@@ -130,28 +131,37 @@ class ActionDomains:
             self._memo[key] = compute()
         return self._memo[key]
 
-    def _entry_actions(self, path: str) -> Domain:
+    def _over_definitions(
+        self, path: str, each: Callable[[str, Mapping[str, Any], Context], Domain]
+    ) -> Domain:
+        """The union of `each(kind, rule, context)` over the rule's definitions; None (any)
+        when one of them is, or when the definitions cannot be relied on."""
         definitions = self._definitions(path)
         if definitions is None:
             return None
-        found: Domain = frozenset()
-        for definition, context in definitions:
-            ((kind, rule),) = definition.items()
-            if kind == "Default":
-                items = rule["value"].get("Set", {}).get("items")
-                if items is None:
-                    return None
-                found = union(found, strings(self._entry_action(i, [], context) for i in items))
-                continue
-            head = rule["head"].get("Set")
-            if head is None:
+        return strings(
+            each(kind, rule, context)
+            for definition, context in definitions
+            for kind, rule in definition.items()
+        )
+
+    def _entry_actions(self, path: str) -> Domain:
+        return self._over_definitions(path, self._definition_entry_actions)
+
+    def _definition_entry_actions(
+        self, kind: str, rule: Mapping[str, Any], context: Context
+    ) -> Domain:
+        if kind == "Default":
+            items = rule["value"].get("Set", {}).get("items")
+            if items is None:
                 return None
-            if not rule["bodies"]:
-                found = union(found, self._entry_action(head["key"], [], context))
-            for body in rule["bodies"]:
-                stmts = body["query"]["stmts"]
-                found = union(found, self._entry_action(head["key"], stmts, context))
-        return found
+            return strings(self._entry_action(i, [], context) for i in items)
+        head = rule["head"].get("Set")
+        if head is None:
+            return None
+        return strings(
+            self._entry_action(head["key"], stmts, context) for stmts in body_statements(rule)
+        )
 
     def _entry_action(self, entry: Any, stmts: list[Any], context: Context) -> Domain:
         if "Object" in entry:
@@ -203,19 +213,19 @@ class ActionDomains:
 
     def _column(self, path: str, position: int) -> Domain:
         """The strings item `position` of the arrays in the set rule `path` can be."""
-        found: Domain = frozenset()
-        for definition, context in self._definitions(path) or []:
-            ((kind, rule),) = definition.items()
+
+        def item(kind: str, rule: Mapping[str, Any], context: Context) -> Domain:
             head = rule["head"].get("Set") if kind == "Spec" else None
             if head is None or "Array" not in head["key"]:
                 return None
             items = head["key"]["Array"]["items"]
             if position >= len(items):
-                continue
-            for body in rule["bodies"] or [{"query": {"stmts": []}}]:
-                stmts = body["query"]["stmts"]
-                found = union(found, self._value(items[position], stmts, context))
-        return found if self._definitions(path) is not None else None
+                return frozenset()
+            return strings(
+                self._value(items[position], stmts, context) for stmts in body_statements(rule)
+            )
+
+        return self._over_definitions(path, item)
 
     def _variable(
         self,
@@ -325,26 +335,21 @@ class ActionDomains:
             else:
                 return None
             return frozenset(v for v in values if isinstance(v, str))
-        definitions = self._definitions(path)
-        if definitions is None:
-            return None
-        found: Domain = frozenset()
-        for definition, context in definitions:
-            ((kind, rule),) = definition.items()
+
+        def held(kind: str, rule: Mapping[str, Any], context: Context) -> Domain:
             if kind == "Default":
-                found = union(found, self._of(rule["value"], context, keys=keys))
-                continue
+                return self._of(rule["value"], context, keys=keys)
             ((head_kind, head),) = rule["head"].items()
             if head_kind == "Set":
-                bodies = [b["query"]["stmts"] for b in rule["bodies"]] or [[]]
-                for stmts in bodies:
-                    found = union(found, self._value(head["key"], stmts, context))
-            elif head_kind == "Compr" and head.get("assign"):
+                return strings(
+                    self._value(head["key"], stmts, context) for stmts in body_statements(rule)
+                )
+            if head_kind == "Compr" and head.get("assign"):
                 # Whatever the bodies require, the value is this expression.
-                found = union(found, self._of(head["assign"]["value"], context, keys=keys))
-            else:
-                return None
-        return found
+                return self._of(head["assign"]["value"], context, keys=keys)
+            return None
+
+        return self._over_definitions(path, held)
 
     # ------------------------------------------------------------------ keys of objects
 
@@ -358,7 +363,7 @@ class ActionDomains:
             if context.is_builtin(call["fcn"], "object.union"):
                 return all(self._lacks_action(p, stmts, context) for p in call["params"])
             function = context.resolve(call["fcn"])
-            return function is not None and self._function_lacks_action(function)
+            return function is not None and self._rule_lacks_action(function, elements=False)
         variable = var(expr)
         if variable is not None and not context.is_rule(variable):
             for stmt in plain(stmts):
@@ -384,7 +389,7 @@ class ActionDomains:
         call = expr.get("Call")
         if call is not None:
             function = context.resolve(call["fcn"])
-            return function is not None and self._function_lacks_action(function, elements=True)
+            return function is not None and self._rule_lacks_action(function, elements=True)
         path = context.resolve(expr)
         if path in self.rules:
             return self._rule_lacks_action(path, elements=True)
@@ -410,9 +415,6 @@ class ActionDomains:
                 )
         return False
 
-    def _function_lacks_action(self, path: str, *, elements: bool = False) -> bool:
-        return self._rule_lacks_action(path, elements=elements)
-
     def _rule_lacks_action(self, path: str, *, elements: bool, position: int = -1) -> bool:
         """Whether no value (or element, with `elements`; of item `position` of an element, for
         a set of arrays) of the rule at `path` can be an object with the key "action"."""
@@ -434,7 +436,7 @@ class ActionDomains:
         if kind == "Default":
             return position < 0 and check(rule["value"], [], context)
         ((head_kind, head),) = rule["head"].items()
-        bodies = [b["query"]["stmts"] for b in rule["bodies"]] or [[]]
+        bodies = body_statements(rule)
         if head_kind == "Set":
             item = head["key"]
             if position >= 0:

@@ -169,6 +169,12 @@ def _variables_in(node: Any) -> set[str]:
     return found
 
 
+def body_statements(rule: Mapping[str, Any]) -> list[list[Any]]:
+    """The statements of each body of a rule definition; one empty body for a rule without
+    any (`x := 1`, `s contains "a"`), which holds unconditionally."""
+    return [body["query"]["stmts"] for body in rule["bodies"]] or [[]]
+
+
 def has_else(rule: Mapping[str, Any]) -> bool:
     """Whether a rule definition has `else` branches, whose values are in its bodies."""
     return any(body.get("is_else") or body.get("assign") for body in rule.get("bodies", []))
