@@ -42,6 +42,7 @@ from quanze.server.policy.packing import (
     with_directory,
     write_bundle,
 )
+from quanze.server.policy.routing import plan_routes
 from quanze.server.validation import RequestValidator
 
 
@@ -184,9 +185,10 @@ def _check(args: argparse.Namespace) -> int:
     print(
         f"ok: {report.modules} modules, {report.data_files} data files, revision {report.revision}"
     )
-    if report.routes is not None:
-        for line in report.routes.summary():
-            print(line)
+    # How the sidecar will evaluate each action (per-action evaluation).
+    bundle = load_bundle(root)
+    for line in plan_routes(bundle.modules, bundle.data).summary():
+        print(line)
     return ExitCode.OK
 
 

@@ -34,7 +34,6 @@ from quanze.server.policy.bundle import (
 )
 from quanze.server.policy.files import link_problem, walk_tree
 from quanze.server.policy.rego_ast import nodes, ref_path
-from quanze.server.policy.routing import Routes, plan_routes
 from quanze.server.policy.rules import ModuleIndex
 from quanze.server.policy.testing import DECISION_TABLE, YAML_LOADER, load_decision_table
 
@@ -66,8 +65,6 @@ class CheckReport:
     modules: int = 0
     data_files: int = 0
     revision: str = ""
-    # How the sidecar will evaluate each action (per-action evaluation), when all is well.
-    routes: Routes | None = None
     # Set when errors in some modules may hide errors in the modules that depend on them.
     incomplete: bool = False
 
@@ -145,12 +142,9 @@ def check_policies(root: Path) -> CheckReport:
     report.problems = [_in_characters(p, sources) for p in report.problems]
     if not report.problems:
         try:
-            bundle = load_bundle(root)
+            report.revision = load_bundle(root).revision
         except PolicyError as exc:  # anything load_bundle checks that the steps above missed
             report.add(policy_problem(root, exc))
-        else:
-            report.revision = bundle.revision
-            report.routes = plan_routes(bundle.modules, bundle.data)
     report.problems.sort()
     return report
 
