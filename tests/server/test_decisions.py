@@ -48,6 +48,10 @@ def broken(**changes: Any) -> dict[str, Any]:
         broken(decision=1),
         broken(reasons=[]),
         broken(reasons=[{"code": "x"}]),
+        # What regorus's RVM gives for a comprehension whose term is undefined for an element.
+        broken(reasons=["<undefined>"]),
+        broken(obligations=["<undefined>"]),
+        broken(reasons=[*ALLOW["reasons"], "<undefined>"]),
         broken(reasons=[{**ALLOW["reasons"][0], "item": True}]),
         broken(obligations=None),
         broken(accountable=[{"subject_id": 1}]),

@@ -10,6 +10,7 @@ import sys
 import threading
 
 import pytest
+import regorus
 
 from quanze.server.engine.regorus_engine import RegorusEngine, compile_elsewhere
 from quanze.server.errors import EvaluationError, PolicyError
@@ -193,3 +194,44 @@ def test_a_child_that_cannot_start_leaves_the_compile_here(
 
     monkeypatch.setattr(asyncio, "create_subprocess_exec", no_processes_left)
     assert asyncio.run(compile_elsewhere(bundle)) is None
+
+
+# Two faults of regorus's RVM that the policy guide's style section warns of. The tree-walking
+# Engine is right; when an upgrade fixes the RVM, this fails: update the guide and the test.
+_RVM_FAULTS = """package faults
+
+import rego.v1
+
+first_iterates(s) := "found" if {
+	some e in s
+	e == 1
+} else := "none"
+
+else_after_empty_iteration := first_iterates(set())
+
+detail_of(r) := [d | d := r.detail]
+
+absent_attribute_in_term := detail_of({"code": "c"})
+"""
+
+
+@pytest.mark.parametrize(
+    ("rule", "engine", "rvm"),
+    [
+        ("else_after_empty_iteration", "none", "<undefined>"),
+        ("absent_attribute_in_term", [], ["<undefined>"]),
+    ],
+)
+def test_known_rvm_faults_are_still_there_and_the_engine_is_right(
+    rule: str, engine: object, rvm: object
+) -> None:
+    entry = f"data.faults.{rule}"
+    tree = regorus.Engine()
+    tree.add_policy("faults.rego", _RVM_FAULTS)
+    assert json.loads(tree.eval_rule_as_json(entry)) == engine
+    program = regorus.Program.compile_from_modules("{}", [("faults.rego", _RVM_FAULTS)], [entry])
+    machine = regorus.Rvm()
+    machine.load_program(program)
+    machine.set_data_json("{}")
+    machine.set_input_json("{}")
+    assert json.loads(machine.execute_entry_point(entry)) == rvm
