@@ -42,6 +42,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "quanze.server.convert",
         "quanze.server.bodies",
         "quanze.server.service",
+        "quanze.server.tracing",
         "quanze.server.transport",
         "quanze.server.workers",
         "quanze.server.supervisor",

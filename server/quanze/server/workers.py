@@ -22,7 +22,7 @@ from typing import Any
 import grpc
 import structlog
 
-from quanze.server import service, transport
+from quanze.server import service, tracing, transport
 from quanze.server.app import (
     build_decision_log,
     build_reloader,
@@ -117,7 +117,9 @@ async def run_worker(
         decision_log, max_concurrent_calls=config.server.max_concurrent_calls
     )
     health = service.Health(decisions, restrict_details=config.server.restrict_status)
-    listener = _Listener(config, decisions, health, reuse_port=reuse_port)
+    # Here, in the worker's own process: no exporter thread or channel crosses a fork.
+    traces = tracing.start(config.tracing)
+    listener = _Listener(config, decisions, health, reuse_port=reuse_port, traces=traces)
     if not listen_when_serving:
         await listener.open(on_listening)
     fatal: list[QuanzeError] = []
@@ -161,6 +163,8 @@ async def run_worker(
             # After the drain: every answered call's record is written before the seal.
             await decision_log.close()
         await decisions.deciders.close()
+        if traces is not None:
+            traces.stop()  # after the drain: every answered call's span is queued
         listener.remove_socket()
         log.info("stopped")
     if fatal:
@@ -177,11 +181,13 @@ class _Listener:
         health: service.Health,
         *,
         reuse_port: bool,
+        traces: tracing.Tracing | None = None,
     ) -> None:
         self._config = config
         self._decisions = decisions
         self._health = health
         self._reuse_port = reuse_port
+        self._traces = traces
         self._server: grpc.aio.Server | None = None
         self._socket_inode: int | None = None
         self.bound = ""
@@ -195,7 +201,7 @@ class _Listener:
         transport.clear_stale_socket(address)
         server = _grpc_server(config, reuse_port=self._reuse_port)
         service.register(
-            server,
+            tracing.traced(server, self._traces),
             self._decisions,
             self._health,
             max_request_bytes=config.server.max_request_bytes,
