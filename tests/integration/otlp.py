@@ -47,7 +47,8 @@ class Receiver(collector_grpc.TraceServiceServicer):
         self._lock = threading.Lock()
         self._requests: list[collector.ExportTraceServiceRequest] = []
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        collector_grpc.add_TraceServiceServicer_to_server(self, self._server)
+        add: Any = collector_grpc.add_TraceServiceServicer_to_server  # generated, untyped
+        add(self, self._server)
         port = self._server.add_insecure_port("127.0.0.1:0")
         self.endpoint = f"http://127.0.0.1:{port}"
 

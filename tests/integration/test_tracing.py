@@ -20,7 +20,7 @@ from quanze.v1 import decision_service_pb2 as pb
 from quanze.v1 import decision_service_pb2_grpc as pb_grpc
 from tests.integration.load import ALLOWED, DENIED, LISTED, OWN_CONNECTION, Sidecar, sidecar
 from tests.integration.otlp import ReceivedSpan, Receiver
-from tests.integration.support import stop, wait_until
+from tests.integration.support import start, stop, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -209,6 +209,49 @@ def test_a_refused_call_carries_its_status_and_is_not_a_server_error(traced: Tra
     # The caller's mistake, not the server's: no ERROR status, and nothing of the request.
     assert span.span.status.code == span.span.status.STATUS_CODE_UNSET
     assert not any(key.startswith("quanze.") for key in span.attributes)
+
+
+def test_a_fault_of_the_server_is_an_error_span(tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "broken.rego").write_text("package quanze.authz\n\ndecision := {\n")
+    trace_id, parent = new_ids()
+    with Receiver() as receiver:
+        # Policies that never compile: the sidecar listens but serves nothing (UNAVAILABLE).
+        process = start(
+            "--address",
+            "127.0.0.1:0",
+            "--workers",
+            "1",
+            "--policies",
+            str(policies),
+            "--set",
+            f"policies.cache_dir={tmp_path / 'cache'}",
+            "--set",
+            f"tracing.endpoint={receiver.endpoint}",
+            cwd=tmp_path,
+        )
+        with process:
+            server = Sidecar(process)
+            try:
+                address = str(server.wait_event("listening", WAIT)["address"])
+                server.wait_event("policy_revision_refused", WAIT)
+                with pytest.raises(grpc.RpcError) as refused:
+                    call(
+                        address,
+                        "Check",
+                        check_message(ALLOWED),
+                        (("traceparent", traceparent(trace_id, parent)),),
+                    )
+                assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+                span = one_span(receiver, **{"rpc.response.status_code": "UNAVAILABLE"})
+            finally:
+                stop(process)
+                server.reader.join(30)
+    assert (span.trace_id, span.parent_span_id) == (trace_id, parent)
+    assert span.span.status.code == span.span.status.STATUS_CODE_ERROR
+    assert span.span.status.message == f"UNAVAILABLE: {refused.value.details()}"
+    assert span.attributes["rpc.grpc.status_code"] == grpc.StatusCode.UNAVAILABLE.value[0]
 
 
 def test_unsampled_callers_are_not_traced_and_queued_spans_are_flushed_at_shutdown(

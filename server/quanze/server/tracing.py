@@ -11,7 +11,7 @@ Its attributes come from the answer as sent (an answer turned into `audit_unavai
 deny): never from the request's subject, resource or context, which may be personal data.
 
 Spans are queued and exported on the SDK's own thread (BatchSpanProcessor), so a slow or
-absent collector never holds up a call: the queue (2,048 spans) drops the newest when full.
+absent collector never holds up a call: when its queue (2,048 spans) is full, the oldest go.
 The SDK's complaints about it become `tracing_export_problem` log lines, each kind at most
 once a minute.
 """
@@ -178,24 +178,20 @@ def _traced(handler: Any, tracer: Tracer, service: str, method: str) -> Any:
 
     async def call(request: Any, context: Any) -> Any:
         parent = _W3C.extract(dict(context.invocation_metadata() or ()))
-        with tracer.start_as_current_span(
-            name,
-            context=parent,
-            kind=SpanKind.SERVER,
-            attributes=fixed,
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            try:
-                response = await behaviour(request, context)
-            except BaseException as exc:
-                _failed(span, context, exc)
-                raise
+        span = tracer.start_span(name, context=parent, kind=SpanKind.SERVER, attributes=fixed)
+        try:
+            response = await behaviour(request, context)
+        except BaseException as exc:
+            _failed(span, context, exc)
+            raise
+        else:
             if span.is_recording():
                 _status(span, context.code() or grpc.StatusCode.OK)
                 if describe is not None:
                     span.set_attributes(describe(request, response))
             return response
+        finally:
+            span.end()
 
     return handler._replace(unary_unary=call)
 
