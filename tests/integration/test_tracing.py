@@ -181,28 +181,20 @@ def test_a_refused_call_carries_its_status_and_is_not_a_server_error(traced: Tra
     bad = copy.deepcopy(ALLOWED)
     bad["action"]["name"] = "case.no_such_action"
     trace_id, parent = new_ids()
-    with pytest.raises(grpc.RpcError) as refused:
-        call(
-            traced.address,
-            "Check",
-            check_message(bad),
-            (("traceparent", traceparent(trace_id, parent)),),
-        )
-    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    # Health is not traced: its span would come before the refused call's.
-    with grpc.insecure_channel(traced.address) as channel:
+    metadata = (("traceparent", traceparent(trace_id, parent)),)
+    # One connection, so one worker: it exports its spans in the order the calls ended.
+    with grpc.insecure_channel(traced.address, options=[OWN_CONNECTION]) as channel:
+        with pytest.raises(grpc.RpcError) as refused:
+            pb_grpc.DecisionServiceStub(channel).Check(
+                check_message(bad), metadata=metadata, timeout=60
+            )
         health: Any = health_pb2_grpc.HealthStub(channel)
-        health.Check(
-            health_pb2.HealthCheckRequest(),
-            metadata=(("traceparent", traceparent(trace_id, parent)),),
-            timeout=60,
-        )
-
-    def ours() -> list[ReceivedSpan]:
-        return [s for s in traced.receiver.spans() if s.trace_id == trace_id]
-
-    wait_until(lambda: bool(ours()), "the refused call's span reached the receiver", WAIT)
-    (span,) = ours()
+        health.Check(health_pb2.HealthCheckRequest(), metadata=metadata, timeout=60)
+        last = pb_grpc.DecisionServiceStub(channel).Check(check_message(ALLOWED), timeout=60)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    # Once the call after them has its span, the refused call and health would have theirs.
+    one_span(traced.receiver, **{"quanze.decision_id": last.decision_id})
+    (span,) = [s for s in traced.receiver.spans() if s.trace_id == trace_id]  # health: none
     assert span.span.name == f"{SERVICE}/Check"
     assert span.attributes["rpc.grpc.status_code"] == grpc.StatusCode.INVALID_ARGUMENT.value[0]
     assert span.attributes["rpc.response.status_code"] == "INVALID_ARGUMENT"
