@@ -51,15 +51,16 @@ from quanze.v1 import decision_service_pb2 as pb
 log = structlog.get_logger("quanze.tracing")
 
 DECISION_SERVICE: str = pb.DESCRIPTOR.services_by_name["DecisionService"].full_name
-# A CheckBatch span names the decision ids of its first this many items (its records carry
-# the caller's traceparent, all of them).
+# A CheckBatch span names the decision ids of its first this many items (every item's
+# decision record carries the caller's traceparent).
 MAX_DECISION_IDS = 10
 # At shutdown, the longest wait for the queued spans to reach the collector.
 FLUSH_SECONDS = 5.0
 # The SDK's complaints of one kind are logged at most this often.
 SDK_LOG_EVERY_SECONDS = 60.0
 # The codes that are this server's fault, which alone make a span's status ERROR (the
-# OpenTelemetry gRPC conventions for server spans); the others are the caller's.
+# OpenTelemetry gRPC conventions for server spans); INVALID_ARGUMENT, RESOURCE_EXHAUSTED,
+# CANCELLED and the rest leave it unset.
 SERVER_FAULTS = frozenset(
     {
         grpc.StatusCode.UNKNOWN,
@@ -270,13 +271,14 @@ class _SdkLog(logging.Handler):
     """The SDK's warnings (a collector it cannot reach, a full queue) as JSON log lines: the
     first of each kind, then at most one a minute with how many were left out."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(logging.WARNING)
+        self._clock = clock
         self._last: dict[tuple[str, Any], float] = {}
         self._left_out: Counter[tuple[str, Any]] = Counter()
 
     def emit(self, record: logging.LogRecord) -> None:
-        kind, now = (record.name, record.msg), time.monotonic()
+        kind, now = (record.name, record.msg), self._clock()
         last = self._last.get(kind)
         if last is not None and now - last < SDK_LOG_EVERY_SECONDS:
             self._left_out[kind] += 1
