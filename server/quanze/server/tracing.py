@@ -274,6 +274,8 @@ class _SdkLog(logging.Handler):
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(logging.WARNING)
         self._clock = clock
+        # The SDK logs on threads of its own, where the worker's log context is not bound.
+        self._context = structlog.contextvars.get_contextvars()
         self._last: dict[tuple[str, Any], float] = {}
         self._left_out: Counter[tuple[str, Any]] = Counter()
 
@@ -290,6 +292,7 @@ class _SdkLog(logging.Handler):
             source=record.name,
             left_out=self._left_out.pop(kind, 0),
             consequence="spans may be dropped; decision calls are not affected",
+            **self._context,
         )
 
 
