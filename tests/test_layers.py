@@ -41,6 +41,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "quanze.server.convert",
         "quanze.server.bodies",
+        "quanze.server.reflection",
         "quanze.server.service",
         "quanze.server.transport",
         "quanze.server.workers",

@@ -21,7 +21,6 @@ from typing import Any, Generic, TypeVar
 import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from quanze.server import __version__, bodies, convert, transport
 from quanze.server.clock import timestamp
@@ -31,6 +30,7 @@ from quanze.server.decisionlog.sink import DecisionLog
 from quanze.server.decisions import Answer, BatchItemResult, Decider, Denials, Listed
 from quanze.server.errors import InvalidRequestError
 from quanze.server.policy.reloader import PolicyStatus
+from quanze.server.reflection import add_reflection
 from quanze.v1 import decision_service_pb2 as pb
 from quanze.v1 import decision_service_pb2_grpc as pb_grpc
 
@@ -425,17 +425,12 @@ def register(
     """Add the decision, health and reflection services to `server`.
 
     Every request body is read by `bodies`: one over `max_request_bytes` is not parsed and
-    one protobuf cannot parse is refused, before any servicer sees it.
+    one protobuf cannot parse is refused, before any servicer sees it. Reflection answers as
+    both `grpc.reflection.v1` and `v1alpha`.
     """
     guarded = bodies.GuardedServer(server, max_request_bytes)
     pb_grpc.add_DecisionServiceServicer_to_server(decisions, guarded)  # type: ignore[arg-type]
     health_pb2_grpc.add_HealthServicer_to_server(health_service, guarded)  # type: ignore[arg-type]
-    names = (
-        SERVICE_NAME,
-        health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-        reflection.SERVICE_NAME,
+    add_reflection(
+        guarded, (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name)
     )
-    # `enable_server_reflection` would pick the servicer by the server's type, which the
-    # guard hides: add the asyncio one directly.
-    add_reflection: Any = reflection_pb2_grpc.add_ServerReflectionServicer_to_server  # untyped
-    add_reflection(reflection.aio.ReflectionServicer(names), guarded)
