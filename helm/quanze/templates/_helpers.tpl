@@ -515,9 +515,9 @@ volumeMounts:
   mountPath: {{ (include "quanze.paths" . | fromYaml).socketDir }}
 {{- end -}}
 
-{{/* A checksum of config.yaml, for a pod annotation that rolls the pods when it changes. */}}
+{{/* The SHA-256 of config.yaml as the ConfigMap holds it, for a pod annotation that rolls the pods when it changes. */}}
 {{- define "quanze.configChecksum" -}}
-{{- include "quanze.config" . | sha256sum -}}
+{{- printf "%s\n" (include "quanze.config" .) | sha256sum -}}
 {{- end -}}
 
 {{- define "quanze.serviceAccountName" -}}
