@@ -39,10 +39,10 @@ def container(pod: dict[str, Any], name: str = "quanze") -> dict[str, Any]:
 
 
 def config_map(rendered: Rendered) -> dict[str, str]:
-    """The data of the ConfigMap the quanze container's config.yaml comes from."""
-    pod = quanze_pod(rendered)
-    volume = next(v for v in pod["volumes"] if v["name"] == "quanze-config")
-    return dict(rendered.one("ConfigMap", volume["configMap"]["name"])["data"])
+    """The data of the ConfigMap holding Quanze's config.yaml (and the probe's health.py)."""
+    maps = [o for o in rendered.objects if o["kind"] == "ConfigMap" and "config.yaml" in o["data"]]
+    assert len(maps) == 1, f"{len(maps)} ConfigMaps hold a config.yaml"
+    return dict(maps[0]["data"])
 
 
 def config_of(rendered: Rendered) -> dict[str, Any]:

@@ -67,7 +67,9 @@ def renderer() -> Path:
     if binary.is_file():
         return binary
     go = shutil.which("go")
-    missing = [str(GOPATH / "src" / p) for p in ("github.com/Masterminds/sprig", "sigs.k8s.io/yaml")]
+    missing = [
+        str(GOPATH / "src" / p) for p in ("github.com/Masterminds/sprig", "sigs.k8s.io/yaml")
+    ]
     missing = [p for p in missing if not Path(p).is_dir()]
     if go is None or missing:
         raise AssertionError(
@@ -136,7 +138,11 @@ def template(
     objects, sources = [], []
     for document in result.stdout.split("\n---\n"):
         source = next(
-            (line[len("# Source: ") :] for line in document.splitlines() if line.startswith("# Source: ")),
+            (
+                line[len("# Source: ") :]
+                for line in document.splitlines()
+                if line.startswith("# Source: ")
+            ),
             None,
         )
         body = yaml.safe_load(document.removeprefix("---\n"))

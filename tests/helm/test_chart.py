@@ -47,7 +47,9 @@ def _check_certificate(obj: dict[str, Any]) -> None:
     assert obj["kind"] == "Certificate"
     spec = obj["spec"]
     assert set(spec) <= CERTIFICATE_SPEC, set(spec) - CERTIFICATE_SPEC
-    assert spec["secretName"] and spec["dnsNames"] and spec["issuerRef"]["name"]
+    assert spec["secretName"]
+    assert spec["dnsNames"]
+    assert spec["issuerRef"]["name"]
     assert set(spec["usages"]) <= KEY_USAGES
     assert {"server auth", "client auth"} <= set(spec["usages"]), "the probes present it"
     assert spec["privateKey"]["rotationPolicy"] in ("Always", "Never")
@@ -57,7 +59,8 @@ def test_the_quanze_container_is_hardened(rendered: Rendered) -> None:
     pod = quanze_pod(rendered)
     context = container(pod)["securityContext"]
     assert context["runAsNonRoot"] is True
-    assert context["runAsUser"] == 10001 and context["runAsGroup"] == 10001
+    assert context["runAsUser"] == 10001
+    assert context["runAsGroup"] == 10001
     assert context["readOnlyRootFilesystem"] is True
     assert context["allowPrivilegeEscalation"] is False
     assert context["capabilities"]["drop"] == ["ALL"]
@@ -80,9 +83,10 @@ def test_what_the_server_writes_is_on_a_writable_volume(rendered: Rendered) -> N
     # The cache must sit in a sticky folder (Quanze refuses it otherwise): a tmpfs emptyDir.
     _, cache = mount_for(pod, config["policies"]["cache_dir"])
     assert cache["emptyDir"]["medium"] == "Memory"
-    assert config["policies"]["cache_dir"] != mount_for(pod, config["policies"]["cache_dir"])[0][
-        "mountPath"
-    ], "the cache must be a folder Quanze makes, not the volume's root (owned by root)"
+    assert (
+        config["policies"]["cache_dir"]
+        != mount_for(pod, config["policies"]["cache_dir"])[0]["mountPath"]
+    ), "the cache must be a folder Quanze makes, not the volume's root (owned by root)"
 
 
 def test_every_file_the_configuration_names_is_mounted(rendered: Rendered) -> None:
@@ -90,13 +94,17 @@ def test_every_file_the_configuration_names_is_mounted(rendered: Rendered) -> No
     quanze = container(pod)
     assert quanze["command"][-2:] == ["--config", "/etc/quanze/config.yaml"]
     data = config_map(rendered)
-    for path, key in (("/etc/quanze/config.yaml", "config.yaml"), ("/etc/quanze/health.py", "health.py")):
+    for path, key in (
+        ("/etc/quanze/config.yaml", "config.yaml"),
+        ("/etc/quanze/health.py", "health.py"),
+    ):
         mount, volume = mount_for(pod, path)
-        assert mount["mountPath"] == path and mount["subPath"] == key
-        assert key in data and key in [i["key"] for i in volume["configMap"]["items"]]
-    files = [
-        config["server"].get("tls", {}).get(k, "") for k in ("cert", "key", "client_ca")
-    ] + [
+        assert mount["mountPath"] == path
+        assert mount["subPath"] == key
+        assert key in data
+        assert key in [i["key"] for i in volume["configMap"]["items"]]
+        assert rendered.one("ConfigMap", volume["configMap"]["name"])["data"] == data
+    files = [config["server"].get("tls", {}).get(k, "") for k in ("cert", "key", "client_ca")] + [
         config[section].get("allowed_signers_file", "")
         for section in ("policies", "directory")
         if section in config
@@ -120,7 +128,8 @@ def test_the_probes_ask_health_where_the_server_listens(rendered: Rendered) -> N
     address = config["server"]["address"]
     workers = config["server"]["workers"]
     for probe in probes:
-        assert probe["timeoutSeconds"] >= 2 and probe["failureThreshold"] >= 1
+        assert probe["timeoutSeconds"] >= 2
+        assert probe["failureThreshold"] >= 1
         if "grpc" in probe:  # plaintext behind a mesh: Kubernetes' own gRPC probe
             assert "tls" not in config["server"]
             assert config["server"]["allow_insecure_remote"] is True
@@ -128,7 +137,8 @@ def test_the_probes_ask_health_where_the_server_listens(rendered: Rendered) -> N
             assert probe["grpc"]["port"] == port == int(address.rsplit(":", 1)[1])
             continue
         python, script, timeout, *rest = probe["exec"]["command"]
-        assert python == "/opt/quanze/bin/python" and script == "/etc/quanze/health.py"
+        assert python == "/opt/quanze/bin/python"
+        assert script == "/etc/quanze/health.py"
         assert 1 <= float(timeout) < probe["timeoutSeconds"]
         if address.startswith("unix:"):
             socket = address[len("unix:") :]
@@ -141,7 +151,8 @@ def test_the_probes_ask_health_where_the_server_listens(rendered: Rendered) -> N
             assert rest == expected
         else:
             tls = config["server"]["tls"]
-            assert rest[0] == "--tls" and rest[1] == tls["cert"].replace("tls.crt", "ca.crt")
+            assert rest[0] == "--tls"
+            assert rest[1] == tls["cert"].replace("tls.crt", "ca.crt")
             for file in rest[1:4]:
                 mount_for(pod, file)
             assert rest[-1] == f"127.0.0.1:{address.rsplit(':', 1)[1]}"
@@ -156,10 +167,12 @@ def test_the_socket_folder_is_shared_with_the_application(rendered: Rendered) ->
     pod = quanze_pod(rendered)
     folder = posixpath.dirname(address[len("unix:") :])
     mount, volume = mount_for(pod, folder)
-    assert mount["mountPath"] == folder and "emptyDir" in volume
+    assert mount["mountPath"] == folder
+    assert "emptyDir" in volume
     app = next(c for c in pod["containers"] if c["name"] != "quanze")
     app_mount, app_volume = mount_for(pod, folder, name=app["name"])
-    assert app_volume["name"] == volume["name"] and app_mount["mountPath"] == folder
+    assert app_volume["name"] == volume["name"]
+    assert app_mount["mountPath"] == folder
     target = next(e["value"] for e in app["env"] if e["name"] == "QUANZE_TARGET")
     sockets = target[len("unix:") :].split(",")
     assert len(sockets) == config["server"]["workers"]
@@ -169,9 +182,12 @@ def test_the_socket_folder_is_shared_with_the_application(rendered: Rendered) ->
 
 
 def test_the_pods_roll_when_the_configuration_changes(rendered: Rendered) -> None:
-    template = next(o for o in rendered.objects if o["kind"] == "Deployment" and any(
-        c["name"] == "quanze" for c in o["spec"]["template"]["spec"]["containers"]
-    ))["spec"]["template"]
+    template = next(
+        o
+        for o in rendered.objects
+        if o["kind"] == "Deployment"
+        and any(c["name"] == "quanze" for c in o["spec"]["template"]["spec"]["containers"])
+    )["spec"]["template"]
     digest = hashlib.sha256(config_map(rendered)["config.yaml"].encode()).hexdigest()
     annotations = template["metadata"]["annotations"]
     assert digest in annotations.values(), annotations
@@ -179,7 +195,8 @@ def test_the_pods_roll_when_the_configuration_changes(rendered: Rendered) -> Non
 
 def test_service_objects_select_the_pods(rendered: Rendered) -> None:
     if config_of(rendered)["server"]["address"].startswith("unix:"):
-        assert "Service" not in rendered.kinds() and "PodDisruptionBudget" not in rendered.kinds()
+        assert "Service" not in rendered.kinds()
+        assert "PodDisruptionBudget" not in rendered.kinds()
         return
     deployment = rendered.one("Deployment")
     labels = deployment["spec"]["template"]["metadata"]["labels"]

@@ -69,12 +69,15 @@ def test_required_and_fail_stop_the_render_with_helms_message(tmp_path: Path) ->
         tmp_path,
         {
             "values.yaml": "name: ''\n",
-            "templates/cm.yaml": "{{ required \"name: give one\" .Values.name }}\n",
+            "templates/cm.yaml": '{{ required "name: give one" .Values.name }}\n',
         },
     )
     with pytest.raises(RenderError) as failed:
         template(demo, work=tmp_path)
-    assert str(failed.value) == "Error: execution error at (demo/templates/cm.yaml:1:3): name: give one"
+    assert (
+        str(failed.value)
+        == "Error: execution error at (demo/templates/cm.yaml:1:3): name: give one"
+    )
 
 
 def test_manifests_come_in_install_order_and_notes_apart(tmp_path: Path) -> None:
@@ -121,7 +124,7 @@ def test_subcharts_get_their_values_and_the_parents_globals(tmp_path: Path) -> N
             "Chart.yaml": "apiVersion: v2\nname: parent\nversion: 1.0.0\ndependencies:\n"
             "  - name: child\n    version: 1.0.0\n    repository: file://../child\n",
             "values.yaml": "global: {region: north}\nchild: {colour: blue}\n",
-            "templates/cm.yaml": 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\ndata:\n'
+            "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\ndata:\n"
             '  from-child: {{ include "child.say" (dict "Values" .Values.child) | quote }}\n',
         },
         name="parent",
@@ -130,9 +133,11 @@ def test_subcharts_get_their_values_and_the_parents_globals(tmp_path: Path) -> N
         parent / "charts",
         {
             "values.yaml": "colour: red\nsize: small\n",
-            "templates/_helpers.tpl": '{{- define "child.say" -}}{{ .Values.colour }}/{{ .Values.size }}{{- end -}}',
+            "templates/_helpers.tpl": '{{- define "child.say" -}}'
+            "{{ .Values.colour }}/{{ .Values.size }}{{- end -}}",
             "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n"
-            "  seen: {{ printf \"%s/%s/%s\" .Values.colour .Values.size .Values.global.region | quote }}\n"
+            '  seen: {{ printf "%s/%s/%s" .Values.colour .Values.size .Values.global.region'
+            " | quote }}\n"
             "  root: {{ .Chart.IsRoot | quote }}\n",
         },
         name="child",
