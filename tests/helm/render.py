@@ -4,7 +4,8 @@ helm-render (Go, Debian's text/template + sprig) renders the chart as Helm 3 doe
 values the templates saw; Helm checks those values against every values.schema.json of the
 chart and its subcharts before rendering, which is done here with the reference `jsonschema`.
 The binary is built once per source digest into build/helm-render/ (Go from Debian:
-`apt-get install golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev`).
+`apt-get install golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev
+golang-gopkg-yaml.v3-dev`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,14 @@ APP_CHART = ROOT / "helm" / "examples" / "case-app"
 SOURCE = ROOT / "tools" / "helm-render"
 BUILD = ROOT / "build" / "helm-render"
 GOPATH = Path("/usr/share/gocode")
-GO_PACKAGES = "golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev"
+GO_PACKAGES = " ".join(
+    (
+        "golang-go",
+        "golang-github-masterminds-sprig-dev",
+        "golang-k8s-sigs-yaml-dev",
+        "golang-gopkg-yaml.v3-dev",
+    )
+)
 KUBE_VERSION = "1.30.0"
 
 
@@ -68,7 +76,8 @@ def renderer() -> Path:
         return binary
     go = shutil.which("go")
     missing = [
-        str(GOPATH / "src" / p) for p in ("github.com/Masterminds/sprig", "sigs.k8s.io/yaml")
+        str(GOPATH / "src" / p)
+        for p in ("github.com/Masterminds/sprig", "sigs.k8s.io/yaml", "gopkg.in/yaml.v3")
     ]
     missing = [p for p in missing if not Path(p).is_dir()]
     if go is None or missing:
@@ -184,3 +193,33 @@ def app_chart(into: Path) -> Path:
     shutil.copytree(APP_CHART, app)
     shutil.copytree(CHART, app / "charts" / "quanze", ignore=shutil.ignore_patterns("examples"))
     return app
+
+
+def main(argv: list[str]) -> int:
+    """`python -m tests.helm.render CHART [VALUES.yaml ...]`: helm template, here."""
+    import sys  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    if not argv:
+        print("usage: python -m tests.helm.render CHART [VALUES.yaml ...]", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as work:
+        try:
+            rendered = template(
+                Path(argv[0]), *map(Path, argv[1:]), api_versions=("cert-manager.io/v1",),
+                work=Path(work),
+            )  # fmt: skip
+        except RenderError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+    for source, obj in zip(rendered.sources, rendered.objects, strict=True):
+        print(f"---\n# Source: {source}\n{yaml.safe_dump(obj, sort_keys=False)}", end="")
+    if rendered.notes:
+        print(f"\nNOTES:\n{rendered.notes}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))
