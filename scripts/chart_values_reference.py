@@ -4,7 +4,7 @@ Each value is documented by a `# -- text` comment (continued on `#` lines) right
 the convention of helm-docs. A documented mapping is one row (e.g. `resources`); an
 undocumented one is documented by its keys.
 
-Usage: python scripts/chart_values_reference.py    (a test fails when the table is out of date)
+Usage: python -m scripts.chart_values_reference    (a test fails when the table is out of date)
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from scripts.config_reference import replace_region
 
 CHART = Path(__file__).resolve().parent.parent / "helm" / "quanze"
 README = CHART / "README.md"
@@ -85,9 +87,7 @@ def table() -> str:
 
 def render(text: str) -> str:
     """`text` with the region between the markers replaced by the current table."""
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    return f"{head}{BEGIN}\n{table()}\n{END}{tail}"
+    return replace_region(text, BEGIN, END, table())
 
 
 if __name__ == "__main__":

@@ -105,6 +105,6 @@ def test_strict_validation_catches_a_misspelt_field(tmp_path: Path) -> None:
 def test_the_readme_documents_every_value() -> None:
     readme = chart_values_reference.README.read_text()
     assert chart_values_reference.render(readme) == readme, (
-        "run: python scripts/chart_values_reference.py"
+        "run: python -m scripts.chart_values_reference"
     )
     assert chart_values_reference.undocumented() == []
