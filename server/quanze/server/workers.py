@@ -166,6 +166,7 @@ async def run_worker(
             await decision_log.close()
         await decisions.deciders.close()
         listener.remove_socket()
+        metrics.flush()
         log.info("stopped")
     if fatal:
         raise fatal[0]
