@@ -13,7 +13,6 @@ import copy
 import os
 import signal
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,7 +21,6 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import json_format
-from prometheus_client.parser import text_string_to_metric_families
 
 from quanze.client import Answer, Client, InvalidRequestError
 from quanze.server.decisionlog import records
@@ -40,26 +38,13 @@ from tests.integration.load import (
 )
 from tests.integration.support import wait_until
 from tests.server.decisionlog.support import records_in
-from tests.support import trimmed_policies
+from tests.support import Samples, scrape, trimmed_policies
 
 pytestmark = pytest.mark.slow
 
 WAIT = 180.0  # starting a worker compiles the policies; 2 busy cores can take a while
 TIMEOUT = 60.0  # per call: generous, so that no call runs out of time on a loaded machine
 UNKNOWN_ACTION = "case.no_such_action"
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def scrape(address: str) -> Samples:
-    """Every sample `/metrics` gives, keyed by name and labels."""
-    with urllib.request.urlopen(f"http://{address}/metrics", timeout=30) as reply:
-        text = reply.read().decode()
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 def series(samples: Samples, name: str) -> dict[frozenset[tuple[str, str]], float]:

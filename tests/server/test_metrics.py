@@ -12,7 +12,6 @@ import os
 import socket
 import tempfile
 import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +21,10 @@ import grpc
 import pytest
 from prometheus_client import values
 from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.parser import text_string_to_metric_families
 
 from quanze.server import metrics
 from quanze.server.errors import QuanzeError
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+from tests.support import Samples, scrape
 
 
 def read(directory: Path) -> Samples:
@@ -188,16 +185,6 @@ class Policies:
     reloads_applied: int = 0
     reloads_refused: int = 0
     polled_at: float | None = None
-
-
-def scrape(address: str, path: str = metrics.PATH) -> Samples:
-    with urllib.request.urlopen(f"http://{address}{path}", timeout=10) as reply:
-        text = reply.read().decode()
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
 
 
 @pytest.fixture

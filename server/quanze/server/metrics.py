@@ -2,14 +2,15 @@
 
 Off unless `metrics.address` is set. Then `quanze serve` (the supervisor, or its one worker)
 makes a private directory and serves `/metrics` on that address (`exporting`). Each worker
-process records into memory-mapped files of its own there (prometheus-client's multiprocess
-mode, `record_to`), and each scrape adds up the files of every worker that ever ran, so a
-worker's counts outlive it: totals never go backwards when one dies and is restarted. What
-the serving process knows itself (the policy revision, reloads, the last poll, worker restarts)
-it reads when scraped (`Exporter.watch`), so a replaced revision leaves no stale series.
+process counts in memory and adds its counts every second to memory-mapped files of its own
+there (prometheus-client's multiprocess mode, `record_to`); each scrape adds up the files of
+every worker that ever ran, so a worker's counts outlive it: totals never go backwards when
+one dies and is restarted. What the serving process knows itself (the policy revision,
+reloads, the last poll, worker restarts) it reads when scraped (`Exporter.watch`), so a
+replaced revision leaves no stale series.
 
-Recording is a few microseconds a call (docs/benchmarks.md, "Metrics (issue 13)"); while off,
-every recording function returns at once and prometheus-client is not even imported.
+Recording is about 4 µs a Check (docs/benchmarks.md, "Metrics (issue 13)"); while off, every
+recording function returns at once and prometheus-client is not even imported.
 """
 
 from __future__ import annotations
@@ -52,9 +53,9 @@ _DECISION_SERVICE = "/quanze.v1.DecisionService/"
 class _Recorder:
     """One worker process's metrics: counts kept in memory, added to its files every second.
 
-    A call's recording is a few dict updates under a lock (about 2 µs for a Check); writing
+    A call's recording is a few dict updates under one lock (about 4 µs a Check); writing
     through the library's file-backed values costs about 1.5 µs a counter and 3 µs a histogram
-    observation, 10-14 µs a Check (docs/benchmarks.md, "Metrics (issue 13)"). `flush` runs on
+    observation, 13-19 µs a Check (docs/benchmarks.md, "Metrics (issue 13)"). `flush` runs on
     a thread of its own every `FLUSH_SECONDS` and once more when the worker stops: a worker
     killed with SIGKILL loses at most that last second of counts; the totals never go back.
     """
@@ -203,7 +204,10 @@ class _Recorder:
     def flush_forever(self) -> None:
         while True:
             time.sleep(FLUSH_SECONDS)
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # e.g. the disk is full: those counts are lost, not the next
+                log.exception("metrics_flush_failed", directory=os.environ[MULTIPROCESS_ENV])
 
 
 _Key = tuple[Any, tuple[str, ...]]
