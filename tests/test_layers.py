@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "quanze.server.applog",
         "quanze.server.clock",
         "quanze.server.children",
+        "quanze.server.metrics",
     ),
     ("quanze.server.policy.*",),
     ("quanze.server.engine.*", "quanze.server.config", "quanze.server.listening"),

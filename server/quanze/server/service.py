@@ -22,7 +22,7 @@ import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from quanze.server import __version__, bodies, convert, transport
+from quanze.server import __version__, bodies, convert, metrics, transport
 from quanze.server.clock import timestamp
 from quanze.server.decider_thread import DeciderThread, ExpiredError, NotServingError
 from quanze.server.decisionlog import events
@@ -57,8 +57,9 @@ def _admission(handler: _Handler[_Request, _Response]) -> _Handler[_Request, _Re
 
     @functools.wraps(handler)
     async def admitted(self: DecisionServicer, request: _Request, context: Any) -> _Response:
-        async with self._admitted(request, context):
-            return await handler(self, request, context)
+        with metrics.call(handler.__name__, context):
+            async with self._admitted(request, context):
+                return await handler(self, request, context)
 
     return admitted
 
@@ -138,6 +139,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         def job(decider: Decider) -> _Done[Answer]:
             checked = convert.request_dict(request, decider.limits)
             decided = decider.decide(checked, within_limits=True)
+            metrics.evaluated("Check", decided.evaluation_ns)
             return _done(
                 decider,
                 call,
@@ -149,6 +151,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         answer = done.result
         if not await self._logged(done.records):
             answer = done.denials.deny("audit_unavailable", answer["decision_id"])
+        metrics.answered("Check", [(request.action.name, answer)])
         return convert.answer_message(answer)
 
     @_admission
@@ -160,6 +163,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         def job(decider: Decider) -> _Done[list[BatchItemResult]]:
             defaults, items, semantic = convert.batch_parts(request, decider.check_shape)
             results = decider.check_batch(defaults, items, semantic, within_limits=True)
+            metrics.evaluated("CheckBatch", *(r.evaluation_ns for r in results if r.error is None))
             return _done(
                 decider, call, results, lambda c: events.batch_records(c, results, decider.masker)
             )
@@ -175,6 +179,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
                 )
                 for r in results
             ]
+        metrics.answered("CheckBatch", [(r.action, r.answer) for r in results])
         return convert.batch_message(results)
 
     @_admission
@@ -186,6 +191,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         def job(decider: Decider) -> _Done[Listed]:
             checked = convert.request_dict(request, decider.limits)
             listed = decider.list_actions(checked, within_limits=True)
+            metrics.evaluated("ListAllowedActions", listed.evaluation_ns)
             return _done(
                 decider, call, listed, lambda c: [events.list_record(c, listed, decider.masker)]
             )
@@ -197,6 +203,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
                 (action, done.denials.deny("audit_unavailable", answer["decision_id"]))
                 for action, answer in answers
             ]
+        metrics.answered("ListAllowedActions", answers)
         return convert.actions_message(answers, done.denials.revision)
 
     @contextlib.asynccontextmanager
