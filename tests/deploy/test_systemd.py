@@ -22,7 +22,7 @@ INSTALLED = "/opt/quanze/bin/quanze"
 
 def service() -> configparser.SectionProxy:
     unit = configparser.ConfigParser(interpolation=None, strict=True)
-    unit.optionxform = str  # type: ignore[assignment,method-assign]  # keep keys case-sensitive
+    unit.optionxform = str  # keep keys case-sensitive
     unit.read_string(UNIT.read_text())
     return unit["Service"]
 
