@@ -55,6 +55,18 @@ def podman(
     return result
 
 
+def quanze(*args: str) -> subprocess.CompletedProcess[str]:
+    """This checkout's `quanze` on the host, outside the container."""
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("quanze")), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=environment_without_quanze_settings(),
+    )
+
+
 @pytest.fixture(scope="module")
 def image() -> Iterator[dict[str, Any]]:
     """Build the image as the docs say, once for the module; its `podman image inspect`."""
@@ -148,11 +160,7 @@ def test_serves_decides_logs_and_stops_cleanly_on_a_read_only_root(
     podman("stop", "--time", "30", container_name, timeout=60)
     state = json.loads(podman("inspect", container_name).stdout)[0]["State"]
     assert state["ExitCode"] == 0, podman("logs", container_name).stderr
-    verified = subprocess.run(
-        [str(Path(sys.executable).with_name("quanze")), "logs", "verify", "--format", "json",
-         str(logs / "decisions")],
-        capture_output=True, text=True, check=False, timeout=120,
-    )  # fmt: skip
+    verified = quanze("logs", "verify", "--format", "json", str(logs / "decisions"))
     report = json.loads(verified.stdout)
     assert report["verdict"] == "intact", verified.stdout
     assert report["streams"]["w0"]["records"] >= 1
@@ -190,14 +198,10 @@ def test_serves_mtls_over_tcp_with_certificates_from_a_volume(
     )  # fmt: skip
     port = podman("port", container_name, "8600").stdout.strip().rsplit(":", 1)[1]
     address = f"127.0.0.1:{port}"
-    quanze = str(Path(sys.executable).with_name("quanze"))
     mtls = ["--tls-ca", str(ca.cert), "--tls-cert", str(caller.cert), "--tls-key", str(caller.key)]
     deadline = time.monotonic() + 120
     while True:
-        health = subprocess.run(
-            [quanze, "health", "--address", address, *mtls],
-            capture_output=True, text=True, check=False, timeout=60,
-        )  # fmt: skip
+        health = quanze("health", "--address", address, *mtls)
         if health.returncode == 0 or time.monotonic() > deadline:
             break
         time.sleep(1)
@@ -210,9 +214,8 @@ def test_serves_mtls_over_tcp_with_certificates_from_a_volume(
         private_key=caller.key_pem,
     ) as client:
         assert client.check(json.loads(CONTRACT_EXAMPLE)).decision is True
-    without_certificate = subprocess.run(
-        [quanze, "health", "--address", address, "--tls-ca", str(ca.cert), "--timeout", "5"],
-        capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
+    without_certificate = quanze(
+        "health", "--address", address, "--tls-ca", str(ca.cert), "--timeout", "5"
+    )
     assert without_certificate.returncode == 1
     assert "SERVING" not in without_certificate.stdout
