@@ -30,9 +30,14 @@ def table() -> str:
 
 def render(text: str) -> str:
     """`text` with the region between the markers replaced by the current table."""
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    return f"{head}{BEGIN}\n{table()}\n{END}{tail}"
+    return replace_region(text, BEGIN, END, table())
+
+
+def replace_region(text: str, begin: str, end: str, body: str) -> str:
+    """`text` with what stands between the markers `begin` and `end` replaced by `body`."""
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(end)
+    return f"{head}{begin}\n{body}\n{end}{tail}"
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from quanze.server.policy.bundle import PolicyBundle, load_bundle
 from quanze.server.policy.testing import DecisionCase, load_decision_table
 
 PROBES = Path(__file__).parent / "probe"
+IMAGE = Path(__file__).parent / "image"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -24,9 +25,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """The probe campaign takes minutes: it runs only when asked for (`pytest -m probe`)."""
-    if collection_path == PROBES and "probe" not in (config.option.markexpr or ""):
-        return True
+    """The probe campaign and the image build take minutes: they run only when asked for
+    (`pytest -m probe`, `pytest -m image`)."""
+    for folder, marker in ((PROBES, "probe"), (IMAGE, "image")):
+        if collection_path == folder and marker not in (config.option.markexpr or ""):
+            return True
     return None
 
 

@@ -1,4 +1,4 @@
-"""Test support shared across test packages: the contract's example and an engine double."""
+"""Test support shared across test packages: the contract's example, an engine double, a scrape."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import json
 import os
 import shutil
 import threading
+import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from quanze.server.policy.bundle import bundled_policy_dir
 from quanze.server.policy.directory import BUNDLED_FILE
@@ -158,3 +161,17 @@ def split_directory(document: Mapping[str, Any], folder: Path) -> Path:
         write_json(folder / f"{pid}.json", {"procuratorates": {pid: entry}})
     write_json(folder / "grants.json", {k: v for k, v in document.items() if k != "procuratorates"})
     return folder
+
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(address: str, path: str = "/metrics") -> Samples:
+    """Every sample a Prometheus endpoint at `address` gives, keyed by name and labels."""
+    with urllib.request.urlopen(f"http://{address}{path}", timeout=30) as reply:
+        text = reply.read().decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }

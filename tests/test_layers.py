@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "quanze.server.applog",
         "quanze.server.clock",
         "quanze.server.children",
+        "quanze.server.metrics",
     ),
     ("quanze.server.policy.*",),
     ("quanze.server.engine.*", "quanze.server.config", "quanze.server.listening"),
@@ -41,6 +42,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "quanze.server.convert",
         "quanze.server.bodies",
+        "quanze.server.reflection",
         "quanze.server.service",
         "quanze.server.tracing",
         "quanze.server.transport",

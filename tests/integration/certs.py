@@ -70,16 +70,25 @@ class CertificateAuthority:
         return self.cert.read_bytes()
 
     def server(
-        self, name: str = "server", *, common_name: str = "quanze-sidecar", expired: bool = False
+        self,
+        name: str = "server",
+        *,
+        common_name: str = "quanze-sidecar",
+        expired: bool = False,
+        dns: tuple[str, ...] = (),
+        client_auth: bool = False,
     ) -> Issued:
-        """A server certificate for localhost and 127.0.0.1 (`expired`: since yesterday)."""
+        """A server certificate for localhost, 127.0.0.1 and `dns` (`expired`: since yesterday);
+        with `client_auth` it may serve as a client's too (as the chart's probes use it)."""
         sans: list[x509.GeneralName] = [
             x509.DNSName("localhost"),
             x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
         ]
-        return self._issue(
-            name, common_name, sans, ExtendedKeyUsageOID.SERVER_AUTH, expired=expired
-        )
+        sans += [x509.DNSName(d) for d in dns]
+        usages = [ExtendedKeyUsageOID.SERVER_AUTH]
+        if client_auth:
+            usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
+        return self._issue(name, common_name, sans, usages, expired=expired)
 
     def client(
         self,
@@ -98,7 +107,7 @@ class CertificateAuthority:
             name,
             common_name,
             sans,
-            ExtendedKeyUsageOID.CLIENT_AUTH,
+            [ExtendedKeyUsageOID.CLIENT_AUTH],
             organization=organization,
             expired=expired,
         )
@@ -108,7 +117,7 @@ class CertificateAuthority:
         name: str,
         common_name: str,
         sans: list[x509.GeneralName],
-        usage: x509.ObjectIdentifier,
+        usages: list[x509.ObjectIdentifier],
         *,
         organization: str = "",
         expired: bool = False,
@@ -127,7 +136,7 @@ class CertificateAuthority:
             .not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + datetime.timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         )
         if sans:
             builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)

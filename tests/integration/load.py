@@ -240,6 +240,13 @@ class Sidecar:
             return len(self.events)
 
 
+def worker_pids(server: Sidecar) -> dict[int, int]:
+    """Each worker's pid, as its latest `listening` line gives it."""
+    return {
+        int(e["worker"]): int(e["pid"]) for e in list(server.events) if e["event"] == "listening"
+    }
+
+
 def event_time(event: dict[str, Any]) -> float:
     """An event's timestamp as epoch seconds."""
     return datetime.fromisoformat(str(event["timestamp"]).replace("Z", "+00:00")).timestamp()

@@ -13,8 +13,9 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2
 
 from quanze.client import Client, InvalidRequestError, QuanzeClientError
 from quanze.server import app, workers
@@ -45,18 +46,50 @@ def test_health_serving_for_server_and_service(address: str) -> None:
     )
 
 
-def test_reflection_lists_services(address: str) -> None:
+def _reflect(
+    address: str, version: str, request: reflection_pb2.ServerReflectionRequest
+) -> reflection_pb2.ServerReflectionResponse:
+    """One reflection request over `version` (v1 and v1alpha have the same wire format)."""
     with grpc.insecure_channel(address) as channel:
-        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-        replies = stub.ServerReflectionInfo(
-            iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
+        call = channel.stream_stream(
+            f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo",
+            request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+            response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
         )
-        names = {s.name for reply in replies for s in reply.list_services_response.service}
+        (reply,) = list(call(iter([request]), timeout=5))
+    return reply
+
+
+@pytest.mark.parametrize("version", ["v1", "v1alpha"])
+def test_reflection_lists_services_and_describes_them(address: str, version: str) -> None:
+    listed = _reflect(address, version, reflection_pb2.ServerReflectionRequest(list_services=""))
+    names = {s.name for s in listed.list_services_response.service}
     assert names == {
         "quanze.v1.DecisionService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
+        "grpc.reflection.v1.ServerReflection",
     }
+    for symbol, file_name, package in (
+        ("quanze.v1.DecisionService", "quanze/v1/decision_service.proto", "quanze.v1"),
+        (
+            "grpc.reflection.v1.ServerReflection",
+            "grpc/reflection/v1/reflection.proto",
+            "grpc.reflection.v1",
+        ),
+    ):
+        reply = _reflect(
+            address, version, reflection_pb2.ServerReflectionRequest(file_containing_symbol=symbol)
+        )
+        files = [
+            descriptor_pb2.FileDescriptorProto.FromString(raw)
+            for raw in reply.file_descriptor_response.file_descriptor_proto
+        ]
+        described = next(f for f in files if f.name == file_name)
+        assert described.package == package
+        service = next(s for s in described.service if f"{package}.{s.name}" == symbol)
+        for method in service.method:
+            assert method.input_type.startswith(f".{package}."), method
 
 
 def test_health_is_not_serving_until_policies_load(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,6 +23,7 @@ from tests.integration.load import (
     marker,
     publish_marker,
     sidecar,
+    worker_pids,
 )
 from tests.integration.support import start, status, stop, wait_until
 from tests.server.decisionlog.support import records_in
@@ -32,13 +33,6 @@ pytestmark = pytest.mark.slow
 
 REQUEST = json.loads(CONTRACT_EXAMPLE)
 WAIT = 180.0  # starting a worker compiles the policies; 2 busy cores can take a while
-
-
-def worker_pids(server: Sidecar) -> dict[int, int]:
-    """Each worker's pid, as its latest `listening` line gives it."""
-    return {
-        int(e["worker"]): int(e["pid"]) for e in list(server.events) if e["event"] == "listening"
-    }
 
 
 def events(server: Sidecar, name: str) -> list[dict[str, Any]]:

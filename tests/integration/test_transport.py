@@ -31,7 +31,7 @@ from quanze.v1 import decision_service_pb2 as pb
 from quanze.v1 import decision_service_pb2_grpc as pb_grpc
 from tests.integration.certs import CertificateAuthority, Issued
 from tests.integration.support import start, stop, wait_event, wait_until
-from tests.support import CONTRACT_EXAMPLE, environment_without_quanze_settings
+from tests.support import CONTRACT_EXAMPLE, EXAMPLES, environment_without_quanze_settings
 
 pytestmark = pytest.mark.slow
 
@@ -215,7 +215,9 @@ def test_grpcurl_calls_the_mtls_sidecar(mtls: tuple[Sidecar, Path], pki: Pki) ->
     tls_args += ["-key", str(pki.case_app.key)]
     listed = _run([grpcurl(), *tls_args, tls_address(sidecar), "list"])
     assert listed.returncode == 0, listed.stderr
-    assert "quanze.v1.DecisionService" in listed.stdout.split()
+    assert {"quanze.v1.DecisionService", "grpc.reflection.v1.ServerReflection"} <= set(
+        listed.stdout.split()
+    )
     checked = subprocess.run(
         [grpcurl(), *tls_args, "-d", "@", tls_address(sidecar), "quanze.v1.DecisionService/Check"],
         input=CONTRACT_EXAMPLE,
@@ -226,6 +228,17 @@ def test_grpcurl_calls_the_mtls_sidecar(mtls: tuple[Sidecar, Path], pki: Pki) ->
     )
     assert checked.returncode == 0, checked.stderr
     assert json.loads(checked.stdout)["decision"] is True
+    # `decision` has explicit presence: a deny says false without -emit-defaults.
+    denied = subprocess.run(
+        [grpcurl(), *tls_args, "-d", "@", tls_address(sidecar), "quanze.v1.DecisionService/Check"],
+        input=(EXAMPLES / "assistant-unguided.json").read_text(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert denied.returncode == 0, denied.stderr
+    assert json.loads(denied.stdout)["decision"] is False
     intruder = ["-cacert", str(pki.ca.cert), "-cert", str(pki.intruder.cert)]
     intruder += ["-key", str(pki.intruder.key)]
     refused = _run([grpcurl(), *intruder, tls_address(sidecar), "list"])

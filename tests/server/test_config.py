@@ -351,6 +351,27 @@ def test_decision_log_file_mode_problems_name_the_setting(text: str, message: st
     assert f"decision_log.file_mode: {message}" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [
+        ("9464", "metrics.address: '9464' is not HOST:PORT (e.g. 0.0.0.0:9464"),
+        ("unix:/run/quanze/metrics.sock", "Prometheus scrapes TCP"),
+        ("0.0.0.0:70000", "metrics.address: port 70000 is out of range"),
+        ("127.0.0.1:8600", "metrics.address: 127.0.0.1:8600 is server.address too"),
+    ],
+)
+def test_metrics_address_is_a_tcp_port_of_its_own(address: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load(environ={"QUANZE_METRICS_ADDRESS": address})
+    assert any(problem in p for p in caught.value.problems), caught.value.problems
+
+
+def test_metrics_are_off_unless_an_address_is_given() -> None:
+    assert config.load(environ={}).metrics.address == ""
+    loaded = config.load(environ={}, overrides=["metrics.address=[::]:9464"])
+    assert loaded.metrics.address == "[::]:9464"
+
+
 def test_tracing_is_off_by_default_and_set_from_the_environment() -> None:
     assert config.load(environ={}).tracing == config.TracingConfig()
     assert config.TracingConfig().endpoint == ""

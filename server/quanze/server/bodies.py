@@ -17,6 +17,8 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError
 
+from quanze.server import metrics
+
 # What upb says when a message is nested past its depth limit.
 _TOO_DEEP = "MaxDepth"
 
@@ -73,6 +75,7 @@ def _deserializer(
 ) -> Callable[[bytes], Any]:
     def deserialize(data: bytes) -> Any:
         if limit is not None and len(data) > limit:
+            metrics.unreadable(method)
             return Unreadable(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
                 f"the request is {len(data)} bytes; the limit is {limit} "
@@ -83,6 +86,7 @@ def _deserializer(
         try:
             return parse(data)
         except DecodeError as exc:
+            metrics.unreadable(method)
             return Unreadable(grpc.StatusCode.INVALID_ARGUMENT, _decode_problem(method, exc))
 
     return deserialize

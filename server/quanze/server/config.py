@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from quanze.server.errors import ConfigError
-from quanze.server.listening import listener_problems, socket_mode_bits
+from quanze.server.listening import listener_problems, socket_mode_bits, tcp_address_error
 from quanze.server.policy.source import settings_problems
 
 ENV_PREFIX = "QUANZE_"
@@ -196,6 +196,14 @@ class DecisionLogConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """Prometheus metrics of every worker of the sidecar, over HTTP (docs/operations.md)."""
+
+    address: str = ""
+    """`HOST:PORT` serving `/metrics` for Prometheus (e.g. 0.0.0.0:9464); empty: no metrics."""
+
+
+@dataclass(frozen=True)
 class TracingConfig:
     """OpenTelemetry traces: a span per decision call, exported over OTLP/gRPC (off by default)."""
 
@@ -217,6 +225,7 @@ class Config:
     engine: EngineConfig = field(default_factory=EngineConfig)
     log: LogConfig = field(default_factory=LogConfig)
     decision_log: DecisionLogConfig = field(default_factory=DecisionLogConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     tracing: TracingConfig = field(default_factory=TracingConfig)
 
     def resolved_workers(self) -> int:
@@ -491,6 +500,7 @@ def _check(config: Config) -> list[str]:
     if config.log.level not in LOG_LEVELS:
         problems.append(f"log.level: {config.log.level!r} is not one of {', '.join(LOG_LEVELS)}")
     problems.extend(_decision_log_problems(config.decision_log))
+    problems.extend(_metrics_problems(config.metrics, config.server))
     problems.extend(_tracing_problems(config.tracing))
     return problems
 
@@ -579,6 +589,19 @@ def _decision_log_problems(settings: DecisionLogConfig) -> list[str]:
         )
     problems.extend(_file_mode_problems(settings.file_mode))
     return problems
+
+
+def _metrics_problems(metrics: MetricsConfig, server: ServerConfig) -> list[str]:
+    """`metrics.address`: HTTP on a TCP port of its own."""
+    address = metrics.address
+    if not address:
+        return []
+    problem = tcp_address_error(address, "HOST:PORT (e.g. 0.0.0.0:9464; Prometheus scrapes TCP)")
+    if problem:
+        return [f"metrics.address: {problem}"]
+    if address == server.address and not address.endswith(":0"):
+        return [f"metrics.address: {address} is server.address too; give metrics a port of its own"]
+    return []
 
 
 def _file_mode_problems(text: str) -> list[str]:

@@ -44,6 +44,11 @@ class BatchItemResult:
     request: Any = None
     evaluation_ns: int = 0
 
+    @property
+    def action(self) -> str:
+        """The action the item asked about; "" for an invalid item (its name is unchecked)."""
+        return "" if self.error is not None else str(self.request["action"]["name"])
+
 
 @dataclass(frozen=True)
 class Listed:

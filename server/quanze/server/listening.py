@@ -151,9 +151,14 @@ def address_error(address: str) -> str:
             if address[len("unix:") :]
             else "unix: needs a socket path, e.g. unix:/run/quanze.sock"
         )
+    return tcp_address_error(address, "HOST:PORT or unix:PATH (e.g. 127.0.0.1:8600)")
+
+
+def tcp_address_error(address: str, expected: str) -> str:
+    """Why `address` is not `HOST:PORT` (saying it is not `expected`), or "" when it is fine."""
     match = _HOST_PORT.match(address)
     if not match:
-        return f"{address!r} is not HOST:PORT or unix:PATH (e.g. 127.0.0.1:8600)"
+        return f"{address!r} is not {expected}"
     if int(match["port"]) > 65535:
         return f"port {match['port']} is out of range 0-65535"
     return ""

@@ -21,9 +21,8 @@ from typing import Any, Generic, TypeVar
 import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
-from quanze.server import __version__, bodies, convert, transport
+from quanze.server import __version__, bodies, convert, metrics, transport
 from quanze.server.clock import timestamp
 from quanze.server.decider_thread import DeciderThread, ExpiredError, NotServingError
 from quanze.server.decisionlog import events
@@ -31,6 +30,7 @@ from quanze.server.decisionlog.sink import DecisionLog
 from quanze.server.decisions import Answer, BatchItemResult, Decider, Denials, Listed
 from quanze.server.errors import InvalidRequestError
 from quanze.server.policy.reloader import PolicyStatus
+from quanze.server.reflection import add_reflection
 from quanze.v1 import decision_service_pb2 as pb
 from quanze.v1 import decision_service_pb2_grpc as pb_grpc
 
@@ -57,8 +57,9 @@ def _admission(handler: _Handler[_Request, _Response]) -> _Handler[_Request, _Re
 
     @functools.wraps(handler)
     async def admitted(self: DecisionServicer, request: _Request, context: Any) -> _Response:
-        async with self._admitted(request, context):
-            return await handler(self, request, context)
+        with metrics.call(handler.__name__, context):
+            async with self._admitted(request, context):
+                return await handler(self, request, context)
 
     return admitted
 
@@ -138,6 +139,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         def job(decider: Decider) -> _Done[Answer]:
             checked = convert.request_dict(request, decider.limits)
             decided = decider.decide(checked, within_limits=True)
+            metrics.evaluated("Check", decided.evaluation_ns)
             return _done(
                 decider,
                 call,
@@ -149,6 +151,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         answer = done.result
         if not await self._logged(done.records):
             answer = done.denials.deny("audit_unavailable", answer["decision_id"])
+        metrics.answered("Check", [(request.action.name, answer)])
         return convert.answer_message(answer)
 
     @_admission
@@ -160,6 +163,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         def job(decider: Decider) -> _Done[list[BatchItemResult]]:
             defaults, items, semantic = convert.batch_parts(request, decider.check_shape)
             results = decider.check_batch(defaults, items, semantic, within_limits=True)
+            metrics.evaluated("CheckBatch", *(r.evaluation_ns for r in results if r.error is None))
             return _done(
                 decider, call, results, lambda c: events.batch_records(c, results, decider.masker)
             )
@@ -175,6 +179,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
                 )
                 for r in results
             ]
+        metrics.answered("CheckBatch", [(r.action, r.answer) for r in results])
         return convert.batch_message(results)
 
     @_admission
@@ -186,6 +191,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         def job(decider: Decider) -> _Done[Listed]:
             checked = convert.request_dict(request, decider.limits)
             listed = decider.list_actions(checked, within_limits=True)
+            metrics.evaluated("ListAllowedActions", listed.evaluation_ns)
             return _done(
                 decider, call, listed, lambda c: [events.list_record(c, listed, decider.masker)]
             )
@@ -197,6 +203,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
                 (action, done.denials.deny("audit_unavailable", answer["decision_id"]))
                 for action, answer in answers
             ]
+        metrics.answered("ListAllowedActions", answers)
         return convert.actions_message(answers, done.denials.revision)
 
     @contextlib.asynccontextmanager
@@ -425,17 +432,12 @@ def register(
     """Add the decision, health and reflection services to `server`.
 
     Every request body is read by `bodies`: one over `max_request_bytes` is not parsed and
-    one protobuf cannot parse is refused, before any servicer sees it.
+    one protobuf cannot parse is refused, before any servicer sees it. Reflection answers as
+    both `grpc.reflection.v1` and `v1alpha`.
     """
     guarded = bodies.GuardedServer(server, max_request_bytes)
     pb_grpc.add_DecisionServiceServicer_to_server(decisions, guarded)  # type: ignore[arg-type]
     health_pb2_grpc.add_HealthServicer_to_server(health_service, guarded)  # type: ignore[arg-type]
-    names = (
-        SERVICE_NAME,
-        health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-        reflection.SERVICE_NAME,
+    add_reflection(
+        guarded, (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name)
     )
-    # `enable_server_reflection` would pick the servicer by the server's type, which the
-    # guard hides: add the asyncio one directly.
-    add_reflection: Any = reflection_pb2_grpc.add_ServerReflectionServicer_to_server  # untyped
-    add_reflection(reflection.aio.ReflectionServicer(names), guarded)

@@ -29,7 +29,7 @@ from typing import Any
 
 import structlog
 
-from quanze.server import applog
+from quanze.server import applog, metrics
 from quanze.server.app import build_reloader
 from quanze.server.config import Config
 from quanze.server.policy.candidate import Candidate
@@ -44,10 +44,18 @@ _GONE = "the worker process exited before it served"
 
 
 def serve(config: Config) -> int:
-    """Run the sidecar as one in-process worker or N worker processes; return the exit code."""
+    """Run the sidecar as one in-process worker or N worker processes; return the exit code.
+
+    With `metrics.address`, this process serves `/metrics` for every worker (`metrics`).
+    """
+    with metrics.exporting(config.metrics.address) as exporter:
+        if config.resolved_workers() == 1:
+            return run_one(config, exporter=exporter)
+        return _supervise(config, exporter)
+
+
+def _supervise(config: Config, exporter: metrics.Exporter | None) -> int:
     workers = config.resolved_workers()
-    if workers == 1:
-        return run_one(config)
     reservation = None
     host, _, port = config.server.address.rpartition(":")
     if not config.server.address.startswith("unix:") and int(port) == 0:
@@ -62,7 +70,7 @@ def serve(config: Config) -> int:
         **({"client_target": config.client_target()} if len(set(addresses)) > 1 else {}),
     )
     try:
-        return asyncio.run(Supervisor(config).run())
+        return asyncio.run(Supervisor(config, exporter).run())
     finally:
         if reservation is not None:
             reservation.close()
@@ -176,8 +184,9 @@ class WorkerSlot:
 class Supervisor:
     """Starts a process per `WorkerSlot`, restarts each one that dies, forwards stop signals."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, exporter: metrics.Exporter | None = None) -> None:
         self._config = config
+        self._exporter = exporter
         self._context = multiprocessing.get_context("spawn")
         self._slots = [WorkerSlot(i, a) for i, a in enumerate(config.worker_addresses())]
         self._stop = asyncio.Event()
@@ -191,6 +200,8 @@ class Supervisor:
         for slot in self._slots:
             await slot.attach(self._spawn(slot, restarted=False))
         reloader = build_reloader(self._config, self._slots)
+        if self._exporter is not None:
+            self._exporter.watch(reloader, lambda: sum(slot.restarts for slot in self._slots))
         polling = asyncio.create_task(reloader.follow(self._stop))
         try:
             statuses = await asyncio.gather(*(self._watch(slot) for slot in self._slots))
@@ -220,7 +231,13 @@ class Supervisor:
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=_worker_process,
-            args=(_listening_on(self._config, slot.address), child, slot.index, restarted),
+            args=(
+                _listening_on(self._config, slot.address),
+                child,
+                slot.index,
+                restarted,
+                self._exporter.directory if self._exporter is not None else "",
+            ),
             daemon=False,
         )
         process.start()
@@ -237,6 +254,8 @@ class Supervisor:
             await _readable(process.sentinel)
             process.join()
             await slot.detach()
+            if self._exporter is not None and process.pid is not None:
+                self._exporter.process_gone(process.pid)
             status = _exit_status(process.exitcode)
             if self._stop.is_set():
                 # Our SIGTERM reached a process too young to handle it: it served nothing.
@@ -306,11 +325,15 @@ class Supervisor:
             await slot.detach()
 
 
-def _worker_process(config: Config, control: Connection, index: int, restarted: bool) -> None:
+def _worker_process(
+    config: Config, control: Connection, index: int, restarted: bool, metrics_dir: str
+) -> None:
     # Stop signals come from the supervisor (see workers._signal_events).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     applog.configure(config.log.level)
     structlog.contextvars.bind_contextvars(worker=index)  # on each of its log lines
+    if metrics_dir:
+        metrics.record_to(metrics_dir)
     raise SystemExit(
         run_one(config, reuse_port=True, control=control, listen_when_serving=restarted)
     )

@@ -22,7 +22,7 @@ from typing import Any
 import grpc
 import structlog
 
-from quanze.server import service, tracing, transport
+from quanze.server import metrics, service, tracing, transport
 from quanze.server.app import (
     build_decision_log,
     build_reloader,
@@ -100,6 +100,7 @@ async def run_worker(
     reuse_port: bool = False,
     control: Connection | None = None,
     listen_when_serving: bool = False,
+    exporter: metrics.Exporter | None = None,
 ) -> None:
     """Serve until `stop` is set (or SIGTERM/SIGINT), then drain in-flight calls.
 
@@ -108,8 +109,11 @@ async def run_worker(
     bound address as soon as the port is bound (health still NOT_SERVING); `on_serving` once the
     first revision serves and health is SERVING. With `listen_when_serving` (a restarted worker)
     the port is bound only then: until it serves, the kernel gives its share of connections to
-    the other workers (TCP), or its socket refuses them (Unix).
+    the other workers (TCP), or its socket refuses them (Unix). With an `exporter` (the one
+    worker of a sidecar with metrics), this worker's metrics and policy state are its.
     """
+    if exporter is not None:
+        metrics.record_to(exporter.directory)
     hurry = asyncio.Event()
     stop = stop or _signal_events(hurry, supervised=control is not None)
     decision_log = build_decision_log(config)
@@ -117,9 +121,7 @@ async def run_worker(
         decision_log, max_concurrent_calls=config.server.max_concurrent_calls
     )
     health = service.Health(decisions, restrict_details=config.server.restrict_status)
-    # Here, in the worker's own process: no exporter thread or channel crosses a fork.
-    traces = tracing.start(config.tracing)
-    listener = _Listener(config, decisions, health, reuse_port=reuse_port, traces=traces)
+    listener = _Listener(config, decisions, health, reuse_port=reuse_port)
     if not listen_when_serving:
         await listener.open(on_listening)
     fatal: list[QuanzeError] = []
@@ -145,7 +147,7 @@ async def run_worker(
         if decision_log is not None:
             await _open_decision_log(decision_log, config)
             log_started = True
-        background = await _follow_policies(config, worker, stop, control)
+        background = await _follow_policies(config, worker, stop, control, exporter)
         await stop.wait()
         # Clients and load balancers that watch health move away while calls are still
         # answered (unless it never listened); a second signal cuts this short.
@@ -163,16 +165,15 @@ async def run_worker(
             # After the drain: every answered call's record is written before the seal.
             await decision_log.close()
         await decisions.deciders.close()
-        if traces is not None:
-            traces.stop()  # after the drain: every answered call's span is queued
         listener.remove_socket()
+        metrics.flush()
         log.info("stopped")
     if fatal:
         raise fatal[0]
 
 
 class _Listener:
-    """The gRPC server of a worker: bound when asked, drained at shutdown."""
+    """The gRPC server of a worker (and its tracing): bound when asked, drained at shutdown."""
 
     def __init__(
         self,
@@ -181,13 +182,13 @@ class _Listener:
         health: service.Health,
         *,
         reuse_port: bool,
-        traces: tracing.Tracing | None = None,
     ) -> None:
         self._config = config
         self._decisions = decisions
         self._health = health
         self._reuse_port = reuse_port
-        self._traces = traces
+        # Here, in the worker's own process: no exporter thread or channel crosses a fork.
+        self._traces = tracing.start(config.tracing)
         self._server: grpc.aio.Server | None = None
         self._socket_inode: int | None = None
         self.bound = ""
@@ -219,6 +220,14 @@ class _Listener:
             on_listening(self.bound)
 
     async def drain(self, grace_s: float) -> None:
+        """Stop the server (`_stop`), then export the spans of the calls it answered."""
+        try:
+            await self._stop(grace_s)
+        finally:
+            if self._traces is not None:
+                self._traces.stop()
+
+    async def _stop(self, grace_s: float) -> None:
         """Stop taking calls and let those in flight finish, within `grace_s`.
 
         New decision calls are held unevaluated from now on. Once no call is in flight and
@@ -317,12 +326,18 @@ async def _cancel(task: asyncio.Task[None] | None) -> None:
 
 
 async def _follow_policies(
-    config: Config, worker: LocalWorker, stop: asyncio.Event, control: Connection | None
+    config: Config,
+    worker: LocalWorker,
+    stop: asyncio.Event,
+    control: Connection | None,
+    exporter: metrics.Exporter | None,
 ) -> asyncio.Task[None] | None:
     """Take revisions from the supervisor, or poll the source here: the task that does it."""
     if control is not None:
         return asyncio.create_task(follow_supervisor(control, worker, stop))
     reloader = build_reloader(config, [worker])
+    if exporter is not None:
+        exporter.watch(reloader)
     # In the background, so a stop signal is heard even while the first revision is gated.
     return asyncio.create_task(reloader.follow(stop))
 
@@ -389,6 +404,7 @@ def run_one(
     reuse_port: bool = False,
     control: Connection | None = None,
     listen_when_serving: bool = False,
+    exporter: metrics.Exporter | None = None,
 ) -> int:
     """Run one worker in this process until it stops; its exit code (1: a fatal error)."""
     try:
@@ -398,6 +414,7 @@ def run_one(
                 reuse_port=reuse_port,
                 control=control,
                 listen_when_serving=listen_when_serving,
+                exporter=exporter,
             )
         )
     except QuanzeError as exc:

@@ -6,6 +6,7 @@ Real git, real gates and real servers: tests/integration/test_policy_reload.py.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,6 +157,25 @@ async def test_any_failure_to_read_the_source_keeps_serving_and_polling() -> Non
     await polling
     assert worker.serving == "r2"
     assert worker.status.source_error == ""
+
+
+async def test_reloads_applied_and_refused_and_the_last_good_poll_are_kept_for_metrics() -> None:
+    source, gate = ScriptedSource(), CountingGate()
+    subject = reloader(source, [RecordingWorker()], gate)
+    assert subject.polled_at is None
+    started = time.time()
+    await subject.poll_once()  # r1 serves
+    source.next = candidate("r2")
+    gate.verdicts["r2"] = "`quanze policy test` failed"
+    await subject.poll_once()
+    await subject.poll_once()  # the refused revision is not looked at again
+    polled = subject.polled_at
+    source.next = OSError(113, "No route to host")
+    await subject.poll_once()  # a poll that did not reach the source
+    assert (subject.reloads_applied, subject.reloads_refused) == (1, 1)
+    assert polled is not None
+    assert started <= polled <= time.time()
+    assert subject.polled_at == polled
 
 
 # ============================================= policies with a directory of their own

@@ -284,7 +284,9 @@ class CheckResponse(_message.Message):
     decision_id: _builtins.str
     """Unique id of this decision; keys the decision-log record."""
     decision: _builtins.bool
-    """True only when the policy allows. Every error path answers false."""
+    """True only when the policy allows. Every error path answers false. Explicit presence, so
+    the JSON mapping always shows it, `"decision": false` included, without printer options.
+    """
     escalate_to: _builtins.str
     """"", "chief" or "committee": where a reserved decision must go."""
     policy_revision: _builtins.str
@@ -305,18 +307,20 @@ class CheckResponse(_message.Message):
         self,
         *,
         decision_id: _builtins.str = ...,
-        decision: _builtins.bool = ...,
+        decision: _builtins.bool | None = ...,
         reasons: _abc.Iterable[Global___Reason] | None = ...,
         obligations: _abc.Iterable[Global___Obligation] | None = ...,
         escalate_to: _builtins.str = ...,
         accountable: _abc.Iterable[Global___Accountable] | None = ...,
         policy_revision: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_decision", b"_decision", "decision", b"decision"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accountable", b"accountable", "decision", b"decision", "decision_id", b"decision_id", "escalate_to", b"escalate_to", "obligations", b"obligations", "policy_revision", b"policy_revision", "reasons", b"reasons"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_decision", b"_decision", "accountable", b"accountable", "decision", b"decision", "decision_id", b"decision_id", "escalate_to", b"escalate_to", "obligations", b"obligations", "policy_revision", b"policy_revision", "reasons", b"reasons"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__decision: _TypeAlias = _typing.Literal["decision"]  # noqa: Y015
+    _WhichOneofArgType__decision: _TypeAlias = _typing.Literal["_decision", b"_decision"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__decision) -> _WhichOneofReturnType__decision | None: ...
 
 Global___CheckResponse: _TypeAlias = CheckResponse  # noqa: Y015
 

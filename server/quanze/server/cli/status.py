@@ -1,4 +1,5 @@
-"""`quanze status`: which revision a running sidecar serves, and what it refused."""
+"""`quanze status`: which revision a running sidecar serves, and what it refused;
+`quanze health`: whether it serves, by the standard gRPC health protocol (for probes)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ from typing import Any
 
 import grpc
 from google.protobuf import json_format
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from quanze.server import config
 from quanze.server.cli import ExitCode, Subcommands
 from quanze.server.errors import QuanzeError
 from quanze.server.policy.candidate import DIRECTORY_SEPARATOR
 from quanze.v1 import decision_service_pb2 as pb
 from quanze.v1 import decision_service_pb2_grpc as pb_grpc
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["DecisionService"].full_name
 
 
 def register(commands: Subcommands) -> None:
@@ -30,7 +35,31 @@ def register(commands: Subcommands) -> None:
     )
     status.add_argument("--format", choices=("text", "json"), default="text")
     status.add_argument("--timeout", type=float, default=5.0, help="seconds to wait (default 5)")
-    tls = status.add_argument_group(
+    _add_tls_options(status)
+    status.set_defaults(run=_status)
+
+    health = commands.add_parser(
+        "health",
+        help="check that a running sidecar serves (standard gRPC health), for probes",
+        description="Ask a running sidecar's grpc.health.v1 service whether it serves. Exit "
+        "status 0 when every address answers SERVING, 1 otherwise (NOT_SERVING: no policy "
+        "revision yet, or shutting down; or unreachable). Without --address, the addresses "
+        "come from the configuration (--config, QUANZE_* variables): each worker's socket.",
+    )
+    health.add_argument("--address", help="HOST:PORT or unix:PATH of the sidecar")
+    health.add_argument("--config", metavar="FILE", help="the sidecar's YAML configuration")
+    health.add_argument(
+        "--service",
+        default=SERVICE_NAME,
+        help=f'the service whose health to ask ("" for the server; default {SERVICE_NAME})',
+    )
+    health.add_argument("--timeout", type=float, default=5.0, help="seconds to wait (default 5)")
+    _add_tls_options(health)
+    health.set_defaults(run=_health)
+
+
+def _add_tls_options(parser: argparse.ArgumentParser) -> None:
+    tls = parser.add_argument_group(
         "TLS", "for a sidecar with server.tls.*: any of these turns TLS on"
     )
     tls.add_argument("--tls-ca", metavar="PEM", help="CA that signed the sidecar's certificate")
@@ -41,15 +70,14 @@ def register(commands: Subcommands) -> None:
         metavar="NAME",
         help="name to check the sidecar's certificate against, when --address does not carry it",
     )
-    status.set_defaults(run=_status)
 
 
-def _channel(args: argparse.Namespace) -> grpc.Channel:
+def _channel(args: argparse.Namespace, address: str) -> grpc.Channel:
     """A channel to the sidecar: plaintext, or TLS (mTLS with --tls-cert and --tls-key)."""
     if bool(args.tls_cert) != bool(args.tls_key):
         raise QuanzeError("--tls-cert and --tls-key go together (the certificate and its key)")
     if not (args.tls_ca or args.tls_cert or args.tls_server_name):
-        return grpc.insecure_channel(args.address)
+        return grpc.insecure_channel(address)
     pem: dict[str, bytes | None] = {}
     for option, name in (
         ("tls_ca", "--tls-ca"),
@@ -65,12 +93,12 @@ def _channel(args: argparse.Namespace) -> grpc.Channel:
     options = (
         [("grpc.ssl_target_name_override", args.tls_server_name)] if args.tls_server_name else []
     )
-    return grpc.secure_channel(args.address, credentials, options=options)
+    return grpc.secure_channel(address, credentials, options=options)
 
 
 def _status(args: argparse.Namespace) -> int:
     try:
-        with _channel(args) as channel:
+        with _channel(args, args.address) as channel:
             reply = pb_grpc.DecisionServiceStub(channel).GetStatus(
                 pb.GetStatusRequest(), timeout=args.timeout
             )
@@ -88,6 +116,34 @@ def _status(args: argparse.Namespace) -> int:
     else:
         print(_status_text(status))
     return ExitCode.OK if status["serving"] else ExitCode.FAILED
+
+
+def _health(args: argparse.Namespace) -> int:
+    addresses = [args.address] if args.address else _configured_addresses(args.config)
+    serving = True
+    for address in addresses:
+        state = _health_of(args, address)
+        print(f"{address}: {state}")
+        serving = serving and state == "SERVING"
+    return ExitCode.OK if serving else ExitCode.FAILED
+
+
+def _configured_addresses(path: str | None) -> list[str]:
+    """Where the configured sidecar listens: one TCP address, or each worker's socket."""
+    return list(dict.fromkeys(config.load(path).worker_addresses()))
+
+
+def _health_of(args: argparse.Namespace, address: str) -> str:
+    """The health status name (SERVING, NOT_SERVING, ...) or why there is none."""
+    try:
+        with _channel(args, address) as channel:
+            stub: Any = health_pb2_grpc.HealthStub(channel)  # grpc_health ships no types
+            reply = stub.Check(
+                health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout
+            )
+    except grpc.RpcError as exc:
+        return f"no answer: {exc.code().name}: {exc.details()}"
+    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
 
 _GATE = {

@@ -21,6 +21,7 @@ from typing import Any
 
 import structlog
 
+from quanze.server import metrics
 from quanze.server.decisionlog.writer import StreamWriter
 
 log = structlog.get_logger("quanze.decisionlog")
@@ -40,6 +41,30 @@ class Counters:
     """required: records that could not be written, whose answers became denies."""
     write_failures: int = 0
     last_checkpoint_time: float | None = None
+
+    # Each change goes to the metrics as it happens: a worker killed later loses none of it.
+
+    def wrote(self, records: int, size: int) -> None:
+        self.decisions_logged += records
+        self.bytes_written += size
+        metrics.log_written(records, size)
+
+    def refused(self, records: int) -> None:
+        self.records_refused += records
+        metrics.log_refused(records)
+
+    def lost(self, records: int) -> None:
+        self.records_lost += records
+        metrics.log_lost(records)
+
+    def write_failed(self) -> None:
+        self.write_failures += 1
+        metrics.log_write_failed()
+
+    def checkpointed(self, writer: StreamWriter) -> None:
+        """The time of `writer`'s last checkpoint (None: none yet)."""
+        self.last_checkpoint_time = writer.last_checkpoint_at
+        metrics.log_checkpoint(writer.stream, writer.last_checkpoint_at)
 
 
 class DecisionLog:
@@ -76,7 +101,7 @@ class DecisionLog:
     async def start(self) -> None:
         """Open the stream (claiming it, recovering the chain) and start flushing."""
         await self._run(self.writer.open)
-        self.counters.last_checkpoint_time = self.writer.last_checkpoint_at
+        self.counters.checkpointed(self.writer)
         self._flusher = asyncio.create_task(self._flush_forever(), name="decision-log-flusher")
 
     async def record(self, records: Sequence[dict[str, Any]]) -> bool:
@@ -96,7 +121,7 @@ class DecisionLog:
             self._room.clear()
             await self._room.wait()
         if self._closing:
-            self.counters.records_refused += len(records)
+            self.counters.refused(len(records))
             return False
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._enqueue(_Call(list(records), done))
@@ -107,7 +132,7 @@ class DecisionLog:
         if self.mode == "best_effort":
             self._lose(1, "the record could not be built")
             return True
-        self.counters.records_refused += 1
+        self.counters.refused(1)
         return False
 
     def _enqueue(self, call: _Call) -> None:
@@ -147,9 +172,9 @@ class DecisionLog:
                 return
             problem = await self._attempt(self.writer.tick)
             if problem:
-                self.counters.write_failures += 1
+                self.counters.write_failed()
                 log.error("decision_log_write_failed", error=problem, during="upkeep")
-            self.counters.last_checkpoint_time = self.writer.last_checkpoint_at
+            self.counters.checkpointed(self.writer)
 
     def _take_batch(self) -> list[_Call]:
         """Whole calls from the front of the queue, about `_MAX_BATCH` records in all."""
@@ -168,7 +193,7 @@ class DecisionLog:
         problem = await self._attempt(self.writer.append, records)
         ok = not problem
         if problem:
-            self.counters.write_failures += 1
+            self.counters.write_failed()
             log.error(
                 "decision_log_write_failed",
                 error=problem,
@@ -179,11 +204,10 @@ class DecisionLog:
                 else "records lost",
             )
         if ok:
-            self.counters.decisions_logged += len(records)
-            self.counters.bytes_written += self.writer.bytes_written - before
-            self.counters.last_checkpoint_time = self.writer.last_checkpoint_at
+            self.counters.wrote(len(records), self.writer.bytes_written - before)
+            self.counters.checkpointed(self.writer)
         elif self.mode == "required":
-            self.counters.records_refused += len(records)
+            self.counters.refused(len(records))
         else:
             self._lose(len(records), "the write failed")
         for call in batch:
@@ -191,7 +215,7 @@ class DecisionLog:
                 call.done.set_result(ok)
 
     def _lose(self, count: int, why: str) -> None:
-        self.counters.records_lost += count
+        self.counters.lost(count)
         log.error(
             "decision_records_lost",
             count=count,

@@ -25,6 +25,7 @@ from typing import Any
 import regorus
 import structlog
 
+from quanze.server import metrics
 from quanze.server.children import communicate_or_kill
 from quanze.server.engine.base import input_json
 from quanze.server.errors import EngineCallError, EvaluationError, PolicyError, engine_guard
@@ -168,6 +169,7 @@ class RegorusEngine:
             except EngineCallError as exc:
                 # Expected for large evaluations (e.g. many rules firing for one action).
                 self.fallbacks += 1
+                metrics.engine_fallback()
                 log.debug("rvm_fallback", entrypoint=entrypoint, error=str(exc).splitlines()[0])
         self._check_thread()
         try:

@@ -131,6 +131,10 @@ class Reloader:
         # until the source moves (the gate remembers passes: a prepare that failed for a
         # passing reason, say a full disk, is retried at the next poll without a gate).
         self._refused_by_gate = ""
+        # For metrics: revisions put into service and refused, and when the source last answered.
+        self.reloads_applied = 0
+        self.reloads_refused = 0
+        self.polled_at: float | None = None
 
     async def follow(self, stop: asyncio.Event) -> None:
         """Read the source once, or — when it can change — poll it until `stop`."""
@@ -158,11 +162,13 @@ class Reloader:
             # Checked again at every poll: allowing the key admits the same commit.
             if exc.revision != self.status.last_failed_revision:
                 await self._failed(exc.revision, str(exc))
+            self.polled_at = time.time()
             await self._set(last_checked_at=timestamp(), source_error="")
             return False
         except Exception as exc:  # any failure to read the source is a source error
             problem = str(exc) if isinstance(exc, QuanzeError) else f"{type(exc).__name__}: {exc}"
         else:
+            self.polled_at = time.time()
             await self._set(last_checked_at=timestamp(), source_error="")
             if candidate.revision in (self.status.active_revision, self._refused_by_gate):
                 return False
@@ -193,6 +199,7 @@ class Reloader:
             await self._failed(candidate.revision, failed[0])
             return False
         await asyncio.gather(*(w.commit(candidate.revision) for w in self.workers))
+        self.reloads_applied += 1
         await self._set(
             active_revision=candidate.revision,
             activated_at=timestamp(),
@@ -216,6 +223,7 @@ class Reloader:
         return True
 
     async def _failed(self, revision: str, error: str) -> None:
+        self.reloads_refused += 1
         log.error(
             "policy_revision_refused",
             revision=revision,
