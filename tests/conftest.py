@@ -24,6 +24,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """The probe campaign and the image test run in one process, one probe after another: they
+    measure a sidecar under load (another test beside them would be part of it) and the probe
+    campaign writes one report for the session."""
+    if {"probe", "image"} & set((config.option.markexpr or "").split()):
+        config.option.numprocesses = 0
+        config.option.dist = "no"
+
+
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """The probe campaign and the image build take minutes: they run only when asked for
     (`pytest -m probe`, `pytest -m image`)."""
