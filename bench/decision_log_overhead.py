@@ -35,8 +35,8 @@ def measure(settings: list[str], log_dir: Path | None, quick: bool, out: Path) -
     command += ["--output", str(out)]
     if log_dir is not None:
         command.append(f"--serve-arg=--decision-log={log_dir}")
-        for setting in settings:
-            command += ["--serve-arg=--set", f"--serve-arg={setting}"]
+    for setting in settings:
+        command += ["--serve-arg=--set", f"--serve-arg={setting}"]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     results: dict[str, Any] = json.loads(out.read_text())["results"]
     return results

@@ -44,6 +44,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "quanze.server.bodies",
         "quanze.server.reflection",
         "quanze.server.service",
+        "quanze.server.tracing",
         "quanze.server.transport",
         "quanze.server.workers",
         "quanze.server.supervisor",

@@ -370,3 +370,48 @@ def test_metrics_are_off_unless_an_address_is_given() -> None:
     assert config.load(environ={}).metrics.address == ""
     loaded = config.load(environ={}, overrides=["metrics.address=[::]:9464"])
     assert loaded.metrics.address == "[::]:9464"
+
+
+def test_tracing_is_off_by_default_and_set_from_the_environment() -> None:
+    assert config.load(environ={}).tracing == config.TracingConfig()
+    assert config.TracingConfig().endpoint == ""
+    loaded = config.load(
+        environ={
+            "QUANZE_TRACING_ENDPOINT": "https://otel-collector.observability:4317",
+            "QUANZE_TRACING_SAMPLE_RATIO": "0.25",
+            "QUANZE_TRACING_SERVICE_NAME": "quanze-cases",
+        }
+    )
+    assert loaded.tracing == config.TracingConfig(
+        endpoint="https://otel-collector.observability:4317",
+        sample_ratio=0.25,
+        service_name="quanze-cases",
+    )
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "message"),
+    [
+        ("otel-collector:4317", "is not a collector address such as http://otel-collector:4317"),
+        ("grpc://otel-collector:4317", "is not a collector address"),
+        ("http://otel-collector", "is not a collector address"),
+        ("http://otel-collector:port", "is not a collector address"),
+        ("http://otel-collector:4318/v1/traces", "/v1/traces is OTLP over HTTP"),
+        ("https://user@otel-collector:4317", "must be scheme://host:port only"),
+    ],
+)
+def test_tracing_endpoint_problems_name_the_setting(endpoint: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load(overrides=[f"tracing.endpoint={endpoint}"], environ={})
+    (problem,) = caught.value.problems
+    assert problem.startswith(f"tracing.endpoint: {endpoint!r}")
+    assert message in problem
+
+
+def test_tracing_ratio_and_service_name_are_checked_together() -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load(overrides=["tracing.sample_ratio=1.5", "tracing.service_name= "], environ={})
+    assert caught.value.problems == [
+        "tracing.sample_ratio: must be from 0 to 1, got 1.5",
+        "tracing.service_name: must not be empty",
+    ]

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -203,6 +204,18 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class TracingConfig:
+    """OpenTelemetry traces: a span per decision call, exported over OTLP/gRPC (off by default)."""
+
+    endpoint: str = ""
+    """OTLP/gRPC collector, e.g. `http://otel-collector:4317` (https: TLS); empty: tracing off."""
+    sample_ratio: float = 1.0
+    """Share of new traces kept (0 to 1); a caller's own choice, kept or not, is followed."""
+    service_name: str = "quanze"
+    """`service.name` of the spans' resource."""
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration."""
 
@@ -213,6 +226,7 @@ class Config:
     log: LogConfig = field(default_factory=LogConfig)
     decision_log: DecisionLogConfig = field(default_factory=DecisionLogConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    tracing: TracingConfig = field(default_factory=TracingConfig)
 
     def resolved_workers(self) -> int:
         """The number of worker processes to start (a Unix socket: 1 unless set)."""
@@ -487,6 +501,7 @@ def _check(config: Config) -> list[str]:
         problems.append(f"log.level: {config.log.level!r} is not one of {', '.join(LOG_LEVELS)}")
     problems.extend(_decision_log_problems(config.decision_log))
     problems.extend(_metrics_problems(config.metrics, config.server))
+    problems.extend(_tracing_problems(config.tracing))
     return problems
 
 
@@ -600,6 +615,31 @@ def _file_mode_problems(text: str) -> list[str]:
             "anyone else read access at most (0600, 0640 or 0644)"
         ]
     return []
+
+
+def _tracing_problems(tracing: TracingConfig) -> list[str]:
+    problems = []
+    if tracing.endpoint:
+        try:
+            parts = urlsplit(tracing.endpoint)
+            port = parts.port
+        except ValueError:
+            parts, port = None, None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or not port:
+            problems.append(
+                f"tracing.endpoint: {tracing.endpoint!r} is not a collector address such as "
+                "http://otel-collector:4317 (http:// plaintext, https:// TLS, with the port)"
+            )
+        elif parts.path.strip("/") or parts.query or parts.fragment or parts.username:
+            problems.append(
+                f"tracing.endpoint: {tracing.endpoint!r} must be scheme://host:port only: OTLP "
+                "over gRPC takes no path (/v1/traces is OTLP over HTTP, which Quanze does not send)"
+            )
+    if not 0.0 <= tracing.sample_ratio <= 1.0:
+        problems.append(f"tracing.sample_ratio: must be from 0 to 1, got {tracing.sample_ratio}")
+    if not tracing.service_name.strip():
+        problems.append("tracing.service_name: must not be empty")
+    return problems
 
 
 def _suggest(name: str, candidates: Iterable[str]) -> str:

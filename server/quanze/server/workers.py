@@ -22,7 +22,7 @@ from typing import Any
 import grpc
 import structlog
 
-from quanze.server import metrics, service, transport
+from quanze.server import metrics, service, tracing, transport
 from quanze.server.app import (
     build_decision_log,
     build_reloader,
@@ -173,7 +173,7 @@ async def run_worker(
 
 
 class _Listener:
-    """The gRPC server of a worker: bound when asked, drained at shutdown."""
+    """The gRPC server of a worker (and its tracing): bound when asked, drained at shutdown."""
 
     def __init__(
         self,
@@ -187,6 +187,8 @@ class _Listener:
         self._decisions = decisions
         self._health = health
         self._reuse_port = reuse_port
+        # Here, in the worker's own process: no exporter thread or channel crosses a fork.
+        self._traces = tracing.start(config.tracing)
         self._server: grpc.aio.Server | None = None
         self._socket_inode: int | None = None
         self.bound = ""
@@ -200,7 +202,7 @@ class _Listener:
         transport.clear_stale_socket(address)
         server = _grpc_server(config, reuse_port=self._reuse_port)
         service.register(
-            server,
+            tracing.traced(server, self._traces),
             self._decisions,
             self._health,
             max_request_bytes=config.server.max_request_bytes,
@@ -218,6 +220,14 @@ class _Listener:
             on_listening(self.bound)
 
     async def drain(self, grace_s: float) -> None:
+        """Stop the server (`_stop`), then export the spans of the calls it answered."""
+        try:
+            await self._stop(grace_s)
+        finally:
+            if self._traces is not None:
+                self._traces.stop()
+
+    async def _stop(self, grace_s: float) -> None:
         """Stop taking calls and let those in flight finish, within `grace_s`.
 
         New decision calls are held unevaluated from now on. Once no call is in flight and
