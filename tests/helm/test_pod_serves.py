@@ -273,15 +273,6 @@ def test_every_examples_configuration_loads(example: Path, tmp_path: Path) -> No
     if directory.startswith(str(root)):
         Path(directory).parent.mkdir(parents=True, exist_ok=True)
         Path(directory).write_text(DIRECTORY.read_text())
-    # metrics.* and tracing.* are built in parallel (issue 13); until they are merged, this
-    # build does not know them, and only their names are checked here.
-    known = {row[0].split(".")[0] for row in quanze_config.reference()}
-    for section, keys in (
-        ("metrics", {"address"}),
-        ("tracing", {"endpoint", "sample_ratio", "service_name"}),
-    ):
-        if section in config and section not in known:
-            assert set(config.pop(section)) == keys
     file = tmp_path / "config.yaml"
     file.write_text(yaml.safe_dump(config))
     quanze_config.load(file, environ={})
