@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,20 @@ LOCK = ROOT / "requirements" / "lock.txt"
 PYPROJECT = ROOT / "pyproject.toml"
 
 
+# Only what is installed: a `quanze.egg-info` that a build left in the checkout (on sys.path as
+# the current directory) may describe another revision's pyproject.
+_INSTALLED = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+
+
+def _requires(distribution: str) -> list[str]:
+    (found, *_) = importlib.metadata.distributions(name=distribution, path=_INSTALLED)
+    return list(found.requires or [])
+
+
 def installed_closure(distribution: str) -> set[str]:
     """What `distribution` needs, without extras, read from the installed packages' metadata."""
     needed: set[str] = set()
-    pending = list(importlib.metadata.requires(distribution) or [])
+    pending = _requires(distribution)
     while pending:
         requirement = Requirement(pending.pop())
         if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
@@ -27,7 +38,7 @@ def installed_closure(distribution: str) -> set[str]:
         name = normalize(requirement.name)
         if name not in needed:
             needed.add(name)
-            pending.extend(importlib.metadata.requires(requirement.name) or [])
+            pending.extend(_requires(requirement.name))
     return needed
 
 
