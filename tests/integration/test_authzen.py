@@ -7,10 +7,13 @@ the same decision service, not a second one.
 from __future__ import annotations
 
 import json
+import secrets
 import ssl
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,8 @@ from quanze.server.policy.bundle import load_bundle
 from quanze.server.policy.testing import load_decision_table
 from tests.integration.certs import CertificateAuthority, Issued
 from tests.integration.load import Sidecar, sidecar, worker_pids
-from tests.integration.support import start, wait_event
+from tests.integration.otlp import ReceivedSpan, Receiver
+from tests.integration.support import start, wait_event, wait_until
 from tests.integration.test_metrics import listening_ports
 from tests.integration.test_transport import finish
 from tests.server.decisionlog.support import records_in
@@ -372,3 +376,97 @@ def test_mtls_answers_an_allowed_caller_and_refuses_others(tmp_path: Path) -> No
             post(base, "/access/v1/evaluation", UNGUIDED, context=tls_context(ca, None))
     finally:
         assert finish(process) == 0
+
+
+# ---------------------------------------------------------------------------- refusals
+
+
+def test_calls_over_the_workers_limit_are_shed_with_429_and_not_logged(tmp_path: Path) -> None:
+    log_dir = tmp_path / "decisions"
+    allowed = next(c for c in CASES if c.decision).request
+    with sidecar(
+        tmp_path,
+        "--workers=1",
+        f"--decision-log={log_dir}",
+        "--set=http.address=127.0.0.1:0",
+        "--set=server.max_concurrent_calls=1",
+    ) as server:
+        base = f"http://{server.wait_event('http_listening')['address']}"
+        outcomes: list[tuple[int, dict[str, Any], dict[str, str]]] = []
+        with ThreadPoolExecutor(24) as pool:
+            for _ in range(5):  # how many calls overlap depends on the machine's load
+                outcomes += pool.map(
+                    lambda _: post(base, "/access/v1/evaluation", allowed), range(96)
+                )
+                if any(status == 429 for status, _, _ in outcomes):
+                    break
+    statuses = Counter(status for status, _, _ in outcomes)
+    assert set(statuses) <= {200, 429}, statuses
+    assert statuses[429], statuses
+    for status, answer, headers in outcomes:
+        if status == 429:
+            assert "server.max_concurrent_calls" in answer["error"]["message"]
+            assert headers["Retry-After"] == "1"
+        else:
+            assert answer["decision"] is True
+    assert len(records_in(log_dir, records.DECISION)) == statuses[200]
+
+
+def test_no_policy_serving_is_503_never_an_answer(tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "broken.rego").write_text("package quanze.decision\n\ndecision := {\n")
+    process = start(
+        "--workers=1",
+        "--address=127.0.0.1:0",
+        f"--policies={policies}",
+        "--set=http.address=127.0.0.1:0",
+        cwd=tmp_path,
+    )
+    try:
+        base = f"http://{wait_event(process, 'http_listening')['address']}"
+        wait_event(process, "policy_revision_refused")
+        status, answer, _ = post(base, "/access/v1/evaluation", UNGUIDED)
+        assert status == 503, answer
+        assert set(answer) == {"error"}
+        status, answer, _ = post(base, "/access/v1/search/action", {"subject": {}})
+        assert status in (400, 503), answer
+        assert "results" not in answer
+    finally:
+        finish(process)
+
+
+# ---------------------------------------------------------------------------- tracing
+
+
+def test_an_evaluation_is_a_server_span_continuing_the_callers_trace(tmp_path: Path) -> None:
+    trace_id, parent = secrets.token_hex(16), secrets.token_hex(8)
+    with (
+        Receiver() as receiver,
+        sidecar(
+            tmp_path,
+            "--workers=1",
+            "--set=http.address=127.0.0.1:0",
+            f"--set=tracing.endpoint={receiver.endpoint}",
+        ) as server,
+    ):
+        base = f"http://{server.wait_event('http_listening')['address']}"
+        status, answer, _ = post(
+            base,
+            "/access/v1/evaluation",
+            UNGUIDED,
+            headers={"traceparent": f"00-{trace_id}-{parent}-01"},
+        )
+        assert status == 200, answer
+
+        def ours() -> list[ReceivedSpan]:
+            return [s for s in receiver.spans() if s.trace_id == trace_id]
+
+        wait_until(ours, "the evaluation's span reached the receiver", 120)
+        (span,) = ours()
+    assert span.parent_span_id == parent
+    assert span.span.name == "POST /access/v1/evaluation"
+    assert span.span.kind == span.span.SPAN_KIND_SERVER
+    assert span.attributes["rpc.method"] == "AuthZEN.evaluation"
+    assert span.attributes["quanze.decision_id"] == answer["context"]["decision_id"]
+    assert span.attributes["quanze.decision"] == "deny"
