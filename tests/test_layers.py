@@ -41,6 +41,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("quanze.server.decisionlog.*",),
     (
         "quanze.server.convert",
+        "quanze.server.authzen",
         "quanze.server.bodies",
         "quanze.server.reflection",
         "quanze.server.service",

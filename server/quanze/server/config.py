@@ -24,7 +24,13 @@ from urllib.parse import urlsplit
 import yaml
 
 from quanze.server.errors import ConfigError
-from quanze.server.listening import listener_problems, socket_mode_bits, tcp_address_error
+from quanze.server.listening import (
+    is_loopback,
+    listener_problems,
+    socket_mode_bits,
+    tcp_address_error,
+    uses_tls,
+)
 from quanze.server.policy.source import settings_problems
 
 ENV_PREFIX = "QUANZE_"
@@ -204,6 +210,14 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class HttpConfig:
+    """The AuthZEN 1.0 HTTP API, served by the same workers beside gRPC (docs/api.md)."""
+
+    address: str = ""
+    """`HOST:PORT` serving AuthZEN over HTTP (TLS with server.tls.*); empty: no HTTP."""
+
+
+@dataclass(frozen=True)
 class TracingConfig:
     """OpenTelemetry traces: a span per decision call, exported over OTLP/gRPC (off by default)."""
 
@@ -226,6 +240,7 @@ class Config:
     log: LogConfig = field(default_factory=LogConfig)
     decision_log: DecisionLogConfig = field(default_factory=DecisionLogConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
     tracing: TracingConfig = field(default_factory=TracingConfig)
 
     def resolved_workers(self) -> int:
@@ -501,6 +516,7 @@ def _check(config: Config) -> list[str]:
         problems.append(f"log.level: {config.log.level!r} is not one of {', '.join(LOG_LEVELS)}")
     problems.extend(_decision_log_problems(config.decision_log))
     problems.extend(_metrics_problems(config.metrics, config.server))
+    problems.extend(_http_problems(config))
     problems.extend(_tracing_problems(config.tracing))
     return problems
 
@@ -589,6 +605,29 @@ def _decision_log_problems(settings: DecisionLogConfig) -> list[str]:
         )
     problems.extend(_file_mode_problems(settings.file_mode))
     return problems
+
+
+def _http_problems(config: Config) -> list[str]:
+    """`http.address`: a TCP port of its own, exposed under the same rule as server.address."""
+    address, server = config.http.address, config.server
+    if not address:
+        return []
+    problem = tcp_address_error(address, "HOST:PORT (e.g. 127.0.0.1:8680)")
+    if problem:
+        return [f"http.address: {problem}"]
+    if not address.endswith(":0") and address in (server.address, config.metrics.address):
+        return [
+            f"http.address: {address} is taken by another listener; give HTTP a port of its own"
+        ]
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if uses_tls(server) or server.allow_insecure_remote or is_loopback(host):
+        return []
+    return [
+        f"http.address: {address} is not a loopback address, and without TLS anyone who can "
+        "reach it may ask for decisions and read them in clear text; configure server.tls.cert "
+        "and server.tls.key, or set server.allow_insecure_remote: true if a mesh in front "
+        "encrypts and authenticates callers"
+    ]
 
 
 def _metrics_problems(metrics: MetricsConfig, server: ServerConfig) -> list[str]:

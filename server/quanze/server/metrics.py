@@ -294,6 +294,14 @@ def unreadable(method: str) -> None:
         on.count(on.refusals["INVALID_ARGUMENT"], (method[len(_DECISION_SERVICE) :],))
 
 
+def refused(rpc: str, code: str) -> None:
+    """A call of another binding (AuthZEN HTTP) refused before the decision service saw it,
+    counted as a gRPC call refused with `code` (e.g. "INVALID_ARGUMENT")."""
+    on = _on
+    if on is not None:
+        on.count(on.refusals[code], (rpc,))
+
+
 def engine_fallback() -> None:
     on = _on
     if on is not None:

@@ -49,17 +49,23 @@ _AVERAGE_WEIGHT = 0.1
 
 _Request = TypeVar("_Request")
 _Response = TypeVar("_Response")
-_Handler = Callable[["DecisionServicer", _Request, Any], Awaitable[_Response]]
+_Handler = Callable[["DecisionServicer", _Request, Any, str], Awaitable[_Response]]
 
 
 def _admission(handler: _Handler[_Request, _Response]) -> _Handler[_Request, _Response]:
-    """A decision handler that runs only once `DecisionServicer._admitted` lets the call in."""
+    """A decision call that runs only once `DecisionServicer._admitted` lets the call in.
+
+    `rpc` names the call in metrics and decision records: the gRPC method, or the AuthZEN
+    endpoint (`authzen`) that calls the same method with a context of its own.
+    """
 
     @functools.wraps(handler)
-    async def admitted(self: DecisionServicer, request: _Request, context: Any) -> _Response:
-        with metrics.call(handler.__name__, context):
+    async def admitted(
+        self: DecisionServicer, request: _Request, context: Any, rpc: str
+    ) -> _Response:
+        with metrics.call(rpc, context):
             async with self._admitted(request, context):
-                return await handler(self, request, context)
+                return await handler(self, request, context, rpc)
 
     return admitted
 
@@ -132,14 +138,28 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
             )
         return response
 
-    @_admission
     async def Check(self, request: pb.CheckRequest, context: Any) -> pb.CheckResponse:
-        call = self._call(context, "Check")
+        return await self.check(request, context, "Check")
+
+    async def CheckBatch(
+        self, request: pb.CheckBatchRequest, context: Any
+    ) -> pb.CheckBatchResponse:
+        return await self.check_batch(request, context, "CheckBatch")
+
+    async def ListAllowedActions(
+        self, request: pb.ListAllowedActionsRequest, context: Any
+    ) -> pb.ListAllowedActionsResponse:
+        return await self.list_allowed_actions(request, context, "ListAllowedActions")
+
+    @_admission
+    async def check(self, request: pb.CheckRequest, context: Any, rpc: str) -> pb.CheckResponse:
+        """Check, by gRPC or another binding whose `context` acts as gRPC's (`authzen`)."""
+        call = self._call(context, rpc)
 
         def job(decider: Decider) -> _Done[Answer]:
             checked = convert.request_dict(request, decider.limits)
             decided = decider.decide(checked, within_limits=True)
-            metrics.evaluated("Check", decided.evaluation_ns)
+            metrics.evaluated(rpc, decided.evaluation_ns)
             return _done(
                 decider,
                 call,
@@ -151,19 +171,19 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
         answer = done.result
         if not await self._logged(done.records):
             answer = done.denials.deny("audit_unavailable", answer["decision_id"])
-        metrics.answered("Check", [(request.action.name, answer)])
+        metrics.answered(rpc, [(request.action.name, answer)])
         return convert.answer_message(answer)
 
     @_admission
-    async def CheckBatch(
-        self, request: pb.CheckBatchRequest, context: Any
+    async def check_batch(
+        self, request: pb.CheckBatchRequest, context: Any, rpc: str
     ) -> pb.CheckBatchResponse:
-        call = self._call(context, "CheckBatch")
+        call = self._call(context, rpc)
 
         def job(decider: Decider) -> _Done[list[BatchItemResult]]:
             defaults, items, semantic = convert.batch_parts(request, decider.check_shape)
             results = decider.check_batch(defaults, items, semantic, within_limits=True)
-            metrics.evaluated("CheckBatch", *(r.evaluation_ns for r in results if r.error is None))
+            metrics.evaluated(rpc, *(r.evaluation_ns for r in results if r.error is None))
             return _done(
                 decider, call, results, lambda c: events.batch_records(c, results, decider.masker)
             )
@@ -179,19 +199,19 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
                 )
                 for r in results
             ]
-        metrics.answered("CheckBatch", [(r.action, r.answer) for r in results])
+        metrics.answered(rpc, [(r.action, r.answer) for r in results])
         return convert.batch_message(results)
 
     @_admission
-    async def ListAllowedActions(
-        self, request: pb.ListAllowedActionsRequest, context: Any
+    async def list_allowed_actions(
+        self, request: pb.ListAllowedActionsRequest, context: Any, rpc: str
     ) -> pb.ListAllowedActionsResponse:
-        call = self._call(context, "ListAllowedActions")
+        call = self._call(context, rpc)
 
         def job(decider: Decider) -> _Done[Listed]:
             checked = convert.request_dict(request, decider.limits)
             listed = decider.list_actions(checked, within_limits=True)
-            metrics.evaluated("ListAllowedActions", listed.evaluation_ns)
+            metrics.evaluated(rpc, listed.evaluation_ns)
             return _done(
                 decider, call, listed, lambda c: [events.list_record(c, listed, decider.masker)]
             )
@@ -203,7 +223,7 @@ class DecisionServicer(pb_grpc.DecisionServiceServicer):
                 (action, done.denials.deny("audit_unavailable", answer["decision_id"]))
                 for action, answer in answers
             ]
-        metrics.answered("ListAllowedActions", answers)
+        metrics.answered(rpc, answers)
         return convert.actions_message(answers, done.denials.revision)
 
     @contextlib.asynccontextmanager

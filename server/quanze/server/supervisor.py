@@ -56,12 +56,17 @@ def serve(config: Config) -> int:
 
 def _supervise(config: Config, exporter: metrics.Exporter | None) -> int:
     workers = config.resolved_workers()
-    reservation = None
+    reservations = []
     host, _, port = config.server.address.rpartition(":")
     if not config.server.address.startswith("unix:") and int(port) == 0:
         # Pick the port once so every worker, restarted ones too, binds the same one.
-        reservation = _reserve_port(host.strip("[]"))
-        config = _listening_on(config, f"{host}:{reservation.getsockname()[1]}")
+        reservations.append(_reserve_port(host.strip("[]")))
+        config = _listening_on(config, f"{host}:{reservations[-1].getsockname()[1]}")
+    http_host, _, http_port = config.http.address.rpartition(":")
+    if http_port == "0":  # the same for the AuthZEN HTTP port
+        reservations.append(_reserve_port(http_host.strip("[]")))
+        http = f"{http_host}:{reservations[-1].getsockname()[1]}"
+        config = dataclasses.replace(config, http=dataclasses.replace(config.http, address=http))
     addresses = config.worker_addresses()
     log.info(
         "starting_workers",
@@ -72,7 +77,7 @@ def _supervise(config: Config, exporter: metrics.Exporter | None) -> int:
     try:
         return asyncio.run(Supervisor(config, exporter).run())
     finally:
-        if reservation is not None:
+        for reservation in reservations:
             reservation.close()
 
 

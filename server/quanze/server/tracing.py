@@ -173,8 +173,35 @@ def _traced(handler: Any, tracer: Tracer, service: str, method: str) -> Any:
     """A unary handler whose every call is a span named `service/method`."""
     behaviour = handler.unary_unary
     assert behaviour is not None, f"{service}/{method} is streaming"  # noqa: S101
-    name = f"{service}/{method}"
     fixed = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": method}
+    return handler._replace(
+        unary_unary=_spanned(behaviour, tracer, f"{service}/{method}", fixed, method)
+    )
+
+
+def traced_call(
+    tracing: Tracing | None,
+    behaviour: Callable[[Any, Any], Any],
+    name: str,
+    attributes: dict[str, Any],
+    method: str,
+) -> Callable[[Any, Any], Any]:
+    """`behaviour(request, context)` as a SERVER span `name`, for a binding other than gRPC
+    whose `context` acts as gRPC's (`authzen`): its metadata carries the W3C headers, and
+    `method` is the decision-service method whose request and answer it hands over."""
+    if tracing is None:
+        return behaviour
+    return _spanned(behaviour, tracing.tracer, name, attributes, method)
+
+
+def _spanned(
+    behaviour: Callable[[Any, Any], Any],
+    tracer: Tracer,
+    name: str,
+    fixed: dict[str, Any],
+    method: str,
+) -> Callable[[Any, Any], Any]:
+    """`behaviour` whose every call is a span continuing the caller's trace."""
     describe = _DESCRIBE.get(method)
 
     async def call(request: Any, context: Any) -> Any:
@@ -194,7 +221,7 @@ def _traced(handler: Any, tracer: Tracer, service: str, method: str) -> Any:
         finally:
             span.end()
 
-    return handler._replace(unary_unary=call)
+    return call
 
 
 def _failed(span: Span, context: Any, exc: BaseException) -> None:

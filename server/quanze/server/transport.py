@@ -161,12 +161,33 @@ class AccessControl(grpc.aio.ServerInterceptor):
                 f"{method} answers only callers with a client certificate "
                 "(server.restrict_status: true); call over mTLS, or set it to false",
             )
-        if self._allowed and not self._allowed.intersection((caller.subject, *caller.sans)):
-            await context.abort(
-                grpc.StatusCode.PERMISSION_DENIED,
-                f"{caller.describe()} is not allowed to call this sidecar; add its subject or "
-                "one of its SANs to server.tls.allowed_callers",
-            )
+        refused = refusal(self._allowed, caller)
+        if refused:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, refused)
+
+
+def refusal(allowed: frozenset[str], caller: CallerIdentity) -> str:
+    """Why `server.tls.allowed_callers` refuses `caller` ("" when it may call, or no list)."""
+    if not allowed or allowed.intersection((caller.subject, *caller.sans)):
+        return ""
+    return (
+        f"{caller.describe()} is not allowed to call this sidecar; add its subject or "
+        "one of its SANs to server.tls.allowed_callers"
+    )
+
+
+def certificate_identity(der: bytes | None) -> CallerIdentity:
+    """A verified peer certificate (DER) as gRPC names it: RFC 4514 subject, then the SANs."""
+    if not der:
+        return CallerIdentity()
+    certificate = x509.load_der_x509_certificate(der)
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        sans: tuple[str, ...] = ()
+    else:
+        sans = tuple(str(name.value) for name in names)
+    return CallerIdentity(certificate.subject.rfc4514_string(), sans)
 
 
 def _guarded(handler: Handler, check: Callable[[Any], Awaitable[None]]) -> Handler:

@@ -22,7 +22,7 @@ from typing import Any
 import grpc
 import structlog
 
-from quanze.server import metrics, service, tracing, transport
+from quanze.server import authzen, metrics, service, tracing, transport
 from quanze.server.app import (
     build_decision_log,
     build_reloader,
@@ -190,6 +190,7 @@ class _Listener:
         # Here, in the worker's own process: no exporter thread or channel crosses a fork.
         self._traces = tracing.start(config.tracing)
         self._server: grpc.aio.Server | None = None
+        self._http: authzen.HttpListener | None = None
         self._socket_inode: int | None = None
         self.bound = ""
 
@@ -215,6 +216,12 @@ class _Listener:
         )
         await server.start()
         await self._health.set_serving(False)
+        if config.http.address:
+            self._http = authzen.HttpListener(
+                config, self._decisions, self._traces, reuse_port=self._reuse_port
+            )
+            http_bound = await self._http.open()
+            log.info("http_listening", address=http_bound, pid=os.getpid())
         log.info("listening", address=self.bound, pid=os.getpid())
         if on_listening:
             on_listening(self.bound)
@@ -253,6 +260,8 @@ class _Listener:
         )
         await asyncio.sleep(0)  # the stop's first step: listeners closed, GOAWAY sent
         decisions.refuse_held()
+        if self._http is not None:
+            await self._http.close()  # stops listening; the held calls are answered 503
         await stopping
 
     def remove_socket(self) -> None:

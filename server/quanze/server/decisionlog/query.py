@@ -40,8 +40,16 @@ from quanze.server.decisionlog.reader import Line, Progress, read_lines
 from quanze.server.decisionlog.records import LogFile
 from quanze.server.errors import QuanzeError
 
-RPCS = ("Check", "CheckBatch", "ListAllowedActions")
-LIST_RPC = "ListAllowedActions"
+RPCS = (
+    "Check",
+    "CheckBatch",
+    "ListAllowedActions",
+    "AuthZEN.evaluation",
+    "AuthZEN.evaluations",
+    "AuthZEN.search_action",
+)
+# The calls whose record answers a whole catalog (gRPC, and its AuthZEN action search).
+LIST_RPCS = ("ListAllowedActions", "AuthZEN.search_action")
 
 # The writer's line prefix (`records.dumps` of a record built by `StreamWriter._chain`).
 _HEAD = re.compile(rb'\{"type":"(\w+)","seq":\d+,"timestamp":"([^"\\]*)"')
@@ -123,7 +131,7 @@ class Filters:
             groups.append(tuple(n[:-1] for v in self.revisions for n in _literals(v)))
         if self.actions:
             # A ListAllowedActions record answers actions it does not name (denied ones).
-            asked = (*self.actions, LIST_RPC)
+            asked = (*self.actions, *LIST_RPCS)
             groups.append(tuple(n for v in asked for n in _literals(v)))
         if self.decision_ids:
             calls = sorted({_call_part(i) for i in self.decision_ids})
@@ -260,7 +268,7 @@ def answers_of(record: dict[str, Any], filters: Filters) -> list[Answer]:
     resource = _text(_dict(request.get("resource")).get("id"))
     revision = _revision(record)
     result = record.get("result")
-    if isinstance(result, dict) or (rpc == LIST_RPC and not record.get("dropped")):
+    if isinstance(result, dict) or (rpc in LIST_RPCS and not record.get("dropped")):
         allowed = [str(a) for a in _list(_dict(result).get("allowed"))]
         asked = filters.list_actions(record, allowed)
         # One answer per asked action, or the whole call as one.
