@@ -34,7 +34,9 @@ final class Sidecar implements AutoCloseable {
     }
     Path dir = Files.createTempDirectory("quanze-java-test");
     Path log = dir.resolve("serve.log");
-    List<String> command = new ArrayList<>(List.of(bin, "serve",
+    // Absolute: the sidecar runs in a temp dir of its own.
+    String quanze = Path.of(bin).toAbsolutePath().toString();
+    List<String> command = new ArrayList<>(List.of(quanze, "serve",
         "--set", "server.address=127.0.0.1:0",
         "--set", "server.workers=1",
         "--set", "server.shutdown_delay_seconds=0"));
