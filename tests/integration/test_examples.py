@@ -54,5 +54,10 @@ def test_the_authzen_curl_example_gets_the_decision_and_our_reasons(
 
 def test_examples_read_me_names_every_example() -> None:
     readme = (EXAMPLES / "README.md").read_text()
-    for example in ("python/case_app.py", "authzen/evaluation.sh", "clients/node/examples"):
+    for example in (
+        "python/case_app.py",
+        "java/CaseApp.java",
+        "authzen/evaluation.sh",
+        "clients/node/examples",
+    ):
         assert example in readme, example
