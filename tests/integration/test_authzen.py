@@ -7,7 +7,9 @@ the same decision service, not a second one.
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import shutil
 import ssl
 import urllib.error
 import urllib.request
@@ -19,6 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography import x509
 
 from quanze.client import Client, InvalidRequestError
 from quanze.server.decisionlog import records
@@ -29,7 +32,7 @@ from tests.integration.load import Sidecar, sidecar, worker_pids
 from tests.integration.otlp import ReceivedSpan, Receiver
 from tests.integration.support import start, wait_event, wait_until
 from tests.integration.test_metrics import listening_ports
-from tests.integration.test_transport import finish
+from tests.integration.test_transport import finish, served_serial
 from tests.server.decisionlog.support import records_in
 
 CASES = load_decision_table(load_bundle().root)
@@ -376,6 +379,55 @@ def test_mtls_answers_an_allowed_caller_and_refuses_others(tmp_path: Path) -> No
             post(base, "/access/v1/evaluation", UNGUIDED, context=tls_context(ca, None))
     finally:
         assert finish(process) == 0
+
+
+def test_a_rotated_certificate_reaches_new_https_connections(tmp_path: Path) -> None:
+    """As over gRPC: the files replaced one after the other, new connections get the new one."""
+    ca = CertificateAuthority(tmp_path)
+    first = ca.server()
+    mounted = tmp_path / "mounted"  # where the sidecar reads them, as a secret volume
+    mounted.mkdir()
+    cert, key = mounted / "server.pem", mounted / "server-key.pem"
+    shutil.copy(first.cert, cert)
+    shutil.copy(first.key, key)
+    config = tmp_path / "quanze.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "server": {
+                    "address": "127.0.0.1:0",
+                    "workers": 1,
+                    "tls": {"cert": str(cert), "key": str(key)},
+                },
+                "http": {"address": "127.0.0.1:0"},
+            }
+        )
+    )
+    process = start("--config", str(config), cwd=tmp_path)
+    try:
+        port = int(str(wait_event(process, "http_listening")["address"]).rsplit(":", 1)[1])
+        wait_event(process, "policies_loaded")
+        assert served_serial(port, ca.cert) == serial_of(first)
+        rotated = ca.server("rotated", common_name="quanze-sidecar-rotated")
+        for source, target in ((rotated.key, key), (rotated.cert, cert)):
+            shutil.copy(source, mounted / "incoming")
+            os.replace(mounted / "incoming", target)
+        wait_until(
+            lambda: served_serial(port, ca.cert) == serial_of(rotated),
+            "new HTTPS connections are shown the rotated certificate",
+            30,
+        )
+        status, answer, _ = post(
+            f"https://localhost:{port}", "/access/v1/evaluation", UNGUIDED,
+            context=ssl.create_default_context(cafile=str(ca.cert)),
+        )  # fmt: skip
+        assert status == 200, answer
+    finally:
+        assert finish(process) == 0
+
+
+def serial_of(issued: Issued) -> int:
+    return x509.load_pem_x509_certificate(issued.cert_pem).serial_number
 
 
 # ---------------------------------------------------------------------------- refusals

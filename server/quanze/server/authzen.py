@@ -13,6 +13,7 @@ accountability, decision id and policy revision inside `context`. Errors are JSO
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import re
@@ -31,6 +32,7 @@ from quanze.server import metrics, service, tracing, transport
 from quanze.server.config import Config
 from quanze.server.errors import InvalidRequestError, QuanzeError
 from quanze.server.listening import uses_tls
+from quanze.server.transport import FollowedSslContext
 from quanze.v1 import decision_service_pb2 as pb
 
 log = structlog.get_logger("quanze.authzen")
@@ -408,6 +410,7 @@ class HttpListener:
             shutdown_timeout=config.server.shutdown_grace_seconds,
         )
         self._reuse_port = reuse_port
+        self._following: asyncio.Task[None] | None = None
         self.bound = ""
 
     async def open(self) -> str:
@@ -429,32 +432,36 @@ class HttpListener:
                 "HOST:PORT, or leave http.address empty to turn HTTP off"
             ) from exc
         await self._runner.setup()
-        site = web.SockSite(self._runner, sock, ssl_context=_ssl_context(self._config))
+        tls = _followed_tls(self._config)
+        site = web.SockSite(self._runner, sock, ssl_context=tls.context if tls else None)
         await site.start()
+        if tls is not None:  # a rotated certificate serves within a second, as over gRPC
+            self._following = asyncio.create_task(_follow(tls))
         shown = f"[{host}]" if ":" in host else host
         self.bound = f"{shown}:{sock.getsockname()[1]}"
         return self.bound
 
     async def close(self) -> None:
         """Stop listening, then let the calls in flight be answered (server's grace)."""
+        if self._following is not None:
+            self._following.cancel()
         await self._runner.cleanup()
 
 
-def _ssl_context(config: Config) -> ssl.SSLContext | None:
+async def _follow(tls: FollowedSslContext) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        tls.refresh()
+
+
+def _followed_tls(config: Config) -> FollowedSslContext | None:
     """TLS from server.tls.* (the gRPC listener's certificate, client CA and rule), or None."""
     server = config.server
     if not uses_tls(server):
         return None
-    tls = server.tls
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
-        context.load_cert_chain(tls.cert, tls.key)
-        if tls.client_ca:
-            context.load_verify_locations(tls.client_ca)
-    except (OSError, ssl.SSLError) as exc:
+        return FollowedSslContext(server.tls)
+    except (OSError, ssl.SSLError, QuanzeError) as exc:
         raise QuanzeError(
             f"cannot serve AuthZEN HTTP over TLS: cannot read server.tls files: {exc}"
         ) from exc
-    if tls.require_client_cert:
-        context.verify_mode = ssl.CERT_REQUIRED
-    return context

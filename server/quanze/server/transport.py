@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import ssl
 import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -99,7 +100,7 @@ class CertificateFiles:
         return configuration
 
     def _signature(self) -> tuple[tuple[int, int, int], ...]:
-        return tuple((s.st_ino, s.st_size, s.st_mtime_ns) for s in (p.stat() for p in self._paths))
+        return _signature(self._paths)
 
     def _read(self) -> grpc.ServerCertificateConfiguration:
         tls = self._tls
@@ -107,6 +108,47 @@ class CertificateFiles:
         _check_pair(cert, key, tls)
         client_ca = Path(tls.client_ca).read_bytes() if tls.client_ca else None
         return grpc.ssl_server_certificate_configuration([(key, cert)], client_ca)
+
+
+class FollowedSslContext:
+    """server.tls.* as an `ssl.SSLContext` (for the AuthZEN HTTP listener) that follows the files
+    as `CertificateFiles` does for gRPC: `refresh` reloads them into the same context when one
+    changed, so new handshakes get the new certificate. A pair that does not match (mid-rotation)
+    or a missing file keeps the last good one, and the next `refresh` tries again.
+    """
+
+    def __init__(self, tls: TlsConfig) -> None:
+        self._tls = tls
+        self._paths = [Path(p) for p in (tls.cert, tls.key, tls.client_ca) if p]
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        if tls.require_client_cert:
+            self.context.verify_mode = ssl.CERT_REQUIRED
+        self._seen = _signature(self._paths)
+        self._load()
+
+    def refresh(self) -> None:
+        try:
+            signature = _signature(self._paths)
+            if signature == self._seen:
+                return
+            self._load()
+        except (OSError, ssl.SSLError, QuanzeError) as exc:
+            log.warning("tls_reload_failed", error=str(exc), hint="serving the previous one")
+            return
+        self._seen = signature
+        log.info("tls_certificate_reloaded", cert=self._tls.cert, listener="http")
+
+    def _load(self) -> None:
+        tls = self._tls
+        # Checked first: OpenSSL would take a new certificate with the old key, then refuse.
+        _check_pair(Path(tls.cert).read_bytes(), Path(tls.key).read_bytes(), tls)
+        self.context.load_cert_chain(tls.cert, tls.key)
+        if tls.client_ca:
+            self.context.load_verify_locations(tls.client_ca)
+
+
+def _signature(paths: list[Path]) -> tuple[tuple[int, int, int], ...]:
+    return tuple((s.st_ino, s.st_size, s.st_mtime_ns) for s in (p.stat() for p in paths))
 
 
 def _check_pair(cert: bytes, key: bytes, tls: TlsConfig) -> None:
