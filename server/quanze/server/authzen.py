@@ -30,6 +30,7 @@ from google.protobuf import json_format
 
 from quanze.server import metrics, service, tracing, transport
 from quanze.server.config import Config
+from quanze.server.decisions import ACCOUNTABLE_FIELDS, CITATION_FIELDS
 from quanze.server.errors import InvalidRequestError, QuanzeError
 from quanze.server.listening import uses_tls
 from quanze.server.transport import FollowedSslContext
@@ -182,8 +183,6 @@ def parse(body: bytes, shape: _Shape, message_type: Any) -> Any:
 
 # Chinese as it is, not escaped: what a person reading a curl answer can read.
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
-_CITATION = ("code", "article", "item", "message_zh", "message_en")
-_ACCOUNTABLE = ("subject_id", "capacity", "responsibility", "article")
 
 
 def evaluation_answer(answer: pb.CheckResponse) -> dict[str, Any]:
@@ -192,13 +191,18 @@ def evaluation_answer(answer: pb.CheckResponse) -> dict[str, Any]:
         "decision": answer.HasField("decision") and answer.decision,
         "context": {
             "decision_id": answer.decision_id,
-            "reasons": [{f: getattr(r, f) for f in _CITATION} for r in answer.reasons],
-            "obligations": [{f: getattr(o, f) for f in _CITATION} for o in answer.obligations],
+            "reasons": _entries(answer.reasons, CITATION_FIELDS),
+            "obligations": _entries(answer.obligations, CITATION_FIELDS),
             "escalate_to": answer.escalate_to,
-            "accountable": [{f: getattr(a, f) for f in _ACCOUNTABLE} for a in answer.accountable],
+            "accountable": _entries(answer.accountable, ACCOUNTABLE_FIELDS),
             "policy_revision": answer.policy_revision,
         },
     }
+
+
+def _entries(messages: Any, fields: Any) -> list[dict[str, Any]]:
+    """Repeated entries of an answer as the contract's objects, its fields in its order."""
+    return [{f: getattr(m, f) for f in fields} for m in messages]
 
 
 def evaluations_answer(response: pb.CheckBatchResponse) -> dict[str, Any]:

@@ -271,16 +271,17 @@ class Decider:
         return {
             "decision_id": decision_id,
             "decision": raw["decision"],
-            "reasons": [{f: r[f] for f in _CITATION_FIELDS} for r in raw["reasons"]],
-            "obligations": [{f: o[f] for f in _CITATION_FIELDS} for o in raw["obligations"]],
+            "reasons": [{f: r[f] for f in CITATION_FIELDS} for r in raw["reasons"]],
+            "obligations": [{f: o[f] for f in CITATION_FIELDS} for o in raw["obligations"]],
             "escalate_to": raw["escalate_to"],
-            "accountable": [{f: a[f] for f in _ACCOUNTABLE_FIELDS} for a in raw["accountable"]],
+            "accountable": [{f: a[f] for f in ACCOUNTABLE_FIELDS} for a in raw["accountable"]],
             "policy_revision": self.revision,
         }
 
 
-_CITATION_FIELDS = {"code": str, "article": str, "item": int, "message_zh": str, "message_en": str}
-_ACCOUNTABLE_FIELDS = {"subject_id": str, "capacity": str, "responsibility": str, "article": str}
+# The contract's fields of a reason or obligation, and of an accountable, with their types.
+CITATION_FIELDS = {"code": str, "article": str, "item": int, "message_zh": str, "message_en": str}
+ACCOUNTABLE_FIELDS = {"subject_id": str, "capacity": str, "responsibility": str, "article": str}
 
 
 def _shape_problem(raw: Any) -> str:
@@ -295,9 +296,9 @@ def _shape_problem(raw: Any) -> str:
     if not isinstance(reasons, list) or not reasons:
         return "the decision has no reasons"
     for key, fields in (
-        ("reasons", _CITATION_FIELDS),
-        ("obligations", _CITATION_FIELDS),
-        ("accountable", _ACCOUNTABLE_FIELDS),
+        ("reasons", CITATION_FIELDS),
+        ("obligations", CITATION_FIELDS),
+        ("accountable", ACCOUNTABLE_FIELDS),
     ):
         entries = raw.get(key)
         if not isinstance(entries, list):

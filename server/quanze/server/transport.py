@@ -16,7 +16,7 @@ import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 import structlog
@@ -28,6 +28,7 @@ from quanze.server.errors import QuanzeError
 from quanze.server.listening import socket_gid, socket_mode_bits
 
 log = structlog.get_logger("quanze.transport")
+_T = TypeVar("_T")
 
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
 # Methods that say how the sidecar runs rather than decide: `server.restrict_status`.
@@ -64,13 +65,45 @@ def caller_identity(context: Any) -> CallerIdentity:
     return CallerIdentity(subject[0] if subject else "", texts("x509_subject_alternative_name"))
 
 
-class CertificateFiles:
-    """The server's certificate, key and client CA as grpcio wants them, reread on change."""
+class _FollowedFiles:
+    """server.tls.* files, reread only when one changed (inode, size or modification time).
+
+    A reading that fails — half-written during a rotation, a key that does not match, a file
+    gone — keeps the last good one and is tried again at the next look.
+    """
 
     def __init__(self, tls: TlsConfig) -> None:
         self._tls = tls
         self._paths = [Path(p) for p in (tls.cert, tls.key, tls.client_ca) if p]
-        self._seen = self._signature()
+        self._seen = _signature(self._paths)
+
+    def reread(self, read: Callable[[], _T], listener: str) -> _T | None:
+        """`read()` when a file changed since the last good reading, else None."""
+        try:
+            signature = _signature(self._paths)
+            if signature == self._seen:
+                return None
+            result = read()
+        except (OSError, ssl.SSLError, QuanzeError) as exc:
+            log.warning("tls_reload_failed", error=str(exc), hint="serving the previous one")
+            return None
+        self._seen = signature
+        log.info("tls_certificate_reloaded", cert=self._tls.cert, listener=listener)
+        return result
+
+    def checked_pair(self) -> tuple[bytes, bytes]:
+        """The certificate and key, refused when they do not belong together."""
+        tls = self._tls
+        cert, key = Path(tls.cert).read_bytes(), Path(tls.key).read_bytes()
+        _check_pair(cert, key, tls)
+        return cert, key
+
+
+class CertificateFiles(_FollowedFiles):
+    """The server's certificate, key and client CA as grpcio wants them, reread on change."""
+
+    def __init__(self, tls: TlsConfig) -> None:
+        super().__init__(tls)
         self.initial = self._read()
 
     def credentials(self) -> grpc.ServerCredentials:
@@ -84,67 +117,39 @@ class CertificateFiles:
         )
 
     def fetch(self) -> grpc.ServerCertificateConfiguration | None:
-        """A new configuration when a file changed since the last look; None keeps the current."""
-        try:
-            signature = self._signature()
-            if signature == self._seen:
-                return None
-            configuration = self._read()
-        except (OSError, QuanzeError) as exc:
-            # Half-written during a rotation, or gone: keep serving the last good certificate
-            # and look again at the next handshake.
-            log.warning("tls_reload_failed", error=str(exc), hint="serving the previous one")
-            return None
-        self._seen = signature
-        log.info("tls_certificate_reloaded", cert=self._tls.cert)
-        return configuration
-
-    def _signature(self) -> tuple[tuple[int, int, int], ...]:
-        return _signature(self._paths)
+        """A new configuration when a file changed since the last look (grpcio asks at every
+        handshake); None keeps the current."""
+        return self.reread(self._read, "grpc")
 
     def _read(self) -> grpc.ServerCertificateConfiguration:
-        tls = self._tls
-        cert, key = Path(tls.cert).read_bytes(), Path(tls.key).read_bytes()
-        _check_pair(cert, key, tls)
-        client_ca = Path(tls.client_ca).read_bytes() if tls.client_ca else None
+        cert, key = self.checked_pair()
+        client_ca = Path(self._tls.client_ca).read_bytes() if self._tls.client_ca else None
         return grpc.ssl_server_certificate_configuration([(key, cert)], client_ca)
 
 
-class FollowedSslContext:
-    """server.tls.* as an `ssl.SSLContext` (for the AuthZEN HTTP listener) that follows the files
-    as `CertificateFiles` does for gRPC: `refresh` reloads them into the same context when one
-    changed, so new handshakes get the new certificate. A pair that does not match (mid-rotation)
-    or a missing file keeps the last good one, and the next `refresh` tries again.
+class FollowedSslContext(_FollowedFiles):
+    """server.tls.* as an `ssl.SSLContext` (for the AuthZEN HTTP listener) that follows the
+    files as `CertificateFiles` does for gRPC: `refresh` reloads them into the same context, so
+    new handshakes get the new certificate.
     """
 
     def __init__(self, tls: TlsConfig) -> None:
-        self._tls = tls
-        self._paths = [Path(p) for p in (tls.cert, tls.key, tls.client_ca) if p]
+        super().__init__(tls)
         self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         if tls.require_client_cert:
             self.context.verify_mode = ssl.CERT_REQUIRED
-        self._seen = _signature(self._paths)
         self._load()
 
     def refresh(self) -> None:
-        try:
-            signature = _signature(self._paths)
-            if signature == self._seen:
-                return
-            self._load()
-        except (OSError, ssl.SSLError, QuanzeError) as exc:
-            log.warning("tls_reload_failed", error=str(exc), hint="serving the previous one")
-            return
-        self._seen = signature
-        log.info("tls_certificate_reloaded", cert=self._tls.cert, listener="http")
+        self.reread(self._load, "http")
 
-    def _load(self) -> None:
-        tls = self._tls
-        # Checked first: OpenSSL would take a new certificate with the old key, then refuse.
-        _check_pair(Path(tls.cert).read_bytes(), Path(tls.key).read_bytes(), tls)
-        self.context.load_cert_chain(tls.cert, tls.key)
-        if tls.client_ca:
-            self.context.load_verify_locations(tls.client_ca)
+    def _load(self) -> bool:
+        # The pair checked first: OpenSSL would take a new certificate with the old key.
+        self.checked_pair()
+        self.context.load_cert_chain(self._tls.cert, self._tls.key)
+        if self._tls.client_ca:
+            self.context.load_verify_locations(self._tls.client_ca)
+        return True
 
 
 def _signature(paths: list[Path]) -> tuple[tuple[int, int, int], ...]:
