@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ os.environ.pop("RUST_BACKTRACE", None)  # regorus errors stay one readable line
 
 from quanze.server.policy.bundle import PolicyBundle, load_bundle
 from quanze.server.policy.testing import DecisionCase, load_decision_table
+from tests.postgres import PostgresServer
 
 PROBES = Path(__file__).parent / "probe"
 IMAGE = Path(__file__).parent / "image"
@@ -51,3 +53,29 @@ def bundle() -> PolicyBundle:
 @pytest.fixture(scope="session")
 def decision_cases(bundle: PolicyBundle) -> list[DecisionCase]:
     return load_decision_table(bundle.root)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for this test process (each test gets its own database)."""
+    server = PostgresServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def database_url(postgres: PostgresServer) -> str:
+    """The URL of a new, empty database on the shared test server."""
+    return postgres.create_database()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of this test's own, for tests that stop and restart it."""
+    server = PostgresServer()
+    try:
+        yield server
+    finally:
+        server.close()
