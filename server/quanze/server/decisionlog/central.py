@@ -30,13 +30,18 @@ _CONNECT_TIMEOUT_SECONDS = 10
 _WHOLE_RECORD = Filters()
 
 
-def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
-    """A connection to the store at `url`; raises `QuanzeError` saying why it failed."""
+def check_url(url: str) -> None:
+    """Raise `QuanzeError` unless `url` can name a PostgreSQL database."""
     if not url.startswith(("postgresql://", "postgres://")) and "=" not in url:
         raise QuanzeError(
             f"--db {url!r} is not a PostgreSQL URL; write postgresql://USER@HOST:PORT/DATABASE "
             "(or a libpq connection string such as 'host=… dbname=…')"
         )
+
+
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
+    """A connection to the store at `url`; raises `QuanzeError` saying why it failed."""
+    check_url(url)
     try:
         return psycopg.connect(
             url,
