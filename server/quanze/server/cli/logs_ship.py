@@ -9,6 +9,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 
 from quanze.server.cli import ExitCode, Subcommands
@@ -100,12 +101,16 @@ def database_url(given: str | None) -> str:
 
 
 def _ship(args: argparse.Namespace) -> int:
-    directory = log_directory(args.directory)
+    directory = Path(args.directory)
+    if not (args.follow and not directory.exists()):
+        log_directory(args.directory)  # says what is wrong with it
+    elif not directory.parent.is_dir():
+        raise QuanzeError(f"{directory.parent} does not exist: give the decision-log directory")
     if args.batch_records < 1:
         raise QuanzeError(f"--batch-records {args.batch_records}: must be at least 1")
     if args.retry_for < 0:
         raise QuanzeError(f"--retry-for {args.retry_for}: must not be negative")
-    files = [f for fs in list_streams(directory).values() for f in fs]
+    files = [f for fs in list_streams(directory).values() for f in fs] if directory.is_dir() else []
     if not files:
         _say("warning", "", f"{directory} holds no decision-log files yet")
     show = False if args.follow and args.progress is None else args.progress
