@@ -190,7 +190,10 @@ def test_a_different_log_under_the_same_name_is_refused(tmp_path: Path, database
     write_log(shorter, 20, seed=6)
     _ship(first, database_url)
     held = _stored(database_url, "pod-a/w0")
-    for other, why in ((longer, "the record at seq 52"), (shorter, "ends before seq 52")):
+    for other, why in (
+        (longer, "is not the record the database holds at seq 52 (hash"),
+        (shorter, "ends before seq 52"),
+    ):
         command = [sys.executable, "-m", "quanze.server.cli", "logs", "ship", str(other)]
         result = subprocess.run(
             [*command, "--db", database_url, "--source", "pod-a"],
@@ -204,7 +207,7 @@ def test_a_different_log_under_the_same_name_is_refused(tmp_path: Path, database
         assert why in result.stderr
         assert f"the stream in {other} " in result.stderr
         assert "a different log than the one the database holds under that name" in result.stderr
-        assert "ship it under a source of its own (--source NAME)" in result.stderr
+        assert "ship it under a source of its own (--source NAME;" in result.stderr
         assert result.stdout == (
             "pod-a/w0: shipped 0 records; the database holds seq 1..52; REFUSED (see above)\n"
         )
@@ -421,3 +424,28 @@ def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def test_files_that_do_not_link_to_the_database_tip_are_refused(
+    tmp_path: Path, database_url: str
+) -> None:
+    local, other = tmp_path / "local", tmp_path / "other"
+    write_log(local, 300, settings=ROTATING)
+    write_log(other, 300, settings=ROTATING, seed=9)
+    files = records.list_streams(local)["w0"]
+    tip = (first_seq(files[1]) or 0) - 1
+    files[0].path.unlink()  # the record at the tip is gone here: only the link can tell
+    with central.connect(database_url) as conn:
+        ship.central_schema.migrate(conn, applied_by="test")
+        rows = [central.row_of(raw, "x") for raw in _file_lines(other)[:tip]]
+        central.append(conn, "pod-a", "w0", rows)
+        conn.commit()
+    outcome, said = _ship(local, database_url)
+    assert not outcome.ok
+    assert outcome.streams["w0"].refused == said[0]
+    assert said[0].startswith(
+        f"pod-a/w0: {files[1].path}:1 (seq {tip + 1:,}) does not link to the record the "
+        f"database holds at seq {tip:,} (hash {rows[-1].hash[:16]}…): the stream in {local} is a "
+        "different log"
+    )
+    assert len(_stored(database_url, "pod-a/w0")) == tip

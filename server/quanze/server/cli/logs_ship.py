@@ -132,6 +132,8 @@ def _ship(args: argparse.Namespace) -> int:
     for report in outcome.streams.values():
         print(report.summary())
     if outcome.gave_up:
+        if not any(r.shipped for r in outcome.streams.values()):
+            _say("error", "", "nothing was shipped")
         _say("error", "", outcome.gave_up)
     return ExitCode.OK if outcome.ok else ExitCode.FAILED
 

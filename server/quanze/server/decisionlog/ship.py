@@ -324,7 +324,7 @@ class Shipper:
             )
         linked = row.prev_hash == before.hash
         if before.seam and before.seq and row.seq == before.seq + 1 and not linked:
-            raise self._different_log(stream, origin, f"seq {row.seq} does not link to")
+            raise self._different_log(stream, origin, f"(seq {row.seq:,}) does not link to")
         if row.seq > before.seq + 1:
             self._say_once(
                 f"gap:{stream}:{row.seq}",
@@ -421,7 +421,7 @@ class Shipper:
             if seq is None or seq < tip.last_seq:
                 continue
             if seq == tip.last_seq and records.line_hash(line.raw) != tip.last_hash:
-                raise self._different_log(stream, f"{line.file}:{line.number}", "the record at")
+                raise self._different_log(stream, f"{line.file}:{line.number}", "is not")
             self._mark(stream, tip)
             if seq == tip.last_seq:
                 return Position(line.log_file.number, line.end, line.number, seq, tip.last_hash)
@@ -434,16 +434,17 @@ class Shipper:
             f"{self._name(stream)}: the database holds seq {tip.first_seq:,}..{tip.last_seq:,} "
             f"of it, but the stream in {self.directory} ends before seq {tip.last_seq:,}: it is "
             f"a different log than the one the database holds under that name; ship it under a "
-            f"source of its own (--source NAME)"
+            f"source of its own (--source NAME; in serve, decision_log.ship.source)"
         )
 
-    def _different_log(self, stream: str, origin: str, what: str) -> _RefusedError:
+    def _different_log(self, stream: str, origin: str, finding: str) -> _RefusedError:
         tip = self._tips[self._name(stream)]
         return _RefusedError(
-            f"{self._name(stream)}: {what} seq {tip.last_seq:,} in {self.directory / origin} "
-            f"differs from the record the database holds (hash {tip.last_hash[:16]}…): the "
-            f"stream in {self.directory} is a different log than the one the database holds "
-            f"under that name; ship it under a source of its own (--source NAME)"
+            f"{self._name(stream)}: {self.directory / origin} {finding} the record the database "
+            f"holds at seq {tip.last_seq:,} (hash {tip.last_hash[:16]}…): the stream in "
+            f"{self.directory} is a different log than the one the database holds under that "
+            "name; ship it under a source of its own (--source NAME; in serve, "
+            "decision_log.ship.source)"
         )
 
     def _lines(
