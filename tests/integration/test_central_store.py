@@ -20,10 +20,10 @@ from pathlib import Path
 import psycopg
 
 from quanze.server.decisionlog import records
-from quanze.server.decisionlog.reader import read_lines
 from tests.integration.load import LoadRecorder, Sidecar
 from tests.integration.support import start, wait_serving, wait_until
-from tests.postgres import PostgresServer
+from tests.postgres import PostgresServer, held_tips
+from tests.server.decisionlog.support import stream_lines
 from tests.support import environment_without_quanze_settings
 
 
@@ -73,28 +73,12 @@ def _follower(log_dir: Path, url: str, source: str, said: Path) -> subprocess.Po
         )
 
 
-def _file_lines(log_dir: Path) -> dict[str, list[bytes]]:
-    """Every complete line of every stream of `log_dir`, in order."""
-    return {
-        stream: [line.raw for f in files for line in read_lines(f) if line.complete]
-        for stream, files in records.list_streams(log_dir).items()
-    }
-
-
-def _held(url: str) -> dict[str, int]:
-    try:
-        with psycopg.connect(url, connect_timeout=5) as conn:
-            return dict(conn.execute("SELECT stream, last_seq FROM quanze.streams").fetchall())
-    except psycopg.Error:
-        return {}
-
-
 def _all_shipped(url: str, source: str, log_dir: Path, shipper: subprocess.Popen[str]) -> bool:
     assert shipper.poll() is None, "the shipper exited"
-    held = _held(url)
+    held = held_tips(url)
     return all(
         held.get(f"{source}/{stream}") == json.loads(lines[-1])["seq"]
-        for stream, lines in _file_lines(log_dir).items()
+        for stream, lines in stream_lines(log_dir).items()
     )
 
 
@@ -103,7 +87,7 @@ def assert_central_store_matches(url: str, log_dirs: dict[str, Path]) -> None:
     each line byte for byte the file's, each prev_hash the previous line's SHA-256."""
     with psycopg.connect(url) as conn:
         for source, log_dir in log_dirs.items():
-            streams = _file_lines(log_dir)
+            streams = stream_lines(log_dir)
             assert streams, f"{log_dir} holds no stream"
             held = {
                 row[0]
@@ -197,7 +181,7 @@ def test_two_sidecars_ship_every_acknowledged_record_once_through_outage_and_kil
     assert len(acknowledged) > 100
     stored = _decision_ids(url, ["side-a", "side-b"])
     assert {i: stored[i] for i in acknowledged if stored[i] != 1} == {}
-    starts = [json.loads(line) for line in _file_lines(dir_b)["w0"] if b'"start"' in line]
+    starts = [json.loads(line) for line in stream_lines(dir_b)["w0"] if b'"start"' in line]
     assert [s["previous"] for s in starts] == ["new", "unclosed"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -10,25 +11,45 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
-from quanze.server.decisionlog import central, records, ship
-from quanze.server.decisionlog.reader import read_lines
+from quanze.server.decisionlog import central, central_schema, records, ship
 from quanze.server.decisionlog.ship import Outcome, Shipper
 from quanze.server.decisionlog.ship_marker import marker_path, shipped_seq
 from quanze.server.decisionlog.tail import first_seq
 from quanze.server.decisionlog.writer import StreamWriter, WriterSettings
 from tests.integration.support import wait_until
-from tests.postgres import PostgresServer
-from tests.server.decisionlog.support import abandon, decision_record, write_log, write_streams
+from tests.postgres import PostgresServer, held_tips
+from tests.server.decisionlog.support import (
+    abandon,
+    decision_record,
+    stream_lines,
+    write_log,
+    write_streams,
+)
 from tests.support import environment_without_quanze_settings
 
 # Small files: a few hundred records rotate through several files, most of them gzipped.
 ROTATING = WriterSettings(max_file_bytes=40_000, checkpoint_records=50)
+
+
+def _ship_command(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`quanze logs ship ARGS`, run to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "quanze.server.cli", "logs", "ship", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env or environment_without_quanze_settings(),
+    )
 
 
 def _ship(
@@ -55,9 +76,7 @@ def _stored(url: str, stream: str) -> list[tuple[int, str, str, str]]:
 
 
 def _file_lines(directory: Path, stream: str = "w0") -> list[bytes]:
-    """Every complete line of a stream's files, in order."""
-    files = records.list_streams(directory)[stream]
-    return [line.raw for f in files for line in read_lines(f) if line.complete]
+    return stream_lines(directory)[stream]
 
 
 def _assert_shipped_exactly(url: str, stream: str, lines: list[bytes]) -> None:
@@ -103,7 +122,7 @@ def test_shipping_resumes_after_the_database_tip_and_across_writer_restarts(
     lines = _file_lines(tmp_path)
     # A shipper that committed the first 70 and died before noting it: the database decides.
     with central.connect(database_url) as conn:
-        ship.central_schema.migrate(conn, applied_by="test")
+        central_schema.migrate(conn, applied_by="test")
         central.append(conn, "pod-a", "w0", [central.row_of(raw, "x") for raw in lines[:70]])
         conn.commit()
     outcome, _ = _ship(tmp_path, database_url)
@@ -194,15 +213,7 @@ def test_a_different_log_under_the_same_name_is_refused(tmp_path: Path, database
         (longer, "is not the record the database holds at seq 52 (hash"),
         (shorter, "ends before seq 52"),
     ):
-        command = [sys.executable, "-m", "quanze.server.cli", "logs", "ship", str(other)]
-        result = subprocess.run(
-            [*command, "--db", database_url, "--source", "pod-a"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            env=environment_without_quanze_settings(),
-        )
+        result = _ship_command(str(other), "--db", database_url, "--source", "pod-a")
         assert result.returncode == 1, result.stderr
         assert why in result.stderr
         assert f"the stream in {other} " in result.stderr
@@ -223,7 +234,7 @@ def test_records_removed_before_shipping_leave_a_gap_shipped_and_warned(
     write_log(tmp_path, 400, settings=ROTATING)
     files = records.list_streams(tmp_path)["w0"]
     removed = files[1]
-    gap_from, gap_to = first_seq(removed), (first_seq(files[2]) or 0) - 1
+    gap_from, gap_to = first_seq(removed) or 0, (first_seq(files[2]) or 0) - 1
     removed.path.unlink()
     outcome, said = _ship(tmp_path, database_url)
     assert outcome.ok
@@ -235,7 +246,7 @@ def test_records_removed_before_shipping_leave_a_gap_shipped_and_warned(
     _assert_shipped_exactly(database_url, "pod-a/w0", _file_lines(tmp_path))
     seqs = [row[0] for row in _stored(database_url, "pod-a/w0")]
     assert gap_from - 1 in seqs
-    assert not set(range(gap_from or 0, gap_to + 1)) & set(seqs)
+    assert not set(range(gap_from, gap_to + 1)) & set(seqs)
 
 
 def test_retention_keeps_unshipped_files_and_removes_shipped_ones(
@@ -281,59 +292,50 @@ def test_an_unwritable_marker_is_said_once_and_shipping_goes_on(
     assert "retention keeps this stream's files" in said[0]
 
 
-def _follow(directory: Path, url: str, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+@contextlib.contextmanager
+def _following(directory: Path, url: str) -> Iterator[subprocess.Popen[str]]:
+    """`quanze logs ship --follow` as source pod-f, killed on the way out if still running."""
+    follower = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "quanze.server.cli",
-            "logs",
-            "ship",
-            str(directory),
-            "--db",
-            url,
-            "--source",
-            "pod-f",
-            "--follow",
-            *extra,
+            *(sys.executable, "-m", "quanze.server.cli", "logs", "ship", str(directory)),
+            *("--db", url, "--source", "pod-f", "--follow"),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=environment_without_quanze_settings(),
     )
-
-
-def _held(url: str) -> dict[str, int]:
     try:
-        with psycopg.connect(url, connect_timeout=5) as conn:
-            return dict(conn.execute("SELECT stream, last_seq FROM quanze.streams").fetchall())
-    except psycopg.Error:
-        return {}
+        yield follower
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.communicate()
+
+
+def _stop(follower: subprocess.Popen[str], sig: signal.Signals) -> tuple[str, str]:
+    """Send `sig`; what the follower printed on stdout and stderr, once it exited."""
+    follower.send_signal(sig)
+    return follower.communicate(timeout=60)
 
 
 def _all_shipped(directory: Path, url: str, source: str = "pod-f") -> bool:
     want = {
         f"{source}/{s}": len(_file_lines(directory, s)) for s in records.list_streams(directory)
     }
-    return _held(url) == want
+    return held_tips(url) == want
 
 
 def test_follow_ships_new_records_files_and_streams_until_sigterm(
     tmp_path: Path, database_url: str
 ) -> None:
-    follower = _follow(tmp_path, database_url)
-    try:
+    with _following(tmp_path, database_url) as follower:
         write_log(tmp_path, 30)
         wait_until(lambda: _all_shipped(tmp_path, database_url), "the first stream is shipped", 60)
         write_streams(tmp_path, [[decision_record(i) for i in range(500)]] * 2, settings=ROTATING)
         wait_until(lambda: _all_shipped(tmp_path, database_url), "new files and streams", 60)
-        assert set(_held(database_url)) == {"pod-f/w0", "pod-f/w1"}
-        follower.send_signal(signal.SIGTERM)
-        out, err = follower.communicate(timeout=60)
-    finally:
-        if follower.poll() is None:
-            follower.kill()
+        assert set(held_tips(database_url)) == {"pod-f/w0", "pod-f/w1"}
+        out, err = _stop(follower, signal.SIGTERM)
     assert follower.returncode == 0, err
     assert "pod-f/w0: shipped" in out
     assert "pod-f/w1: shipped" in out
@@ -347,8 +349,7 @@ def test_follow_outlasts_the_database_going_away(
     url = private_postgres.create_database()
     writer = StreamWriter(tmp_path, settings=ROTATING)
     writer.open()
-    follower = _follow(tmp_path, url)
-    try:
+    with _following(tmp_path, url) as follower:
         writer.append([decision_record(i) for i in range(100)])
         wait_until(lambda: _all_shipped(tmp_path, url), "the first records are shipped", 60)
         private_postgres.stop("fast")
@@ -359,11 +360,7 @@ def test_follow_outlasts_the_database_going_away(
         wait_until(lambda: _all_shipped(tmp_path, url), "everything is shipped after", 90)
         writer.close()
         wait_until(lambda: _all_shipped(tmp_path, url), "the shutdown checkpoint is shipped", 60)
-        follower.send_signal(signal.SIGINT)
-        _out, err = follower.communicate(timeout=60)
-    finally:
-        if follower.poll() is None:
-            follower.kill()
+        _out, err = _stop(follower, signal.SIGINT)
     assert follower.returncode == 0, err
     away = [line for line in err.splitlines() if "cannot reach the decision-log database" in line]
     assert 1 <= len(away) <= 2, err  # said once per state, not once per retry
@@ -375,14 +372,7 @@ def test_without_a_database_the_command_says_how_to_give_one(tmp_path: Path) -> 
     write_log(tmp_path, 1)
     env = environment_without_quanze_settings()
     env.pop("QUANZE_LOG_DATABASE_URL", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "quanze.server.cli", "logs", "ship", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
+    result = _ship_command(str(tmp_path), env=env)
     assert result.returncode == 1
     assert (
         "pass --db postgresql://USER@HOST:PORT/DB or set QUANZE_LOG_DATABASE_URL" in result.stderr
@@ -391,27 +381,8 @@ def test_without_a_database_the_command_says_how_to_give_one(tmp_path: Path) -> 
 
 def test_an_unreachable_database_is_given_up_after_retry_for(tmp_path: Path) -> None:
     write_log(tmp_path, 5)
-    env = environment_without_quanze_settings()
-    port = _closed_port()
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "quanze.server.cli",
-            "logs",
-            "ship",
-            str(tmp_path),
-            "--db",
-            f"postgresql://postgres@127.0.0.1:{port}/x",
-            "--retry-for",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
+    url = f"postgresql://postgres@127.0.0.1:{_closed_port()}/x"
+    result = _ship_command(str(tmp_path), "--db", url, "--retry-for", "1")
     assert result.returncode == 1
     assert "retrying in 0.5 s" in result.stderr
     assert "stayed unreachable for 1 s" in result.stderr
@@ -436,7 +407,7 @@ def test_files_that_do_not_link_to_the_database_tip_are_refused(
     tip = (first_seq(files[1]) or 0) - 1
     files[0].path.unlink()  # the record at the tip is gone here: only the link can tell
     with central.connect(database_url) as conn:
-        ship.central_schema.migrate(conn, applied_by="test")
+        central_schema.migrate(conn, applied_by="test")
         rows = [central.row_of(raw, "x") for raw in _file_lines(other)[:tip]]
         central.append(conn, "pod-a", "w0", rows)
         conn.commit()
