@@ -48,6 +48,14 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
             autocommit=autocommit,
             connect_timeout=_CONNECT_TIMEOUT_SECONDS,
             application_name="quanze",
+            # A server that vanished without closing the connection (a network cut, a host
+            # gone) is noticed within about a minute, not never: TCP keepalives while idle,
+            # and a bound on how long sent data may stay unacknowledged (TCP only).
+            keepalives=1,
+            keepalives_idle=30,
+            keepalives_interval=10,
+            keepalives_count=3,
+            tcp_user_timeout=60_000,
         )
     except psycopg.Error as exc:
         raise QuanzeError(

@@ -23,7 +23,7 @@ import gzip
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
@@ -289,8 +289,13 @@ class Shipper:
         if position is None:
             position = self._locate(stream, files, self._tips.get(self._name(stream)))
             self._positions[stream] = position
+        with contextlib.closing(self._lines(stream, files, position)) as lines:
+            return self._ship_lines(stream, lines, position, report)
+
+    def _ship_lines(
+        self, stream: str, lines: Iterator[_Line], position: Position, report: StreamReport
+    ) -> bool:
         shipped = False
-        lines = self._lines(stream, files, position)
         batch: list[Row] = []
         size = 0
         batches = 0
@@ -415,27 +420,38 @@ class Shipper:
             self._mark(stream, tip)
             return Position(files[0].number, 0, 0, tip.last_seq, tip.last_hash, seam=True)
         before = Position(files[start].number, 0, 0, tip.last_seq, tip.last_hash, seam=True)
-        for line in self._lines(stream, files[start:], before, quiet=True):
-            match = _SEQ.search(line.raw)
-            seq = int(match[1]) if match else None
-            if seq is None or seq < tip.last_seq:
-                continue
-            if seq == tip.last_seq and records.line_hash(line.raw) != tip.last_hash:
-                raise self._different_log(stream, f"{line.file}:{line.number}", "is not")
+        with contextlib.closing(self._lines(stream, files[start:], before, quiet=True)) as lines:
+            found = self._find_tip(stream, lines, before, tip)
+        if found is not None:
             self._mark(stream, tip)
-            if seq == tip.last_seq:
-                return Position(line.log_file.number, line.end, line.number, seq, tip.last_hash)
-            # A local gap around the tip: shipped from this record on, the gap warned of.
-            start_of_line = line.end - len(line.raw) - 1
-            return replace(
-                before, number=line.log_file.number, offset=start_of_line, line=line.number - 1
-            )
+            return found
         raise _RefusedError(
             f"{self._name(stream)}: the database holds seq {tip.first_seq:,}..{tip.last_seq:,} "
             f"of it, but the stream in {self.directory} ends before seq {tip.last_seq:,}: it is "
             f"a different log than the one the database holds under that name; ship it under a "
             f"source of its own (--source NAME; in serve, decision_log.ship.source)"
         )
+
+    def _find_tip(
+        self, stream: str, lines: Iterator[_Line], before: Position, tip: Tip
+    ) -> Position | None:
+        """The position after the tip's record among `lines` (or before the first record past
+        it, when the files lack it); None when they end before it."""
+        for line in lines:
+            match = _SEQ.search(line.raw)
+            seq = int(match[1]) if match else None
+            if seq is None or seq < tip.last_seq:
+                continue
+            if seq == tip.last_seq:
+                if records.line_hash(line.raw) != tip.last_hash:
+                    raise self._different_log(stream, f"{line.file}:{line.number}", "is not")
+                return Position(line.log_file.number, line.end, line.number, seq, tip.last_hash)
+            # A local gap around the tip: shipped from this record on, the gap warned of.
+            start_of_line = line.end - len(line.raw) - 1
+            return replace(
+                before, number=line.log_file.number, offset=start_of_line, line=line.number - 1
+            )
+        return None
 
     def _different_log(self, stream: str, origin: str, finding: str) -> _RefusedError:
         tip = self._tips[self._name(stream)]
@@ -449,7 +465,7 @@ class Shipper:
 
     def _lines(
         self, stream: str, files: list[LogFile], position: Position, *, quiet: bool = False
-    ) -> Iterator[_Line]:
+    ) -> Generator[_Line, None, None]:
         """The complete lines after `position`, file after file. A line without its newline
         ends the reading if its file is the stream's newest (a write in progress); else it is
         a crash's remains, skipped (and said once)."""
