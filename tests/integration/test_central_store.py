@@ -26,6 +26,10 @@ from tests.postgres import PostgresServer, held_tips
 from tests.server.decisionlog.support import stream_lines
 from tests.support import environment_without_quanze_settings
 
+# At shutdown the shipper drains what the workers wrote last: on a loaded machine, after the
+# database was away, that may take longer than the default 10 s.
+_GENEROUS_DRAIN = ("--set", "decision_log.ship.drain_seconds=60")
+
 
 def _free_address() -> str:
     with socket.socket() as probe:
@@ -125,7 +129,7 @@ def test_two_sidecars_ship_every_acknowledged_record_once_through_outage_and_kil
     url = private_postgres.create_database()
     dir_a, dir_b = tmp_path / "log-a", tmp_path / "log-b"
     address_b = _free_address()
-    shipping = ("--set", f"decision_log.ship.database_url={url}")
+    shipping = ("--set", f"decision_log.ship.database_url={url}", *_GENEROUS_DRAIN)
     samples = []
     with _sidecar(
         tmp_path,
@@ -195,6 +199,7 @@ def test_serve_restarts_a_shipper_that_died(tmp_path: Path, database_url: str) -
         f"decision_log.ship.database_url={database_url}",
         "--set",
         "decision_log.ship.source=side-r",
+        *_GENEROUS_DRAIN,
     ) as side:
         first = side.wait_event("decision_log_shipper_started")
         with LoadRecorder(side.address, threads=1, timeout=10) as load:
