@@ -19,14 +19,12 @@ chain the database holds under its name is refused: it is another log under the 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import re
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO
 
 import psycopg
 
@@ -36,8 +34,8 @@ from quanze.server.decisionlog import central, central_schema, records
 from quanze.server.decisionlog.central import Row, Tip
 from quanze.server.decisionlog.reader import Progress
 from quanze.server.decisionlog.records import LogFile
+from quanze.server.decisionlog.ship_files import FileLine, first_seq_of, is_newest, lines_from
 from quanze.server.decisionlog.ship_marker import marker_path, write_marker
-from quanze.server.decisionlog.tail import first_seq
 from quanze.server.errors import QuanzeError
 
 BATCH_RECORDS = 1000
@@ -120,16 +118,6 @@ class _DatabaseAwayError(Exception):
     """The database cannot be reached or stopped answering mid-way."""
 
 
-@dataclass(frozen=True)
-class _Line:
-    file: str
-    number: int
-    end: int
-    """Bytes of the file (uncompressed) up to and including this line."""
-    log_file: LogFile
-    raw: bytes
-
-
 class Shipper:
     """Ships one directory's streams to the database at `url`, as `<source>/<stream>`."""
 
@@ -177,9 +165,7 @@ class Shipper:
         """Ship until caught up (or, with `follow`, until `stop`; with `drain` set, until caught
         up); `retry_for` bounds how long the database may stay away (None: forever)."""
         self._follow = follow
-        away_since: float | None = None
-        backoff = FIRST_BACKOFF_SECONDS
-        last_said = ("", 0.0)
+        outage = _Outage(self._clock)
         try:
             while not self.stop.is_set():
                 try:
@@ -188,36 +174,17 @@ class Shipper:
                     shipped = self._pass()
                 except _DatabaseAwayError as exc:
                     self._disconnect()
-                    now = self._clock()
-                    if away_since is None:
-                        away_since, backoff = now, FIRST_BACKOFF_SECONDS
-                    waited = now - away_since
-                    if retry_for is not None and waited >= retry_for:
+                    delay = outage.failed(str(exc), retry_for, self._report)
+                    if delay is None:
                         self.outcome.gave_up = (
-                            f"the database stayed unreachable for {waited:.0f} s ({exc}); what "
-                            "is not shipped stays in the files: run `quanze logs ship` again"
+                            f"the database stayed unreachable for {outage.waited():.0f} s "
+                            f"({exc}); what is not shipped stays in the files: run `quanze logs "
+                            "ship` again"
                         )
                         break
-                    if str(exc) != last_said[0] or now - last_said[1] >= _REPEAT_SECONDS:
-                        last_said = (str(exc), now)
-                        self._report(
-                            "warning",
-                            "decision_log_ship_database_unavailable",
-                            f"cannot reach the decision-log database ({exc}); retrying in "
-                            f"{backoff:.1f} s, with back-off (the files keep every record)",
-                        )
-                    left = None if retry_for is None else retry_for - waited
-                    self.stop.wait(backoff if left is None else min(backoff, left))
-                    backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)
+                    self.stop.wait(delay)
                     continue
-                if away_since is not None:
-                    self._report(
-                        "info",
-                        "decision_log_ship_database_back",
-                        f"the decision-log database answers again after "
-                        f"{self._clock() - away_since:.1f} s; shipping goes on from its tips",
-                    )
-                    away_since, last_said = None, ("", 0.0)
+                outage.over(self._report)
                 if shipped:
                     continue
                 if not follow or self.drain.is_set():
@@ -225,9 +192,8 @@ class Shipper:
                 self.stop.wait(self._poll)
         finally:
             self._disconnect()
-        for name, report in self.outcome.streams.items():
+        for report in self.outcome.streams.values():
             report.held = self._tips.get(report.name, report.held)
-            self.outcome.streams[name] = report
         return self.outcome
 
     def _connect(self) -> None:
@@ -289,11 +255,11 @@ class Shipper:
         if position is None:
             position = self._locate(stream, files, self._tips.get(self._name(stream)))
             self._positions[stream] = position
-        with contextlib.closing(self._lines(stream, files, position)) as lines:
+        with contextlib.closing(self._lines(files, position)) as lines:
             return self._ship_lines(stream, lines, position, report)
 
     def _ship_lines(
-        self, stream: str, lines: Iterator[_Line], position: Position, report: StreamReport
+        self, stream: str, lines: Iterator[FileLine], position: Position, report: StreamReport
     ) -> bool:
         shipped = False
         batch: list[Row] = []
@@ -317,7 +283,7 @@ class Shipper:
             shipped = True
         return shipped
 
-    def _check_order(self, stream: str, before: Position, row: Row, line: _Line) -> Position:
+    def _check_order(self, stream: str, before: Position, row: Row, line: FileLine) -> Position:
         """The position after `row`, once it may follow `before`; raises `_RefusedError` if not."""
         origin = f"{line.file}:{line.number}"
         if row.seq <= before.seq:
@@ -386,7 +352,7 @@ class Shipper:
                 "retention keeps this stream's files until the marker can be written",
             )
 
-    def _row(self, line: _Line) -> Row | None:
+    def _row(self, line: FileLine) -> Row | None:
         try:
             return central.row_of(line.raw, f"{line.file}:{line.number}")
         except QuanzeError as exc:
@@ -412,7 +378,7 @@ class Shipper:
             return Position(files[0].number, 0, 0, 0, records.GENESIS_HASH)
         start = 0
         for index in range(len(files) - 1, -1, -1):
-            first = _first_seq(files[index])
+            first = first_seq_of(files[index])
             if first is not None and first <= tip.last_seq:
                 start = index
                 break
@@ -420,7 +386,7 @@ class Shipper:
             self._mark(stream, tip)
             return Position(files[0].number, 0, 0, tip.last_seq, tip.last_hash, seam=True)
         before = Position(files[start].number, 0, 0, tip.last_seq, tip.last_hash, seam=True)
-        with contextlib.closing(self._lines(stream, files[start:], before, quiet=True)) as lines:
+        with contextlib.closing(self._lines(files[start:], before, quiet=True)) as lines:
             found = self._find_tip(stream, lines, before, tip)
         if found is not None:
             self._mark(stream, tip)
@@ -433,7 +399,7 @@ class Shipper:
         )
 
     def _find_tip(
-        self, stream: str, lines: Iterator[_Line], before: Position, tip: Tip
+        self, stream: str, lines: Iterator[FileLine], before: Position, tip: Tip
     ) -> Position | None:
         """The position after the tip's record among `lines` (or before the first record past
         it, when the files lack it); None when they end before it."""
@@ -464,84 +430,80 @@ class Shipper:
         )
 
     def _lines(
-        self, stream: str, files: list[LogFile], position: Position, *, quiet: bool = False
-    ) -> Generator[_Line, None, None]:
+        self, files: list[LogFile], position: Position, *, quiet: bool = False
+    ) -> Generator[FileLine, None, None]:
         """The complete lines after `position`, file after file. A line without its newline
         ends the reading if its file is the stream's newest (a write in progress); else it is
         a crash's remains, skipped (and said once)."""
+        progress = None if quiet else self._progress
         for log_file in files:
             if log_file.number < position.number:
                 continue
             resume = log_file.number == position.number
-            offset, number = (position.offset, position.line) if resume else (0, 0)
-            opened = _open(log_file)
-            if opened is None:
-                continue  # removed since it was listed (retention): the seqs say what is gone
-            name, raw, handle = opened
-            try:
-                if offset:
-                    handle.seek(offset)
-                at = raw.tell()
-                for chunk in handle:
-                    number += 1
-                    offset += len(chunk)
-                    if self._progress is not None and not quiet:
-                        now = raw.tell()
-                        self._progress.advance(now - at)
-                        at = now
-                    if chunk.endswith(b"\n"):
-                        yield _Line(name, number, offset, log_file, chunk[:-1])
-                    elif self._newest(stream, log_file):
-                        return
-                    elif not quiet:
-                        self._say_once(
-                            f"partial:{name}:{number}",
-                            "warning",
-                            "decision_log_ship_partial_line",
-                            f"{self.directory / name}:{number} is a line cut short (a crash "
-                            "mid-write; the next start record names it): it is no record and is "
-                            "not shipped",
-                        )
-            finally:
-                handle.close()
-                raw.close()
+            start = (position.offset, position.line) if resume else (0, 0)
+            for line in lines_from(log_file, *start, progress=progress):
+                if line.complete:
+                    yield line
+                elif is_newest(log_file):
+                    return
+                elif not quiet:
+                    self._say_once(
+                        f"partial:{line.file}:{line.number}",
+                        "warning",
+                        "decision_log_ship_partial_line",
+                        f"{self.directory / line.file}:{line.number} is a line cut short (a crash "
+                        "mid-write; the next start record names it): it is no record and is not "
+                        "shipped",
+                    )
 
-    def _newest(self, stream: str, log_file: LogFile) -> bool:
-        """Whether `log_file` is still the newest file of `stream` (looked up now)."""
-        files = records.list_streams(self.directory).get(stream, [])
-        return not any(f.number > log_file.number for f in files)
+
+class _Outage:
+    """How long the database has been away, the back-off, and what was said of it."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._since: float | None = None
+        self._backoff = FIRST_BACKOFF_SECONDS
+        self._said = ("", 0.0)
+
+    def waited(self) -> float:
+        return 0.0 if self._since is None else self._clock() - self._since
+
+    def failed(self, problem: str, retry_for: float | None, report: Reporter) -> float | None:
+        """The wait before the next attempt; None once `retry_for` is used up. Says so once
+        per kind of failure (again at most every `_REPEAT_SECONDS` while it lasts)."""
+        now = self._clock()
+        if self._since is None:
+            self._since, self._backoff = now, FIRST_BACKOFF_SECONDS
+        left = None if retry_for is None else retry_for - (now - self._since)
+        if left is not None and left <= 0:
+            return None
+        if problem != self._said[0] or now - self._said[1] >= _REPEAT_SECONDS:
+            self._said = (problem, now)
+            report(
+                "warning",
+                "decision_log_ship_database_unavailable",
+                f"cannot reach the decision-log database ({problem}); retrying in "
+                f"{self._backoff:.1f} s, with back-off (the files keep every record)",
+            )
+        delay = self._backoff if left is None else min(self._backoff, left)
+        self._backoff = min(MAX_BACKOFF_SECONDS, self._backoff * 2)
+        return delay
+
+    def over(self, report: Reporter) -> None:
+        """The database answered: say so if it had been away."""
+        if self._since is not None:
+            report(
+                "info",
+                "decision_log_ship_database_back",
+                f"the decision-log database answers again after {self.waited():.1f} s; "
+                "shipping goes on from its tips",
+            )
+            self._since, self._said = None, ("", 0.0)
 
 
 class _TipMovedError(Exception):
     """Not an outage: a stream's tip moved under us; the next pass continues from it."""
-
-
-def _open(log_file: LogFile) -> tuple[str, IO[bytes], IO[bytes]] | None:
-    """(name, raw file, line reader) of a file, or of the `.gz` it became; None when gone."""
-    paths = [log_file.path]
-    if not log_file.compressed:
-        paths.append(log_file.path.with_name(log_file.path.name + ".gz"))
-    for path in paths:
-        try:
-            raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
-        except FileNotFoundError:
-            continue
-        if path.suffix == ".gz":
-            return path.name, raw, gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
-        return path.name, raw, raw
-    return None
-
-
-def _first_seq(log_file: LogFile) -> int | None:
-    try:
-        return first_seq(log_file)
-    except FileNotFoundError:
-        gz = log_file.path.with_name(log_file.path.name + ".gz")
-        if log_file.compressed or not gz.exists():
-            return None
-        return first_seq(LogFile(log_file.stream, log_file.number, log_file.started, gz))
-    except (OSError, EOFError, ValueError, KeyError):
-        return None
 
 
 def _one_line(exc: BaseException) -> str:
