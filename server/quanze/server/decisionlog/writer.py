@@ -494,13 +494,18 @@ class StreamWriter:
         """How many of the first `remove` files hold only shipped records (a file's records
         end where the next file's begin); says what it keeps back."""
         shipped = ship_marker.shipped_seq(self.directory, self.stream)
+        # Where each file's successor begins (the next file that holds a record), from the end.
+        next_first: list[int | None] = []
+        following = None
+        for log_file in reversed(files[1 : remove + 1]):
+            following = first_seq(log_file) or following
+            next_first.append(following)
+        next_first.reverse()
         shipped_files = 0
-        for index in range(remove):
-            following = (first_seq(f) for f in files[index + 1 :])
-            next_first = next((seq for seq in following if seq is not None), None)
-            if next_first is None or next_first - 1 > shipped:
+        for after in next_first:
+            if after is None or after - 1 > shipped:
                 break
-            shipped_files = index + 1
+            shipped_files += 1
         if shipped_files < remove:
             log.info(
                 "decision_log_retention_waits_for_shipping",
