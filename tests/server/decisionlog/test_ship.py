@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from structlog.testing import capture_logs
 
 from quanze.server.decisionlog import central, central_schema, records, ship
 from quanze.server.decisionlog.ship import Outcome, Shipper
@@ -255,9 +256,13 @@ def test_retention_keeps_unshipped_files_and_removes_shipped_ones(
     settings = WriterSettings(max_file_bytes=20_000, retention_files=2, wait_for_shipping=True)
     writer = StreamWriter(tmp_path, settings=settings)
     writer.open()
-    for index in range(0, 300, 10):
-        writer.append([decision_record(i) for i in range(index, index + 10)])
+    with capture_logs() as logged:
+        for index in range(0, 300, 10):
+            writer.append([decision_record(i) for i in range(index, index + 10)])
     kept = records.list_streams(tmp_path)["w0"]
+    waits = [e for e in logged if e["event"] == "decision_log_retention_waits_for_shipping"]
+    assert waits[-1]["shipped_seq"] == 0
+    assert waits[-1]["files_kept"] == [f.path.name for f in kept[: len(waits[-1]["files_kept"])]]
     assert len(kept) > 4  # nothing shipped: everything kept
     assert first_seq(kept[0]) == 1
     outcome, _ = _ship(tmp_path, database_url)
