@@ -19,6 +19,8 @@ import psycopg
 import pytest
 from structlog.testing import capture_logs
 
+from quanze.server import config
+from quanze.server.app import build_decision_log
 from quanze.server.decisionlog import central, central_schema, records, ship
 from quanze.server.decisionlog.ship import Outcome, Shipper
 from quanze.server.decisionlog.ship_marker import marker_path, shipped_seq
@@ -456,3 +458,17 @@ def test_a_shipper_killed_mid_way_again_and_again_resumes_without_duplicates(
     result = _ship_command(*command[5:])
     assert result.returncode == 0, result.stderr
     _assert_shipped_exactly(database_url, "pod-k/w0", _file_lines(tmp_path))
+
+
+def test_a_sidecar_that_ships_or_is_told_to_wait_keeps_unshipped_files(tmp_path: Path) -> None:
+    def waits(*overrides: str) -> bool:
+        settings = config.load(
+            environ={}, overrides=[f"decision_log.directory={tmp_path}", *overrides]
+        )
+        decision_log = build_decision_log(settings)
+        assert decision_log is not None
+        return decision_log.writer.settings.wait_for_shipping
+
+    assert not waits()
+    assert waits("decision_log.retention_waits_for_shipping=true")
+    assert waits("decision_log.ship.database_url=postgresql://quanze@db/audit")
