@@ -139,3 +139,12 @@ class PostgresServer:
         with contextlib.suppress(RuntimeError):  # already stopped
             self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def held_tips(url: str) -> dict[str, int]:
+    """Each stream's last seq in the central store at `url` ({} while it cannot be reached)."""
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            return dict(conn.execute("SELECT stream, last_seq FROM quanze.streams").fetchall())
+    except psycopg.Error:
+        return {}

@@ -49,6 +49,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "quanze.server.transport",
         "quanze.server.workers",
         "quanze.server.supervisor",
+        "quanze.server.shipping",
         "quanze.server.app",
         "quanze.server.testing",
     ),

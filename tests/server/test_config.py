@@ -415,3 +415,38 @@ def test_tracing_ratio_and_service_name_are_checked_together() -> None:
         "tracing.sample_ratio: must be from 0 to 1, got 1.5",
         "tracing.service_name: must not be empty",
     ]
+
+
+def test_shipping_settings_are_checked_naming_the_field() -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load(
+            environ={"QUANZE_DECISION_LOG_SHIP_DATABASE_URL": "mysql://db/audit"},
+            overrides=[
+                "decision_log.ship.source=pods/7f9c",
+                "decision_log.ship.batch_records=0",
+            ],
+        )
+    assert caught.value.problems == [
+        "decision_log.ship.database_url: not a PostgreSQL URL; write "
+        "postgresql://USER@HOST:PORT/DATABASE (a password is better kept in ~/.pgpass or "
+        "PGPASSWORD than in the URL)",
+        "decision_log.ship.database_url: shipping needs a decision log to ship; set "
+        "decision_log.directory (or `quanze serve --decision-log DIR`)",
+        "decision_log.ship.source: 'pods/7f9c' cannot name a source: use letters, digits and "
+        ". _ : @ - (no /, at most 200 characters), e.g. the pod name",
+        "decision_log.ship.batch_records: must be at least 1",
+    ]
+
+
+def test_shipping_makes_retention_wait_for_it() -> None:
+    assert not config.load(environ={}).decision_log.waits_for_shipping
+    waiting = config.load(environ={}, overrides=["decision_log.retention_waits_for_shipping=true"])
+    assert waiting.decision_log.waits_for_shipping
+    shipping = config.load(
+        environ={
+            "QUANZE_DECISION_LOG_DIRECTORY": "/var/log/quanze/decisions",
+            "QUANZE_DECISION_LOG_SHIP_DATABASE_URL": "postgresql://quanze@db:5432/audit",
+        }
+    )
+    assert shipping.decision_log.ship.database_url == "postgresql://quanze@db:5432/audit"
+    assert shipping.decision_log.waits_for_shipping

@@ -221,6 +221,7 @@ def build_decision_log(config: Config) -> DecisionLog | None:
             checkpoint_records=settings.checkpoint_records,
             checkpoint_interval_s=settings.checkpoint_interval_seconds,
             file_mode=settings.file_mode_bits(),
+            wait_for_shipping=settings.waits_for_shipping,
         ),
         signer=records.load_signer(
             Path(settings.signing_key_file) if settings.signing_key_file else None

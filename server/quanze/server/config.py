@@ -164,6 +164,20 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class ShipConfig:
+    """Shipping the decision log into the central store (PostgreSQL) beside the workers."""
+
+    database_url: str = ""
+    """`postgresql://USER@HOST:PORT/DB` to ship every record to; empty: no shipping."""
+    source: str = ""
+    """The name of this sidecar's streams in the database; empty: the host name (the pod's)."""
+    batch_records: int = 1000
+    """Most records one transaction appends."""
+    drain_seconds: float = 10.0
+    """At shutdown, how long the shipper may take to ship what the workers wrote last."""
+
+
+@dataclass(frozen=True)
 class DecisionLogConfig:
     """Decision logs: one tamper-evident JSON Lines record per decision (docs/decision-log.md)."""
 
@@ -195,6 +209,14 @@ class DecisionLogConfig:
     """Key that signs checkpoints: an Ed25519 private key (PEM) or an HMAC secret (≥16 bytes)."""
     file_mode: str = "0600"
     """Octal permissions of log files created; a directory created gets them searchable (0700)."""
+    retention_waits_for_shipping: bool = False
+    """Retention removes only files already shipped (`.shipped-<stream>.json`); on with `ship`."""
+    ship: ShipConfig = field(default_factory=ShipConfig)
+
+    @property
+    def waits_for_shipping(self) -> bool:
+        """Whether retention keeps the files not yet shipped."""
+        return self.retention_waits_for_shipping or bool(self.ship.database_url)
 
     def file_mode_bits(self) -> int:
         """`file_mode` as permission bits (valid once the configuration has loaded)."""
@@ -604,6 +626,45 @@ def _decision_log_problems(settings: DecisionLogConfig) -> list[str]:
             f"decision_log.signing_key_file: {settings.signing_key_file!r} is not a file"
         )
     problems.extend(_file_mode_problems(settings.file_mode))
+    problems.extend(_ship_problems(settings))
+    return problems
+
+
+_SHIP_SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$")
+
+
+def ship_source_problem(source: str) -> str:
+    """Why `source` cannot name a sidecar's streams in the central store ("" when it can)."""
+    if _SHIP_SOURCE.match(source):
+        return ""
+    return (
+        f"{source!r} cannot name a source: use letters, digits and . _ : @ - (no /, at most 200 "
+        "characters), e.g. the pod name"
+    )
+
+
+def _ship_problems(settings: DecisionLogConfig) -> list[str]:
+    """`decision_log.ship.*`: a PostgreSQL URL, and a log directory to ship."""
+    ship = settings.ship
+    problems = []
+    if ship.database_url:
+        if not ship.database_url.startswith(("postgresql://", "postgres://")):
+            problems.append(
+                "decision_log.ship.database_url: not a PostgreSQL URL; write "
+                "postgresql://USER@HOST:PORT/DATABASE (a password is better kept in ~/.pgpass "
+                "or PGPASSWORD than in the URL)"
+            )
+        if not settings.directory:
+            problems.append(
+                "decision_log.ship.database_url: shipping needs a decision log to ship; set "
+                "decision_log.directory (or `quanze serve --decision-log DIR`)"
+            )
+    if ship.source and ship_source_problem(ship.source):
+        problems.append(f"decision_log.ship.source: {ship_source_problem(ship.source)}")
+    if ship.batch_records < 1:
+        problems.append("decision_log.ship.batch_records: must be at least 1")
+    if ship.drain_seconds < 0:
+        problems.append("decision_log.ship.drain_seconds: must not be negative")
     return problems
 
 

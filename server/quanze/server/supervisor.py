@@ -29,7 +29,7 @@ from typing import Any
 
 import structlog
 
-from quanze.server import applog, metrics
+from quanze.server import applog, metrics, shipping
 from quanze.server.app import build_reloader
 from quanze.server.config import Config
 from quanze.server.policy.candidate import Candidate
@@ -46,9 +46,13 @@ _GONE = "the worker process exited before it served"
 def serve(config: Config) -> int:
     """Run the sidecar as one in-process worker or N worker processes; return the exit code.
 
-    With `metrics.address`, this process serves `/metrics` for every worker (`metrics`).
+    With `metrics.address`, this process serves `/metrics` for every worker (`metrics`); with
+    `decision_log.ship.database_url`, a shipper process runs beside the workers (`shipping`).
     """
-    with metrics.exporting(config.metrics.address) as exporter:
+    with (
+        metrics.exporting(config.metrics.address) as exporter,
+        shipping.beside_workers(config),
+    ):
         if config.resolved_workers() == 1:
             return run_one(config, exporter=exporter)
         return _supervise(config, exporter)

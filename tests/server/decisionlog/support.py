@@ -157,3 +157,11 @@ def abandon(writer: StreamWriter) -> None:
     if writer._lock_file is not None:
         writer._lock_file.close()
         writer._lock_file = None
+
+
+def stream_lines(directory: Path) -> dict[str, list[bytes]]:
+    """Every complete line of every stream of `directory`, each stream's in order."""
+    return {
+        stream: [line.raw for f in files for line in read_lines(f) if line.complete]
+        for stream, files in records.list_streams(directory).items()
+    }

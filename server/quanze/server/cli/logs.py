@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from quanze.server.cli import ExitCode, Subcommands, command_group
+from quanze.server.cli import ExitCode, Subcommands, command_group, logs_ship
 from quanze.server.decisionlog import records
 from quanze.server.decisionlog.query import RPCS, Filters, ScanCounts, parse_time, scan
 from quanze.server.decisionlog.reader import Progress, log_directory, progress_for
@@ -88,6 +88,7 @@ def register(commands: Subcommands) -> None:
         "--format", choices=("text", "json"), default="text", help="default: text"
     )
     verify_parser.set_defaults(run=_verify)
+    logs_ship.register(logs)
 
 
 def _query(args: argparse.Namespace) -> int:

@@ -30,19 +30,32 @@ _CONNECT_TIMEOUT_SECONDS = 10
 _WHOLE_RECORD = Filters()
 
 
-def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
-    """A connection to the store at `url`; raises `QuanzeError` saying why it failed."""
+def check_url(url: str) -> None:
+    """Raise `QuanzeError` unless `url` can name a PostgreSQL database."""
     if not url.startswith(("postgresql://", "postgres://")) and "=" not in url:
         raise QuanzeError(
             f"--db {url!r} is not a PostgreSQL URL; write postgresql://USER@HOST:PORT/DATABASE "
             "(or a libpq connection string such as 'host=… dbname=…')"
         )
+
+
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
+    """A connection to the store at `url`; raises `QuanzeError` saying why it failed."""
+    check_url(url)
     try:
         return psycopg.connect(
             url,
             autocommit=autocommit,
             connect_timeout=_CONNECT_TIMEOUT_SECONDS,
             application_name="quanze",
+            # A server that vanished without closing the connection (a network cut, a host
+            # gone) is noticed within about a minute, not never: TCP keepalives while idle,
+            # and a bound on how long sent data may stay unacknowledged (TCP only).
+            keepalives=1,
+            keepalives_idle=30,
+            keepalives_interval=10,
+            keepalives_count=3,
+            tcp_user_timeout=60_000,
         )
     except psycopg.Error as exc:
         raise QuanzeError(

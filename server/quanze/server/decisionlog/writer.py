@@ -30,7 +30,7 @@ from typing import IO, Any
 import structlog
 
 from quanze.server.clock import timestamp
-from quanze.server.decisionlog import disk, records
+from quanze.server.decisionlog import disk, records, ship_marker
 from quanze.server.decisionlog.records import LogFile, Signer
 from quanze.server.decisionlog.tail import first_seq, scan_tail
 from quanze.server.errors import QuanzeError
@@ -53,6 +53,8 @@ class WriterSettings:
     checkpoint_interval_s: float = 60.0
     file_mode: int = 0o600
     """Permissions of the files created; a directory created gets them searchable (0700)."""
+    wait_for_shipping: bool = False
+    """Retention removes no file holding a record above the stream's shipped marker."""
 
 
 @dataclass
@@ -478,6 +480,8 @@ class StreamWriter:
                 if log_file.path.stat().st_mtime < cutoff:
                     remove = max(remove, index + 1)
         remove = min(remove, len(candidates))
+        if remove and settings.wait_for_shipping:
+            remove = self._shipped_files(files, remove)
         if remove == 0:
             return [], self._retained_from_seq
         # The first record kept; an empty file (a start that failed) does not say, so look on.
@@ -485,6 +489,32 @@ class StreamWriter:
         if first_kept is None:
             return [], self._retained_from_seq  # unknown: delete nothing rather than misstate
         return files[:remove], max(self._retained_from_seq, first_kept)
+
+    def _shipped_files(self, files: list[LogFile], remove: int) -> int:
+        """How many of the first `remove` files hold only shipped records (a file's records
+        end where the next file's begin); says what it keeps back."""
+        shipped = ship_marker.shipped_seq(self.directory, self.stream)
+        # Where each file's successor begins (the next file that holds a record), from the end.
+        next_first: list[int | None] = []
+        following = None
+        for log_file in reversed(files[1 : remove + 1]):
+            following = first_seq(log_file) or following
+            next_first.append(following)
+        next_first.reverse()
+        shipped_files = 0
+        for after in next_first:
+            if after is None or after - 1 > shipped:
+                break
+            shipped_files += 1
+        if shipped_files < remove:
+            log.info(
+                "decision_log_retention_waits_for_shipping",
+                stream=self.stream,
+                shipped_seq=shipped,
+                files_kept=[f.path.name for f in files[shipped_files:remove]],
+                hint="these files are removed once `quanze logs ship` has shipped them",
+            )
+        return shipped_files
 
     def _remove(self, expired: list[LogFile]) -> None:
         for log_file in expired:
