@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from quanze.server.decisionlog import records
-from quanze.server.decisionlog.losses import Losses, losses_in_files, tally
+from quanze.server.decisionlog.central import append, connect, row_of
+from quanze.server.decisionlog.central_schema import migrate
+from quanze.server.decisionlog.losses import Losses, losses_in_database, losses_in_files, tally
+from quanze.server.decisionlog.reader import read_lines
 from quanze.server.decisionlog.sink import DecisionLog
 from quanze.server.decisionlog.verify import verify_directory
 from quanze.server.decisionlog.writer import StreamWriter, WriterSettings
@@ -24,6 +27,25 @@ def counts(directory: Path) -> list[tuple[str, int, int]]:
 
 
 async def test_checkpoints_count_what_each_writer_run_could_not_log(tmp_path: Path) -> None:
+    await two_runs(tmp_path)
+
+
+async def test_the_central_store_counts_the_same(tmp_path: Path, database_url: str) -> None:
+    log_dir = await two_runs(tmp_path)
+    with connect(database_url) as conn:
+        migrate(conn, applied_by="test")
+        for stream, files in records.list_streams(log_dir).items():
+            lines = [line for f in files for line in read_lines(f) if line.complete]
+            rows = [row_of(line.raw, f"{stream}:{n}") for n, line in enumerate(lines, 1)]
+            for source in ("pod-a", "pod-b"):  # two sidecars shipped a log like it
+                append(conn, source, stream, rows)
+        assert losses_in_database(conn) == Losses(2, 6, 4)
+        assert losses_in_database(conn, ["pod-b"]) == Losses(1, 3, 2)
+        assert losses_in_database(conn, ["pod-c"]) == Losses()
+
+
+async def two_runs(tmp_path: Path) -> Path:
+    """A log of two writer runs: one refused 3 records, the other lost 1; checked."""
     key = tmp_path / "hmac.key"
     key.write_bytes(b"a-secret-of-at-least-16-bytes")
     log_dir = tmp_path / "log"
@@ -63,6 +85,7 @@ async def test_checkpoints_count_what_each_writer_run_could_not_log(tmp_path: Pa
     report = verify_directory(log_dir, key_file=key)
     assert report.verdict == "intact", report.render()
     assert losses_in_files(records.list_streams(log_dir)) == Losses(1, 3, 2)
+    return log_dir
 
 
 def checkpoint(stamp: str, lost: int, refused: int = 0) -> dict[str, Any]:
