@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,11 @@ import pytest
 
 from quanze.client import Client
 from quanze.server.cli import ExitCode, main
-from quanze.server.decisionlog import report_data
+from quanze.server.decisionlog import records, report_data
+from quanze.server.decisionlog.losses import Losses
+from quanze.server.decisionlog.query import Filters, ScanCounts, scan
 from quanze.server.decisionlog.report_data import DELEGATED_CODES, article_number
+from quanze.server.decisionlog.verify import verify_directory
 from quanze.server.policy.bundle import load_bundle
 from quanze.server.policy.testing import load_decision_table
 from tests.browser import Browser, Page
@@ -325,6 +329,27 @@ def test_report_takes_exactly_one_of_dir_and_db(
         assert exited.value.code == ExitCode.BAD_INPUT
         assert message in capsys.readouterr().err
     assert not Path(output).exists()
+
+
+def test_long_tables_keep_the_most_frequent_rows_and_count_the_rest(
+    log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report_data, "MAX_ROWS", 3)
+    data = report_data.ReportData()
+    for match in scan(records.list_streams(log_dir), Filters(), ScanCounts()):
+        data.add(match)
+    document = data.document(ABOUT, verify_directory(log_dir), Losses())
+    for table_id in ("accountable", "delegated"):
+        rows = document[table_id]
+        assert len(rows) == 3
+        counts = [row[-1] for row in rows]
+        assert counts == sorted(counts, reverse=True)
+        full = data.accountable if table_id == "accountable" else data.delegated
+        assert document["unlisted"][table_id] == len(full) - 3
+        assert counts[0] == max(full.values())
+
+
+ABOUT = report_data.About("log", None, None, (), "0.1.0", datetime.now(UTC))
 
 
 def test_the_vendored_chart_js_is_the_recorded_one() -> None:

@@ -38,6 +38,8 @@ DELEGATED_CODES = frozenset(
 )
 TOP = 20
 """Rows of the "most denied" tables."""
+MAX_ROWS = 1000
+"""Rows of the delegation and accountability tables (the most frequent; the rest counted)."""
 MAX_LISTED = 200
 """Verification problems listed in the page (the rest counted)."""
 _HOURLY_UP_TO = timedelta(days=3)
@@ -133,12 +135,16 @@ class ReportData:
             ],
             "delegated": [
                 [s, _named(r, names["roles"]), _named(a, names["actions"]), _word(d), c, g, n]
-                for (s, r, a, d, c, g), n in self.delegated.most_common()
+                for (s, r, a, d, c, g), n in self.delegated.most_common(MAX_ROWS)
             ],
             "accountable": [
                 [_who(s), _named(c, names["roles"]), _word(r), article_cell(a), n]
-                for (s, c, r, a), n in self.accountable.most_common()
+                for (s, c, r, a), n in self.accountable.most_common(MAX_ROWS)
             ],
+            "unlisted": {
+                "delegated": max(0, len(self.delegated) - MAX_ROWS),
+                "accountable": max(0, len(self.accountable) - MAX_ROWS),
+            },
             "top_denied_subjects": self.denied.sections()["subject"][:TOP],
             "top_denied_cases": self.denied.sections()["resource"][:TOP],
         }

@@ -232,6 +232,13 @@
       { zh: "依据", en: "Grounds" }, count], data.delegated);
     table("accountable", [{ zh: "责任人", en: "Subject" }, { zh: "身份", en: "Capacity" },
       { zh: "责任", en: "Responsibility" }, { zh: "条款", en: "Article" }, count], data.accountable);
+    ["delegated", "accountable"].forEach(function (id) {
+      const more = data.unlisted[id];
+      if (more) {
+        byId(id).appendChild(el("p", "另有 " + number.format(more) + " 行未列出（以上为最常见的）· " +
+          number.format(more) + " less frequent rows not listed: `quanze logs query` finds them", "explain"));
+      }
+    });
     table("top-subjects", [{ zh: "人员", en: "Subject" }, count], data.top_denied_subjects);
     table("top-cases", [{ zh: "案件", en: "Case" }, count], data.top_denied_cases);
   }
