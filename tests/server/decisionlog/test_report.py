@@ -23,7 +23,7 @@ import pytest
 
 from quanze.client import Client
 from quanze.server.cli import ExitCode, main
-from quanze.server.decisionlog import records, report_data
+from quanze.server.decisionlog import records, report, report_data
 from quanze.server.decisionlog.losses import Losses
 from quanze.server.decisionlog.query import Filters, ScanCounts, scan
 from quanze.server.decisionlog.report_data import DELEGATED_CODES, article_number
@@ -370,3 +370,14 @@ def test_articles_are_numbered_as_the_opinion_numbers_them() -> None:
     numerals = ["一", "九", "十", "十一", "十七", "二十", "二十四", "四十六", "四十八"]
     assert [article_number(n) for n in numerals] == [1, 9, 10, 11, 17, 20, 24, 46, 48]
     assert [article_number(n) for n in ("", "(none)", "十十", "二十四五", "17")] == [None] * 5
+
+
+def test_the_database_is_named_without_its_password() -> None:
+    for url in (
+        "postgresql://auditor:s3cret@db:5432/quanze",
+        "host=db password=s3cret dbname=quanze",
+    ):
+        named = report.redacted(url)
+        assert "s3cret" not in named
+        assert "host=db" in named
+        assert "dbname=quanze" in named

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from quanze.server.decisionlog import records
 from quanze.server.decisionlog.losses import Losses, losses_in_database, losses_in_files
@@ -107,13 +109,13 @@ def from_database(
 
 
 def redacted(url: str) -> str:
-    """A database URL fit to print: without its password."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}@{host}" if parts.username else host
-    return urlunsplit(parts._replace(netloc=netloc + (f":{parts.port}" if parts.port else "")))
+    """The database a URL (or libpq connection string) names, fit to print: no password."""
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "(a database URL that cannot be read)"
+    parts.pop("password", None)
+    return make_conninfo("", **parts)
 
 
 def render_html(document: dict[str, Any]) -> str:
