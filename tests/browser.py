@@ -46,6 +46,9 @@ class Page:
     """Console errors, uncaught exceptions and error log entries (CSP violations among them)."""
     requests: list[str] = field(default_factory=list)
     """The URL of every request the page made (its own file:// load included)."""
+    blocked: dict[str, str] = field(default_factory=dict)
+    """Requests Chromium stopped before they left (URL: why, e.g. `csp`)."""
+    _urls: dict[str, str] = field(default_factory=dict, repr=False)
 
     def evaluate(self, expression: str) -> Any:
         """The value of a JavaScript expression (awaited if a promise); raises on an exception."""
@@ -162,19 +165,27 @@ class Browser:
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
-        async for message in self._socket:
-            if message.type != aiohttp.WSMsgType.TEXT:
-                continue
-            data = json.loads(message.data)
-            if "id" in data:
-                waiter = self._waiting.pop(data["id"], None)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(data)
-            else:
-                self._event(data)
-        for waiter in self._waiting.values():
-            if not waiter.done():
-                waiter.set_exception(BrowserError("the DevTools connection closed"))
+        """Answers to their commands, events to their pages; whatever stops this fails every
+        command still waiting with the reason (not a timeout)."""
+        failure = BrowserError("the DevTools connection closed")
+        try:
+            async for message in self._socket:
+                if message.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                data = json.loads(message.data)
+                if "id" in data:
+                    waiter = self._waiting.pop(data["id"], None)
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(data)
+                else:
+                    self._event(data)
+        except Exception as exc:
+            failure = BrowserError(f"reading DevTools messages failed: {exc!r}")
+            raise
+        finally:
+            for waiter in self._waiting.values():
+                if not waiter.done():
+                    waiter.set_exception(failure)
 
     def _event(self, data: dict[str, Any]) -> None:
         page = self._pages.get(data.get("sessionId", ""))
@@ -193,6 +204,9 @@ class Browser:
             page.errors.append(f"log ({params['entry']['source']}): {params['entry']['text']}")
         elif method == "Network.requestWillBeSent":
             page.requests.append(params["request"]["url"])
+            page._urls[params["requestId"]] = params["request"]["url"]
+        elif method == "Network.loadingFailed" and params.get("blockedReason"):
+            page.blocked[page._urls.get(params["requestId"], "?")] = params["blockedReason"]
         elif method == "Page.loadEventFired":
             self._loaded[page.session].set()
 
@@ -262,6 +276,10 @@ class Browser:
                 self._process.stderr.close()
 
     async def _disconnect(self) -> None:
-        await self._socket.close()
+        reader = getattr(self, "_reader", None)
+        if reader is not None:
+            reader.cancel()
+        socket = getattr(self, "_socket", None)
+        if socket is not None:
+            await socket.close()
         await self._http.close()
-        self._reader.cancel()

@@ -143,6 +143,38 @@ def opinion(article: str) -> str:
     return f"（{article}）" if article_number(article) else article  # noqa: RUF001
 
 
+def test_the_browser_sees_errors_and_requests(browser: Browser, tmp_path: Path) -> None:
+    """The checks `opened` makes can fail: a page that errs and fetches is caught."""
+    page_file = tmp_path / "bad.html"
+    page_file.write_text(
+        '<html><body><img src="http://example.invalid/x.png">'
+        "<script>console.error('boom'); undefinedFunction();</script></body></html>"
+    )
+    page = browser.open(page_file.as_uri())
+    assert "http://example.invalid/x.png" in page.requests
+    assert any("boom" in e for e in page.errors), page.errors
+    assert any("undefinedFunction" in e for e in page.errors), page.errors
+
+
+def test_the_pages_policy_forbids_any_fetch_and_any_other_script(
+    browser: Browser, report_file: Path, tmp_path: Path
+) -> None:
+    """Were something to slip into the page, its Content Security Policy still stops it."""
+    slipped = report_file.read_text(encoding="utf-8").replace(
+        "<main>",
+        '<main><img src="http://example.invalid/y.png"><script>window.ran = true;</script>',
+        1,
+    )
+    page_file = tmp_path / "slipped.html"
+    page_file.write_text(slipped, encoding="utf-8")
+    page = browser.open(page_file.as_uri())
+    # Chromium announces the image's request, and stops it there.
+    assert page.blocked == {"http://example.invalid/y.png": "csp"}
+    assert page.evaluate("window.ran === undefined")
+    assert page.evaluate("document.body.dataset.ready") == "true"  # its own scripts ran
+    assert any("Content Security Policy" in e for e in page.errors), page.errors
+
+
 # ---------------------------------------------------------------------------- the numbers
 
 
