@@ -107,9 +107,13 @@ def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             progress=args.progress,
         )
     output = Path(args.output)
+    partial = output.with_name(output.name + ".partial")
     try:
-        output.write_text(made.html, encoding="utf-8")
+        # Whole or not at all: a scheduled run never leaves half a report where the last was.
+        partial.write_text(made.html, encoding="utf-8")
+        partial.replace(output)
     except OSError as exc:
+        partial.unlink(missing_ok=True)
         raise QuanzeError(f"cannot write {output}: {exc.strerror}") from exc
     totals = made.data.stats
     _warn(

@@ -21,9 +21,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
 from quanze.server.decisionlog import records
 from quanze.server.decisionlog.losses import Losses, losses_in_database, losses_in_files
 from quanze.server.decisionlog.query import Filters, Match, ScanCounts, scan
@@ -110,6 +107,10 @@ def from_database(
 
 def redacted(url: str) -> str:
     """The database a URL (or libpq connection string) names, fit to print: no password."""
+    # Imported here: psycopg takes ~0.1 s to load, which no other command should pay.
+    import psycopg  # noqa: PLC0415
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo  # noqa: PLC0415
+
     try:
         parts = conninfo_to_dict(url)
     except psycopg.ProgrammingError:
