@@ -89,6 +89,10 @@ def register(commands: Subcommands) -> None:
     )
     verify_parser.set_defaults(run=_verify)
     logs_ship.register(logs)
+    # Imported here: it builds on this module's filter options.
+    from quanze.server.cli import logs_report  # noqa: PLC0415
+
+    logs_report.register(logs)
 
 
 def _query(args: argparse.Namespace) -> int:
@@ -270,6 +274,20 @@ def _filter_command(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("directory", metavar="DIR", help="the decision-log directory")
+    _filter_options(parser)
+    parser.add_argument(
+        "--check-chain",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="follow each stream's hash chain while reading, and fail (exit status 1) where it "
+        "breaks (default); --no-check-chain skips that, with a warning",
+    )
+    _progress_option(parser)
+    return parser
+
+
+def _filter_options(parser: argparse.ArgumentParser) -> None:
+    """The filters of `query`, `stats` and `report`, and the catalog they may need."""
     group = parser.add_argument_group("filters")
     group.add_argument("--since", metavar="TIME", help="records at or after TIME")
     group.add_argument("--until", metavar="TIME", help="records before TIME (exclusive)")
@@ -313,15 +331,6 @@ def _filter_command(
         help="policies whose catalog ListAllowedActions calls answered (default: the bundled "
         "ones); only consulted with --action or an answer id",
     )
-    parser.add_argument(
-        "--check-chain",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="follow each stream's hash chain while reading, and fail (exit status 1) where it "
-        "breaks (default); --no-check-chain skips that, with a warning",
-    )
-    _progress_option(parser)
-    return parser
 
 
 def _progress_option(parser: argparse.ArgumentParser) -> None:

@@ -61,6 +61,10 @@ class Counters:
         self.write_failures += 1
         metrics.log_write_failed()
 
+    def losses(self) -> dict[str, int]:
+        """What every checkpoint of the writer records (`StreamWriter.losses`)."""
+        return {"records_lost": self.records_lost, "records_refused": self.records_refused}
+
     def checkpointed(self, writer: StreamWriter) -> None:
         """The time of `writer`'s last checkpoint (None: none yet)."""
         self.last_checkpoint_time = writer.last_checkpoint_at
@@ -81,6 +85,7 @@ class DecisionLog:
         self.writer = writer
         self.mode = mode
         self.counters = Counters()
+        writer.losses = self.counters.losses
         self._buffer_records = buffer_records
         self._tick_seconds = tick_seconds
         # Whole calls, so a call's records are written (or fail) in one batch.

@@ -85,6 +85,9 @@ class StreamWriter:
         self.stream = ""
         self.last_checkpoint_at: float | None = None
         self.bytes_written = 0
+        # Records that never reached the log since this writer started, counted by its owner
+        # (`DecisionLog`): every checkpoint carries them, so the log says what it is missing.
+        self.losses: Callable[[], Mapping[str, int]] = _no_losses
         self._lock_file: IO[bytes] | None = None
         # Unbuffered: a failed write must not leave bytes in a buffer that a later call flushes.
         self._file: io.FileIO | None = None
@@ -244,6 +247,7 @@ class StreamWriter:
         if kind == records.CHECKPOINT:
             record["stream"] = self.stream
             record["retained_from_seq"] = self._retained_from_seq
+            record.update(self.losses())  # not signed on their own: the chain covers them
             message = records.checkpoint_message(record, self.stream)
             record["signature"] = self._signer.sign(message)
             # prev_hash stays last for readers scanning lines by eye.
@@ -525,6 +529,10 @@ class StreamWriter:
             log.info("decision_log_file_removed", file=log_file.path.name, reason="retention")
         if expired and self._syncs:
             disk.sync_directory(self.directory)
+
+
+def _no_losses() -> Mapping[str, int]:
+    return {"records_lost": 0, "records_refused": 0}
 
 
 def _serialize(record: Any, **_kwargs: Any) -> str:
