@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import psycopg
+
 from quanze.server.cli import ExitCode, Subcommands, command_group
-from quanze.server.decisionlog import records
-from quanze.server.decisionlog.query import RPCS, Filters, ScanCounts, parse_time, scan
+from quanze.server.decisionlog import central, records
+from quanze.server.decisionlog.central_read import database_stats, scan_database
+from quanze.server.decisionlog.central_verify import verify_database
+from quanze.server.decisionlog.query import RPCS, Filters, Match, ScanCounts, parse_time, scan
 from quanze.server.decisionlog.reader import Progress, log_directory, progress_for
 from quanze.server.decisionlog.records import LogFile
 from quanze.server.decisionlog.render import Output, match_writer
@@ -68,7 +74,7 @@ def register(commands: Subcommands) -> None:
         description=_VERIFY_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    verify_parser.add_argument("directory", metavar="DIR", help="the decision-log directory")
+    _source_options(verify_parser)
     verify_parser.add_argument(
         "--key",
         metavar="FILE",
@@ -94,23 +100,21 @@ def _query(args: argparse.Namespace) -> int:
     """`quanze logs query`: print the matching records; OK whether or not any matched, FAILED
     when the hash chain of what was read breaks."""
     filters = _filters(args)
-    streams = _streams(args.directory)
     counts = _scan_counts(args)
-    progress = _progress(streams, "quanze logs query", args.progress)
     out = Output(sys.stdout)
     emit = match_writer(args.format, out)
     matched = 0
     started = time.monotonic()
     try:
-        for match in scan(streams, filters, counts, progress):
-            emit(match)
-            matched += 1
-            if args.limit is not None and matched >= args.limit:
-                break
+        with _matches(args, filters, counts, "quanze logs query", merge=True) as matches:
+            for match in matches:
+                emit(match)
+                matched += 1
+                if args.limit is not None and matched >= args.limit:
+                    break
         emit(None)
     finally:
         out.flush()
-        progress.finish()
     if args.format == "table":
         if matched:
             limited = (
@@ -119,43 +123,46 @@ def _query(args: argparse.Namespace) -> int:
             _warn(f"{matched:,} matching records{limited} in {time.monotonic() - started:.1f} s")
         else:
             _warn("no matching records")
-    return _report_scan(counts, args.directory)
+    return _report_scan(counts, args)
 
 
 def _stats(args: argparse.Namespace) -> int:
     """`quanze logs stats`: totals and counts of the matching answers; OK, or FAILED when the
     hash chain of what was read breaks."""
     filters = _filters(args)
-    streams = _streams(args.directory)
-    stats = Stats(tuple(dict.fromkeys(args.by or DEFAULT_STATS)))
+    dimensions = tuple(dict.fromkeys(args.by or DEFAULT_STATS))
     counts = _scan_counts(args)
-    progress = _progress(streams, "quanze logs stats", args.progress)
-    try:
-        for match in scan(streams, filters, counts, progress, merge=False):
-            stats.add(match)
-    finally:
-        progress.finish()
+    database = _database(args)
+    if database is not None:
+        with _connected(database) as conn:
+            stats = database_stats(conn, filters, dimensions, counts, sources=args.sources)
+    else:
+        stats = Stats(dimensions)
+        with _matches(args, filters, counts, "quanze logs stats", merge=False) as matches:
+            for match in matches:
+                stats.add(match)
     out = Output(sys.stdout)
     write_stats(out, stats, args.format)
     if args.format == "table" and not stats.records:
         _warn("no matching records")
     out.flush()
-    return _report_scan(counts, args.directory)
+    return _report_scan(counts, args)
 
 
 def _scan_counts(args: argparse.Namespace) -> ScanCounts:
     return ScanCounts() if args.check_chain else ScanCounts(breaks=None)
 
 
-def _report_scan(counts: ScanCounts, directory: str) -> int:
+def _report_scan(counts: ScanCounts, args: argparse.Namespace) -> int:
     """What the scan skipped and how the chain held, on stderr; the exit status that says so."""
     for message in counts.report():
         _warn(message)
     if counts.breaks is None:
+        verify = "--db URL" if args.directory is None else args.directory
         _warn(
             "WARNING: the hash chain was NOT checked (--no-check-chain): records changed, "
             "removed or inserted in the log would go unnoticed in these results; "
-            f"`quanze logs verify {directory}` checks them"
+            f"`quanze logs verify {verify}` checks them"
         )
         return ExitCode.OK
     return ExitCode.FAILED if counts.breaks.count else ExitCode.OK
@@ -163,12 +170,21 @@ def _report_scan(counts: ScanCounts, directory: str) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     """`quanze logs verify`: OK when intact, FAILED when any problem was found."""
-    report = verify_directory(
-        Path(args.directory),
-        key_file=Path(args.key) if args.key else None,
-        anchors=args.anchors,
-        progress=args.progress,
-    )
+    key_file = Path(args.key) if args.key else None
+    database = _database(args)
+    if database is not None:
+        with _connected(database) as conn:
+            report = verify_database(
+                conn,
+                key_file=key_file,
+                anchors=args.anchors,
+                progress=args.progress,
+                sources=args.sources,
+            )
+    else:
+        report = verify_directory(
+            Path(args.directory), key_file=key_file, anchors=args.anchors, progress=args.progress
+        )
     if args.format == "json":
         sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n")
     else:
@@ -268,7 +284,7 @@ def _filter_command(
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("directory", metavar="DIR", help="the decision-log directory")
+    _source_options(parser)
     group = parser.add_argument_group("filters")
     group.add_argument("--since", metavar="TIME", help="records at or after TIME")
     group.add_argument("--until", metavar="TIME", help="records before TIME (exclusive)")
@@ -321,6 +337,82 @@ def _filter_command(
     )
     _progress_option(parser)
     return parser
+
+
+def _source_options(parser: argparse.ArgumentParser) -> None:
+    """DIR or --db: a log directory, or the central store (with --source to pick sidecars)."""
+    parser.add_argument(
+        "directory", metavar="DIR", nargs="?", help="the decision-log directory (or give --db)"
+    )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="read the central store instead of a directory: postgresql://USER@HOST:PORT/DB "
+        f"(default: ${DATABASE_ENV} when no DIR is given)",
+    )
+    parser.add_argument(
+        "--source",
+        metavar="NAME",
+        action="append",
+        default=[],
+        dest="sources",
+        help="with --db: only the streams this sidecar shipped (its --source name; repeatable)",
+    )
+
+
+DATABASE_ENV = "QUANZE_LOG_DATABASE_URL"
+
+
+def _database(args: argparse.Namespace) -> str | None:
+    """The store's URL when the command reads it, None for a directory; exactly one of them."""
+    if args.directory is not None and args.db is not None:
+        raise QuanzeError(
+            f"give either DIR ({args.directory}) or --db, not both: DIR reads a decision-log "
+            "directory, --db the central store"
+        )
+    database = args.db if args.directory is None else None
+    if args.directory is None and database is None:
+        database = os.environ.get(DATABASE_ENV) or None
+        if database is None:
+            raise QuanzeError(
+                "give the decision-log directory (DIR) or the central store (--db URL, or "
+                f"${DATABASE_ENV})"
+            )
+    if database is None and args.sources:
+        raise QuanzeError("--source picks sidecars in the central store: use it with --db")
+    return database
+
+
+@contextlib.contextmanager
+def _connected(url: str) -> Iterator[psycopg.Connection]:
+    """A connection to the store; a connection lost on the way is said plainly."""
+    conn = central.connect(url)
+    try:
+        with conn:
+            yield conn
+    except psycopg.OperationalError as exc:
+        raise QuanzeError(
+            f"lost the decision-log database while reading it: {' '.join(str(exc).split())}; "
+            "run the command again when it is back"
+        ) from None
+
+
+@contextlib.contextmanager
+def _matches(
+    args: argparse.Namespace, filters: Filters, counts: ScanCounts, label: str, *, merge: bool
+) -> Iterator[Iterator[Match]]:
+    """The matches of DIR or of the store, whichever the command was given."""
+    database = _database(args)
+    if database is not None:
+        with _connected(database) as conn:
+            yield scan_database(conn, filters, counts, merge=merge, sources=args.sources)
+        return
+    streams = _streams(args.directory)
+    progress = _progress(streams, label, args.progress)
+    try:
+        yield scan(streams, filters, counts, progress, merge=merge)
+    finally:
+        progress.finish()
 
 
 def _progress_option(parser: argparse.ArgumentParser) -> None:

@@ -62,7 +62,7 @@ def verify_directory(
     try:
         for stream, files in streams.items():
             wanted = {a.seq: a.hash for a in parsed if a.stream == stream}
-            found = StreamCheck(stream, files, checker, wanted, shown).run()
+            found = StreamCheck.of_files(stream, files, checker, wanted, shown).run()
             report.problems.extend(found.problems)
             report.omitted += found.omitted
             report.notes.extend(found.notes)

@@ -11,6 +11,7 @@ the chain protects.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ class RecordChecks:
         findings: Findings,
         checker: SignatureChecker | None,
         anchors: dict[int, str],
-        numbers: set[int],
+        numbers: Container[int],
     ) -> None:
         self.findings = findings
         self.stream = findings.stream

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 from collections import OrderedDict
+from collections.abc import Container
 from dataclasses import dataclass
 
 from quanze.server.decisionlog.verify_lines import WINDOW, Accepted, Entry
@@ -39,7 +40,7 @@ class _Gap:
 class Misplaced:
     """What one stream's chain passed over or found missing, until it is known which it was."""
 
-    def __init__(self, findings: Findings, numbers: set[int]) -> None:
+    def __init__(self, findings: Findings, numbers: Container[int]) -> None:
         self.findings = findings
         self.stream = findings.stream
         self.numbers = numbers
