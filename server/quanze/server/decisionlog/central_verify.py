@@ -32,6 +32,7 @@ from typing import Any
 
 import psycopg
 
+from quanze.server.clock import timestamp
 from quanze.server.decisionlog import records
 from quanze.server.decisionlog.central import COLUMNS, Tip, columns_of, tips
 from quanze.server.decisionlog.central_read import source_of, stream_names
@@ -94,7 +95,7 @@ def verify_database(
             + (f" of source {', '.join(sources)}" if sources else "")
             + "; nothing to verify"
         )
-    report = VerifyReport(None, database=_shown(conn))
+    report = VerifyReport(None, database=_database_shown(conn))
     for stream in names:
         wanted = {a.seq: a.hash for a in parsed if a.stream == stream}
         found = _StreamRows(conn, stream, held.get(stream), checker, wanted).run()
@@ -121,7 +122,7 @@ def verify_database(
     return report
 
 
-def _shown(conn: psycopg.Connection) -> str:
+def _database_shown(conn: psycopg.Connection) -> str:
     """The database's URL as connected, without a password."""
     info = conn.info
     return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
@@ -143,6 +144,7 @@ class _StreamRows:
         self.tip = tip
         summary = StreamSummary(stream)
         self.check = StreamCheck(summary, self.entries(), _EveryNumber(), checker, anchors)
+        self.check.checks.writer_stream = stream.rpartition("/")[2]
         self.findings: Findings = self.check.findings
         self.origins: set[str] = set()
         self.rows = 0
@@ -216,7 +218,9 @@ class _StreamRows:
             self.edited_more += 1
             return
         first = wrong[0]
-        example = f"{first}: the column says {stored[first]!r}, the line {said[first]!r}"
+        example = (
+            f"{first}: the column says {_shown(stored[first])}, the line {_shown(said[first])}"
+        )
         what = (
             "its line was changed after it was shipped (it no longer hashes to the row's hash)"
             if "hash" in wrong
@@ -299,6 +303,10 @@ class _StreamRows:
                 f"{tip.last_seq:,}{'' if total == 1 else f'; {total:,} rows are after it'}): "
                 "not shipped by Quanze",
             )
+
+
+def _shown(value: Any) -> str:
+    return repr(timestamp(value)) if isinstance(value, datetime) else repr(value)
 
 
 def _moment(text: Any) -> datetime | None:

@@ -66,8 +66,7 @@ class Entry:
 
     @property
     def where(self) -> str:
-        origin = f"{self.file.path.name}:{self.line}"
-        return f"{self.place} (shipped from {origin})" if self.place else origin
+        return self.place or f"{self.file.path.name}:{self.line}"
 
 
 class Accepted:

@@ -295,7 +295,10 @@ class Findings:
 
 
 def _place(where: Entry | None) -> str | None:
-    return where.where if where is not None and where.place else None
+    """A row of the central store, with the file line it was shipped from."""
+    if where is None or not where.place:
+        return None
+    return f"{where.place} (shipped from {where.file.path.name}:{where.line})"
 
 
 def plural(count: int, noun: str) -> str:
