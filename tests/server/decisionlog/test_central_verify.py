@@ -18,9 +18,11 @@ import psycopg
 import pytest
 
 from quanze.server import cli
-from quanze.server.decisionlog import records
+from quanze.server.decisionlog import central, central_verify, records
 from quanze.server.decisionlog.central import connect
+from quanze.server.decisionlog.central_schema import migrate
 from quanze.server.decisionlog.central_verify import verify_database
+from quanze.server.decisionlog.reader import read_lines
 from quanze.server.decisionlog.records import load_signer
 from quanze.server.decisionlog.verify import verify_directory
 from quanze.server.decisionlog.verify_report import VerifyReport
@@ -411,3 +413,32 @@ def test_a_wrong_key_is_a_signature_problem(store: Log, database_url: str, tmp_p
     assert report.verdict == "tampered"
     assert {p.kind for p in report.problems} == {"signature"}
     assert "give --key the key that signs this log" in report.problems[0].message
+
+
+def test_rows_shipped_while_verifying_are_not_taken_for_insertions(
+    database_url: str, logs: dict[str, Log], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = logs["restarted"]
+    rows = [
+        central.row_of(line.raw, f"{log_file.path.name}:{line.number}")
+        for log_file in records.list_streams(log.directory)["w0"]
+        for line in read_lines(log_file)
+    ]
+    with connect(database_url) as conn:
+        migrate(conn, applied_by="tests")
+        central.append(conn, "pod-a", "w0", rows[:50])
+    shipped = []
+
+    def tips_then_ship(conn: psycopg.Connection) -> dict[str, central.Tip]:
+        found = central.tips(conn)
+        with connect(database_url) as shipper:  # another sidecar's shipper, meanwhile
+            shipped.append(central.append(shipper, "pod-a", "w0", rows[50:]))
+        return found
+
+    monkeypatch.setattr(central_verify, "tips", tips_then_ship)
+    with connect(database_url) as conn:
+        report = verify_database(conn, key_file=log.key)
+
+    assert shipped[0].last_seq == len(rows)
+    assert report.problems == []  # what it read is the first 50, consistently
+    assert report.streams[STREAM].last_seq == 50

@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import IsolationLevel
+from psycopg.pq import TransactionStatus
 
 from quanze.server.clock import timestamp
 from quanze.server.decisionlog import records
@@ -80,6 +82,9 @@ def verify_database(
 ) -> VerifyReport:
     """Verify every stream of the store (of `sources`, if given); raises `QuanzeError` if it
     cannot be read at all. `progress` (as for files) is not shown: rows are not files."""
+    if conn.info.transaction_status == TransactionStatus.IDLE:
+        # One snapshot: a shipper appending meanwhile must not look like rows after the tip.
+        conn.isolation_level = IsolationLevel.REPEATABLE_READ
     require_current(conn)
     parsed = [parse_anchor(text) for text in anchors]
     checker = SignatureChecker(key_file) if key_file is not None else None
