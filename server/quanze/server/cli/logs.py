@@ -5,16 +5,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import psycopg
-
 from quanze.server.cli import ExitCode, Subcommands, command_group
-from quanze.server.decisionlog import central, records
+from quanze.server.cli.logs_db import connected, database_url, source_options
+from quanze.server.decisionlog import records
 from quanze.server.decisionlog.central_read import database_stats, scan_database
 from quanze.server.decisionlog.central_verify import verify_database
 from quanze.server.decisionlog.query import RPCS, Filters, Match, ScanCounts, parse_time, scan
@@ -74,7 +72,7 @@ def register(commands: Subcommands) -> None:
         description=_VERIFY_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _source_options(verify_parser)
+    source_options(verify_parser)
     verify_parser.add_argument(
         "--key",
         metavar="FILE",
@@ -132,9 +130,9 @@ def _stats(args: argparse.Namespace) -> int:
     filters = _filters(args)
     dimensions = tuple(dict.fromkeys(args.by or DEFAULT_STATS))
     counts = _scan_counts(args)
-    database = _database(args)
+    database = database_url(args)
     if database is not None:
-        with _connected(database) as conn:
+        with connected(database) as conn:
             stats = database_stats(conn, filters, dimensions, counts, sources=args.sources)
     else:
         stats = Stats(dimensions)
@@ -171,9 +169,9 @@ def _report_scan(counts: ScanCounts, args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     """`quanze logs verify`: OK when intact, FAILED when any problem was found."""
     key_file = Path(args.key) if args.key else None
-    database = _database(args)
+    database = database_url(args)
     if database is not None:
-        with _connected(database) as conn:
+        with connected(database) as conn:
             report = verify_database(
                 conn,
                 key_file=key_file,
@@ -203,8 +201,8 @@ action, allowed iff listed; without, one answer for the whole call (action `*`, 
 that --decision, --reason, --article and --escalate do not match.
 """
 _QUERY_HELP = (
-    "List the decision records of a log directory (every stream, plain and gzip files) that "
-    "match the filters, in time order across streams.\n"
+    "List the decision records of a log directory (every stream, plain and gzip files), or of "
+    "the central store (--db), that match the filters, in time order across streams.\n"
     + _FILTER_HELP
     + """
 Formats: table (one row per answer; ids, revisions and long cells cut to fit; control and
@@ -220,6 +218,7 @@ examples:
   quanze logs query /var/log/quanze --case C2026-0042
   quanze logs query /var/log/quanze --subject p-zhang --since 2026-11-01 --until 2026-12-01
   quanze logs query /var/log/quanze --decision deny --article 十七 --format csv > denials.csv
+  quanze logs query --db postgresql://quanze@db:5432/decisions --source pod-7f9c --case C2026-0042
 """
 )
 _STATS_HELP = (
@@ -233,6 +232,7 @@ A record with several roles, reasons or articles counts once under each.
 examples:
   quanze logs stats /var/log/quanze
   quanze logs stats /var/log/quanze --since 2026-11-01 --by reason --by revision --format json
+  quanze logs stats --db postgresql://quanze@db:5432/decisions --since 2026-11-01
 """
 )
 _VERIFY_HELP = """\
@@ -261,6 +261,11 @@ examples:
   quanze logs verify /var/log/quanze --key checkpoint.pub
   quanze logs verify /var/log/quanze --key checkpoint.pub --anchor w0:120345:3f5a…
   quanze logs verify /var/log/quanze --format json > verify.json
+  quanze logs verify --db postgresql://quanze@db:5432/decisions --key checkpoint.pub
+
+With --db the central store is verified instead, stream by stream, and held to more than files
+are: each row's columns must say what its line says, and quanze.streams must agree with the
+rows. Problems are located as <source>/<stream> seq N (shipped from FILE:LINE).
 """
 
 
@@ -284,7 +289,7 @@ def _filter_command(
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _source_options(parser)
+    source_options(parser)
     group = parser.add_argument_group("filters")
     group.add_argument("--since", metavar="TIME", help="records at or after TIME")
     group.add_argument("--until", metavar="TIME", help="records before TIME (exclusive)")
@@ -339,72 +344,14 @@ def _filter_command(
     return parser
 
 
-def _source_options(parser: argparse.ArgumentParser) -> None:
-    """DIR or --db: a log directory, or the central store (with --source to pick sidecars)."""
-    parser.add_argument(
-        "directory", metavar="DIR", nargs="?", help="the decision-log directory (or give --db)"
-    )
-    parser.add_argument(
-        "--db",
-        metavar="URL",
-        help="read the central store instead of a directory: postgresql://USER@HOST:PORT/DB "
-        f"(default: ${DATABASE_ENV} when no DIR is given)",
-    )
-    parser.add_argument(
-        "--source",
-        metavar="NAME",
-        action="append",
-        default=[],
-        dest="sources",
-        help="with --db: only the streams this sidecar shipped (its --source name; repeatable)",
-    )
-
-
-DATABASE_ENV = "QUANZE_LOG_DATABASE_URL"
-
-
-def _database(args: argparse.Namespace) -> str | None:
-    """The store's URL when the command reads it, None for a directory; exactly one of them."""
-    if args.directory is not None and args.db is not None:
-        raise QuanzeError(
-            f"give either DIR ({args.directory}) or --db, not both: DIR reads a decision-log "
-            "directory, --db the central store"
-        )
-    database = args.db if args.directory is None else None
-    if args.directory is None and database is None:
-        database = os.environ.get(DATABASE_ENV) or None
-        if database is None:
-            raise QuanzeError(
-                "give the decision-log directory (DIR) or the central store (--db URL, or "
-                f"${DATABASE_ENV})"
-            )
-    if database is None and args.sources:
-        raise QuanzeError("--source picks sidecars in the central store: use it with --db")
-    return database
-
-
-@contextlib.contextmanager
-def _connected(url: str) -> Iterator[psycopg.Connection]:
-    """A connection to the store; a connection lost on the way is said plainly."""
-    conn = central.connect(url)
-    try:
-        with conn:
-            yield conn
-    except psycopg.OperationalError as exc:
-        raise QuanzeError(
-            f"lost the decision-log database while reading it: {' '.join(str(exc).split())}; "
-            "run the command again when it is back"
-        ) from None
-
-
 @contextlib.contextmanager
 def _matches(
     args: argparse.Namespace, filters: Filters, counts: ScanCounts, label: str, *, merge: bool
 ) -> Iterator[Iterator[Match]]:
     """The matches of DIR or of the store, whichever the command was given."""
-    database = _database(args)
+    database = database_url(args)
     if database is not None:
-        with _connected(database) as conn:
+        with connected(database) as conn:
             yield scan_database(conn, filters, counts, merge=merge, sources=args.sources)
         return
     streams = _streams(args.directory)
