@@ -45,7 +45,6 @@ from quanze.server.decisionlog.verify_lines import RECORD, Entry, parse_line
 from quanze.server.decisionlog.verify_report import (
     MAX_PROBLEMS,
     Findings,
-    Problem,
     StreamSummary,
     VerifyReport,
     parse_anchor,
@@ -103,27 +102,8 @@ def verify_database(
     report = VerifyReport(None, database=_database_shown(conn))
     for stream in names:
         wanted = {a.seq: a.hash for a in parsed if a.stream == stream}
-        found = _StreamRows(conn, stream, held.get(stream), checker, wanted).run()
-        report.problems.extend(found.problems)
-        report.omitted += found.omitted
-        report.notes.extend(found.notes)
-        report.reopens.extend(found.reopens)
-        report.lost.extend(found.lost)
-        report.streams[stream] = found.summary
-        report.unchecked_signatures += found.unchecked_signatures
-    for anchor in parsed:
-        if anchor.stream not in names:
-            report.problems.append(
-                Problem(
-                    "deleted",
-                    anchor.stream,
-                    None,
-                    None,
-                    anchor.seq,
-                    f"stream {anchor.stream} has no rows in the database, but anchor {anchor} "
-                    "was recorded: its rows were deleted",
-                )
-            )
+        report.add(_StreamRows(conn, stream, held.get(stream), checker, wanted).run())
+    report.missing_streams(parsed, "rows in the database")
     return report
 
 

@@ -133,6 +133,32 @@ class VerifyReport:
     database: str = ""
     """The central store verified: its URL, without a password."""
 
+    def add(self, findings: Findings) -> None:
+        """One stream's findings."""
+        self.problems.extend(findings.problems)
+        self.omitted += findings.omitted
+        self.notes.extend(findings.notes)
+        self.reopens.extend(findings.reopens)
+        self.lost.extend(findings.lost)
+        self.streams[findings.stream] = findings.summary
+        self.unchecked_signatures += findings.unchecked_signatures
+
+    def missing_streams(self, anchors: list[Anchor], held: str) -> None:
+        """Anchors of streams that are not there at all: their `held` (files, rows) deleted."""
+        for anchor in anchors:
+            if anchor.stream not in self.streams:
+                self.problems.append(
+                    Problem(
+                        "deleted",
+                        anchor.stream,
+                        None,
+                        None,
+                        anchor.seq,
+                        f"stream {anchor.stream} has no {held}, but anchor {anchor} was "
+                        f"recorded: its {held.split(maxsplit=1)[0]} were deleted",
+                    )
+                )
+
     @property
     def verdict(self) -> str:
         """One of `VERDICTS`: the most serious that applies."""
