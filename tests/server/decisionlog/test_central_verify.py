@@ -442,3 +442,30 @@ def test_rows_shipped_while_verifying_are_not_taken_for_insertions(
     assert shipped[0].last_seq == len(rows)
     assert report.problems == []  # what it read is the first 50, consistently
     assert report.streams[STREAM].last_seq == 50
+
+
+def test_a_file_shipped_partly_before_and_partly_after_gzip_is_one_file(
+    store: Log, database_url: str
+) -> None:
+    with connect(database_url) as conn:
+        changed = conn.execute(
+            "UPDATE quanze.records SET origin = replace(origin, '.jsonl.gz:', '.jsonl:') "
+            "WHERE origin LIKE '%.jsonl.gz:%' AND seq % 2 = 0"
+        ).rowcount
+        conn.commit()
+    assert changed > 10
+
+    report = verify(database_url, store)
+
+    assert report.verdict == "intact", report.render()
+    assert report.streams[STREAM].files == len(list(store.directory.glob("decisions-*")))
+
+
+def test_a_database_without_the_log_or_out_of_reach_is_said_plainly(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for command in ("query", "stats", "verify"):
+        assert cli.main(["logs", command, "--db", database_url]) == 1
+        assert "holds no Quanze decision log" in capsys.readouterr().err
+        assert cli.main(["logs", command, "--db", "postgresql://postgres@127.0.0.1:1/x"]) == 1
+        assert "cannot connect to the decision-log database" in capsys.readouterr().err

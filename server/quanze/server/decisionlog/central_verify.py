@@ -131,7 +131,8 @@ class _StreamRows:
         self.check = StreamCheck(summary, self.entries(), _EveryNumber(), checker, anchors)
         self.check.checks.writer_stream = stream.rpartition("/")[2]
         self.findings: Findings = self.check.findings
-        self.origins: set[str] = set()
+        self.files: dict[int, LogFile] = {}
+        """The files rows were shipped from, by number."""
         self.rows = 0
         self.first_row: int | None = None
         self.last_row: Entry | None = None
@@ -146,7 +147,7 @@ class _StreamRows:
             findings.problem("modified", entry, seq, message)
         findings.summary.problems += self.edited_more  # counted, beyond the listed ones
         findings.omitted += self.edited_more
-        findings.summary.files = len(self.origins)
+        findings.summary.files = len(self.files)
         self.check_tip()
         return findings
 
@@ -172,12 +173,13 @@ class _StreamRows:
                 yield entry
 
     def origin_of(self, origin: str) -> tuple[LogFile, int]:
-        """The file and line a row was shipped from (`FILE:LINE`)."""
-        name, _, number = origin.rpartition(":")
-        self.origins.add(name)
+        """The file and line a row was shipped from (`FILE:LINE`). A file is known by its
+        number: one shipped partly before it was gzipped and partly after is one file."""
+        name, _, line = origin.rpartition(":")
         path = Path(name)
-        log_file = records.parse_file_name(path) or LogFile(self.stream, 0, "", path)
-        return log_file, int(number) if number.isdigit() else 0
+        parsed = records.parse_file_name(path) or LogFile(self.stream, 0, "", path)
+        log_file = self.files.setdefault(parsed.number, parsed)
+        return log_file, int(line) if line.isdigit() else 0
 
     def check_columns(
         self, entry: Entry, seq: int, row: tuple[Any, ...], record: dict[str, Any]
