@@ -161,8 +161,8 @@ def main() -> int:
         )
     with central.connect(args.db) as conn:
         rows_now, table_bytes = conn.execute(
-            "SELECT (SELECT sum(records) FROM quanze.streams), "
-            "(SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i "
+            "SELECT (SELECT sum(records)::bigint FROM quanze.streams), "
+            "(SELECT sum(pg_total_relation_size(c.oid))::bigint FROM pg_inherits i "
             "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'quanze.records'::regclass)"
         ).fetchone() or (0, 0)
     print(

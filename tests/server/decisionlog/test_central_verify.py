@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from quanze.server import cli
-from quanze.server.decisionlog import central, central_verify, records
+from quanze.server.decisionlog import central, central_read, central_verify, records
 from quanze.server.decisionlog.central import connect
 from quanze.server.decisionlog.central_schema import migrate
 from quanze.server.decisionlog.central_verify import verify_database
@@ -350,6 +350,7 @@ def test_source_picks_the_sidecars_to_verify(
 # ---------------------------------------------------------------------------- query and stats
 
 
+@pytest.mark.parametrize("probe_below", [0.0, 1.01], ids=["in seq order", "by index probes"])
 @pytest.mark.parametrize(
     ("tamper", "where"),
     [
@@ -363,15 +364,26 @@ def test_query_and_stats_find_the_chain_broken_where_the_rows_were_changed(
     capsys: pytest.CaptureFixture[str],
     tamper: Tamper,
     where: str,
+    probe_below: float,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(central_read, "PROBE_BELOW", probe_below)  # stats: both ways
     with connect(database_url) as conn:
         _, seq = tamper(conn, store)
         conn.commit()
     expected = f"{STREAM} seq " + where.format(
         seq=f"{seq:,}", seq1=f"{seq + 1:,}", seq0=f"{seq - 1:,}"
     )
-    for command in ("query", "stats"):
-        status = cli.main(["logs", command, "--db", database_url])
+    with connect(database_url) as conn:
+        # The subject of the row whose link broke: a few matches, among many rows.
+        broken = seq if tamper is edit_line else seq - 1
+        (subject,) = conn.execute(
+            "SELECT subject_id FROM quanze.records WHERE stream = %s AND seq = %s",
+            (STREAM, broken),
+        ).fetchone() or ("",)
+    assert subject
+    for command, *only in (["query"], ["stats"], ["stats", "--subject", subject]):
+        status = cli.main(["logs", command, "--db", database_url, *only])
         err = capsys.readouterr().err
         assert status == 1, command
         assert f"WARNING: the hash chain breaks in 1 place: {expected}." in err, (command, err)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -310,7 +310,7 @@ def database_stats(
     stats.list_calls = decided["list"]
     counts.lines += stats.records
     if counts.breaks is not None:
-        _breaks_in_sql(conn, counts.breaks, where, params)
+        _breaks_in_sql(conn, counts.breaks, filters, (where, params), stats.records)
     return stats
 
 
@@ -328,31 +328,70 @@ def _keys_sql(dimension: str) -> str:
     return f"SELECT '{dimension}', coalesce(nullif({value}, ''), '{NONE}')"
 
 
-_BREAKS = """SELECT count(*) OVER (), stream, seq, said, problem FROM (
-    SELECT r.stream, r.seq, s.said,
+_HEAD_SEQ = """substring(r.line FROM '^[{]"type":"[a-z]+","seq":([0-9]+),')"""
+_LINE_HASH = "encode(sha256(convert_to(r.line, 'UTF8')), 'hex')"
+_NEXT = "SELECT FROM quanze.records n WHERE n.stream = c.stream AND n.seq = c.seq + 1"
+
+# The chain check of `_Reading.check_link` in SQL, over the matching rows: a row's line must
+# say its seq, and hash to the prev_hash of a row after it (there may be several: inserted
+# copies), unless it is the last row before the stream's tip. Two ways to find the rows after:
+# an index probe per matching row (few matches), or one pass in seq order over the rows that
+# can be successors (`lead`, many matches: probes cost ~50 µs a row), probing only where the
+# next row read is not seq + 1 (a gap, a duplicate, or a successor beyond the time bound).
+_BREAKS = f"""SELECT count(*) OVER (), stream, seq, said, problem FROM (
+    SELECT c.stream, c.seq, c.said,
         CASE
-        WHEN s.said IS DISTINCT FROM r.seq::text THEN 'seq'
-        WHEN NOT EXISTS (SELECT FROM quanze.records n
-                         WHERE n.stream = r.stream AND n.seq = r.seq + 1) THEN
-            CASE WHEN t.last_seq IS NULL OR r.seq < t.last_seq THEN 'missing' END
-        WHEN NOT EXISTS (SELECT FROM quanze.records n
-                         WHERE n.stream = r.stream AND n.seq = r.seq + 1
-                         AND n.prev_hash = encode(sha256(convert_to(r.line, 'UTF8')), 'hex'))
-            THEN 'chain'
+        WHEN c.said IS DISTINCT FROM c.seq::text THEN 'seq'
+        WHEN c.next_seq = c.seq + 1 AND c.next_prev = c.line_hash THEN NULL
+        WHEN EXISTS ({_NEXT} AND n.prev_hash = c.line_hash) THEN NULL
+        WHEN EXISTS ({_NEXT}) THEN 'chain'
+        WHEN t.last_seq IS NULL OR c.seq < t.last_seq THEN 'missing'
         END AS problem
-    FROM quanze.records r
-    CROSS JOIN LATERAL (SELECT substring(r.line FROM
-        '^[{]"type":"[a-z]+","seq":([0-9]+),') AS said) s
-    LEFT JOIN quanze.streams t ON t.stream = r.stream
-    WHERE <where>) checked
+    FROM (<rows>) c
+    LEFT JOIN quanze.streams t ON t.stream = c.stream) checked
 WHERE problem IS NOT NULL
-ORDER BY stream COLLATE "C", seq LIMIT %s"""
-"""The chain check of `_Reading.check_link` in SQL, over the matching rows (`<where>`)."""
+ORDER BY stream COLLATE "C", seq LIMIT %s"""  # noqa: S608 - our own fragments; values are parameters
+_PROBED = f"""SELECT r.stream, r.seq, {_HEAD_SEQ} AS said, {_LINE_HASH} AS line_hash,
+        NULL::bigint AS next_seq, NULL::text AS next_prev
+    FROM quanze.records r WHERE <where>"""  # noqa: S608 - our own fragments; values are parameters
+_IN_ORDER = f"""SELECT * FROM (
+        SELECT r.stream, r.seq, m.matched,
+            CASE WHEN m.matched THEN {_HEAD_SEQ} END AS said,
+            CASE WHEN m.matched THEN {_LINE_HASH} END AS line_hash,
+            lead(r.seq) OVER s AS next_seq, lead(r.prev_hash) OVER s AS next_prev
+        FROM quanze.records r CROSS JOIN LATERAL (SELECT <where> AS matched) m
+        WHERE <bound>
+        WINDOW s AS (PARTITION BY r.stream ORDER BY r.seq, r.ts)) w
+    WHERE w.matched"""  # noqa: S608 - our own fragments; values are parameters
+PROBE_BELOW = 0.05
+"""The share of the store's rows under which matching rows are probed, not read in order."""
+_SUCCESSOR_SLACK = timedelta(hours=1)
+"""How far past --until the in-order pass reads for successors (later ones are probed)."""
 
 
-def _breaks_in_sql(conn: psycopg.Connection, breaks: Breaks, where: str, params: list[Any]) -> None:
-    """Where the chain breaks at the matching rows: counted, the first few located."""
-    found = conn.execute(_BREAKS.replace("<where>", where), [*params, MAX_LISTED]).fetchall()
+def _breaks_in_sql(
+    conn: psycopg.Connection,
+    breaks: Breaks,
+    filters: Filters,
+    narrowed: tuple[str, list[Any]],
+    matched: int,
+) -> None:
+    """Where the chain breaks at the `matched` rows `narrowed` selects: counted, the first
+    few located."""
+    where, params = narrowed
+    total = conn.execute("SELECT coalesce(sum(records), 0)::bigint FROM quanze.streams").fetchone()
+    if matched < PROBE_BELOW * (total[0] if total else 0):
+        rows, rows_params = _PROBED.replace("<where>", where), params
+    else:
+        bound, bound_params = "TRUE", []
+        if filters.since is not None:
+            bound, bound_params = "r.ts >= %s", [filters.since]
+        if filters.until is not None:
+            bound += " AND r.ts < %s"
+            bound_params.append(filters.until + _SUCCESSOR_SLACK)
+        rows = _IN_ORDER.replace("<where>", where).replace("<bound>", bound)
+        rows_params = [*params, *bound_params]
+    found = conn.execute(_BREAKS.replace("<rows>", rows), [*rows_params, MAX_LISTED]).fetchall()
     for _, stream, seq, said, problem in found:
         breaks.add(_located(stream, seq, problem, said))
     if found:
