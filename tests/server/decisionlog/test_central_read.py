@@ -21,6 +21,7 @@ from quanze.server.decisionlog.central_read import counts_in_sql, database_stats
 from quanze.server.decisionlog.query import Filters, ScanCounts
 from quanze.server.decisionlog.stats import STATS_DIMENSIONS, Stats
 from quanze.server.decisionlog.writer import WriterSettings
+from quanze.server.errors import QuanzeError
 from tests.postgres import PostgresServer
 from tests.server.decisionlog import support
 from tests.server.decisionlog.test_query import CHINESE_SUBJECT, varied_record
@@ -171,3 +172,8 @@ def test_without_source_every_sidecar_is_read_in_time_order(
     assert stamps == sorted(stamps)
     code, out, _ = run(capsysbinary, "stats", "--db", db_url, "--format", "json")
     assert json.loads(out)["totals"]["records"] == len(lines)
+
+
+def test_only_known_dimensions_are_counted(db_url: str) -> None:
+    with connect(db_url) as conn, pytest.raises(QuanzeError, match="cannot count by x'; DROP"):
+        database_stats(conn, Filters(), ["x'; DROP TABLE quanze.records; --"], ScanCounts())

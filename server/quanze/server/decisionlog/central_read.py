@@ -42,7 +42,8 @@ from quanze.server.decisionlog.query import (
     merged,
 )
 from quanze.server.decisionlog.reader import Progress
-from quanze.server.decisionlog.stats import NONE, Stats
+from quanze.server.decisionlog.stats import NONE, STATS_DIMENSIONS, Stats
+from quanze.server.errors import QuanzeError
 
 _BUFFERED_ROWS = 10_000
 """Rows held at once across all streams (one page each): memory stays bounded."""
@@ -273,6 +274,9 @@ def database_stats(
 ) -> Stats:
     """What `Stats` counts over the store's matching answers: in one SQL aggregate where that
     is exact (`counts_in_sql`), else from the matches themselves."""
+    unknown = sorted(set(dimensions) - set(STATS_DIMENSIONS))
+    if unknown:  # they become SQL: only the known ones
+        raise QuanzeError(f"cannot count by {', '.join(unknown)}: choose from {STATS_DIMENSIONS}")
     stats = Stats(tuple(dimensions))
     if not counts_in_sql(filters):
         for match in scan_database(conn, filters, counts, merge=False, sources=sources):
