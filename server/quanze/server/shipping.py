@@ -28,7 +28,6 @@ import structlog
 
 from quanze.server import applog
 from quanze.server.config import Config
-from quanze.server.decisionlog.ship import Shipper
 
 log = structlog.get_logger("quanze.shipping")
 
@@ -166,6 +165,9 @@ def _ship_process(  # noqa: PLR0917 - the spawned process's arguments, passed po
 
     def report(level: str, event: str, message: str) -> None:
         getattr(ship_log, level)(event, message=message)
+
+    # Imported in the child only: the sidecar itself never loads psycopg.
+    from quanze.server.decisionlog.ship import Shipper  # noqa: PLC0415
 
     shipper = Shipper(Path(directory), url, source, report=report, batch_records=batch_records)
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from quanze.server.cli import ExitCode, Subcommands, command_group, logs_ship
+from quanze.server.cli.logs_db import connected, database_url, source_options
 from quanze.server.decisionlog import records
-from quanze.server.decisionlog.query import RPCS, Filters, ScanCounts, parse_time, scan
+from quanze.server.decisionlog.query import RPCS, Filters, Match, ScanCounts, parse_time, scan
 from quanze.server.decisionlog.reader import Progress, log_directory, progress_for
 from quanze.server.decisionlog.records import LogFile
 from quanze.server.decisionlog.render import Output, match_writer
@@ -68,7 +70,7 @@ def register(commands: Subcommands) -> None:
         description=_VERIFY_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    verify_parser.add_argument("directory", metavar="DIR", help="the decision-log directory")
+    source_options(verify_parser)
     verify_parser.add_argument(
         "--key",
         metavar="FILE",
@@ -99,23 +101,21 @@ def _query(args: argparse.Namespace) -> int:
     """`quanze logs query`: print the matching records; OK whether or not any matched, FAILED
     when the hash chain of what was read breaks."""
     filters = _filters(args)
-    streams = _streams(args.directory)
     counts = _scan_counts(args)
-    progress = _progress(streams, "quanze logs query", args.progress)
     out = Output(sys.stdout)
     emit = match_writer(args.format, out)
     matched = 0
     started = time.monotonic()
     try:
-        for match in scan(streams, filters, counts, progress):
-            emit(match)
-            matched += 1
-            if args.limit is not None and matched >= args.limit:
-                break
+        with _matches(args, filters, counts, "quanze logs query", merge=True) as matches:
+            for match in matches:
+                emit(match)
+                matched += 1
+                if args.limit is not None and matched >= args.limit:
+                    break
         emit(None)
     finally:
         out.flush()
-        progress.finish()
     if args.format == "table":
         if matched:
             limited = (
@@ -124,43 +124,48 @@ def _query(args: argparse.Namespace) -> int:
             _warn(f"{matched:,} matching records{limited} in {time.monotonic() - started:.1f} s")
         else:
             _warn("no matching records")
-    return _report_scan(counts, args.directory)
+    return _report_scan(counts, args)
 
 
 def _stats(args: argparse.Namespace) -> int:
     """`quanze logs stats`: totals and counts of the matching answers; OK, or FAILED when the
     hash chain of what was read breaks."""
     filters = _filters(args)
-    streams = _streams(args.directory)
-    stats = Stats(tuple(dict.fromkeys(args.by or DEFAULT_STATS)))
+    dimensions = tuple(dict.fromkeys(args.by or DEFAULT_STATS))
     counts = _scan_counts(args)
-    progress = _progress(streams, "quanze logs stats", args.progress)
-    try:
-        for match in scan(streams, filters, counts, progress, merge=False):
-            stats.add(match)
-    finally:
-        progress.finish()
+    database = database_url(args)
+    if database is not None:
+        with connected(database) as conn:
+            from quanze.server.decisionlog.central_read import database_stats  # noqa: PLC0415
+
+            stats = database_stats(conn, filters, dimensions, counts, sources=args.sources)
+    else:
+        stats = Stats(dimensions)
+        with _matches(args, filters, counts, "quanze logs stats", merge=False) as matches:
+            for match in matches:
+                stats.add(match)
     out = Output(sys.stdout)
     write_stats(out, stats, args.format)
     if args.format == "table" and not stats.records:
         _warn("no matching records")
     out.flush()
-    return _report_scan(counts, args.directory)
+    return _report_scan(counts, args)
 
 
 def _scan_counts(args: argparse.Namespace) -> ScanCounts:
     return ScanCounts() if args.check_chain else ScanCounts(breaks=None)
 
 
-def _report_scan(counts: ScanCounts, directory: str) -> int:
+def _report_scan(counts: ScanCounts, args: argparse.Namespace) -> int:
     """What the scan skipped and how the chain held, on stderr; the exit status that says so."""
     for message in counts.report():
         _warn(message)
     if counts.breaks is None:
+        verify = "--db URL" if args.directory is None else args.directory
         _warn(
             "WARNING: the hash chain was NOT checked (--no-check-chain): records changed, "
             "removed or inserted in the log would go unnoticed in these results; "
-            f"`quanze logs verify {directory}` checks them"
+            f"`quanze logs verify {verify}` checks them"
         )
         return ExitCode.OK
     return ExitCode.FAILED if counts.breaks.count else ExitCode.OK
@@ -168,12 +173,23 @@ def _report_scan(counts: ScanCounts, directory: str) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     """`quanze logs verify`: OK when intact, FAILED when any problem was found."""
-    report = verify_directory(
-        Path(args.directory),
-        key_file=Path(args.key) if args.key else None,
-        anchors=args.anchors,
-        progress=args.progress,
-    )
+    key_file = Path(args.key) if args.key else None
+    database = database_url(args)
+    if database is not None:
+        with connected(database) as conn:
+            from quanze.server.decisionlog.central_verify import verify_database  # noqa: PLC0415
+
+            report = verify_database(
+                conn,
+                key_file=key_file,
+                anchors=args.anchors,
+                progress=args.progress,
+                sources=args.sources,
+            )
+    else:
+        report = verify_directory(
+            Path(args.directory), key_file=key_file, anchors=args.anchors, progress=args.progress
+        )
     if args.format == "json":
         sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n")
     else:
@@ -192,8 +208,8 @@ action, allowed iff listed; without, one answer for the whole call (action `*`, 
 that --decision, --reason, --article and --escalate do not match.
 """
 _QUERY_HELP = (
-    "List the decision records of a log directory (every stream, plain and gzip files) that "
-    "match the filters, in time order across streams.\n"
+    "List the decision records of a log directory (every stream, plain and gzip files), or of "
+    "the central store (--db), that match the filters, in time order across streams.\n"
     + _FILTER_HELP
     + """
 Formats: table (one row per answer; ids, revisions and long cells cut to fit; control and
@@ -209,6 +225,7 @@ examples:
   quanze logs query /var/log/quanze --case C2026-0042
   quanze logs query /var/log/quanze --subject p-zhang --since 2026-11-01 --until 2026-12-01
   quanze logs query /var/log/quanze --decision deny --article 十七 --format csv > denials.csv
+  quanze logs query --db postgresql://quanze@db:5432/decisions --source pod-7f9c --case C2026-0042
 """
 )
 _STATS_HELP = (
@@ -222,6 +239,7 @@ A record with several roles, reasons or articles counts once under each.
 examples:
   quanze logs stats /var/log/quanze
   quanze logs stats /var/log/quanze --since 2026-11-01 --by reason --by revision --format json
+  quanze logs stats --db postgresql://quanze@db:5432/decisions --since 2026-11-01
 """
 )
 _VERIFY_HELP = """\
@@ -250,6 +268,11 @@ examples:
   quanze logs verify /var/log/quanze --key checkpoint.pub
   quanze logs verify /var/log/quanze --key checkpoint.pub --anchor w0:120345:3f5a…
   quanze logs verify /var/log/quanze --format json > verify.json
+  quanze logs verify --db postgresql://quanze@db:5432/decisions --key checkpoint.pub
+
+With --db the central store is verified instead, stream by stream, and held to more than files
+are: each row's columns must say what its line says, and quanze.streams must agree with the
+rows. Problems are located as <source>/<stream> seq N (shipped from FILE:LINE).
 """
 
 
@@ -273,7 +296,7 @@ def _filter_command(
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("directory", metavar="DIR", help="the decision-log directory")
+    source_options(parser)
     _filter_options(parser)
     parser.add_argument(
         "--check-chain",
@@ -331,6 +354,26 @@ def _filter_options(parser: argparse.ArgumentParser) -> None:
         help="policies whose catalog ListAllowedActions calls answered (default: the bundled "
         "ones); only consulted with --action or an answer id",
     )
+
+
+@contextlib.contextmanager
+def _matches(
+    args: argparse.Namespace, filters: Filters, counts: ScanCounts, label: str, *, merge: bool
+) -> Iterator[Iterator[Match]]:
+    """The matches of DIR or of the store, whichever the command was given."""
+    database = database_url(args)
+    if database is not None:
+        with connected(database) as conn:
+            from quanze.server.decisionlog.central_read import scan_database  # noqa: PLC0415
+
+            yield scan_database(conn, filters, counts, merge=merge, sources=args.sources)
+        return
+    streams = _streams(args.directory)
+    progress = _progress(streams, label, args.progress)
+    try:
+        yield scan(streams, filters, counts, progress, merge=merge)
+    finally:
+        progress.finish()
 
 
 def _progress_option(parser: argparse.ArgumentParser) -> None:

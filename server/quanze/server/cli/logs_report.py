@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import functools
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,11 +15,10 @@ from quanze.server.cli.logs import (
     _progress_option,
     _warn,
 )
+from quanze.server.cli.logs_db import database_url, source_options
 from quanze.server.decisionlog import report
 from quanze.server.decisionlog.report_data import About
 from quanze.server.errors import QuanzeError
-
-DATABASE_URL_VARIABLE = "QUANZE_LOG_DATABASE_URL"
 
 
 def register(logs: Subcommands) -> None:
@@ -31,23 +28,7 @@ def register(logs: Subcommands) -> None:
         description=_REPORT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "directory", metavar="DIR", nargs="?", help="the decision-log directory (or --db)"
-    )
-    parser.add_argument(
-        "--db",
-        metavar="URL",
-        help="the central store, postgresql://USER@HOST:PORT/DB (default with no DIR: "
-        f"${DATABASE_URL_VARIABLE})",
-    )
-    parser.add_argument(
-        "--source",
-        metavar="NAME",
-        action="append",
-        default=[],
-        dest="sources",
-        help="with --db: only the streams this sidecar shipped (repeatable)",
-    )
+    source_options(parser)
     parser.add_argument(
         "-o", "--output", metavar="FILE", required=True, help="the HTML file to write"
     )
@@ -63,20 +44,13 @@ def register(logs: Subcommands) -> None:
         help="as for `quanze logs verify` (repeatable)",
     )
     _progress_option(parser)
-    parser.set_defaults(run=functools.partial(_report, parser=parser))
+    parser.set_defaults(run=_report)
 
 
-def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def _report(args: argparse.Namespace) -> int:
     """`quanze logs report`: OK when written and the log verified intact; FAILED (the report
     still written) when it did not."""
-    database = args.db or (os.environ.get(DATABASE_URL_VARIABLE) if not args.directory else None)
-    if bool(database) == bool(args.directory):
-        parser.error(
-            "give exactly one of DIR (a decision-log directory) and --db URL (the central "
-            f"store; ${DATABASE_URL_VARIABLE} sets its default)"
-        )
-    if args.sources and not database:
-        parser.error("--source picks streams of the central store: it needs --db")
+    database = database_url(args)
     filters = _filters(args)
     about = About(
         source=report.redacted(database) if database else str(Path(args.directory).resolve()),

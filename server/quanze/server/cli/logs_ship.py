@@ -13,12 +13,11 @@ from pathlib import Path
 from types import FrameType
 
 from quanze.server.cli import ExitCode, Subcommands
+from quanze.server.cli.logs_db import DATABASE_ENV
+from quanze.server.config import ShipConfig
 from quanze.server.decisionlog.reader import log_directory, progress_for
 from quanze.server.decisionlog.records import list_streams
-from quanze.server.decisionlog.ship import BATCH_RECORDS, Shipper
 from quanze.server.errors import QuanzeError
-
-DATABASE_ENV = "QUANZE_LOG_DATABASE_URL"
 
 _HELP = f"""\
 Ship every record of a decision-log directory (every stream; live, rotated and gzip files) into
@@ -77,9 +76,9 @@ def register(logs: Subcommands) -> None:
     parser.add_argument(
         "--batch-records",
         type=int,
-        default=BATCH_RECORDS,
+        default=ShipConfig.batch_records,
         metavar="N",
-        help=f"records per transaction (at most; also about 1 MB; default {BATCH_RECORDS})",
+        help="records per transaction (at most; also about 1 MB; default %(default)s)",
     )
     parser.add_argument(
         "--progress",
@@ -115,6 +114,9 @@ def _ship(args: argparse.Namespace) -> int:
         _say("warning", "", f"{directory} holds no decision-log files yet")
     show = False if args.follow and args.progress is None else args.progress
     progress = progress_for(files, "quanze logs ship", show)
+    # Imported here: psycopg takes ~0.1 s to load, which other commands should not pay.
+    from quanze.server.decisionlog.ship import Shipper  # noqa: PLC0415
+
     shipper = Shipper(
         directory,
         database_url(args.db),

@@ -426,17 +426,26 @@ def scan_stream(
                 continue
             if watch is not None:
                 watch.see(line)
-            record = _decision_record(line.raw, filters, counts)
-            if record is None or (filters.per_record and not filters.record_matches(record)):
-                continue
-            found = answers_of(record, filters)
-            if filters.per_answer:
-                found = [a for a in found if filters.answer_matches(a)]
-            if found:
-                stamp = _text(record.get("timestamp"))
-                yield Match(line.raw, record, found, _canonical(stamp) or stamp)
+            match = match_of(line.raw, filters, counts)
+            if match is not None:
+                yield match
         if watch is not None and len(counts.vanished) > vanished:
             watch.restart()
+
+
+def match_of(raw: bytes, filters: Filters, counts: ScanCounts) -> Match | None:
+    """The match a complete line makes, or None (a line that is not a record is counted).
+    The one place that decides, for files and the central store alike."""
+    record = _decision_record(raw, filters, counts)
+    if record is None or (filters.per_record and not filters.record_matches(record)):
+        return None
+    found = answers_of(record, filters)
+    if filters.per_answer:
+        found = [a for a in found if filters.answer_matches(a)]
+    if not found:
+        return None
+    stamp = _text(record.get("timestamp"))
+    return Match(raw, record, found, _canonical(stamp) or stamp)
 
 
 def _lines(log_file: LogFile, counts: ScanCounts, progress: Progress | None) -> Iterator[Line]:
@@ -497,6 +506,12 @@ def scan(
     """Every stream's matches; with `merge`, interleaved in time order across streams
     (each stream is read in its own order, so memory stays one pending match per stream)."""
     scans = [scan_stream(files, filters, counts, progress) for files in streams.values()]
+    return merged(scans, merge=merge)
+
+
+def merged(scans: Sequence[Iterator[Match]], *, merge: bool) -> Iterator[Match]:
+    """Streams' matches one stream after another, or interleaved in time order (ties go to
+    the stream listed first): files and the central store merge alike."""
     if merge and len(scans) > 1:
         return heapq.merge(*scans, key=lambda match: match.order)
     return (match for one in scans for match in one)

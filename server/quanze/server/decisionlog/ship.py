@@ -29,6 +29,7 @@ from pathlib import Path
 import psycopg
 
 from quanze.server import __version__
+from quanze.server.config import ShipConfig
 from quanze.server.config import ship_source_problem as source_problem
 from quanze.server.decisionlog import central, central_schema, records
 from quanze.server.decisionlog.central import Row, Tip
@@ -38,7 +39,7 @@ from quanze.server.decisionlog.ship_files import FileLine, first_seq_of, is_newe
 from quanze.server.decisionlog.ship_marker import marker_path, write_marker
 from quanze.server.errors import QuanzeError
 
-BATCH_RECORDS = 1000
+BATCH_RECORDS = ShipConfig.batch_records
 BATCH_BYTES = 1024 * 1024
 POLL_SECONDS = 0.25
 FIRST_BACKOFF_SECONDS = 0.5

@@ -85,7 +85,8 @@ class Stats:
         return result
 
 
-_NONE = "(none)"
+NONE = "(none)"
+"""The key of an answer with no value in a dimension."""
 
 
 def _keys(answer: Answer, dimension: str) -> Iterable[str]:
@@ -104,7 +105,7 @@ def _keys(answer: Answer, dimension: str) -> Iterable[str]:
     else:
         values = (getattr(answer, dimension),)
     values = [v for v in values if v]
-    return values or [_NONE]
+    return values or [NONE]
 
 
 def write_stats(out: Output, stats: Stats, kind: str) -> None:

@@ -36,7 +36,7 @@ from quanze.server.decisionlog import records
 from quanze.server.decisionlog.reader import log_directory, progress_for
 from quanze.server.decisionlog.records import SignatureChecker
 from quanze.server.decisionlog.verify_chain import StreamCheck
-from quanze.server.decisionlog.verify_report import Problem, VerifyReport, parse_anchor
+from quanze.server.decisionlog.verify_report import VerifyReport, parse_anchor
 from quanze.server.errors import QuanzeError
 
 
@@ -62,27 +62,8 @@ def verify_directory(
     try:
         for stream, files in streams.items():
             wanted = {a.seq: a.hash for a in parsed if a.stream == stream}
-            found = StreamCheck(stream, files, checker, wanted, shown).run()
-            report.problems.extend(found.problems)
-            report.omitted += found.omitted
-            report.notes.extend(found.notes)
-            report.reopens.extend(found.reopens)
-            report.lost.extend(found.lost)
-            report.streams[stream] = found.summary
-            report.unchecked_signatures += found.unchecked_signatures
+            report.add(StreamCheck.of_files(stream, files, checker, wanted, shown).run())
     finally:
         shown.finish()
-    for anchor in parsed:
-        if anchor.stream not in streams:
-            report.problems.append(
-                Problem(
-                    "deleted",
-                    anchor.stream,
-                    None,
-                    None,
-                    anchor.seq,
-                    f"stream {anchor.stream} has no files in {directory}, but anchor {anchor} "
-                    "was recorded: its files were deleted",
-                )
-            )
+    report.missing_streams(parsed, f"files in {directory}")
     return report

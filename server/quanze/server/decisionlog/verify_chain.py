@@ -18,6 +18,7 @@ missing is remembered by `verify_misplaced` until the chain shows which it was.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Container, Iterator
 
 from quanze.server.decisionlog import records
 from quanze.server.decisionlog.reader import Progress
@@ -43,19 +44,18 @@ class StreamCheck:
 
     def __init__(
         self,
-        stream: str,
-        files: list[LogFile],
+        summary: StreamSummary,
+        entries: Iterator[Entry],
+        numbers: Container[int],
         checker: SignatureChecker | None,
         anchors: dict[int, str],
-        progress: Progress,
     ) -> None:
-        summary = StreamSummary(stream, files=len(files))
-        summary.bytes = sum(f.path.stat().st_size for f in files if f.path.exists())
+        """`entries`: the stream's lines in order (from files, or rows of the central store);
+        `numbers`: the file numbers the stream has (a hole between two is a deleted file)."""
         self.findings = Findings(summary)
-        numbers = {f.number for f in files}
         self.checks = RecordChecks(self.findings, checker, anchors, numbers)
         self.misplaced = Misplaced(self.findings, numbers)
-        self.source = stream_entries(files, progress)
+        self.source = entries
         self.exhausted = False
         self.window: deque[Entry] = deque()
         self.skipped = 0
@@ -74,6 +74,21 @@ class StreamCheck:
         """An incomplete or damaged end of file that the next chain link must explain."""
         self.partial: Entry | None = None
         """A legitimate incomplete line (a crash) just before a start record."""
+
+    @classmethod
+    def of_files(
+        cls,
+        stream: str,
+        files: list[LogFile],
+        checker: SignatureChecker | None,
+        anchors: dict[int, str],
+        progress: Progress,
+    ) -> StreamCheck:
+        """The check of a stream of a log directory."""
+        summary = StreamSummary(stream, files=len(files))
+        summary.bytes = sum(f.path.stat().st_size for f in files if f.path.exists())
+        entries = stream_entries(files, progress)
+        return cls(summary, entries, {f.number for f in files}, checker, anchors)
 
     def fill(self) -> None:
         while len(self.window) - self.skipped < WINDOW and not self.exhausted:

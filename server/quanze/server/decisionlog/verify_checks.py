@@ -11,6 +11,7 @@ the chain protects.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +49,13 @@ class RecordChecks:
         findings: Findings,
         checker: SignatureChecker | None,
         anchors: dict[int, str],
-        numbers: set[int],
+        numbers: Container[int],
     ) -> None:
         self.findings = findings
         self.stream = findings.stream
+        self.writer_stream = self.stream
+        """The stream's name as its writer knew it (checkpoints name and sign it): the same
+        in a directory; in the central store, without the `<source>/` prefix."""
         self.checker = checker
         self.anchors = anchors
         self.anchors_seen: set[int] = set()
@@ -299,7 +303,7 @@ class RecordChecks:
         self.findings.summary.last_checkpoint_reason = str(reason)
         if reason not in CHECKPOINT_REASONS:
             self.findings.problem("malformed", entry, seq, f"checkpoint with reason {reason!r}")
-        if record.get("stream") != self.stream:
+        if record.get("stream") != self.writer_stream:
             self.findings.problem(
                 "modified",
                 entry,
@@ -332,7 +336,7 @@ class RecordChecks:
         if checker is None:
             self.findings.unchecked_signatures += 1
             return
-        why = checker.problem(signature, records.checkpoint_message(record, self.stream))
+        why = checker.problem(signature, records.checkpoint_message(record, self.writer_stream))
         if not why:
             self.signed_ok += 1
         elif signature.get("key_id") != checker.key_id and len(self.key_mismatches) < MAX_PROBLEMS:

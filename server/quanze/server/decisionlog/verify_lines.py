@@ -38,6 +38,7 @@ class Entry:
         "kind",
         "line",
         "phys",
+        "place",
         "prev_hash",
         "record",
         "seq",
@@ -60,10 +61,12 @@ class Entry:
         """Kept for start and checkpoint records only (decisions need nothing more)."""
         self.skipped_at = -1
         """Accepted-record count when the chain passed over this line; -1 while not passed."""
+        self.place = ""
+        """In the central store: the row, `<stream> seq N` (`file` and `line` are its origin)."""
 
     @property
     def where(self) -> str:
-        return f"{self.file.path.name}:{self.line}"
+        return self.place or f"{self.file.path.name}:{self.line}"
 
 
 class Accepted:
@@ -115,19 +118,26 @@ def stream_entries(files: list[LogFile], progress: Progress) -> Iterator[Entry]:
 def _parse(raw: bytes, log_file: LogFile, number: int, phys: int, *, complete: bool) -> Entry:
     if not complete:
         return Entry(log_file, number, phys, PARTIAL, "the line has no newline")
+    return parse_line(raw, log_file, number, phys)[0]
+
+
+def parse_line(
+    raw: bytes, log_file: LogFile, number: int, phys: int
+) -> tuple[Entry, dict[str, Any] | None]:
+    """A complete line as an `Entry`, and the record it holds (None if it is not one)."""
     try:
         record = json.loads(raw.decode())  # str: json skips guessing the encoding of bytes
     except UnicodeDecodeError:
-        return Entry(log_file, number, phys, GARBAGE, "not UTF-8")
+        return Entry(log_file, number, phys, GARBAGE, "not UTF-8"), None
     except ValueError:
-        return Entry(log_file, number, phys, GARBAGE, "not JSON")
+        return Entry(log_file, number, phys, GARBAGE, "not JSON"), None
     if not isinstance(record, dict):
-        return Entry(log_file, number, phys, GARBAGE, "not a JSON object")
+        return Entry(log_file, number, phys, GARBAGE, "not a JSON object"), None
     seq, prev_hash = record.get("seq"), record.get("prev_hash")
     if type(seq) is not int or seq < 1:
-        return Entry(log_file, number, phys, GARBAGE, "no positive integer seq")
+        return Entry(log_file, number, phys, GARBAGE, "no positive integer seq"), None
     if not isinstance(prev_hash, str):
-        return Entry(log_file, number, phys, GARBAGE, "no prev_hash")
+        return Entry(log_file, number, phys, GARBAGE, "no prev_hash"), None
     entry = Entry(log_file, number, phys, RECORD)
     entry.hash = records.line_hash(raw)
     entry.seq = seq
@@ -142,7 +152,7 @@ def _parse(raw: bytes, log_file: LogFile, number: int, phys: int, *, complete: b
         entry.defect = "no timestamp"
     elif entry.type == records.DECISION and not isinstance(record.get("decision_id"), str):
         entry.defect = "a decision record without a decision_id"
-    return entry
+    return entry, record
 
 
 def after_failed_write(entry: Entry) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 from collections import OrderedDict
+from collections.abc import Container
 from dataclasses import dataclass
 
 from quanze.server.decisionlog.verify_lines import WINDOW, Accepted, Entry
@@ -39,7 +40,7 @@ class _Gap:
 class Misplaced:
     """What one stream's chain passed over or found missing, until it is known which it was."""
 
-    def __init__(self, findings: Findings, numbers: set[int]) -> None:
+    def __init__(self, findings: Findings, numbers: Container[int]) -> None:
         self.findings = findings
         self.stream = findings.stream
         self.numbers = numbers
@@ -90,7 +91,7 @@ class Misplaced:
         if missing <= 0:
             return
         span = seq_span(first, last)
-        between = f"between {prev.where} (seq {prev.seq:,}) and {after.where} (seq {after.seq:,})"
+        between = f"between {_at(prev.where, prev.seq)} and {_at(after.where, after.seq)}"
         before, later = prev.entry.file, after.file
         holes = [n for n in range(before.number + 1, later.number) if n not in self.numbers]
         if cut is not None:
@@ -223,6 +224,11 @@ class Misplaced:
             f"{prev.seq:,} ({prev.where})",
         )
         return stray
+
+
+def _at(where: str, seq: int) -> str:
+    """A record's place and seq, once: a row of the central store is named by its seq."""
+    return where if where.endswith(f" seq {seq:,}") else f"{where} (seq {seq:,})"
 
 
 def _longest_increasing(values: list[int], *, floor: int) -> set[int]:

@@ -32,7 +32,11 @@ VERDICTS = ("tampered", "incomplete", "reopened", "unverified", "intact")
 MAX_PROBLEMS = 1000
 """Problems listed per stream; more are counted (a wrecked log must not exhaust memory)."""
 
-_ANCHOR = re.compile(r"^(?P<stream>[a-z0-9]+):(?P<seq>[0-9]+):(?P<hash>[0-9a-fA-F]{64})$")
+# A stream of a directory (`w0`), or of the central store (`<source>/w0`).
+_ANCHOR = re.compile(
+    r"^(?P<stream>(?:[A-Za-z0-9][A-Za-z0-9._-]*/)?[a-z0-9]+):(?P<seq>[0-9]+):"
+    r"(?P<hash>[0-9a-fA-F]{64})$"
+)
 
 
 @dataclass(frozen=True)
@@ -49,9 +53,13 @@ class Problem:
     seq: int | None
     """The record concerned (for deletions: the first missing one)."""
     message: str
+    place: str | None = None
+    """In the central store: the row, `<stream> seq N (shipped from FILE:LINE)`."""
 
     @property
     def location(self) -> str:
+        if self.place is not None:
+            return self.place
         if self.file is None:
             return self.stream
         return f"{self.file}:{self.line}" if self.line is not None else self.file
@@ -109,7 +117,8 @@ def parse_anchor(text: str) -> Anchor:
 class VerifyReport:
     """The outcome of verifying a log directory."""
 
-    directory: Path
+    directory: Path | None
+    """The log directory verified (None: the central store)."""
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     streams: dict[str, StreamSummary] = field(default_factory=dict)
@@ -121,6 +130,34 @@ class VerifyReport:
     """Records a writer said it lost with its directory (kind `lost`)."""
     unchecked_signatures: int = 0
     """Signed checkpoints whose signatures were not checked (no key given)."""
+    database: str = ""
+    """The central store verified: its URL, without a password."""
+
+    def add(self, findings: Findings) -> None:
+        """One stream's findings."""
+        self.problems.extend(findings.problems)
+        self.omitted += findings.omitted
+        self.notes.extend(findings.notes)
+        self.reopens.extend(findings.reopens)
+        self.lost.extend(findings.lost)
+        self.streams[findings.stream] = findings.summary
+        self.unchecked_signatures += findings.unchecked_signatures
+
+    def missing_streams(self, anchors: list[Anchor], held: str) -> None:
+        """Anchors of streams that are not there at all: their `held` (files, rows) deleted."""
+        for anchor in anchors:
+            if anchor.stream not in self.streams:
+                self.problems.append(
+                    Problem(
+                        "deleted",
+                        anchor.stream,
+                        None,
+                        None,
+                        anchor.seq,
+                        f"stream {anchor.stream} has no {held}, but anchor {anchor} was "
+                        f"recorded: its {held.split(maxsplit=1)[0]} were deleted",
+                    )
+                )
 
     @property
     def verdict(self) -> str:
@@ -204,19 +241,27 @@ class VerifyReport:
         )
 
     def to_json(self) -> dict[str, Any]:
+        where = {"database": self.database} if self.database else {"directory": str(self.directory)}
         return {
-            "directory": str(self.directory),
+            **where,
             "ok": self.ok,
             "verdict": self.verdict,
-            "problems": [asdict(p) for p in self.problems],
+            "problems": [_problem_json(p) for p in self.problems],
             "omitted_problems": self.omitted,
-            "lost": [asdict(p) for p in self.lost],
-            "reopened": [asdict(p) for p in self.reopens],
+            "lost": [_problem_json(p) for p in self.lost],
+            "reopened": [_problem_json(p) for p in self.reopens],
             "unchecked_signatures": self.unchecked_signatures,
             "notes": list(self.notes),
             "streams": {name: asdict(s) for name, s in self.streams.items()},
             "anchors": [str(a) for a in self.anchors()],
         }
+
+
+def _problem_json(problem: Problem) -> dict[str, Any]:
+    found = asdict(problem)
+    if problem.place is None:
+        del found["place"]  # files: FILE:LINE says where
+    return found
 
 
 class Findings:
@@ -244,25 +289,42 @@ class Findings:
             return None
         name = where.file.path.name if where is not None else None
         number = line or (where.line if where is not None else None)
-        self.problems.append(Problem(kind, self.stream, name, number, seq, message))
+        self.problems.append(Problem(kind, self.stream, name, number, seq, message, _place(where)))
         return len(self.problems) - 1
 
     def reopened(self, where: Entry, seq: int, message: str) -> None:
         """The writer's own report (a start record) that it reopened its log after a fault."""
         self.summary.reopens += 1
         self.reopens.append(
-            Problem("reopened", self.stream, where.file.path.name, where.line, seq, message)
+            Problem(
+                "reopened",
+                self.stream,
+                where.file.path.name,
+                where.line,
+                seq,
+                message,
+                _place(where),
+            )
         )
 
     def lose(self, where: Entry, seq: int, count: int, message: str) -> None:
         """`count` records from `seq` on are missing, and the writer said it lost them."""
         self.summary.lost += count
         self.lost.append(
-            Problem("lost", self.stream, where.file.path.name, where.line, seq, message)
+            Problem(
+                "lost", self.stream, where.file.path.name, where.line, seq, message, _place(where)
+            )
         )
 
     def note(self, text: str) -> None:
         self.notes.append(f"{self.stream}: {text}")
+
+
+def _place(where: Entry | None) -> str | None:
+    """A row of the central store, with the file line it was shipped from."""
+    if where is None or not where.place:
+        return None
+    return f"{where.place} (shipped from {where.file.path.name}:{where.line})"
 
 
 def plural(count: int, noun: str) -> str:
