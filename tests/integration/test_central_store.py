@@ -188,6 +188,40 @@ def test_two_sidecars_ship_every_acknowledged_record_once_through_outage_and_kil
     starts = [json.loads(line) for line in stream_lines(dir_b)["w0"] if b'"start"' in line]
     assert [s["previous"] for s in starts] == ["new", "unclosed"]
 
+    # The store verifies intact, as shipped; then an allow turned into a deny in one row's
+    # record is caught and located at its row.
+    verified = _verify(url)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.splitlines()[-1].startswith("intact: "), verified.stdout
+    with psycopg.connect(url) as conn:
+        (seq,) = conn.execute(
+            "SELECT min(seq) FROM quanze.records WHERE stream = 'side-a/w0' AND decision = 'allow'"
+        ).fetchone() or (None,)
+        assert seq is not None
+        conn.execute(
+            "UPDATE quanze.records SET line = replace(line, '\"result\":true', '\"result\":false') "
+            "WHERE stream = 'side-a/w0' AND seq = %s",
+            (seq,),
+        )
+    tampered = _verify(url)
+    assert tampered.returncode == 1, tampered.stdout
+    assert tampered.stdout.splitlines()[-1].startswith("TAMPERED: "), tampered.stdout
+    problems = [line for line in tampered.stdout.splitlines() if ": modified: " in line]
+    # The chain (its hash no longer matches the next prev_hash) and the row's own columns.
+    assert len(problems) == 2, tampered.stdout
+    assert all(p.startswith(f"side-a/w0 seq {seq} (shipped from decisions-w0-") for p in problems)
+
+
+def _verify(url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "quanze.server.cli", "logs", "verify", "--db", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=environment_without_quanze_settings(),
+    )
+
 
 def test_serve_restarts_a_shipper_that_died(tmp_path: Path, database_url: str) -> None:
     log_dir = tmp_path / "log"
