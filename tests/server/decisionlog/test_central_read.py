@@ -10,7 +10,6 @@ the same log under a second source, which `--source` leaves out.
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import pytest
@@ -20,24 +19,15 @@ from quanze.server.decisionlog.central import connect
 from quanze.server.decisionlog.central_read import counts_in_sql, database_stats, scan_database
 from quanze.server.decisionlog.query import Filters, ScanCounts
 from quanze.server.decisionlog.stats import STATS_DIMENSIONS, Stats
-from quanze.server.decisionlog.writer import WriterSettings
 from quanze.server.errors import QuanzeError
 from tests.postgres import PostgresServer
 from tests.server.decisionlog import support
-from tests.server.decisionlog.test_query import CHINESE_SUBJECT, varied_record
-
-PER_STREAM = 400
+from tests.server.decisionlog.test_query import CHINESE_SUBJECT, write_varied_log
 
 
 @pytest.fixture(scope="module")
 def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("decision-log")
-    rng = random.Random(11)
-    streams = [[varied_record(i, s, rng) for i in range(PER_STREAM)] for s in range(2)]
-    support.write_streams(
-        directory, streams, settings=WriterSettings(fsync="none", max_file_bytes=40_000)
-    )
-    return directory
+    return write_varied_log(tmp_path_factory.mktemp("decision-log"), seed=11, per_stream=400)
 
 
 @pytest.fixture(scope="module")

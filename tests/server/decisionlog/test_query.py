@@ -89,15 +89,19 @@ def varied_record(index: int, stream: int, rng: random.Random) -> Record:
     return record
 
 
-@pytest.fixture(scope="module")
-def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("decision-log")
-    rng = random.Random(7)
-    streams = [[varied_record(i, s, rng) for i in range(PER_STREAM)] for s in range(2)]
+def write_varied_log(directory: Path, seed: int, per_stream: int = PER_STREAM) -> Path:
+    """Two streams of varied records, rotated every 40 kB: the log the query tests read."""
+    rng = random.Random(seed)
+    streams = [[varied_record(i, s, rng) for i in range(per_stream)] for s in range(2)]
     support.write_streams(
         directory, streams, settings=WriterSettings(fsync="none", max_file_bytes=40_000)
     )
     return directory
+
+
+@pytest.fixture(scope="module")
+def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_varied_log(tmp_path_factory.mktemp("decision-log"), seed=7)
 
 
 @pytest.fixture(scope="module")

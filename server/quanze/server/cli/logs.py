@@ -71,20 +71,7 @@ def register(commands: Subcommands) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     source_options(verify_parser)
-    verify_parser.add_argument(
-        "--key",
-        metavar="FILE",
-        help="check checkpoint signatures with this Ed25519 public (or private) key or HMAC secret",
-    )
-    verify_parser.add_argument(
-        "--anchor",
-        metavar="STREAM:SEQ:HASH",
-        action="append",
-        default=[],
-        dest="anchors",
-        help="a record hash noted from an earlier run (its `anchor` lines); fail if that record "
-        "is gone or changed (repeatable)",
-    )
+    _verification_options(verify_parser)
     _progress_option(verify_parser)
     verify_parser.add_argument(
         "--format", choices=("text", "json"), default="text", help="default: text"
@@ -374,6 +361,25 @@ def _matches(
         yield scan(streams, filters, counts, progress, merge=merge)
     finally:
         progress.finish()
+
+
+def _verification_options(parser: argparse.ArgumentParser) -> None:
+    """--key and --anchor, for `verify` and for `report` (which verifies too)."""
+    group = parser.add_argument_group("verification")
+    group.add_argument(
+        "--key",
+        metavar="FILE",
+        help="check checkpoint signatures with this Ed25519 public (or private) key or HMAC secret",
+    )
+    group.add_argument(
+        "--anchor",
+        metavar="STREAM:SEQ:HASH",
+        action="append",
+        default=[],
+        dest="anchors",
+        help="a record hash noted from an earlier run (its `anchor` lines); fail if that record "
+        "is gone or changed (repeatable)",
+    )
 
 
 def _progress_option(parser: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ from quanze.server.cli.logs import (
     _filter_options,
     _filters,
     _progress_option,
+    _verification_options,
     _warn,
 )
 from quanze.server.cli.logs_db import database_url, source_options
@@ -33,16 +34,7 @@ def register(logs: Subcommands) -> None:
         "-o", "--output", metavar="FILE", required=True, help="the HTML file to write"
     )
     _filter_options(parser)
-    verify = parser.add_argument_group("verification")
-    verify.add_argument("--key", metavar="FILE", help="as for `quanze logs verify`")
-    verify.add_argument(
-        "--anchor",
-        metavar="STREAM:SEQ:HASH",
-        action="append",
-        default=[],
-        dest="anchors",
-        help="as for `quanze logs verify` (repeatable)",
-    )
+    _verification_options(parser)
     _progress_option(parser)
     parser.set_defaults(run=_report)
 

@@ -29,7 +29,7 @@ import heapq
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -451,12 +451,7 @@ def match_of(raw: bytes, filters: Filters, counts: ScanCounts) -> Match | None:
 def _lines(log_file: LogFile, counts: ScanCounts, progress: Progress | None) -> Iterator[Line]:
     """The file's lines. On a live log a file listed plain may since have been gzipped, or
     retention may have removed it; only opening can fail so (an open file stays readable)."""
-    candidates = [log_file]
-    if not log_file.compressed:
-        candidates.append(
-            replace(log_file, path=log_file.path.with_name(log_file.path.name + ".gz"))
-        )
-    for candidate in candidates:
+    for candidate in log_file.as_found():
         try:
             yield from read_lines(candidate, progress)
         except FileNotFoundError:

@@ -74,6 +74,14 @@ class LogFile:
     def compressed(self) -> bool:
         return self.path.suffix == ".gz"
 
+    def as_found(self) -> list[LogFile]:
+        """Where to look for this file on a live log: as listed, then (for a plain file) as
+        the `.gz` that rotation turns it into between listing and opening."""
+        if self.compressed:
+            return [self]
+        gzipped = self.path.with_name(self.path.name + ".gz")
+        return [self, LogFile(self.stream, self.number, self.started, gzipped)]
+
 
 def file_name(stream: str, number: int, started: datetime) -> str:
     """`decisions-<stream>-<number>-<UTC start>.jsonl`: names of a stream sort in order."""

@@ -63,7 +63,7 @@ def lines_from(
 
 def _open(log_file: LogFile) -> tuple[str, IO[bytes], IO[bytes]] | None:
     """(name, raw file, line reader) of a file, or of the `.gz` it became; None when gone."""
-    for path in _names(log_file):
+    for path in log_file.as_found():
         try:
             raw = open(path.path, "rb")  # noqa: SIM115 - closed by the caller
         except FileNotFoundError:
@@ -74,17 +74,9 @@ def _open(log_file: LogFile) -> tuple[str, IO[bytes], IO[bytes]] | None:
     return None
 
 
-def _names(log_file: LogFile) -> list[LogFile]:
-    """The file, and the `.gz` a plain one becomes once rotated."""
-    if log_file.compressed:
-        return [log_file]
-    gz = log_file.path.with_name(log_file.path.name + ".gz")
-    return [log_file, LogFile(log_file.stream, log_file.number, log_file.started, gz)]
-
-
 def first_seq_of(log_file: LogFile) -> int | None:
     """The seq of the file's first record; None if it holds none or is gone."""
-    for candidate in _names(log_file):
+    for candidate in log_file.as_found():
         try:
             return first_seq(candidate)
         except FileNotFoundError:
