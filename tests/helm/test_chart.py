@@ -229,7 +229,8 @@ def test_the_shutdown_fits_in_the_grace_period(rendered: Rendered) -> None:
     server = config_of(rendered)["server"]
     pod = quanze_pod(rendered)
     grace = pod.get("terminationGracePeriodSeconds", 30)
-    assert server["shutdown_delay_seconds"] + server["shutdown_grace_seconds"] + 1 <= grace
+    drain = config_of(rendered).get("decision_log", {}).get("ship", {}).get("drain_seconds", 0)
+    assert server["shutdown_delay_seconds"] + server["shutdown_grace_seconds"] + drain + 1 <= grace
 
 
 def test_the_notes_tell_how_to_reach_it(rendered: Rendered, example: Path) -> None:

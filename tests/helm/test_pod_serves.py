@@ -11,6 +11,7 @@ and dropping to other users needs root, as CI and these machines run tests.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -25,9 +26,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import yaml
 
+from quanze.client import Client
 from quanze.server import config as quanze_config
 from tests.helm.conftest import render_example
 from tests.helm.pod import (
@@ -43,7 +46,7 @@ from tests.helm.pod import (
 )
 from tests.helm.render import CHART, EXAMPLES, ROOT, app_chart, template
 from tests.integration.certs import CertificateAuthority
-from tests.support import environment_without_quanze_settings
+from tests.support import CONTRACT_EXAMPLE, environment_without_quanze_settings
 
 QUANZE_UID = 10001  # the image's user and the pod's fsGroup
 APP_UID = 20000  # the application's container: another user, in the fsGroup
@@ -102,8 +105,10 @@ def lay_out(rendered: Any, root: Path) -> dict[str, Any]:
     return config
 
 
-def serve(root: Path, config: dict[str, Any]) -> subprocess.Popen[str]:
-    env = environment_without_quanze_settings() | {"HOME": str(root / "tmp")}
+def serve(
+    root: Path, config: dict[str, Any], extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    env = environment_without_quanze_settings() | {"HOME": str(root / "tmp")} | (extra_env or {})
     empty_dir(root / "tmp")
     return subprocess.Popen(
         [str(VENV_BIN / "quanze"), "serve", "--config", str(root / "etc/quanze/config.yaml")],
@@ -239,6 +244,43 @@ def test_the_service_serves_mtls_and_its_probe_gets_through(pod_root: Path, tmp_
     finally:
         log = stop(process)
     assert process.returncode == 0, log
+
+
+def test_the_sidecar_ships_its_decision_log_into_postgresql(
+    pod_root: Path, tmp_path: Path, database_url: str
+) -> None:
+    """decisionLog.ship: the pod's records reach a real PostgreSQL, under the pod's name, and
+    the last ones are drained into it when the pod stops."""
+    values = tmp_path / "values.yaml"
+    ship = {"databaseUrl": database_url, "password": {"secretName": "audit-db"}}
+    values.write_text(yaml.safe_dump({"quanze": {"decisionLog": {"ship": ship}}}))
+    rendered = template(app_chart(tmp_path), values, release="cases", work=tmp_path)
+    pod = quanze_pod(rendered)
+    config = lay_out(rendered, pod_root)
+    assert config["decision_log"]["ship"] == {"database_url": database_url, "drain_seconds": 10}
+    password = next(e for e in container(pod)["env"] if e["name"] == "PGPASSWORD")
+    assert password["valueFrom"] == {"secretKeyRef": {"name": "audit-db", "key": "password"}}
+
+    # The kubelet would resolve the Secret; the test server trusts local connections anyway.
+    process = serve(pod_root, config, {"PGPASSWORD": "from-the-secret"})
+    try:
+        probe_until_serving(
+            probe_command(container(pod)["readinessProbe"], pod_root, VENV_BIN), process
+        )
+        app = container(pod, "case-app")
+        target = next(e["value"] for e in app["env"] if e["name"] == "QUANZE_TARGET")
+        with Client(rewrite(target, pod_root), timeout=10) as client:
+            answer = client.check(json.loads(CONTRACT_EXAMPLE))
+    finally:
+        log = stop(process)
+    assert process.returncode == 0, log
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT stream FROM quanze.decisions WHERE decision_id = %s", (answer.decision_id,)
+        ).fetchall()
+    # One record, in the stream of the worker that answered, named by the pod (its host name).
+    assert len(rows) == 1, rows
+    assert rows[0][0] in {f"{socket.gethostname()}/w{i}" for i in range(2)}, log
 
 
 def free_port() -> int:

@@ -42,6 +42,11 @@ BAD_VALUES = [
     ({"git": {"credentials": {"username": "x; rm -rf /"}}}, "git.credentials.username: 'x; rm"),
     ({"directory": {"source": "ldap"}}, "directory.source: 'ldap' is not one of"),
     ({"port": 70000}, "port: 70000 is greater than the maximum of 65535"),
+    (
+        {"decisionLog": {"ship": {"databaseUrl": "mysql://db/audit"}}},
+        "decisionLog.ship.databaseUrl: 'mysql://db/audit' does not match",
+    ),
+    ({"decisionLog": {"ship": {"drainSeconds": -1}}}, "decisionLog.ship.drainSeconds: -1 is less"),
 ]
 
 
@@ -53,6 +58,7 @@ def test_the_schema_refuses_bad_values(tmp_path: Path, values: dict, complaint: 
     assert complaint in str(refused.value)
 
 
+AUDIT_DB = "postgresql://quanze@db.audit.svc:5432/audit?sslmode=verify-full"
 PVC = {"volume": {"type": "persistentVolumeClaim", "claimName": "logs"}}
 SIGNED = {"git": {"url": "https://g/p.git"}, "requireSignedCommits": True}
 # Values the schema lets through one by one but the chart refuses together.
@@ -72,6 +78,23 @@ CONTRADICTIONS = [
     ({**SERVICE, "decisionLog": PVC}, "decisionLog.volume: one persistentVolumeClaim cannot"),
     ({"directory": {"source": "configMap"}}, "directory.configMap: give the name of a ConfigMap"),
     ({"policies": SIGNED}, "policies.allowedSigners.secretName: policies.requireSignedCommits"),
+    (
+        {"decisionLog": {"ship": {"databaseUrl": "postgresql://quanze:hunter2@db/audit"}}},
+        "decisionLog.ship.databaseUrl: holds a password, which would sit readable in a ConfigMap",
+    ),
+    (
+        {"decisionLog": {"enabled": False, "ship": {"databaseUrl": AUDIT_DB}}},
+        "decisionLog.ship.databaseUrl: shipping needs a decision log",
+    ),
+    (
+        {"decisionLog": {"ship": {"password": {"secretName": "audit-db"}}}},
+        "decisionLog.ship.password.secretName: there is no decisionLog.ship.databaseUrl",
+    ),
+    (
+        {**SERVICE, "decisionLog": {"ship": {"databaseUrl": AUDIT_DB, "drainSeconds": 20}}},
+        "terminationGracePeriodSeconds: 30 is less than server.shutdownDelaySeconds + "
+        "server.shutdownGraceSeconds + decisionLog.ship.drainSeconds + 1 = 32",
+    ),
 ]
 
 

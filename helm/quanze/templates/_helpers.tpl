@@ -103,9 +103,26 @@ decisionLogKey: /etc/quanze/decision-log
 {{- if lt (int $v.terminationGracePeriodSeconds) $needed -}}
 {{- fail (printf "terminationGracePeriodSeconds: %d is less than server.shutdownDelaySeconds + server.shutdownGraceSeconds + 1 = %d; Kubernetes would kill calls in flight" (int $v.terminationGracePeriodSeconds) $needed) -}}
 {{- end -}}
+{{- if $v.decisionLog.ship.databaseUrl -}}
+{{- $neededToShip := add $needed (int $v.decisionLog.ship.drainSeconds) -}}
+{{- if lt (int $v.terminationGracePeriodSeconds) $neededToShip -}}
+{{- fail (printf "terminationGracePeriodSeconds: %d is less than server.shutdownDelaySeconds + server.shutdownGraceSeconds + decisionLog.ship.drainSeconds + 1 = %d; the last records would be lost with the pod" (int $v.terminationGracePeriodSeconds) $neededToShip) -}}
+{{- end -}}
+{{- end -}}
 {{- if and (eq $v.decisionLog.volume.type "persistentVolumeClaim") (or $v.autoscaling.enabled (gt (int $v.replicaCount) 1)) -}}
 {{- fail "decisionLog.volume: one persistentVolumeClaim cannot hold the logs of several replicas (their streams would collide); use replicaCount: 1 or an emptyDir and ship the files" -}}
 {{- end -}}
+{{- end -}}
+{{- $ship := $v.decisionLog.ship -}}
+{{- if $ship.databaseUrl -}}
+{{- if not $v.decisionLog.enabled -}}
+{{- fail "decisionLog.ship.databaseUrl: shipping needs a decision log; set decisionLog.enabled: true or empty the URL" -}}
+{{- end -}}
+{{- if regexMatch "^[a-z]+://[^/@]*:[^/@]*@" $ship.databaseUrl -}}
+{{- fail "decisionLog.ship.databaseUrl: holds a password, which would sit readable in a ConfigMap; remove it and name a Secret in decisionLog.ship.password.secretName" -}}
+{{- end -}}
+{{- else if $ship.password.secretName -}}
+{{- fail "decisionLog.ship.password.secretName: there is no decisionLog.ship.databaseUrl to use it for" -}}
 {{- end -}}
 {{- if and (eq $v.decisionLog.volume.type "persistentVolumeClaim") (not $v.decisionLog.volume.claimName) -}}
 {{- fail "decisionLog.volume.claimName: name the PersistentVolumeClaim that holds the decision logs" -}}
@@ -175,6 +192,9 @@ decisionLogKey: /etc/quanze/decision-log
 {{- $log := dict "directory" $p.decisionLogDir "mode" $v.decisionLog.mode "fsync" $v.decisionLog.fsync "file_mode" $v.decisionLog.fileMode -}}
 {{- if $v.decisionLog.signingKey.secretName -}}
 {{- $_ := set $log "signing_key_file" (printf "%s/%s" $p.decisionLogKey $v.decisionLog.signingKey.key) -}}
+{{- end -}}
+{{- if $v.decisionLog.ship.databaseUrl -}}
+{{- $_ := set $log "ship" (dict "database_url" $v.decisionLog.ship.databaseUrl "drain_seconds" (int $v.decisionLog.ship.drainSeconds)) -}}
 {{- end -}}
 {{- $_ := set $config "decision_log" $log -}}
 {{- end -}}
@@ -260,6 +280,13 @@ readinessProbe:
 {{- $p := include "quanze.paths" . | fromYaml -}}
 - name: HOME
   value: /tmp
+{{- if and $v.decisionLog.ship.databaseUrl $v.decisionLog.ship.password.secretName }}
+- name: PGPASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.decisionLog.ship.password.secretName }}
+      key: {{ $v.decisionLog.ship.password.key }}
+{{- end }}
 {{- if $v.git.credentials.secretName }}
 {{- if eq $v.git.credentials.type "ssh" }}
 - name: GIT_SSH_COMMAND
