@@ -28,18 +28,21 @@ def _requires(distribution: str) -> list[str]:
 
 
 def installed_closure(distribution: str) -> set[str]:
-    """What `distribution` needs, without extras, read from the installed packages' metadata."""
-    needed: set[str] = set()
-    pending = _requires(distribution)
+    """What `distribution` needs, without its own extras, read from the installed packages'
+    metadata; the extras a requirement names (`psycopg[binary]`) are followed."""
+    expanded: set[tuple[str, str]] = set()  # (distribution, extra) whose requirements are in
+    pending = [(r, "") for r in _requires(distribution)]
     while pending:
-        requirement = Requirement(pending.pop())
-        if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+        text, extra = pending.pop()
+        requirement = Requirement(text)
+        if requirement.marker and not requirement.marker.evaluate({"extra": extra}):
             continue
         name = normalize(requirement.name)
-        if name not in needed:
-            needed.add(name)
-            pending.extend(_requires(requirement.name))
-    return needed
+        for wanted in ("", *requirement.extras):
+            if (name, wanted) not in expanded:
+                expanded.add((name, wanted))
+                pending.extend((r, wanted) for r in _requires(requirement.name))
+    return {name for name, _ in expanded}
 
 
 def pinned_names(requirements: str) -> set[str]:
