@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -335,6 +336,22 @@ def test_the_command_verifies_the_store_and_exits_0_or_1(
     assert document["database"].endswith(database_url.rpartition("/")[2])
     (problem,) = document["problems"]
     assert problem["place"].startswith(f"{STREAM} seq {seq + 1:,} (shipped from decisions-w0-")
+
+
+def test_progress_counts_the_rows_held_on_stderr_when_asked(
+    store: Log, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with connect(database_url) as conn:
+        (held,) = conn.execute("SELECT sum(records) FROM quanze.streams").fetchone() or (0,)
+    verify = ["logs", "verify", "--db", database_url, "--key", str(store.key)]
+
+    assert cli.main([*verify, "--progress"]) == 0
+    shown = capsys.readouterr().err
+    assert cli.main([*verify, "--no-progress"]) == 0
+    quiet = capsys.readouterr().err
+
+    assert re.search(rf"\rverifying: +[0-9.]+% of {held:,} rows", shown), shown
+    assert quiet == ""
 
 
 def test_source_picks_the_sidecars_to_verify(

@@ -39,6 +39,7 @@ from quanze.server.decisionlog import records
 from quanze.server.decisionlog.central import COLUMNS, Tip, columns_of, tips
 from quanze.server.decisionlog.central_read import source_of, stream_names
 from quanze.server.decisionlog.central_schema import require_current
+from quanze.server.decisionlog.reader import Progress, progress_stream
 from quanze.server.decisionlog.records import LogFile, SignatureChecker
 from quanze.server.decisionlog.verify_chain import StreamCheck
 from quanze.server.decisionlog.verify_lines import RECORD, Entry, parse_line
@@ -80,7 +81,7 @@ def verify_database(
     sources: Sequence[str] = (),
 ) -> VerifyReport:
     """Verify every stream of the store (of `sources`, if given); raises `QuanzeError` if it
-    cannot be read at all. `progress` (as for files) is not shown: rows are not files."""
+    cannot be read at all. `progress` (as for files) counts rows read of the rows held."""
     if conn.info.transaction_status == TransactionStatus.IDLE:
         # One snapshot: a shipper appending meanwhile must not look like rows after the tip.
         conn.isolation_level = IsolationLevel.REPEATABLE_READ
@@ -100,9 +101,19 @@ def verify_database(
             + "; nothing to verify"
         )
     report = VerifyReport(None, database=_database_shown(conn))
-    for stream in names:
-        wanted = {a.seq: a.hash for a in parsed if a.stream == stream}
-        report.add(_StreamRows(conn, stream, held.get(stream), checker, wanted).run())
+    shown = Progress(
+        sum(tip.records for tip in held.values()),
+        "verifying",
+        progress_stream(progress),
+        unit="rows",
+    )
+    try:
+        for stream in names:
+            wanted = {a.seq: a.hash for a in parsed if a.stream == stream}
+            rows = _StreamRows(conn, stream, held.get(stream), checker, wanted, progress=shown)
+            report.add(rows.run())
+    finally:
+        shown.finish()
     report.missing_streams(parsed, "rows in the database")
     return report
 
@@ -123,10 +134,13 @@ class _StreamRows:
         tip: Tip | None,
         checker: SignatureChecker | None,
         anchors: dict[int, str],
+        *,
+        progress: Progress,
     ) -> None:
         self.conn = conn
         self.stream = stream
         self.tip = tip
+        self.progress = progress
         summary = StreamSummary(stream)
         self.check = StreamCheck(summary, self.entries(), _EveryNumber(), checker, anchors)
         self.check.checks.writer_stream = stream.rpartition("/")[2]
@@ -164,6 +178,7 @@ class _StreamRows:
                 entry, record = parse_line(raw, log_file, number, phys)
                 entry.place = f"{self.stream} seq {seq:,}"
                 self.rows += 1
+                self.progress.advance(1)
                 self.findings.summary.bytes += len(raw) + 1
                 if self.first_row is None:
                     self.first_row = seq

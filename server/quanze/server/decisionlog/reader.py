@@ -30,14 +30,18 @@ class Line:
 
 
 class Progress:
-    """Reports bytes read of the total on stderr, at most twice a second, for long runs."""
+    """Reports how much of the total is done on stderr, at most twice a second, for long runs:
+    bytes read of files (`unit` "MB"), or rows read of the central store (`unit` "rows")."""
 
-    def __init__(self, total_bytes: int, label: str, stream: TextIO | None = None) -> None:
-        self.total = max(total_bytes, 1)
+    def __init__(
+        self, total: int, label: str, stream: TextIO | None = None, *, unit: str = "MB"
+    ) -> None:
+        self.total = max(total, 1)
         self.label = label
         self.done = 0
         self._stream = stream
         self._last = 0.0
+        self._of = f"{total / 1e6:,.1f} MB" if unit == "MB" else f"{total:,} {unit}"
 
     def advance(self, nbytes: int) -> None:
         self.done += nbytes
@@ -47,7 +51,7 @@ class Progress:
         if now - self._last >= 0.5:
             self._last = now
             percent = min(100.0, 100.0 * self.done / self.total)
-            self._stream.write(f"\r{self.label}: {percent:5.1f}% of {self.total / 1e6:,.1f} MB")
+            self._stream.write(f"\r{self.label}: {percent:5.1f}% of {self._of}")
             self._stream.flush()
 
     def finish(self) -> None:
@@ -58,9 +62,14 @@ class Progress:
 
 def progress_for(files: list[LogFile], label: str, enabled: bool | None = None) -> Progress:
     """A `Progress` over `files`; shown when stderr is a terminal unless `enabled` says."""
-    show = sys.stderr.isatty() if enabled is None else enabled
     total = sum(f.path.stat().st_size for f in files if f.path.exists())
-    return Progress(total, label, sys.stderr if show else None)
+    return Progress(total, label, progress_stream(enabled))
+
+
+def progress_stream(enabled: bool | None) -> TextIO | None:
+    """Where progress goes: stderr when `enabled`, or (None) when stderr is a terminal."""
+    show = sys.stderr.isatty() if enabled is None else enabled
+    return sys.stderr if show else None
 
 
 def read_lines(log_file: LogFile, progress: Progress | None = None) -> Iterator[Line]:
