@@ -659,8 +659,8 @@ def _ship_problems(settings: DecisionLogConfig) -> list[str]:
                 "decision_log.ship.database_url: shipping needs a decision log to ship; set "
                 "decision_log.directory (or `quanze serve --decision-log DIR`)"
             )
-    if ship.source and ship_source_problem(ship.source):
-        problems.append(f"decision_log.ship.source: {ship_source_problem(ship.source)}")
+    if ship.source and (problem := ship_source_problem(ship.source)):
+        problems.append(f"decision_log.ship.source: {problem}")
     if ship.batch_records < 1:
         problems.append("decision_log.ship.batch_records: must be at least 1")
     if ship.drain_seconds < 0:

@@ -73,7 +73,6 @@ class ShipperChild:
         self._process: BaseProcess | None = None
         self._pipe: Connection | None = None
         self._watcher = threading.Thread(target=self._watch, name="shipper-watch", daemon=True)
-        self.restarts = 0
 
     def start(self) -> None:
         self._spawn()
@@ -118,7 +117,6 @@ class ShipperChild:
             if self._stopping.wait(backoff):
                 return
             backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)
-            self.restarts += 1
             self._spawn()
 
     def stop(self) -> None:

@@ -72,6 +72,6 @@ def connected(url: str) -> Iterator[psycopg.Connection]:
             yield conn
     except psycopg.OperationalError as exc:
         raise QuanzeError(
-            f"lost the decision-log database while reading it: {' '.join(str(exc).split())}; "
+            f"lost the decision-log database while reading it: {central.one_line(exc)}; "
             "run the command again when it is back"
         ) from None

@@ -15,8 +15,7 @@ from types import FrameType
 from quanze.server.cli import ExitCode, Subcommands
 from quanze.server.cli.logs_db import DATABASE_ENV
 from quanze.server.config import ShipConfig
-from quanze.server.decisionlog.reader import log_directory, progress_for
-from quanze.server.decisionlog.records import list_streams
+from quanze.server.decisionlog.reader import all_files, log_directory, progress_for
 from quanze.server.errors import QuanzeError
 
 _HELP = f"""\
@@ -109,7 +108,7 @@ def _ship(args: argparse.Namespace) -> int:
         raise QuanzeError(f"--batch-records {args.batch_records}: must be at least 1")
     if args.retry_for < 0:
         raise QuanzeError(f"--retry-for {args.retry_for}: must not be negative")
-    files = [f for fs in list_streams(directory).values() for f in fs] if directory.is_dir() else []
+    files = all_files(directory) if directory.is_dir() else []
     if not files:
         _say("warning", "", f"{directory} holds no decision-log files yet")
     show = False if args.follow and args.progress is None else args.progress

@@ -58,12 +58,10 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
             tcp_user_timeout=60_000,
         )
     except psycopg.Error as exc:
-        raise QuanzeError(
-            f"cannot connect to the decision-log database: {_one_line(exc)}"
-        ) from None
+        raise QuanzeError(f"cannot connect to the decision-log database: {one_line(exc)}") from None
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
@@ -108,7 +106,7 @@ def row_of(raw: bytes, origin: str) -> Row:
         moment = records.parse_timestamp(record["timestamp"])
     except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise QuanzeError(
-            f"{origin}: not a decision-log record ({_one_line(exc)}); `quanze logs verify` on the "
+            f"{origin}: not a decision-log record ({one_line(exc)}); `quanze logs verify` on the "
             "directory says what happened to it"
         ) from None
     if not isinstance(seq, int) or not isinstance(prev_hash, str) or not isinstance(kind, str):

@@ -89,6 +89,8 @@ def schema_version(conn: psycopg.Connection) -> int:
 
 def migrate(conn: psycopg.Connection, *, applied_by: str) -> list[int]:
     """Bring the schema to `VERSION`; returns the versions applied (empty if it was there)."""
+    if schema_version(conn) == VERSION:
+        return []  # the common case, every shipper connect: no lock, no DDL
     applied: list[int] = []
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
@@ -144,12 +146,23 @@ def partition_name(year: int, month: int) -> str:
 
 
 def ensure_partitions(conn: psycopg.Connection, months: Iterable[tuple[int, int]]) -> None:
-    """Make the monthly partitions of `quanze.records` that `months` need (idempotent; call it
-    inside a transaction: the lock keeps two shippers from making the same one at once)."""
+    """Make the monthly partitions of `quanze.records` that `months` need and do not have yet
+    (call it inside a transaction: the lock keeps two shippers from making the same one at
+    once). Only a missing month takes the lock, which is held to commit: taken on every batch
+    it would put every sidecar's appends in one queue."""
     wanted = sorted(set(months))
-    if wanted:
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK + 1,))
+    names = [partition_name(year, month) for year, month in wanted]
+    row = conn.execute(
+        "SELECT array_agg(n) FROM unnest(%s::text[]) n WHERE to_regclass('quanze.' || n) IS NULL",
+        (names,),
+    ).fetchone()
+    missing = set(row[0] or []) if row else set(names)
+    if not missing:
+        return
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK + 1,))
     for year, month in wanted:
+        if partition_name(year, month) not in missing:
+            continue
         after = (year + 1, 1) if month == 12 else (year, month + 1)
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS quanze.{partition_name(year, month)} "

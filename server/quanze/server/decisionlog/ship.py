@@ -32,7 +32,7 @@ from quanze.server import __version__
 from quanze.server.config import ShipConfig
 from quanze.server.config import ship_source_problem as source_problem
 from quanze.server.decisionlog import central, central_schema, records
-from quanze.server.decisionlog.central import Row, Tip
+from quanze.server.decisionlog.central import Row, Tip, one_line
 from quanze.server.decisionlog.reader import Progress
 from quanze.server.decisionlog.records import LogFile
 from quanze.server.decisionlog.ship_files import FileLine, first_seq_of, is_newest, lines_from
@@ -79,7 +79,6 @@ class Position:
 class StreamReport:
     """What a run did for one stream."""
 
-    local: str
     name: str
     shipped: int = 0
     first: int | None = None
@@ -130,12 +129,7 @@ class Shipper:
         *,
         report: Reporter,
         batch_records: int = BATCH_RECORDS,
-        batch_bytes: int = BATCH_BYTES,
-        poll_seconds: float = POLL_SECONDS,
-        stop: threading.Event | None = None,
-        drain: threading.Event | None = None,
         progress: Progress | None = None,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         problem = source_problem(source)
         if problem:
@@ -146,12 +140,11 @@ class Shipper:
         self._url = url
         self._report = report
         self._batch_records = batch_records
-        self._batch_bytes = batch_bytes
-        self._poll = poll_seconds
-        self.stop = stop or threading.Event()
-        self.drain = drain or threading.Event()
+        self.stop = threading.Event()
+        """Set: finish the batch in hand and return."""
+        self.drain = threading.Event()
+        """Set (with `follow`): return once caught up."""
         self._progress = progress
-        self._clock = clock
         self._conn: psycopg.Connection | None = None
         self._tips: dict[str, Tip] = {}
         self._positions: dict[str, Position] = {}
@@ -166,7 +159,7 @@ class Shipper:
         """Ship until caught up (or, with `follow`, until `stop`; with `drain` set, until caught
         up); `retry_for` bounds how long the database may stay away (None: forever)."""
         self._follow = follow
-        outage = _Outage(self._clock)
+        outage = _Outage(time.monotonic)
         try:
             while not self.stop.is_set():
                 try:
@@ -190,11 +183,11 @@ class Shipper:
                     continue
                 if not follow or self.drain.is_set():
                     break
-                self.stop.wait(self._poll)
+                self.stop.wait(POLL_SECONDS)
         finally:
             self._disconnect()
         for report in self.outcome.streams.values():
-            report.held = self._tips.get(report.name, report.held)
+            report.held = self._tips.get(report.name)
         return self.outcome
 
     def _connect(self) -> None:
@@ -210,9 +203,9 @@ class Shipper:
         self._conn = conn
         try:
             central_schema.migrate(conn, applied_by=f"quanze {__version__} ship {self.source}")
-            self._tips = central.tips(conn, self.source)
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            raise _DatabaseAwayError(_one_line(exc)) from None
+            raise _DatabaseAwayError(one_line(exc)) from None
+        self._tips = self._read_tips()
         # A commit may have landed though its acknowledgement was lost: the tips decide.
         for stream, position in list(self._positions.items()):
             tip = self._tips.get(self._name(stream))
@@ -237,9 +230,7 @@ class Shipper:
             return False  # the writers have not made it yet
         for stream, files in records.list_streams(self.directory).items():
             name = self._name(stream)
-            report = self.outcome.streams.setdefault(
-                stream, StreamReport(stream, name, held=self._tips.get(name))
-            )
+            report = self.outcome.streams.setdefault(stream, StreamReport(name))
             if report.refused or not files or self.stop.is_set():
                 continue
             try:
@@ -274,7 +265,7 @@ class Shipper:
             end = self._check_order(stream, end, row, line)
             batch.append(row)
             size += len(line.raw)
-            if len(batch) >= self._batch_records or size >= self._batch_bytes:
+            if len(batch) >= self._batch_records or size >= BATCH_BYTES:
                 self._commit(stream, batch, end, report)
                 shipped, batch, size, batches = True, [], 0, batches + 1
                 if batches >= _BATCHES_PER_PASS or self.stop.is_set():
@@ -286,7 +277,7 @@ class Shipper:
 
     def _check_order(self, stream: str, before: Position, row: Row, line: FileLine) -> Position:
         """The position after `row`, once it may follow `before`; raises `_RefusedError` if not."""
-        origin = f"{line.file}:{line.number}"
+        origin = row.origin
         if row.seq <= before.seq:
             raise _RefusedError(
                 f"{self._name(stream)}: {self.directory / line.file}:{line.number} has seq "
@@ -313,7 +304,7 @@ class Shipper:
         try:
             tip = central.append(self._conn, self.source, stream, batch)
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            raise _DatabaseAwayError(_one_line(exc)) from None
+            raise _DatabaseAwayError(one_line(exc)) from None
         except QuanzeError:
             # Someone else appended to the stream meanwhile: continue from what it holds now.
             self._positions.pop(stream, None)
@@ -322,11 +313,10 @@ class Shipper:
         except psycopg.Error as exc:
             raise _RefusedError(
                 f"{self._name(stream)}: the database refused seq {batch[0].seq}..{batch[-1].seq} "
-                f"from {batch[0].origin}: {_one_line(exc)}"
+                f"from {batch[0].origin}: {one_line(exc)}"
             ) from None
         self._tips[tip.stream] = tip
         self._positions[stream] = end
-        report.held = tip
         report.shipped += len(batch)
         report.first = report.first if report.first is not None else batch[0].seq
         report.last = batch[-1].seq
@@ -337,7 +327,7 @@ class Shipper:
         try:
             return central.tips(self._conn, self.source)
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            raise _DatabaseAwayError(_one_line(exc)) from None
+            raise _DatabaseAwayError(one_line(exc)) from None
 
     def _mark(self, stream: str, tip: Tip) -> None:
         try:
@@ -505,7 +495,3 @@ class _Outage:
 
 class _TipMovedError(Exception):
     """Not an outage: a stream's tip moved under us; the next pass continues from it."""
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
