@@ -316,6 +316,31 @@ def test_the_verdict_is_intact_for_an_untouched_log(browser: Browser, report_fil
     assert re.fullmatch(r"w0:\d+:[0-9a-f]{64}", anchors)
 
 
+def test_the_database_report_shows_the_stores_numbers_and_verdict(
+    log_dir: Path, browser: Browser, tmp_path: Path, database_url: str
+) -> None:
+    """`report --db`: the same log shipped into PostgreSQL reports what `stats --db` counts,
+    and the store's verification (the stream named by its source)."""
+    copy = shutil.copytree(log_dir, tmp_path / "log")  # the markers ship writes stay here
+    shipped = quanze("logs", "ship", str(copy), "--db", database_url, "--source", "pod-r")
+    assert shipped.returncode == 0, shipped.stderr
+    output = tmp_path / "db-report.html"
+    done = quanze("logs", "report", "--db", database_url, "-o", str(output))
+    assert done.returncode == ExitCode.OK, done.stderr
+
+    page = opened(browser, output)
+    counted_there = quanze("logs", "stats", "--db", database_url, "--format", "json")
+    totals = json.loads(counted_there.stdout)["totals"]
+    shown = cards(page, "totals")
+    expected = {k: totals[k] for k in ("records", "answers", "allowed", "denied", "escalated")}
+    assert {k: shown[k] for k in expected} == expected
+    assert expected == {k: stats(log_dir)["totals"][k] for k in expected}
+    verdict = page.evaluate("document.getElementById('verdict').dataset.verdict")
+    assert verdict == "intact"
+    anchors = page.evaluate("document.getElementById('anchors').textContent")
+    assert re.fullmatch(r"pod-r/w0:\d+:[0-9a-f]{64}", anchors)
+
+
 def test_a_tampered_log_shows_tampered_and_where(
     log_dir: Path, browser: Browser, tmp_path: Path
 ) -> None:

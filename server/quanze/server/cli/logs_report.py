@@ -16,7 +16,7 @@ from quanze.server.cli.logs import (
     _verification_options,
     _warn,
 )
-from quanze.server.cli.logs_db import database_url, source_options
+from quanze.server.cli.logs_db import connected, database_url, source_options
 from quanze.server.decisionlog import report
 from quanze.server.decisionlog.report_data import About
 from quanze.server.errors import QuanzeError
@@ -54,15 +54,16 @@ def _report(args: argparse.Namespace) -> int:
     )
     key_file = Path(args.key) if args.key else None
     if database:
-        made = report.from_database(
-            database,
-            filters,
-            about,
-            key_file=key_file,
-            anchors=args.anchors,
-            sources=args.sources,
-            progress=args.progress,
-        )
+        with connected(database) as conn:
+            made = report.from_database(
+                conn,
+                filters,
+                about,
+                key_file=key_file,
+                anchors=args.anchors,
+                sources=args.sources,
+                progress=args.progress,
+            )
     else:
         made = report.from_directory(
             Path(args.directory),

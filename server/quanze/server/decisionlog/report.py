@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quanze.server.decisionlog import records
 from quanze.server.decisionlog.losses import Losses, losses_in_database, losses_in_files
@@ -28,6 +28,9 @@ from quanze.server.decisionlog.report_data import About, ReportData
 from quanze.server.decisionlog.verify import verify_directory
 from quanze.server.decisionlog.verify_report import VerifyReport
 from quanze.server.errors import QuanzeError
+
+if TYPE_CHECKING:
+    import psycopg
 
 _ASSETS = "report_assets"
 _CHART = "chart.umd.min.js"
@@ -74,7 +77,7 @@ def from_directory(
 
 
 def from_database(
-    url: str,
+    conn: psycopg.Connection,
     filters: Filters,
     about: About,
     *,
@@ -83,21 +86,19 @@ def from_database(
     sources: Sequence[str] = (),
     progress: bool | None = None,
 ) -> Report:
-    """The report on the central store at `url` (of `sources` only, if given)."""
+    """The report on the central store `conn` reads (of `sources` only, if given). Called on an
+    idle connection, it reads one snapshot: verify opens it, losses and matches read in it."""
     # Imported here: psycopg takes ~0.1 s to load, which a report of files should not pay.
-    from quanze.server.decisionlog import central, central_read, central_verify  # noqa: PLC0415
-    from quanze.server.decisionlog.central_schema import require_current  # noqa: PLC0415
+    from quanze.server.decisionlog import central_read, central_verify  # noqa: PLC0415
 
-    with central.connect(url) as conn:
-        require_current(conn)
-        verify = central_verify.verify_database(
-            conn, key_file=key_file, anchors=anchors, progress=progress, sources=sources
-        )
-        losses = losses_in_database(conn, sources, filters.since, filters.until)
-        matches = central_read.scan_database(
-            conn, filters, ScanCounts(breaks=None), merge=False, sources=sources
-        )
-        return build(matches, verify, losses, about)
+    verify = central_verify.verify_database(
+        conn, key_file=key_file, anchors=anchors, progress=progress, sources=sources
+    )
+    losses = losses_in_database(conn, sources, filters.since, filters.until)
+    matches = central_read.scan_database(
+        conn, filters, ScanCounts(breaks=None), merge=False, sources=sources
+    )
+    return build(matches, verify, losses, about)
 
 
 def redacted(url: str) -> str:
