@@ -630,7 +630,9 @@ def _decision_log_problems(settings: DecisionLogConfig) -> list[str]:
     return problems
 
 
-_SHIP_SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$")
+SHIP_SOURCE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}"
+"""A source's name: the part before `/` of its streams' names in the central store."""
+_SHIP_SOURCE = re.compile(f"^{SHIP_SOURCE_PATTERN}$")
 
 
 def ship_source_problem(source: str) -> str:

@@ -27,6 +27,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from quanze.server.config import ship_source_problem
 from quanze.server.decisionlog import records
 from quanze.server.decisionlog.records import load_signer
 from quanze.server.decisionlog.verify import verify_directory
@@ -325,6 +326,14 @@ def test_bad_anchors_and_directories_are_errors(tmp_path: Path) -> None:
         verify_directory(tmp_path / "missing")
     with pytest.raises(QuanzeError, match="no decision-log files"):
         verify_directory(tmp_path)
+
+
+@pytest.mark.parametrize("source", ["pod-7f9c", "svc@node-3", "cases:8600", "a.b_c"])
+def test_an_anchor_of_any_ship_source_reads_back(source: str) -> None:
+    """verify --db prints `<source>/<stream>:SEQ:HASH` for every name ship accepts."""
+    assert ship_source_problem(source) == ""
+    printed = f"{source}/w0:42:{'ab' * 32}"
+    assert str(parse_anchor(printed)) == printed
 
 
 def test_a_deleted_stream_is_caught_by_its_anchor(tmp_path: Path) -> None:

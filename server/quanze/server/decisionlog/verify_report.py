@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from quanze.server.config import SHIP_SOURCE_PATTERN
 from quanze.server.decisionlog.verify_lines import Entry
 from quanze.server.errors import QuanzeError
 
@@ -34,7 +35,7 @@ MAX_PROBLEMS = 1000
 
 # A stream of a directory (`w0`), or of the central store (`<source>/w0`).
 _ANCHOR = re.compile(
-    r"^(?P<stream>(?:[A-Za-z0-9][A-Za-z0-9._-]*/)?[a-z0-9]+):(?P<seq>[0-9]+):"
+    rf"^(?P<stream>(?:{SHIP_SOURCE_PATTERN}/)?[a-z0-9]+):(?P<seq>[0-9]+):"
     r"(?P<hash>[0-9a-fA-F]{64})$"
 )
 
