@@ -41,7 +41,6 @@ from quanze.server.decisionlog.query import (
     match_of,
     merged,
 )
-from quanze.server.decisionlog.reader import Progress
 from quanze.server.decisionlog.stats import NONE, STATS_DIMENSIONS, Stats
 from quanze.server.errors import QuanzeError
 
@@ -132,7 +131,6 @@ def scan_database(
     conn: psycopg.Connection,
     filters: Filters,
     counts: ScanCounts,
-    progress: Progress | None = None,
     *,
     merge: bool = True,
     sources: Sequence[str] = (),
@@ -145,7 +143,6 @@ def scan_database(
         conn,
         filters,
         counts,
-        progress,
         last_seqs={name: tip.last_seq for name, tip in tips(conn).items()},
         page=max(_MIN_PAGE, _BUFFERED_ROWS // max(1, len(names))),
     )
@@ -160,7 +157,6 @@ class _Reading:
         conn: psycopg.Connection,
         filters: Filters,
         counts: ScanCounts,
-        progress: Progress | None,
         *,
         last_seqs: dict[str, int],
         page: int,
@@ -168,7 +164,6 @@ class _Reading:
         self.conn = conn
         self.filters = filters
         self.counts = counts
-        self.progress = progress
         self.last_seqs = last_seqs
         self.page = page
         where, self.params = narrowing(filters)
@@ -196,8 +191,6 @@ class _Reading:
             for seq, _, line, next_hashes in rows:
                 counts.lines += 1
                 raw = line.encode()
-                if self.progress is not None:
-                    self.progress.advance(len(raw) + 1)
                 match = match_of(raw, self.filters, counts)
                 if match is None:
                     continue

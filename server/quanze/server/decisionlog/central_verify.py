@@ -88,11 +88,8 @@ def verify_database(
     require_current(conn)
     parsed = [parse_anchor(text) for text in anchors]
     checker = SignatureChecker(key_file) if key_file is not None else None
-    held = {
-        name: tip
-        for name, tip in tips(conn).items()
-        if not sources or source_of(name) in set(sources)
-    }
+    wanted = set(sources)
+    held = {n: tip for n, tip in tips(conn).items() if not wanted or source_of(n) in wanted}
     names = sorted(set(stream_names(conn, sources)) | set(held))
     if not names and not parsed:
         raise QuanzeError(
@@ -143,7 +140,6 @@ class _StreamRows:
         self.progress = progress
         summary = StreamSummary(stream)
         self.check = StreamCheck(summary, self.entries(), _EveryNumber(), checker, anchors)
-        self.check.checks.writer_stream = stream.rpartition("/")[2]
         self.findings: Findings = self.check.findings
         self.files: dict[int, LogFile] = {}
         """The files rows were shipped from, by number."""

@@ -260,12 +260,12 @@ def answers_of(record: dict[str, Any], filters: Filters) -> list[Answer]:
     """The answers `record` gives, before the answer filters."""
     request = _dict(record.get("input"))
     subject = _dict(request.get("subject"))
-    decision_id = _text(record.get("decision_id"))
-    rpc = _text(record.get("rpc"))
-    timestamp = _text(record.get("timestamp"))
-    subject_id = _text(subject.get("id"))
+    decision_id = text_of(record.get("decision_id"))
+    rpc = text_of(record.get("rpc"))
+    timestamp = text_of(record.get("timestamp"))
+    subject_id = text_of(subject.get("id"))
     roles = _roles(subject)
-    resource = _text(_dict(request.get("resource")).get("id"))
+    resource = text_of(_dict(request.get("resource")).get("id"))
     revision = _revision(record)
     result = record.get("result")
     if isinstance(result, dict) or (rpc in LIST_RPCS and not record.get("dropped")):
@@ -309,12 +309,12 @@ def answers_of(record: dict[str, Any], filters: Filters) -> list[Answer]:
             rpc=rpc,
             subject=subject_id,
             roles=roles,
-            action=_text(_dict(request.get("action")).get("name")),
+            action=text_of(_dict(request.get("action")).get("name")),
             resource=resource,
             decision=decision,
             reasons=codes,
             articles=tuple(a for a in dict.fromkeys(cited) if a),
-            escalate=_text(record.get("escalate_to")),
+            escalate=text_of(record.get("escalate_to")),
             revision=revision,
         )
     ]
@@ -327,14 +327,15 @@ def _dict(value: Any) -> dict[str, Any]:
 def _field(entry: Any, name: str) -> str:
     """A text field of a reason/obligation/accountability entry ("" if not there)."""
     value = entry.get(name) if isinstance(entry, dict) else None
-    return value if isinstance(value, str) else _text(value)
+    return value if isinstance(value, str) else text_of(value)
 
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _text(value: Any) -> str:
+def text_of(value: Any) -> str:
+    """A record's value as text: itself if a string, \"\" if missing, else `str` of it."""
     return value if isinstance(value, str) else "" if value is None else str(value)
 
 
@@ -345,7 +346,7 @@ def _roles(subject: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _revision(record: dict[str, Any]) -> str:
-    return _text(_dict(_dict(record.get("bundles")).get("quanze")).get("revision"))
+    return text_of(_dict(_dict(record.get("bundles")).get("quanze")).get("revision"))
 
 
 # ---------------------------------------------------------------------------- scanning
@@ -444,7 +445,7 @@ def match_of(raw: bytes, filters: Filters, counts: ScanCounts) -> Match | None:
         found = [a for a in found if filters.answer_matches(a)]
     if not found:
         return None
-    stamp = _text(record.get("timestamp"))
+    stamp = text_of(record.get("timestamp"))
     return Match(raw, record, found, _canonical(stamp) or stamp)
 
 
@@ -484,7 +485,7 @@ def _decision_record(raw: bytes, filters: Filters, counts: ScanCounts) -> dict[s
         return None
     if head is None and (
         record.get("type") != records.DECISION
-        or not filters.time_matches(_text(record.get("timestamp")))
+        or not filters.time_matches(text_of(record.get("timestamp")))
     ):
         return None
     return record

@@ -15,13 +15,14 @@ import json
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from typing import Any
 
 from quanze.server.decisionlog.losses import Losses
-from quanze.server.decisionlog.query import Answer, Match
-from quanze.server.decisionlog.stats import DEFAULT_STATS, Stats
+from quanze.server.decisionlog.query import Answer, Match, text_of
+from quanze.server.decisionlog.records import parse_timestamp
+from quanze.server.decisionlog.stats import Stats
 from quanze.server.decisionlog.verify_report import VerifyReport
+from quanze.server.policy.bundle import bundled_policy_dir
 
 # The reason codes the policies give an act done under the chief's 四十六 delegation (a deputy
 # chief or full-time committee member acting as the chief would), or approved or referred by
@@ -65,7 +66,7 @@ class ReportData:
     """Counts of the matches `add`ed."""
 
     def __init__(self) -> None:
-        self.stats = Stats(DEFAULT_STATS)
+        self.stats = Stats(())  # its totals and time span; the sections below count
         self.denied = Stats(("article", "role", "subject", "resource"))
         self.escalated = Stats(("escalate", "action"))
         self.per_hour: Counter[tuple[str, str]] = Counter()
@@ -89,20 +90,21 @@ class ReportData:
         self._delegated(answers[0], match.record)
         for entry in _entries(match.record, "accountable"):
             key = ("subject_id", "capacity", "responsibility", "article")
-            self.accountable[tuple(_text(entry.get(k)) for k in key)] += 1  # type: ignore[index]
+            self.accountable[tuple(text_of(entry.get(k)) for k in key)] += 1  # type: ignore[index]
 
     def _delegated(self, answer: Answer, record: dict[str, Any]) -> None:
         for reason in _entries(record, "reasons"):
-            code = _text(reason.get("code"))
+            code = text_of(reason.get("code"))
             if code in DELEGATED_CODES:
                 role = answer.roles[0] if answer.roles else ""
-                grounds = _text(reason.get("message_zh"))
+                grounds = text_of(reason.get("message_zh"))
                 key = (answer.subject, role, answer.action, answer.decision, code, grounds)
                 self.delegated[key] += 1
 
     def document(self, about: About, verify: VerifyReport, losses: Losses) -> dict[str, Any]:
         """Everything the page shows, as JSON-ready data."""
         names = catalog_names()
+        denied, escalated = self.denied.sections(), self.escalated.sections()
         return {
             "about": {
                 "source": about.source,
@@ -121,18 +123,10 @@ class ReportData:
                 "lost_with_directory": sum(s.lost for s in verify.streams.values()),
             },
             "timeline": self._timeline(about),
-            "denied_by_article": [
-                [article_cell(k), n] for k, n in self.denied.sections()["article"]
-            ],
-            "denied_by_role": [
-                [_named(k, names["roles"]), n] for k, n in self.denied.sections()["role"]
-            ],
-            "escalations": [
-                [k, n] for k, n in self.escalated.sections()["escalate"] if k in ESCALATIONS
-            ],
-            "escalated_actions": [
-                [_named(k, names["actions"]), n] for k, n in self.escalated.sections()["action"]
-            ],
+            "denied_by_article": [[article_cell(k), n] for k, n in denied["article"]],
+            "denied_by_role": [[_named(k, names["roles"]), n] for k, n in denied["role"]],
+            "escalations": [[k, n] for k, n in escalated["escalate"] if k in ESCALATIONS],
+            "escalated_actions": [[_named(k, names["actions"]), n] for k, n in escalated["action"]],
             "delegated": [
                 [s, _named(r, names["roles"]), _named(a, names["actions"]), _word(d), c, g, n]
                 for (s, r, a, d, c, g), n in self.delegated.most_common(MAX_ROWS)
@@ -145,8 +139,8 @@ class ReportData:
                 "delegated": max(0, len(self.delegated) - MAX_ROWS),
                 "accountable": max(0, len(self.accountable) - MAX_ROWS),
             },
-            "top_denied_subjects": self.denied.sections()["subject"][:TOP],
-            "top_denied_cases": self.denied.sections()["resource"][:TOP],
+            "top_denied_subjects": denied["subject"][:TOP],
+            "top_denied_cases": denied["resource"][:TOP],
         }
 
     def _timeline(self, about: About) -> dict[str, Any]:
@@ -238,7 +232,7 @@ def article_cell(article: str) -> dict[str, Any]:
 def catalog_names() -> dict[str, dict[str, str]]:
     """The Chinese names of roles and actions in the bundled catalog (empty if unreadable)."""
     try:
-        path = resources.files("quanze.policies").joinpath("quanze/catalog/data.json")
+        path = bundled_policy_dir() / "quanze" / "catalog" / "data.json"
         catalog = json.loads(path.read_text(encoding="utf-8"))
         return {
             kind: {key: str(entry.get("zh", "")) for key, entry in catalog[kind].items()}
@@ -277,13 +271,9 @@ def _entries(record: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return [e for e in value if isinstance(e, dict)] if isinstance(value, list) else []
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else "" if value is None else str(value)
-
-
 def _moment(stamp: str) -> datetime | None:
     try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
+        return parse_timestamp(stamp) if stamp else None
     except ValueError:
         return None
 

@@ -53,7 +53,7 @@ class RecordChecks:
     ) -> None:
         self.findings = findings
         self.stream = findings.stream
-        self.writer_stream = self.stream
+        self.writer_stream = self.stream.rpartition("/")[2]
         """The stream's name as its writer knew it (checkpoints name and sign it): the same
         in a directory; in the central store, without the `<source>/` prefix."""
         self.checker = checker
