@@ -88,8 +88,8 @@ def verify_database(
     require_current(conn)
     parsed = [parse_anchor(text) for text in anchors]
     checker = SignatureChecker(key_file) if key_file is not None else None
-    wanted = set(sources)
-    held = {n: tip for n, tip in tips(conn).items() if not wanted or source_of(n) in wanted}
+    chosen = set(sources)
+    held = {n: tip for n, tip in tips(conn).items() if not chosen or source_of(n) in chosen}
     names = sorted(set(stream_names(conn, sources)) | set(held))
     if not names and not parsed:
         raise QuanzeError(
