@@ -48,8 +48,6 @@ STATUS = {
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
-# The gRPC code an HTTP refusal before the decision service is counted as in metrics.
-_COUNTED_AS = {400: "INVALID_ARGUMENT", 413: "INVALID_ARGUMENT", 415: "INVALID_ARGUMENT"}
 # "field: message", as `InvalidRequestError` words it.
 _FIELD = re.compile(r"^([A-Za-z_][\w.\[\]]*): ")
 
@@ -336,7 +334,7 @@ def _handler(
 
 def _refused_early(rpc: str, status: int, message: str, field: str | None = None) -> web.Response:
     """A body refused before the decision service sees it: counted as gRPC counts one."""
-    metrics.refused(rpc, _COUNTED_AS[status])
+    metrics.refused(rpc)
     return error(status, message, field)
 
 

@@ -289,17 +289,16 @@ _IDLE = contextlib.nullcontext()
 
 def unreadable(method: str) -> None:
     """A request body refused before parsing (too large) or by the parser, for `method`."""
-    on = _on
-    if on is not None and method.startswith(_DECISION_SERVICE):
-        on.count(on.refusals["INVALID_ARGUMENT"], (method[len(_DECISION_SERVICE) :],))
+    if method.startswith(_DECISION_SERVICE):
+        refused(method[len(_DECISION_SERVICE) :])
 
 
-def refused(rpc: str, code: str) -> None:
-    """A call of another binding (AuthZEN HTTP) refused before the decision service saw it,
-    counted as a gRPC call refused with `code` (e.g. "INVALID_ARGUMENT")."""
+def refused(rpc: str) -> None:
+    """A call of `rpc` refused before the decision service saw it (unreadable, too large, or
+    refused by another binding such as AuthZEN HTTP): counted as INVALID_ARGUMENT."""
     on = _on
     if on is not None:
-        on.count(on.refusals[code], (rpc,))
+        on.count(on.refusals["INVALID_ARGUMENT"], (rpc,))
 
 
 def engine_fallback() -> None:

@@ -9,6 +9,7 @@ certificate serves new connections without a restart while existing ones keep th
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import socket
 import ssl
@@ -223,8 +224,10 @@ def refusal(allowed: frozenset[str], caller: CallerIdentity) -> str:
     )
 
 
+@functools.lru_cache(maxsize=64)
 def certificate_identity(der: bytes | None) -> CallerIdentity:
-    """A verified peer certificate (DER) as gRPC names it: RFC 4514 subject, then the SANs."""
+    """A verified peer certificate (DER) as gRPC names it: RFC 4514 subject, then the SANs.
+    Cached: a caller's every request over a kept-alive connection brings the same one."""
     if not der:
         return CallerIdentity()
     certificate = x509.load_der_x509_certificate(der)
