@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import socket
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -32,13 +31,7 @@ from quanze.server.policy.bundle import load_bundle
 from quanze.server.policy.testing import load_decision_table
 from quanze.v1 import decision_service_pb2 as pb
 from quanze.v1 import decision_service_pb2_grpc as pb_grpc
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from tests.support import free_port
 
 
 def main(argv: Sequence[str] | None = None) -> int:

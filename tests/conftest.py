@@ -58,11 +58,8 @@ def decision_cases(bundle: PolicyBundle) -> list[DecisionCase]:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A real PostgreSQL server for this test process (each test gets its own database)."""
-    server = PostgresServer()
-    try:
+    with PostgresServer() as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture
@@ -74,8 +71,5 @@ def database_url(postgres: PostgresServer) -> str:
 @pytest.fixture
 def private_postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server of this test's own, for tests that stop and restart it."""
-    server = PostgresServer()
-    try:
+    with PostgresServer() as server:
         yield server
-    finally:
-        server.close()

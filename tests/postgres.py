@@ -17,13 +17,15 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Self
 
 import psycopg
+
+from tests.support import free_port
 
 _INSTALL = "install Debian's postgresql package (./scripts/bootstrap --for-tests does)"
 
@@ -43,12 +45,6 @@ def postgres_bin_dir() -> Path:
     return Path(candidates[-1]).parent
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class PostgresServer:
     """One PostgreSQL cluster in a temp dir of its own (owned by `postgres` when run as root)."""
 
@@ -61,7 +57,7 @@ class PostgresServer:
         self.data = self.root / "data"
         self.sockets = self.root / "sockets"
         self.logfile = self.root / "postgres.log"
-        self.port = _free_port()
+        self.port = free_port()
         self._user = self._run_as()
         self.sockets.mkdir()
         if self._user is not None:
@@ -139,6 +135,12 @@ class PostgresServer:
         with contextlib.suppress(RuntimeError):  # already stopped
             self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def held_tips(url: str) -> dict[str, int]:

@@ -6,6 +6,7 @@ import copy
 import json
 import os
 import shutil
+import socket
 import threading
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -175,3 +176,10 @@ def scrape(address: str, path: str = "/metrics") -> Samples:
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (so nothing listens on it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -46,7 +46,7 @@ from tests.helm.pod import (
 )
 from tests.helm.render import CHART, EXAMPLES, ROOT, app_chart, template
 from tests.integration.certs import CertificateAuthority
-from tests.support import CONTRACT_EXAMPLE, environment_without_quanze_settings
+from tests.support import CONTRACT_EXAMPLE, environment_without_quanze_settings, free_port
 
 QUANZE_UID = 10001  # the image's user and the pod's fsGroup
 APP_UID = 20000  # the application's container: another user, in the fsGroup
@@ -281,12 +281,6 @@ def test_the_sidecar_ships_its_decision_log_into_postgresql(
     # One record, in the stream of the worker that answered, named by the pod (its host name).
     assert len(rows) == 1, rows
     assert rows[0][0] in {f"{socket.gethostname()}/w{i}" for i in range(2)}, log
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])

@@ -21,14 +21,13 @@ from typing import Any
 
 import pytest
 import yaml
-from cryptography import x509
 
 from quanze.client import Client, InvalidRequestError
 from quanze.server.decisionlog import records
 from quanze.server.policy.bundle import load_bundle
 from quanze.server.policy.testing import load_decision_table
-from tests.integration.certs import CertificateAuthority, Issued
-from tests.integration.load import Sidecar, sidecar, worker_pids
+from tests.integration.certs import CertificateAuthority, Issued, serial_of
+from tests.integration.load import DENIED, Sidecar, sidecar, worker_pids
 from tests.integration.otlp import ReceivedSpan, Receiver
 from tests.integration.support import start, wait_event, wait_until
 from tests.integration.test_metrics import listening_ports
@@ -36,8 +35,7 @@ from tests.integration.test_transport import finish, served_serial
 from tests.server.decisionlog.support import records_in
 
 CASES = load_decision_table(load_bundle().root)
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-UNGUIDED = json.loads((EXAMPLES / "assistant-unguided.json").read_text())
+UNGUIDED = DENIED  # examples/assistant-unguided.json
 # The parts of an answer both bindings must give alike (the decision id is per call).
 SAME = ("reasons", "obligations", "escalate_to", "accountable", "policy_revision")
 
@@ -407,13 +405,13 @@ def test_a_rotated_certificate_reaches_new_https_connections(tmp_path: Path) -> 
     try:
         port = int(str(wait_event(process, "http_listening")["address"]).rsplit(":", 1)[1])
         wait_event(process, "policies_loaded")
-        assert served_serial(port, ca.cert) == serial_of(first)
+        assert served_serial(port, ca.cert) == serial_of(first.cert_pem)
         rotated = ca.server("rotated", common_name="quanze-sidecar-rotated")
         for source, target in ((rotated.key, key), (rotated.cert, cert)):
             shutil.copy(source, mounted / "incoming")
             os.replace(mounted / "incoming", target)
         wait_until(
-            lambda: served_serial(port, ca.cert) == serial_of(rotated),
+            lambda: served_serial(port, ca.cert) == serial_of(rotated.cert_pem),
             "new HTTPS connections are shown the rotated certificate",
             30,
         )
@@ -424,10 +422,6 @@ def test_a_rotated_certificate_reaches_new_https_connections(tmp_path: Path) -> 
         assert status == 200, answer
     finally:
         assert finish(process) == 0
-
-
-def serial_of(issued: Issued) -> int:
-    return x509.load_pem_x509_certificate(issued.cert_pem).serial_number
 
 
 # ---------------------------------------------------------------------------- refusals

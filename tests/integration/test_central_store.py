@@ -10,7 +10,6 @@ import itertools
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,17 +23,11 @@ from tests.integration.load import LoadRecorder, Sidecar
 from tests.integration.support import start, wait_serving, wait_until
 from tests.postgres import PostgresServer, held_tips
 from tests.server.decisionlog.support import stream_lines
-from tests.support import environment_without_quanze_settings
+from tests.support import environment_without_quanze_settings, free_port
 
 # At shutdown the shipper drains what the workers wrote last: on a loaded machine, after the
 # database was away, that may take longer than the default 10 s.
 _GENEROUS_DRAIN = ("--set", "decision_log.ship.drain_seconds=60")
-
-
-def _free_address() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{probe.getsockname()[1]}"
 
 
 @contextlib.contextmanager
@@ -128,7 +121,7 @@ def test_two_sidecars_ship_every_acknowledged_record_once_through_outage_and_kil
 ) -> None:
     url = private_postgres.create_database()
     dir_a, dir_b = tmp_path / "log-a", tmp_path / "log-b"
-    address_b = _free_address()
+    address_b = f"127.0.0.1:{free_port()}"
     shipping = ("--set", f"decision_log.ship.database_url={url}", *_GENEROUS_DRAIN)
     samples = []
     with _sidecar(

@@ -33,6 +33,7 @@ from quanze.server.engine.regorus_engine import RegorusEngine
 from quanze.server.errors import ConfigError, EvaluationError
 from quanze.server.policy.bundle import PolicyBundle
 from quanze.server.policy.testing import DecisionCase
+from tests.support import free_port
 
 TIMEOUT_S = 10.0  # generous: these tests check answers, not speed, on a loaded machine
 
@@ -540,12 +541,6 @@ def test_bad_settings_are_a_config_error_naming_each() -> None:
 # ---------------------------------------------------------------------- a real OPA
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], seconds: float = 30.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -578,7 +573,7 @@ def test_real_opa_decides_as_regorus(
     opa_binary = shutil.which("opa")
     if opa_binary is None:
         pytest.skip("no opa binary on PATH: install OPA to compare against a real server")
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     # Bundle mode loads only data.json files as data, the convention Quanze's loader follows.
     command = [opa_binary, "run", "--server", "--addr", url[len("http://") :]]
     log_path = tmp_path / "opa.log"

@@ -7,7 +7,6 @@ import itertools
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,7 +34,7 @@ from tests.server.decisionlog.support import (
     write_log,
     write_streams,
 )
-from tests.support import environment_without_quanze_settings
+from tests.support import environment_without_quanze_settings, free_port
 
 # Small files: a few hundred records rotate through several files, most of them gzipped.
 ROTATING = WriterSettings(max_file_bytes=40_000, checkpoint_records=50)
@@ -388,20 +387,13 @@ def test_without_a_database_the_command_says_how_to_give_one(tmp_path: Path) -> 
 
 def test_an_unreachable_database_is_given_up_after_retry_for(tmp_path: Path) -> None:
     write_log(tmp_path, 5)
-    url = f"postgresql://postgres@127.0.0.1:{_closed_port()}/x"
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/x"
     result = _ship_command(str(tmp_path), "--db", url, "--retry-for", "1")
     assert result.returncode == 1
     assert "retrying in 0.5 s" in result.stderr
     assert "stayed unreachable for 1 s" in result.stderr
     assert "run `quanze logs ship` again" in result.stderr
     assert os.listdir(tmp_path)  # nothing removed
-
-
-def _closed_port() -> int:
-    """A port nothing listens on (it was free a moment ago)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_files_that_do_not_link_to_the_database_tip_are_refused(
