@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from quanze.server.cli import ExitCode, Subcommands, command_group, logs_ship
-from quanze.server.cli.logs_db import connected, database_url, source_options
+from quanze.server.cli.logs_db import source_options, store
 from quanze.server.decisionlog import records
 from quanze.server.decisionlog.query import RPCS, Filters, Match, ScanCounts, parse_time, scan
 from quanze.server.decisionlog.reader import Progress, log_directory, progress_for
@@ -120,17 +120,16 @@ def _stats(args: argparse.Namespace) -> int:
     filters = _filters(args)
     dimensions = tuple(dict.fromkeys(args.by or DEFAULT_STATS))
     counts = _scan_counts(args)
-    database = database_url(args)
-    if database is not None:
-        with connected(database) as conn:
+    with store(args) as conn:
+        if conn is not None:
             from quanze.server.decisionlog.central_read import database_stats  # noqa: PLC0415
 
             stats = database_stats(conn, filters, dimensions, counts, sources=args.sources)
-    else:
-        stats = Stats(dimensions)
-        with _matches(args, filters, counts, "quanze logs stats", merge=False) as matches:
-            for match in matches:
-                stats.add(match)
+        else:
+            stats = Stats(dimensions)
+            with _matches(args, filters, counts, "quanze logs stats", merge=False) as matches:
+                for match in matches:
+                    stats.add(match)
     out = Output(sys.stdout)
     write_stats(out, stats, args.format)
     if args.format == "table" and not stats.records:
@@ -161,9 +160,8 @@ def _report_scan(counts: ScanCounts, args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     """`quanze logs verify`: OK when intact, FAILED when any problem was found."""
     key_file = Path(args.key) if args.key else None
-    database = database_url(args)
-    if database is not None:
-        with connected(database) as conn:
+    with store(args) as conn:
+        if conn is not None:
             from quanze.server.decisionlog.central_verify import verify_database  # noqa: PLC0415
 
             report = verify_database(
@@ -173,10 +171,13 @@ def _verify(args: argparse.Namespace) -> int:
                 progress=args.progress,
                 sources=args.sources,
             )
-    else:
-        report = verify_directory(
-            Path(args.directory), key_file=key_file, anchors=args.anchors, progress=args.progress
-        )
+        else:
+            report = verify_directory(
+                Path(args.directory),
+                key_file=key_file,
+                anchors=args.anchors,
+                progress=args.progress,
+            )
     if args.format == "json":
         sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n")
     else:
@@ -348,13 +349,12 @@ def _matches(
     args: argparse.Namespace, filters: Filters, counts: ScanCounts, label: str, *, merge: bool
 ) -> Iterator[Iterator[Match]]:
     """The matches of DIR or of the store, whichever the command was given."""
-    database = database_url(args)
-    if database is not None:
-        with connected(database) as conn:
+    with store(args) as conn:
+        if conn is not None:
             from quanze.server.decisionlog.central_read import scan_database  # noqa: PLC0415
 
             yield scan_database(conn, filters, counts, merge=merge, sources=args.sources)
-        return
+            return
     streams = _streams(args.directory)
     progress = _progress(streams, label, args.progress)
     try:

@@ -75,3 +75,14 @@ def connected(url: str) -> Iterator[psycopg.Connection]:
             f"lost the decision-log database while reading it: {central.one_line(exc)}; "
             "run the command again when it is back"
         ) from None
+
+
+@contextlib.contextmanager
+def store(args: argparse.Namespace) -> Iterator[psycopg.Connection | None]:
+    """A connection to the central store the command reads, or None when it reads DIR."""
+    url = database_url(args)
+    if url is None:
+        yield None
+        return
+    with connected(url) as conn:
+        yield conn
