@@ -39,8 +39,16 @@ def check_url(url: str) -> None:
         )
 
 
+class ConnectError(QuanzeError):
+    """The store could not be connected to; `reason` is the server's or libpq's word for it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"cannot connect to the decision-log database: {reason}")
+        self.reason = reason
+
+
 def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
-    """A connection to the store at `url`; raises `QuanzeError` saying why it failed."""
+    """A connection to the store at `url`; raises `ConnectError` saying why it failed."""
     check_url(url)
     try:
         return psycopg.connect(
@@ -58,7 +66,7 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
             tcp_user_timeout=60_000,
         )
     except psycopg.Error as exc:
-        raise QuanzeError(f"cannot connect to the decision-log database: {one_line(exc)}") from None
+        raise ConnectError(one_line(exc)) from None
 
 
 def one_line(exc: BaseException) -> str:

@@ -193,12 +193,10 @@ class Shipper:
     def _connect(self) -> None:
         try:
             conn = central.connect(self._url, autocommit=True)
-        except QuanzeError as exc:
-            if _REFUSED_LOGIN.search(str(exc)) and not (self._follow or self._connected_once):
+        except central.ConnectError as exc:
+            if _REFUSED_LOGIN.search(exc.reason) and not (self._follow or self._connected_once):
                 raise  # a wrong user, password or database name: waiting will not help
-            raise _DatabaseAwayError(
-                str(exc).removeprefix("cannot connect to the decision-log database: ")
-            ) from None
+            raise _DatabaseAwayError(exc.reason) from None
         self._connected_once = True
         self._conn = conn
         try:
