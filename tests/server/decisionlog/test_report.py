@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 
 from quanze.client import Client
-from quanze.server.cli import ExitCode, main
+from quanze.server.cli import ExitCode, build_parser, main
+from quanze.server.cli.logs_report import _filter_words
 from quanze.server.decisionlog import records, report, report_data
 from quanze.server.decisionlog.losses import Losses
 from quanze.server.decisionlog.query import Filters, ScanCounts, scan
@@ -437,3 +438,9 @@ def test_the_database_is_named_without_its_password() -> None:
         assert "s3cret" not in named
         assert "host=db" in named
         assert "dbname=quanze" in named
+
+
+def test_the_header_names_every_filter_but_the_period_as_given() -> None:
+    argv = ["--case", "C1", "--decision", "deny", "--since", "2026-01-01", "--rpc", "Check"]
+    args = build_parser().parse_args(["logs", "report", "log", "-o", "r.html", *argv])
+    assert _filter_words(args) == ("--resource C1", "--decision deny", "--rpc Check")

@@ -297,8 +297,9 @@ def _filter_command(
     return parser
 
 
-def _filter_options(parser: argparse.ArgumentParser) -> None:
-    """The filters of `query`, `stats` and `report`, and the catalog they may need."""
+def _filter_options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """The filters of `query`, `stats` and `report`, and the catalog they may need; returns
+    the repeatable ones (all but the period)."""
     group = parser.add_argument_group("filters")
     group.add_argument("--since", metavar="TIME", help="records at or after TIME")
     group.add_argument("--until", metavar="TIME", help="records before TIME (exclusive)")
@@ -329,19 +330,28 @@ def _filter_options(parser: argparse.ArgumentParser) -> None:
             "id, or one of its answer ids <call id>#<action>",
         ),
     ]
-    for flags, dest, metavar, help_text in repeatable:
+    named = [
         group.add_argument(*flags, dest=dest, metavar=metavar, action="append", help=help_text)
-    group.add_argument("--decision", dest="decisions", action="append", choices=("allow", "deny"))
-    group.add_argument(
-        "--escalate", dest="escalations", action="append", choices=("chief", "committee")
+        for flags, dest, metavar, help_text in repeatable
+    ]
+    named.append(
+        group.add_argument(
+            "--decision", dest="decisions", action="append", choices=("allow", "deny")
+        )
     )
-    group.add_argument("--rpc", dest="rpcs", action="append", choices=RPCS)
+    named.append(
+        group.add_argument(
+            "--escalate", dest="escalations", action="append", choices=("chief", "committee")
+        )
+    )
+    named.append(group.add_argument("--rpc", dest="rpcs", action="append", choices=RPCS))
     parser.add_argument(
         "--policies",
         metavar="DIR",
         help="policies whose catalog ListAllowedActions calls answered (default: the bundled "
         "ones); only consulted with --action or an answer id",
     )
+    return named
 
 
 @contextlib.contextmanager

@@ -33,10 +33,13 @@ def register(logs: Subcommands) -> None:
     parser.add_argument(
         "-o", "--output", metavar="FILE", required=True, help="the HTML file to write"
     )
-    _filter_options(parser)
+    named_filters = _filter_options(parser)
     _verification_options(parser)
     _progress_option(parser)
-    parser.set_defaults(run=_report)
+    # The filters other than the period, as the report's header names them.
+    parser.set_defaults(
+        run=_report, filter_flags={a.dest: a.option_strings[0] for a in named_filters}
+    )
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -90,26 +93,10 @@ def _report(args: argparse.Namespace) -> int:
     return ExitCode.OK if made.verify.ok else ExitCode.FAILED
 
 
-# The filter options other than the period, by their `dest`: shown in the report's header.
-_NAMED_FILTERS = {
-    "subjects": "--subject",
-    "roles": "--role",
-    "resources": "--resource",
-    "actions": "--action",
-    "articles": "--article",
-    "reasons": "--reason",
-    "revisions": "--revision",
-    "decision_ids": "--decision-id",
-    "decisions": "--decision",
-    "escalations": "--escalate",
-    "rpcs": "--rpc",
-}
-
-
 def _filter_words(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(
         f"{option} {value}"
-        for dest, option in _NAMED_FILTERS.items()
+        for dest, option in args.filter_flags.items()
         for value in getattr(args, dest) or ()
     )
 
