@@ -239,21 +239,25 @@ class Endpoint:
     path: str
     rpc: str
     method: str
+    servicer: str
+    """The `DecisionServicer` method behind `method`."""
+    metadata_key: str
+    """Its key in the PDP metadata (AuthZEN §9)."""
     shape: _Shape
     message_type: Any
     answer: Callable[[Any], dict[str, Any]]
 
 
 ENDPOINTS = (
-    Endpoint("/access/v1/evaluation", "AuthZEN.evaluation", "Check", _EVALUATION,
-             pb.CheckRequest, evaluation_answer),
-    Endpoint("/access/v1/evaluations", "AuthZEN.evaluations", "CheckBatch", _EVALUATIONS,
-             pb.CheckBatchRequest, evaluations_answer),
+    Endpoint("/access/v1/evaluation", "AuthZEN.evaluation", "Check", "check",
+             "access_evaluation_endpoint", _EVALUATION, pb.CheckRequest, evaluation_answer),
+    Endpoint("/access/v1/evaluations", "AuthZEN.evaluations", "CheckBatch", "check_batch",
+             "access_evaluations_endpoint", _EVALUATIONS, pb.CheckBatchRequest,
+             evaluations_answer),
     Endpoint("/access/v1/search/action", "AuthZEN.search_action", "ListAllowedActions",
-             _SEARCH_ACTION, pb.ListAllowedActionsRequest, search_action_answer),
+             "list_allowed_actions", "search_action_endpoint", _SEARCH_ACTION,
+             pb.ListAllowedActionsRequest, search_action_answer),
 )  # fmt: skip
-_SERVICER_METHOD = {"Check": "check", "CheckBatch": "check_batch",
-                    "ListAllowedActions": "list_allowed_actions"}  # fmt: skip
 
 
 def error(status: int, message: str, field: str | None = None) -> web.Response:
@@ -286,7 +290,7 @@ def traced(
     endpoint: Endpoint, decisions: service.DecisionServicer, traces: tracing.Tracing | None
 ) -> Callable[[Any, HttpContext], Awaitable[Any]]:
     """The servicer's method for `endpoint`, as a SERVER span when tracing is on."""
-    method = getattr(decisions, _SERVICER_METHOD[endpoint.method])
+    method = getattr(decisions, endpoint.servicer)
     attributes = {"http.request.method": "POST", "http.route": endpoint.path,
                   "rpc.system": "authzen", "rpc.method": endpoint.rpc}  # fmt: skip
     return tracing.traced_call(
@@ -348,14 +352,8 @@ def _too_large(rpc: str, size: str, limit: int) -> web.Response:
 async def _metadata(request: web.Request) -> web.Response:
     """PDP metadata (AuthZEN §9): this sidecar's address as the caller reached it."""
     base = f"{request.scheme}://{request.host}"
-    return web.json_response(
-        {
-            "policy_decision_point": base,
-            "access_evaluation_endpoint": f"{base}/access/v1/evaluation",
-            "access_evaluations_endpoint": f"{base}/access/v1/evaluations",
-            "search_action_endpoint": f"{base}/access/v1/search/action",
-        }
-    )
+    endpoints = {e.metadata_key: f"{base}{e.path}" for e in ENDPOINTS}
+    return web.json_response({"policy_decision_point": base, **endpoints})
 
 
 def _caller(request: web.Request) -> transport.CallerIdentity:
