@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 os.environ.pop("RUST_BACKTRACE", None)  # regorus errors stay one readable line
 
@@ -73,3 +74,15 @@ def private_postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server of this test's own, for tests that stop and restart it."""
     with PostgresServer() as server:
         yield server
+
+
+# structlog as it is before any test configures it (conftest is imported first).
+_STRUCTLOG_AT_START = structlog.get_config()
+
+
+@pytest.fixture(autouse=True)
+def _structlog_as_at_start() -> None:
+    """Each test starts with structlog as it was at start: a command run in-process, even by a
+    module's fixture (`policy …` quiets logs to warnings), must not hide a later test's info
+    events from `capture_logs`."""
+    structlog.configure(**_STRUCTLOG_AT_START)
